@@ -1,0 +1,43 @@
+/*
+ * cli: the skrull command.  Each command lives in its own file and exports
+ * one struct cli_cmd; main.c holds the table and the shared conventions:
+ * results on stdout, diagnostics on stderr prefixed "skrull: ", exit status
+ * 0 (success), 1 (failure) or 2 (usage).
+ */
+#ifndef SKRULL_CLI_H
+#define SKRULL_CLI_H
+
+#include <stdio.h>
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+struct cli_cmd {
+	const char *name;
+	const char *summary;  /* one line for `skrull -h` */
+	const char *usage;    /* mirrors the SYNOPSIS of skrull-NAME(1) */
+	const char *help;     /* options, one per line, for `skrull help NAME` */
+	int (*run)(int argc, char **argv);  /* argv[0] is the command name */
+};
+
+extern const struct cli_cmd cmd_trace;
+
+/* Print "skrull: " and the library's last error message; returns CLI_FAIL. */
+int cli_fail(void);
+
+/* Print "skrull: message" and the command's usage to stderr; returns
+ * CLI_USAGE. */
+int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse a decimal count/seed in [lo, hi] for option opt; on error print
+ * the usage message and return CLI_USAGE, else CLI_OK. */
+int cli_parse_ulong(const struct cli_cmd *cmd, const char *opt,
+                    const char *text, unsigned long lo, unsigned long hi,
+                    unsigned long *out);
+
+/* Print a cJSON value to stdout followed by a newline and free it;
+ * CLI_FAIL (with a message) when it cannot be rendered or written. */
+struct cJSON;
+int cli_print_json(struct cJSON *root);
+
+#endif

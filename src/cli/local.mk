@@ -1,0 +1,6 @@
+# cli: the skrull command, one file per command.
+bin_PROGRAMS += skrull
+skrull_SOURCES = \
+	src/cli/main.c src/cli/cli.h \
+	src/cli/cmd_trace.c
+skrull_LDADD = $(SK_CORE_LIBS) $(SK_CUDA_LIBS)

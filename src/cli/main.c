@@ -1,0 +1,190 @@
+/* main: the skrull entry point, the command table and shared helpers. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_version.h>
+#include <zlib.h>
+
+#include "config.h"
+#include "cli.h"
+#include "err.h"
+#ifdef HAVE_CUDA
+#include "kern.h"
+#endif
+
+static const struct cli_cmd *const commands[] = {
+	&cmd_trace,
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: skrull [-h | --help] [--version] COMMAND [ARGS]\n"
+	    "       skrull help COMMAND\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "  %-10s %s\n", "help", "show a command's usage and options");
+	fprintf(f, "\nSee skrull(1) and skrull-COMMAND(1).\n");
+}
+
+static const struct cli_cmd *
+find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	return NULL;
+}
+
+static void
+version(void)
+{
+	printf("skrull %s\n", PACKAGE_VERSION);
+	printf("gsl %s, cjson %d.%d.%d, zlib %s\n", GSL_VERSION,
+	    CJSON_VERSION_MAJOR, CJSON_VERSION_MINOR, CJSON_VERSION_PATCH,
+	    zlibVersion());
+#ifdef HAVE_CUDA
+	{
+		int rt = 0, ndev = 0;
+
+		kern_cuda_runtime_version(&rt);
+		kern_cuda_device_count(&ndev);
+		printf("cuda runtime %d.%d, %d device%s\n", rt / 1000,
+		    rt % 1000 / 10, ndev, ndev == 1 ? "" : "s");
+	}
+#else
+	printf("cuda not built\n");
+#endif
+#ifdef HAVE_NCCL
+	printf("nccl built\n");
+#else
+	printf("nccl not built\n");
+#endif
+#ifdef HAVE_MPI
+	printf("mpi built\n");
+#else
+	printf("mpi not built\n");
+#endif
+}
+
+static int
+help(const char *name)
+{
+	const struct cli_cmd *cmd = find(name);
+
+	if (cmd == NULL) {
+		fprintf(stderr, "skrull: unknown command '%s'\n", name);
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	printf("usage: %s\n\n%s\n%s", cmd->usage, cmd->summary, cmd->help);
+	printf("\nSee skrull-%s(1).\n", cmd->name);
+	return CLI_OK;
+}
+
+int
+cli_fail(void)
+{
+	fprintf(stderr, "skrull: %s\n", err_msg());
+	return CLI_FAIL;
+}
+
+int
+cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("skrull: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s\n", cmd->usage);
+	return CLI_USAGE;
+}
+
+int
+cli_parse_ulong(const struct cli_cmd *cmd, const char *opt, const char *text,
+    unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (text[0] == '\0' || text[0] == '-' || *end != '\0' || errno != 0 ||
+	    v < lo || v > hi)
+		return cli_usage(cmd, "%s: '%s' is not an integer in [%lu, %lu]",
+		    opt, text, lo, hi);
+	*out = v;
+	return CLI_OK;
+}
+
+int
+cli_print_json(cJSON *root)
+{
+	char *s = cJSON_Print(root);
+	int rc = CLI_OK;
+
+	cJSON_Delete(root);
+	if (s == NULL) {
+		err_set(SK_ERR_NOMEM, "cannot render JSON: out of memory");
+		return cli_fail();
+	}
+	if (puts(s) == EOF) {
+		err_set(SK_ERR_IO, "standard output: %s", strerror(errno));
+		rc = cli_fail();
+	}
+	free(s);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_cmd *cmd;
+	int rc;
+
+	/* GSL's default handler aborts; the library checks return codes. */
+	gsl_set_error_handler_off();
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		version();
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc == 2) {
+			usage(stdout);
+			return CLI_OK;
+		}
+		return help(argv[2]);
+	}
+	if ((cmd = find(argv[1])) == NULL) {
+		fprintf(stderr, "skrull: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	rc = cmd->run(argc - 1, argv + 1);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "skrull: standard output: write error\n");
+		return CLI_FAIL;
+	}
+	return rc;
+}
