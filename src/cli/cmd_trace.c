@@ -182,22 +182,29 @@ parse(const struct sub *s, int argc, char **argv, struct opts *o, int *next)
 	return CLI_OK;
 }
 
-/* A number as an integer when it is one, else with one decimal. */
+/* A quantile with one decimal, without a trailing ".0" (347, 10919, 12.5). */
 static void
 print_num(const char *label, double v)
 {
-	if (v == floor(v))
-		printf("%-10s %.0f\n", label, v);
-	else
-		printf("%-10s %.1f\n", label, v);
+	char buf[64];
+	size_t n = (size_t)snprintf(buf, sizeof buf, "%.1f", v);
+
+	if (n >= 2 && n < sizeof buf && strcmp(buf + n - 2, ".0") == 0)
+		buf[n - 2] = '\0';
+	printf("%-10s %s\n", label, buf);
 }
 
+/* A text bar: " " and round(frac * width) characters c, padded with spaces
+ * to the full width when pad (nothing at all for an empty unpadded bar). */
 static void
-print_bar(double frac, int width, char c)
+print_bar(double frac, int width, char c, int pad)
 {
 	int i, k = (int)lround(frac * width);
 
-	for (i = 0; i < width; i++)
+	if (k == 0 && !pad)
+		return;
+	putchar(' ');
+	for (i = 0; i < (pad ? width : k); i++)
 		putchar(i < k ? c : ' ');
 }
 
@@ -233,17 +240,17 @@ print_stats(const char *path, const struct trace_read_info *info,
 		if (s->bin_tokens[i] > most_t)
 			most_t = s->bin_tokens[i];
 	}
-	printf("\n%-21s %9s %7s %-20s %12s %7s %s\n", "length (tokens)",
-	    "samples", "share", "", "tokens", "share", "");
+	printf("\n%-21s %9s %7s %20s %12s %7s\n", "length (tokens)",
+	    "samples", "share", "", "tokens", "share");
 	for (i = s->bin_lo; i <= s->bin_hi; i++) {
-		printf("%10llu-%-10llu %9llu %6.2f%% ",
+		printf("%10llu-%-10llu %9llu %6.2f%%",
 		    1ULL << i, (1ULL << (i + 1)) - 1,
 		    (unsigned long long)s->bin_samples[i],
 		    100.0 * (double)s->bin_samples[i] / (double)s->n);
-		print_bar((double)s->bin_samples[i] / (double)most_s, 20, '#');
-		printf(" %12llu %6.2f%% ", (unsigned long long)s->bin_tokens[i],
+		print_bar((double)s->bin_samples[i] / (double)most_s, 20, '#', 1);
+		printf(" %12llu %6.2f%%", (unsigned long long)s->bin_tokens[i],
 		    100.0 * (double)s->bin_tokens[i] / (double)s->tokens);
-		print_bar((double)s->bin_tokens[i] / (double)most_t, 20, '*');
+		print_bar((double)s->bin_tokens[i] / (double)most_t, 20, '*', 0);
 		putchar('\n');
 	}
 }
@@ -426,6 +433,7 @@ transform(const struct opts *o, int argc, char **argv, int sampling)
 	}
 	if (synth_sample(&in, o->have_n ? o->n : in.n, o->seed, o->replace,
 	    o->shuffle, &out) != SK_OK) {
+		err_prefix(argv[0]);
 		rc = cli_fail();
 		goto out;
 	}

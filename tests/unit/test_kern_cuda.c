@@ -1,11 +1,13 @@
 /* test_kern_cuda: the CUDA probe links into a C program and, on a machine
- * with a GPU, its axpy kernel agrees with the CPU.  Without a GPU the kernel
- * test is skipped (and the build itself is the check). */
+ * with a GPU, its axpy kernel agrees with the CPU.  Without a GPU only the
+ * runtime test runs (cmocka 1.1.5 reports a skip as "not ok # SKIP", which
+ * TAP counts as a failure, so the kernel test is left out instead). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "kern.h"
@@ -28,13 +30,9 @@ test_axpy(void **state)
 {
 	static float x[N], y[N], want[N];
 	const float a = 1.7f;
-	int ndev = 0;
 	size_t i;
 
 	(void)state;
-	kern_cuda_device_count(&ndev);
-	if (ndev == 0)
-		skip();
 	for (i = 0; i < N; i++) {
 		x[i] = (float)((i * 7919) % 1000) / 37.0f - 13.5f;
 		y[i] = (float)((i * 104729) % 997) / 91.0f;
@@ -48,10 +46,18 @@ test_axpy(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest host_tests[] = {
+		cmocka_unit_test(test_runtime_version),
+	};
+	const struct CMUnitTest gpu_tests[] = {
 		cmocka_unit_test(test_runtime_version),
 		cmocka_unit_test(test_axpy),
 	};
+	int ndev = 0;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	kern_cuda_device_count(&ndev);
+	if (ndev > 0)
+		return cmocka_run_group_tests(gpu_tests, NULL, NULL);
+	printf("# no CUDA device: the axpy kernel runs in tests/gpu/check.sh\n");
+	return cmocka_run_group_tests(host_tests, NULL, NULL);
 }

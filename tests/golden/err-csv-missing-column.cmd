@@ -1,0 +1,1 @@
+skrull trace stats --field prompt_tokens traces/azure2023_conv.csv.gz

@@ -1,0 +1,1 @@
+skrull trace stats traces/azure2023_conv.csv.gz

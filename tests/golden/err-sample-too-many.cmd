@@ -1,0 +1,1 @@
+skrull trace sample -n 5000 tests/data/cli/good.txt

@@ -1,0 +1,1 @@
+skrull trace stats --json --field ContextTokens+GeneratedTokens traces/azure2023_conv.csv.gz

@@ -1,0 +1,1 @@
+skrull trace stats --skip-bad tests/data/cli/zero.txt

@@ -1,0 +1,1 @@
+skrull trace synth -n 500 --seed 42 lognormal:800:1.2 -o a.txt && skrull trace synth -n 500 --seed 42 lognormal:800:1.2 -o b.txt && cmp a.txt b.txt && skrull trace stats --json a.txt | grep -E "^[[:space:]]{3}\"(samples|min|p50|max)\""

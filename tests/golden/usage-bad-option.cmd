@@ -1,0 +1,1 @@
+skrull trace stats --bogus traces/wikipedia.txt.gz

@@ -1,0 +1,1 @@
+skrull trace convert --json traces/azure2023_conv.csv.gz

@@ -1,0 +1,1 @@
+skrull trace stats --seed 3 traces/wikipedia.txt.gz

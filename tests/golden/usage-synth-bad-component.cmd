@@ -1,0 +1,1 @@
+skrull trace synth -n 5 gamma:2:3

@@ -1,0 +1,1 @@
+skrull trace synth -n 12x lognormal:800:1.2

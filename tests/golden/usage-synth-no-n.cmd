@@ -1,0 +1,1 @@
+skrull trace synth lognormal:800:1.2

@@ -1,0 +1,1002 @@
+/*
+ * test_trace: the readers and writers of src/core/trace.c.
+ *
+ * Text inputs live in tests/data/trace/ (found through $top_srcdir);
+ * binary and gzip inputs are written by the tests into a temporary
+ * directory from bytes spelled out here, so every expected number can be
+ * checked by hand.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "err.h"
+#include "trace.h"
+
+static char tmpdir[512];
+static char datadir[512];
+
+/* ---- helpers ---- */
+
+static const char *
+tmp_path(const char *name)
+{
+	static char buf[4][1024];
+	static int next;
+	char *p = buf[next++ % 4];
+
+	snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
+	return p;
+}
+
+static const char *
+data_path(const char *name)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof buf, "%s/%s", datadir, name);
+	return buf;
+}
+
+static const char *
+put_bytes(const char *name, const void *p, size_t n)
+{
+	const char *path = tmp_path(name);
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static const char *
+put_text(const char *name, const char *s)
+{
+	return put_bytes(name, s, strlen(s));
+}
+
+static const char *
+put_gz(const char *name, const void *p, size_t n)
+{
+	const char *path = tmp_path(name);
+	gzFile gz = gzopen(path, "wb");
+
+	assert_non_null(gz);
+	assert_int_equal(gzwrite(gz, p, (unsigned)n), (int)n);
+	assert_int_equal(gzclose(gz), Z_OK);
+	return path;
+}
+
+static size_t
+slurp(const char *path, unsigned char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+static void
+le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static void
+le64(unsigned char *p, uint64_t v)
+{
+	le32(p, (uint32_t)v);
+	le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/*
+ * A .npy file: magic, version major.0, header length (2 bytes for 1.0, 4
+ * for 2.0), dict padded with spaces and '\n' to a multiple of 64 bytes,
+ * then the data bytes.  Returns the file size.
+ */
+static size_t
+npy_bytes(unsigned char *out, int major, const char *dict,
+          const void *data, size_t ndata)
+{
+	size_t pre = major == 1 ? 10 : 12, len = strlen(dict), hlen;
+
+	hlen = len + 1;
+	hlen += (64 - (pre + hlen) % 64) % 64;
+	memcpy(out, "\x93NUMPY", 6);
+	out[6] = (unsigned char)major;
+	out[7] = 0;
+	if (major == 1) {
+		out[8] = (unsigned char)hlen;
+		out[9] = (unsigned char)(hlen >> 8);
+	} else
+		le32(out + 8, (uint32_t)hlen);
+	memset(out + pre, ' ', hlen);
+	memcpy(out + pre, dict, len);
+	out[pre + hlen - 1] = '\n';
+	if (ndata > 0)
+		memcpy(out + pre + hlen, data, ndata);
+	return pre + hlen + ndata;
+}
+
+/*
+ * A Megatron-LM .idx file with the given lengths: magic, version,
+ * dtype code 4 (int32), sequence count, document count (n + 1), the int32
+ * lengths, the int64 byte pointers and the int64 document indices.
+ */
+static size_t
+idx_bytes(unsigned char *out, uint64_t version, int dtype,
+          const int32_t *len, size_t n, uint64_t claimed)
+{
+	size_t off = 0, i;
+	uint64_t ptr = 0;
+
+	memcpy(out, "MMIDIDX\0\0", 9);
+	le64(out + 9, version);
+	out[17] = (unsigned char)dtype;
+	le64(out + 18, claimed);
+	le64(out + 26, n + 1);
+	off = 34;
+	for (i = 0; i < n; i++, off += 4)
+		le32(out + off, (uint32_t)len[i]);
+	for (i = 0; i < n; i++, off += 8) {
+		le64(out + off, ptr);
+		ptr += (uint64_t)(uint32_t)len[i] * 4;
+	}
+	for (i = 0; i <= n; i++, off += 8)
+		le64(out + off, i);
+	return off;
+}
+
+static void
+read_ok(const char *path, const struct trace_read_opts *o, struct trace *t,
+        enum trace_format fmt)
+{
+	struct trace_read_info info;
+	int e = trace_read(path, o, t, &info);
+
+	if (e != SK_OK)
+		fail_msg("%s", err_msg());
+	assert_int_equal(info.format, fmt);
+	assert_int_equal(info.skipped, 0);
+}
+
+static void
+expect_lens(const struct trace *t, const uint32_t *want, size_t n)
+{
+	size_t i;
+
+	assert_int_equal(t->n, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(t->len[i], want[i]);
+}
+
+/* trace_read fails with code and the message path + rest; t stays empty. */
+static void
+read_fails(const char *path, const struct trace_read_opts *o, int code,
+           const char *rest)
+{
+	char want[2048];
+	struct trace t;
+
+	trace_init(&t);
+	assert_int_equal(trace_push(&t, 4242), SK_OK);  /* replaced, freed */
+	assert_int_equal(trace_read(path, o, &t, NULL), code);
+	assert_int_equal(t.n, 0);
+	assert_null(t.len);
+	snprintf(want, sizeof want, "%s%s", path, rest);
+	assert_string_equal(err_msg(), want);
+}
+
+static const struct trace_read_opts *
+field(const char *spec)
+{
+	static struct trace_read_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.field = spec;
+	return &o;
+}
+
+/* ---- plain ---- */
+
+static void
+test_plain(void **state)
+{
+	/* lengths.txt: 347, 10919, "  1823777  ", "2112\r", 85851 */
+	static const uint32_t want[] = { 347, 10919, 1823777, 2112, 85851 };
+	struct trace t;
+
+	trace_init(&t);
+	read_ok(data_path("lengths.txt"), NULL, &t, TRACE_FORMAT_PLAIN);
+	expect_lens(&t, want, 5);
+	/* no final newline, trailing blank lines, the largest length */
+	read_ok(put_text("a.txt", "2147483647\n347\n\n\n"), NULL, &t,
+	    TRACE_FORMAT_PLAIN);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.len[0], 2147483647u);
+	read_ok(put_text("b.txt", "10919"), NULL, &t, TRACE_FORMAT_PLAIN);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(t.len[0], 10919);
+	trace_free(&t);
+}
+
+static void
+test_plain_long_input(void **state)
+{
+	/* 30000 lines "1823777\n" (240000 bytes, several 64 KiB blocks, lines
+	 * crossing block boundaries) then "347": sum 30000 * 1823777 + 347 =
+	 * 54713310347. */
+	const size_t n = 30000;
+	char *s = malloc(n * 8 + 4);
+	unsigned long long sum = 0;
+	struct trace t;
+	size_t i;
+
+	assert_non_null(s);
+	for (i = 0; i < n; i++)
+		memcpy(s + i * 8, "1823777\n", 8);
+	memcpy(s + n * 8, "347", 4);
+	trace_init(&t);
+	read_ok(put_text("long.txt", s), NULL, &t, TRACE_FORMAT_PLAIN);
+	for (i = 0; i < t.n; i++)
+		sum += t.len[i];
+	assert_int_equal(t.n, n + 1);
+	assert_true(sum == 54713310347ull);
+	trace_free(&t);
+	free(s);
+}
+
+static void
+test_plain_bad(void **state)
+{
+	read_fails(put_text("empty.txt", ""), NULL, SK_ERR_FORMAT,
+	    ": empty trace");
+	read_fails(put_text("blank.txt", "\n \n"), NULL, SK_ERR_FORMAT,
+	    ": empty trace");
+	read_fails(put_text("nonint.txt", "347\n12x\n"), NULL, SK_ERR_FORMAT,
+	    ":2: '12x' is not an integer");
+	read_fails(put_text("frac.txt", "347\n10919.0\n"), NULL, SK_ERR_FORMAT,
+	    ":2: '10919.0' is not an integer");
+	read_fails(put_text("zero.txt", "347\n10919\n0\n"), NULL, SK_ERR_RANGE,
+	    ":3: length 0 is not positive");
+	read_fails(put_text("neg.txt", "-5\n347\n"), NULL, SK_ERR_RANGE,
+	    ":1: length -5 is not positive");
+	read_fails(put_text("big.txt", "347\n2147483648\n"), NULL, SK_ERR_RANGE,
+	    ":2: length 2147483648 exceeds 2147483647");
+	read_fails(put_text("huge.txt", "347\n99999999999999999999999\n"), NULL,
+	    SK_ERR_RANGE, ":2: length 99999999999999999999999 exceeds "
+	    "2147483647");
+	read_fails(put_text("gap.txt", "347\n\n10919\n"), NULL, SK_ERR_FORMAT,
+	    ":2: empty line");
+	read_fails(tmp_path("missing.txt"), NULL, SK_ERR_IO,
+	    ": cannot open: No such file or directory");
+}
+
+static void
+test_skip_bad(void **state)
+{
+	/* lines 2 (abc), 3 (0), 5 (-3) and 7 (blank, mid-file) are bad */
+	static const uint32_t want[] = { 347, 10919, 1823777, 2112 };
+	struct trace_read_opts o = { .skip_bad = 1 };
+	struct trace_read_info info;
+	struct trace t;
+
+	trace_init(&t);
+	assert_int_equal(trace_read(put_text("skip.txt",
+	    "347\nabc\n0\n10919\n-3\n1823777\n\n2112\n"), &o, &t, &info),
+	    SK_OK);
+	expect_lens(&t, want, 4);
+	assert_int_equal(info.skipped, 4);
+	assert_int_equal(info.first_skipped, 2);
+
+	/* JSONL: line 2 is malformed, line 3 lacks the field */
+	assert_int_equal(trace_read(put_text("skip.jsonl",
+	    "{\"len\": 347}\n{\"len\": \n{\"x\": 1}\n{\"len\": 10919}\n"), &o, &t,
+	    &info), SK_OK);
+	expect_lens(&t, want, 2);
+	assert_int_equal(info.skipped, 2);
+	assert_int_equal(info.first_skipped, 2);
+
+	/* structural errors are never skipped */
+	o.field = "nope";
+	assert_int_equal(trace_read(data_path("lengths.csv"), &o, &t, &info),
+	    SK_ERR_ARG);
+	o.field = NULL;
+
+	/* everything skipped: still an empty trace */
+	assert_int_equal(trace_read(put_text("allbad.txt", "0\n-1\n"), &o, &t,
+	    &info), SK_ERR_FORMAT);
+	assert_int_equal(info.skipped, 2);
+	assert_int_equal(info.first_skipped, 1);
+	assert_non_null(strstr(err_msg(), "allbad.txt: empty trace (all 2 "
+	    "records skipped)"));
+	assert_int_equal(t.n, 0);
+	trace_free(&t);
+}
+
+/* ---- CSV ---- */
+
+static void
+test_csv(void **state)
+{
+	/*
+	 * lengths.csv: columns id, "title, with comma", input_length,
+	 * output_length, num_tokens; record 3 has a quoted field across two
+	 * lines, record 2 has " 7322 " and "490".
+	 */
+	static const uint32_t in[] = { 6758, 7322, 2290 };
+	static const uint32_t out[] = { 500, 490, 316 };
+	static const uint32_t sum[] = { 7258, 7812, 2606 };  /* in + out */
+	const char *path = data_path("lengths.csv");
+	struct trace t;
+
+	trace_init(&t);
+	read_ok(path, field("input_length"), &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, in, 3);
+	read_ok(path, field("#4"), &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, out, 3);
+	read_ok(path, field("input_length+#4"), &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, sum, 3);
+	/* default: num_tokens is one of the default names */
+	read_ok(path, NULL, &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, sum, 3);
+	/* a single column is the default whatever its name; CRLF endings */
+	read_ok(put_text("one.csv", "tokens_used\r\n347\r\n\"10919\"\r\n"), NULL,
+	    &t, TRACE_FORMAT_CSV);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.len[0], 347);
+	assert_int_equal(t.len[1], 10919);
+	trace_free(&t);
+}
+
+static void
+test_csv_bad(void **state)
+{
+	const char *path = data_path("lengths.csv");
+	struct trace t;
+
+	read_fails(path, field("foo"), SK_ERR_ARG, ": no column 'foo' (columns: "
+	    "id, title, with comma, input_length, output_length, num_tokens)");
+	read_fails(path, field("#6"), SK_ERR_ARG,
+	    ": no column #6: the header has 5");
+	/* the spec itself is wrong, whatever the file */
+	trace_init(&t);
+	assert_int_equal(trace_read(path, field("input_length++num_tokens"), &t,
+	    NULL), SK_ERR_ARG);
+	assert_string_equal(err_msg(),
+	    "bad field 'input_length++num_tokens': empty term");
+	read_fails(path, field("title, with comma"), SK_ERR_FORMAT,
+	    ":2: column 'title, with comma': 'Hello, \"\"world\"\"' is not an "
+	    "integer");
+	read_fails(put_text("two.csv", "a,b\n347,10919\n"), NULL, SK_ERR_ARG,
+	    ": several columns (a, b); choose one with --field");
+	read_fails(put_text("nonint.csv", "x,len\n1,347\n2,abc\n"), NULL,
+	    SK_ERR_FORMAT, ":3: column 'len': 'abc' is not an integer");
+	read_fails(put_text("zero.csv", "len\n347\n0\n"), NULL, SK_ERR_RANGE,
+	    ":3: column 'len': length 0 is not positive");
+	read_fails(put_text("sum0.csv", "a,b\n347,1\n0,0\n"), field("a+b"),
+	    SK_ERR_RANGE, ":3: a+b: length 0 is not positive");
+	read_fails(put_text("sumbig.csv", "a,b\n2000000000,200000000\n"),
+	    field("a+b"), SK_ERR_RANGE,
+	    ":2: a+b: length 2200000000 exceeds 2147483647");
+	read_fails(put_text("neg.csv", "a,b\n347,-5\n"), field("a+b"),
+	    SK_ERR_RANGE, ":2: column 'b': -5 is negative");
+	read_fails(put_text("fields.csv", "a,len\n1,347\n2,10919,3\n"), NULL,
+	    SK_ERR_FORMAT, ":3: 3 fields, the header has 2");
+	read_fails(put_text("quote.csv", "a,len\n1,347\n\"2,10919\n3,5\n"), NULL,
+	    SK_ERR_FORMAT, ":3: unterminated quoted field");
+	read_fails(put_text("header.csv", "len\n"), NULL, SK_ERR_FORMAT,
+	    ": empty trace");
+}
+
+/* ---- JSONL ---- */
+
+static void
+test_jsonl(void **state)
+{
+	/* lengths.jsonl: three objects, then a blank last line */
+	static const uint32_t ids[] = { 3, 5, 7 };         /* input_ids */
+	static const uint32_t meta[] = { 347, 10919, 1823777 };
+	static const uint32_t sum[] = { 7258, 7812, 2606 };  /* 500.0 is integral */
+	const char *path = data_path("lengths.jsonl");
+	struct trace t;
+
+	trace_init(&t);
+	read_ok(path, NULL, &t, TRACE_FORMAT_JSONL);
+	expect_lens(&t, ids, 3);
+	read_ok(path, field("meta.tokens"), &t, TRACE_FORMAT_JSONL);
+	expect_lens(&t, meta, 3);
+	read_ok(path, field("input_length+output_length"), &t,
+	    TRACE_FORMAT_JSONL);
+	expect_lens(&t, sum, 3);
+	read_ok(path, field("input_ids+meta.tokens"), &t, TRACE_FORMAT_JSONL);
+	assert_int_equal(t.len[2], 1823784);  /* 7 + 1823777 */
+	/* the default names come before input_ids */
+	read_ok(put_text("d.jsonl", "{\"input_ids\": [1], \"seq_len\": 2112}\n"),
+	    NULL, &t, TRACE_FORMAT_JSONL);
+	assert_int_equal(t.len[0], 2112);
+	trace_free(&t);
+}
+
+static void
+test_jsonl_bad(void **state)
+{
+	/* cJSON places a fault at the end of the text on its last byte */
+	read_fails(put_text("m.jsonl", "{\"len\": 347}\n{\"len\": 10919\n"), NULL,
+	    SK_ERR_FORMAT, ":2: malformed JSON at column 13");
+	read_fails(put_text("tail.jsonl", "{\"len\": 347} x\n"), NULL,
+	    SK_ERR_FORMAT, ":1: malformed JSON at column 14");
+	read_fails(put_text("arr.jsonl", "{\"len\": 347}\n[1, 2]\n"), NULL,
+	    SK_ERR_FORMAT, ":2: not a JSON object");
+	read_fails(put_text("nolen.jsonl", "{\"a\": 1, \"b\": {\"c\": 2}}\n"),
+	    NULL, SK_ERR_ARG, ":1: no length field; choose one with --field "
+	    "(fields: a, b)");
+	read_fails(put_text("frac.jsonl", "{\"len\": 347}\n{\"len\": 10919.5}\n"),
+	    NULL, SK_ERR_FORMAT, ":2: field 'len': 10919.5 is not an integer");
+	read_fails(put_text("str.jsonl", "{\"len\": \"347\"}\n"), NULL,
+	    SK_ERR_FORMAT, ":1: field 'len' is a string, not a number or an "
+	    "array");
+	read_fails(put_text("big.jsonl", "{\"len\": 3e9}\n"), NULL, SK_ERR_RANGE,
+	    ":1: field 'len': length 3000000000 exceeds 2147483647");
+	read_fails(put_text("empty.jsonl", "{\"ids\": []}\n"), field("ids"),
+	    SK_ERR_RANGE, ":1: field 'ids': length 0 (array length) is not "
+	    "positive");
+	read_fails(put_text("path.jsonl", "{\"a\": {\"b\": 347}}\n{\"a\": 5}\n"),
+	    field("a.b"), SK_ERR_FORMAT, ":2: no field 'a.b'");
+	read_fails(put_text("gap.jsonl", "{\"len\": 347}\n\n{\"len\": 5}\n"),
+	    NULL, SK_ERR_FORMAT, ":2: empty line");
+}
+
+static void
+test_jsonl_long_line(void **state)
+{
+	/* one object whose array has 200000 elements ("7, " each: 600000
+	 * bytes, far past one block and the initial line buffer) */
+	const size_t n = 200000;
+	char *s = malloc(n * 3 + 64), *p;
+	struct trace t;
+	size_t i;
+
+	assert_non_null(s);
+	p = s + sprintf(s, "{\"input_ids\": [");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, i + 1 < n ? "7, " : "7");
+	strcpy(p, "]}\n{\"input_ids\": [347]}\n");
+	trace_init(&t);
+	read_ok(put_text("long.jsonl", s), NULL, &t, TRACE_FORMAT_JSONL);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.len[0], 200000);
+	assert_int_equal(t.len[1], 1);
+	trace_free(&t);
+	free(s);
+}
+
+/* ---- .npy ---- */
+
+static void
+test_npy_dtypes(void **state)
+{
+	static const uint32_t want[] = { 347, 10919, 1823777 };
+	static const uint32_t want16[] = { 347, 10919, 40000 };
+	/* 347 = 0x15b, 10919 = 0x2aa7, 1823777 = 0x1bd421, 40000 = 0x9c40 */
+	static const unsigned char i4[] = {
+		0x5b, 0x01, 0, 0, 0xa7, 0x2a, 0, 0, 0x21, 0xd4, 0x1b, 0
+	};
+	static const unsigned char i8[] = {
+		0x5b, 0x01, 0, 0, 0, 0, 0, 0, 0xa7, 0x2a, 0, 0, 0, 0, 0, 0,
+		0x21, 0xd4, 0x1b, 0, 0, 0, 0, 0
+	};
+	static const unsigned char u2[] = { 0x5b, 0x01, 0xa7, 0x2a, 0x40, 0x9c };
+	unsigned char b[512];
+	struct trace t;
+	size_t n;
+
+	trace_init(&t);
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3,), }", i4, sizeof i4);
+	read_ok(put_bytes("i4.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want, 3);
+	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
+	    "'shape': (3,), }", i4, sizeof i4);
+	read_ok(put_bytes("u4.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want, 3);
+	n = npy_bytes(b, 1, "{'descr': '<i8', 'fortran_order': False, "
+	    "'shape': (3,), }", i8, sizeof i8);
+	read_ok(put_bytes("i8.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want, 3);
+	/* keys in another order, double quotes, '=' byte order */
+	n = npy_bytes(b, 1, "{\"shape\": (3,), \"fortran_order\": True, "
+	    "\"descr\": \"=u8\"}", i8, sizeof i8);
+	read_ok(put_bytes("u8.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want, 3);
+	n = npy_bytes(b, 1, "{'descr': '<u2', 'fortran_order': False, "
+	    "'shape': (3,), }", u2, sizeof u2);
+	read_ok(put_bytes("u2.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want16, 3);
+	/* version 2.0 (4-byte header length), shape (3, 1) and (3) */
+	n = npy_bytes(b, 2, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3, 1), }", i4, sizeof i4);
+	read_ok(put_bytes("v2.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want, 3);
+	n = npy_bytes(b, 3, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (1, 3), }", i4, sizeof i4);
+	read_ok(put_bytes("v3.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want, 3);
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3), }", i4, sizeof i4);
+	read_ok(put_bytes("paren.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want, 3);
+	/* gzip-compressed */
+	read_ok(put_gz("i4.npy.gz", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	expect_lens(&t, want, 3);
+	trace_free(&t);
+}
+
+static void
+test_npy_bad(void **state)
+{
+	/* 347, 0, 1823777 as <i4; the second is bad */
+	static const unsigned char zero[] = {
+		0x5b, 0x01, 0, 0, 0, 0, 0, 0, 0x21, 0xd4, 0x1b, 0
+	};
+	/* 347, 10919, 1823777 */
+	static const unsigned char good[] = {
+		0x5b, 0x01, 0, 0, 0xa7, 0x2a, 0, 0, 0x21, 0xd4, 0x1b, 0
+	};
+	/* 2^32 - 1 as <u4 */
+	static const unsigned char ffff[] = { 0xff, 0xff, 0xff, 0xff };
+	struct trace_read_opts skip = { .skip_bad = 1 };
+	struct trace_read_info info;
+	unsigned char b[512];
+	struct trace t;
+	size_t n;
+
+	/* declared header length 118, but the file stops 40 bytes into it */
+	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
+	    "'shape': (3,), }", NULL, 0);
+	read_fails(put_bytes("trunc.npy", b, 50), NULL, SK_ERR_FORMAT,
+	    ": byte 50: truncated header: 118 bytes declared, 40 present");
+	read_fails(put_bytes("short.npy", b, 7), NULL, SK_ERR_FORMAT,
+	    ": byte 7: truncated header");
+	n = npy_bytes(b, 1, "{'descr': '<f8', 'fortran_order': False, "
+	    "'shape': (3,), }", NULL, 0);
+	read_fails(put_bytes("f8.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	    ": byte 10: dtype '<f8' is not supported (need int32, int64, "
+	    "uint16, uint32 or uint64)");
+	n = npy_bytes(b, 1, "{'descr': '>i4', 'fortran_order': False, "
+	    "'shape': (3,), }", NULL, 0);
+	read_fails(put_bytes("be.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	    ": byte 10: big-endian dtype '>i4' is not supported");
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3, 2), }", NULL, 0);
+	read_fails(put_bytes("2d.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	    ": byte 10: shape of 2 dimensions (3, 2...) is not supported: "
+	    "need a 1-D array");
+	n = npy_bytes(b, 1, "{'descr': 'X<i4', 'fortran_order': False, "
+	    "'shape': (3,), }", NULL, 0);
+	read_fails(put_bytes("odd.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	    ": byte 10: dtype 'X<i4' is not supported (need int32, int64, "
+	    "uint16, uint32 or uint64)");
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False}", NULL,
+	    0);
+	read_fails(put_bytes("noshape.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 10: .npy header lacks 'shape'");
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': Maybe, "
+	    "'shape': (3,), }", NULL, 0);
+	/* the fault: 'M' at header offset 34 */
+	read_fails(put_bytes("bool.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 44: malformed .npy header");
+	/* 10^15 values claimed, 3 present: 128 + 12 bytes in all */
+	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
+	    "'shape': (1000000000000000,), }", good, sizeof good);
+	assert_int_equal(n, 140);
+	read_fails(put_bytes("claim.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 140: truncated: header says 1000000000000000 values, data "
+	    "ends after 3");
+	/* 2 values declared, 3 present */
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (2,), }", good, sizeof good);
+	read_fails(put_bytes("extra.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 136: data continues after the 2 values the header declares");
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3,), }", good, sizeof good - 2);
+	read_fails(put_bytes("half.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 138: truncated: header says 3 values, data ends after 2");
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3,), }", zero, sizeof zero);
+	read_fails(put_bytes("zero.npy", b, n), NULL, SK_ERR_RANGE,
+	    ": record 2: length 0 is not positive");
+	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
+	    "'shape': (1,), }", ffff, sizeof ffff);
+	read_fails(put_bytes("ffff.npy", b, n), NULL, SK_ERR_RANGE,
+	    ": record 1: length 4294967295 exceeds 2147483647");
+	/* as <i4 the same bytes are -1, found before the data runs out */
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3,), }", ffff, sizeof ffff);
+	read_fails(put_bytes("m1.npy", b, n), NULL, SK_ERR_RANGE,
+	    ": record 1: length -1 is not positive");
+
+	/* skip_bad: record 2 is dropped, counted by record number */
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3,), }", zero, sizeof zero);
+	trace_init(&t);
+	assert_int_equal(trace_read(put_bytes("zero.npy", b, n), &skip, &t,
+	    &info), SK_OK);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.len[1], 1823777);
+	assert_int_equal(info.skipped, 1);
+	assert_int_equal(info.first_skipped, 2);
+	trace_free(&t);
+}
+
+/* ---- .idx ---- */
+
+static void
+test_idx(void **state)
+{
+	static const int32_t len[] = { 347, 10919, 1823777 };
+	unsigned char b[256];
+	struct trace t;
+	size_t n;
+
+	/* 34 + 3 * 4 + 3 * 8 + 4 * 8 = 102 bytes */
+	n = idx_bytes(b, 1, 4, len, 3, 3);
+	assert_int_equal(n, 102);
+	trace_init(&t);
+	read_ok(put_bytes("a.idx", b, n), NULL, &t, TRACE_FORMAT_IDX);
+	expect_lens(&t, (const uint32_t *)len, 3);
+	read_ok(put_gz("a.idx.gz", b, n), NULL, &t, TRACE_FORMAT_IDX);
+	expect_lens(&t, (const uint32_t *)len, 3);
+	trace_free(&t);
+}
+
+static void
+test_idx_bad(void **state)
+{
+	static const int32_t len[] = { 347, 10919, 1823777 };
+	static const int32_t zero[] = { 347, 0, -5 };
+	unsigned char b[256];
+	size_t n;
+
+	n = idx_bytes(b, 1, 4, len, 3, 3);
+	b[3] = 'X';
+	read_fails(put_bytes("magic.idx", b, n), &(struct trace_read_opts){
+	    .format = TRACE_FORMAT_IDX }, SK_ERR_FORMAT,
+	    ": byte 0: bad magic: not a Megatron-LM .idx file");
+	n = idx_bytes(b, 2, 4, len, 3, 3);
+	read_fails(put_bytes("version.idx", b, n), NULL, SK_ERR_UNSUPPORTED,
+	    ": byte 9: .idx version 2 is not supported (need 1)");
+	n = idx_bytes(b, 1, 9, len, 3, 3);
+	read_fails(put_bytes("dtype.idx", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 17: bad dtype code 9 (need 1 to 8)");
+	read_fails(put_bytes("hdr.idx", b, 20), NULL, SK_ERR_FORMAT,
+	    ": byte 20: truncated header (34 bytes needed)");
+	/* 3 sequences claimed, the file ends after 2 lengths (34 + 8) */
+	n = idx_bytes(b, 1, 4, len, 3, 3);
+	read_fails(put_bytes("trunc.idx", b, 42), NULL, SK_ERR_FORMAT,
+	    ": byte 42: truncated: header says 3 sequences, data ends after 2");
+	n = idx_bytes(b, 1, 4, zero, 3, 3);
+	read_fails(put_bytes("zero.idx", b, n), NULL, SK_ERR_RANGE,
+	    ": record 2: length 0 is not positive");
+}
+
+/* ---- gzip, detection, stdin ---- */
+
+static void
+test_gzip(void **state)
+{
+	static const uint32_t want[] = { 347, 10919, 1823777 };
+	static const char plain[] = "347\n10919\n1823777\n";
+	static const char csv[] = "n,len\n1,347\n2,10919\n3,1823777\n";
+	static const char jsonl[] = "{\"len\": 347}\n{\"len\": 10919}\n"
+	    "{\"len\": 1823777}\n";
+	unsigned char b[512];
+	const char *path;
+	struct trace t;
+	size_t n;
+
+	trace_init(&t);
+	read_ok(put_gz("a.txt.gz", plain, strlen(plain)), NULL, &t,
+	    TRACE_FORMAT_PLAIN);
+	expect_lens(&t, want, 3);
+	read_ok(put_gz("a.csv.gz", csv, strlen(csv)), NULL, &t,
+	    TRACE_FORMAT_CSV);
+	expect_lens(&t, want, 3);
+	read_ok(put_gz("a.jsonl.gz", jsonl, strlen(jsonl)), NULL, &t,
+	    TRACE_FORMAT_JSONL);
+	expect_lens(&t, want, 3);
+
+	/* corrupt the deflate data: gzread fails */
+	path = put_gz("bad.gz", plain, strlen(plain));
+	n = slurp(path, b, sizeof b);
+	memset(b + 10, 0xff, 6);
+	path = put_bytes("bad.gz", b, n);
+	assert_int_equal(trace_read(path, NULL, &t, NULL), SK_ERR_IO);
+	assert_int_equal(t.n, 0);
+	assert_non_null(strstr(err_msg(), "bad.gz: read error: "));
+	/* cut the gzip stream short */
+	path = put_gz("cut.gz", plain, strlen(plain));
+	n = slurp(path, b, sizeof b);
+	path = put_bytes("cut.gz", b, n - 6);
+	read_fails(path, NULL, SK_ERR_IO, ": read error: truncated gzip stream");
+	trace_free(&t);
+}
+
+static void
+test_detect(void **state)
+{
+	struct trace_read_opts o = { .format = TRACE_FORMAT_CSV };
+	struct trace t;
+
+	trace_init(&t);
+	/* blank lines before the first value are reported, not a header */
+	read_fails(put_text("lead.txt", "\n347\n"), NULL, SK_ERR_FORMAT,
+	    ":1: empty line");
+	/* a first line of one number with blanks is plain */
+	read_ok(put_text("sp.txt", " \t347 \r\n10919\r\n"), NULL, &t,
+	    TRACE_FORMAT_PLAIN);
+	assert_int_equal(t.n, 2);
+	/* a UTF-8 byte order mark before a CSV header */
+	read_ok(put_text("bom.csv", "\xef\xbb\xbflen\n347\n"), NULL, &t,
+	    TRACE_FORMAT_CSV);
+	assert_int_equal(t.len[0], 347);
+	/* whitespace before '{' is JSONL */
+	read_ok(put_text("ws.jsonl", "  {\"len\": 10919}\n"), NULL, &t,
+	    TRACE_FORMAT_JSONL);
+	/* a forced format wins: "347" is then the header */
+	read_ok(put_text("forced.txt", "347\n10919\n"), &o, &t,
+	    TRACE_FORMAT_CSV);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(t.len[0], 10919);
+	o.format = TRACE_FORMAT_NPY;
+	read_fails(put_text("notnpy.txt", "347\n"), &o, SK_ERR_FORMAT,
+	    ": byte 0: bad magic: not a .npy file");
+	trace_free(&t);
+}
+
+static void
+test_stdin(void **state)
+{
+	static const uint32_t want[] = { 347, 10919, 1823777 };
+	const char *path = put_text("in.txt", "347\n10919\n1823777\n");
+	struct trace t;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	saved = dup(0);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 0), 0);
+	close(fd);
+	trace_init(&t);
+	read_ok("-", NULL, &t, TRACE_FORMAT_PLAIN);
+	expect_lens(&t, want, 3);
+	/* stdin stays open (at its end): the second read is empty */
+	assert_int_equal(trace_read("-", NULL, &t, NULL), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "<stdin>: empty trace");
+	assert_int_equal(dup2(saved, 0), 0);
+	close(saved);
+	trace_free(&t);
+}
+
+/* ---- writers ---- */
+
+static void
+roundtrip(const char *name, enum trace_format fmt, enum trace_format want)
+{
+	static const uint32_t len[] = { 347, 10919, 1823777, 2147483647, 1 };
+	struct trace t, u;
+	size_t i;
+
+	trace_init(&t);
+	trace_init(&u);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(trace_push(&t, len[i]), SK_OK);
+	if (trace_write(tmp_path(name), fmt, &t) != SK_OK)
+		fail_msg("%s", err_msg());
+	read_ok(tmp_path(name), NULL, &u, want);
+	expect_lens(&u, len, 5);
+	trace_free(&t);
+	trace_free(&u);
+}
+
+static void
+test_write_roundtrip(void **state)
+{
+	unsigned char b[64];
+
+	roundtrip("w.txt", TRACE_FORMAT_AUTO, TRACE_FORMAT_PLAIN);
+	roundtrip("w.csv", TRACE_FORMAT_AUTO, TRACE_FORMAT_CSV);
+	roundtrip("w.npy", TRACE_FORMAT_AUTO, TRACE_FORMAT_NPY);
+	roundtrip("w.txt.gz", TRACE_FORMAT_AUTO, TRACE_FORMAT_PLAIN);
+	roundtrip("w.csv.gz", TRACE_FORMAT_AUTO, TRACE_FORMAT_CSV);
+	roundtrip("w.npy.gz", TRACE_FORMAT_AUTO, TRACE_FORMAT_NPY);
+	roundtrip("w.dat", TRACE_FORMAT_CSV, TRACE_FORMAT_CSV);
+	/* the bytes: the CSV header, the gzip magic */
+	assert_int_equal(slurp(tmp_path("w.csv"), b, sizeof b), 38);
+	assert_memory_equal(b, "length\n347\n10919\n1823777\n2147483647\n1\n",
+	    38);
+	slurp(tmp_path("w.csv.gz"), b, sizeof b);
+	assert_int_equal(b[0], 0x1f);
+	assert_int_equal(b[1], 0x8b);
+	assert_int_equal(slurp(tmp_path("w.txt"), b, sizeof b), 31);
+	assert_memory_equal(b, "347\n10919\n1823777\n2147483647\n1\n", 31);
+}
+
+static void
+test_write_npy_bytes(void **state)
+{
+	/*
+	 * numpy.save(f, numpy.array([347, 10919, 1823777], dtype='<u4')):
+	 * "\x93NUMPY", version 1 0, header length 118 (0x76 0x00), the dict
+	 * "{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }"
+	 * (57 bytes), 60 spaces and '\n', so 10 + 118 = 128 bytes of header;
+	 * then 0x15b, 0x2aa7, 0x1bd421 little-endian.
+	 */
+	static const char dict[] =
+	    "{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }";
+	static const unsigned char data[] = {
+		0x5b, 0x01, 0, 0, 0xa7, 0x2a, 0, 0, 0x21, 0xd4, 0x1b, 0
+	};
+	unsigned char want[140], got[256];
+	struct trace t;
+
+	memcpy(want, "\x93NUMPY\x01\x00\x76\x00", 10);
+	assert_int_equal(sizeof dict - 1, 57);
+	memcpy(want + 10, dict, 57);
+	memset(want + 67, ' ', 60);
+	want[127] = '\n';
+	memcpy(want + 128, data, 12);
+	trace_init(&t);
+	assert_int_equal(trace_push(&t, 347), SK_OK);
+	assert_int_equal(trace_push(&t, 10919), SK_OK);
+	assert_int_equal(trace_push(&t, 1823777), SK_OK);
+	assert_int_equal(trace_write(tmp_path("b.bin"), TRACE_FORMAT_NPY, &t),
+	    SK_OK);
+	assert_int_equal(slurp(tmp_path("b.bin"), got, sizeof got), 140);
+	assert_memory_equal(got, want, 140);
+	trace_free(&t);
+}
+
+static int
+count_entries(const char *dir)
+{
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int n = 0;
+
+	assert_non_null(dp);
+	while ((d = readdir(dp)) != NULL)
+		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+			n++;
+	closedir(dp);
+	return n;
+}
+
+static void
+test_write_bad(void **state)
+{
+	char dir[1024], path[1100], want[2300];
+	struct trace t;
+
+	trace_init(&t);
+	assert_int_equal(trace_push(&t, 347), SK_OK);
+	snprintf(dir, sizeof dir, "%s", tmp_path("wdir"));
+	assert_int_equal(mkdir(dir, 0755), 0);
+
+	/* no such directory */
+	snprintf(path, sizeof path, "%s/none/out.txt", dir);
+	assert_int_equal(trace_write(path, TRACE_FORMAT_AUTO, &t), SK_ERR_IO);
+	snprintf(want, sizeof want, "%s: cannot create a temporary file: No "
+	    "such file or directory", path);
+	assert_string_equal(err_msg(), want);
+	/* the target is a directory: the rename fails, the temporary goes */
+	snprintf(path, sizeof path, "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(trace_write(path, TRACE_FORMAT_PLAIN, &t), SK_ERR_IO);
+	snprintf(want, sizeof want, "%s: cannot rename %s.", path, path);
+	assert_memory_equal(err_msg(), want, strlen(want));
+	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+
+	assert_int_equal(trace_write("-", TRACE_FORMAT_NPY, &t), SK_ERR_ARG);
+	assert_int_equal(trace_write(tmp_path("x.jsonl"), TRACE_FORMAT_JSONL,
+	    &t), SK_ERR_UNSUPPORTED);
+	trace_free(&t);
+}
+
+/* ---- names ---- */
+
+static void
+test_format_names(void **state)
+{
+	enum trace_format f;
+
+	assert_string_equal(trace_format_name(TRACE_FORMAT_AUTO), "auto");
+	assert_string_equal(trace_format_name(TRACE_FORMAT_JSONL), "jsonl");
+	assert_string_equal(trace_format_name(TRACE_FORMAT_IDX), "idx");
+	assert_int_equal(trace_format_parse("NPY", &f), SK_OK);
+	assert_int_equal(f, TRACE_FORMAT_NPY);
+	assert_int_equal(trace_format_parse("csv", &f), SK_OK);
+	assert_int_equal(f, TRACE_FORMAT_CSV);
+	assert_int_equal(trace_format_parse("parquet", &f), SK_ERR_ARG);
+	assert_string_equal(err_msg(),
+	    "unknown format 'parquet' (plain, csv, jsonl, npy, idx)");
+}
+
+/* ---- setup ---- */
+
+static int
+setup(void **state)
+{
+	const char *top = getenv("top_srcdir"), *tmp = getenv("TMPDIR");
+
+	snprintf(datadir, sizeof datadir, "%s/tests/data/trace",
+	    top != NULL ? top : ".");
+	snprintf(tmpdir, sizeof tmpdir, "%s/test_trace.XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct dirent *d;
+	DIR *dp = opendir(tmpdir);
+
+	if (dp == NULL)
+		return -1;
+	while ((d = readdir(dp)) != NULL)
+		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+			unlink(tmp_path(d->d_name));
+	closedir(dp);
+	return rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_plain_long_input),
+		cmocka_unit_test(test_plain_bad),
+		cmocka_unit_test(test_skip_bad),
+		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_csv_bad),
+		cmocka_unit_test(test_jsonl),
+		cmocka_unit_test(test_jsonl_bad),
+		cmocka_unit_test(test_jsonl_long_line),
+		cmocka_unit_test(test_npy_dtypes),
+		cmocka_unit_test(test_npy_bad),
+		cmocka_unit_test(test_idx),
+		cmocka_unit_test(test_idx_bad),
+		cmocka_unit_test(test_gzip),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_write_roundtrip),
+		cmocka_unit_test(test_write_npy_bytes),
+		cmocka_unit_test(test_write_bad),
+		cmocka_unit_test(test_format_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
