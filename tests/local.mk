@@ -11,25 +11,11 @@ endif
 EXTRA_DIST += tests/unit/test_kern_cuda.c
 
 check_PROGRAMS += $(SK_UNIT_TESTS)
-SK_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-SK_TEST_LIBS = $(SK_CORE_LIBS) $(CMOCKA_LIBS)
-
-tests_unit_test_err_SOURCES = tests/unit/test_err.c
-tests_unit_test_err_CFLAGS = $(SK_TEST_CFLAGS)
-tests_unit_test_err_LDADD = $(SK_TEST_LIBS)
-tests_unit_test_trace_SOURCES = tests/unit/test_trace.c
-tests_unit_test_trace_CFLAGS = $(SK_TEST_CFLAGS)
-tests_unit_test_trace_LDADD = $(SK_TEST_LIBS)
-tests_unit_test_tstats_SOURCES = tests/unit/test_tstats.c
-tests_unit_test_tstats_CFLAGS = $(SK_TEST_CFLAGS)
-tests_unit_test_tstats_LDADD = $(SK_TEST_LIBS)
-tests_unit_test_synth_SOURCES = tests/unit/test_synth.c
-tests_unit_test_synth_CFLAGS = $(SK_TEST_CFLAGS)
-tests_unit_test_synth_LDADD = $(SK_TEST_LIBS)
+# Each test program is built from tests/unit/NAME.c (Automake's default
+# source) and linked with LDADD; only the CUDA one needs more.
+LDADD = $(SK_CORE_LIBS) $(CMOCKA_LIBS)
 if HAVE_CUDA
-tests_unit_test_kern_cuda_SOURCES = tests/unit/test_kern_cuda.c
-tests_unit_test_kern_cuda_CFLAGS = $(SK_TEST_CFLAGS)
-tests_unit_test_kern_cuda_LDADD = $(SK_CUDA_LIBS) $(SK_TEST_LIBS)
+tests_unit_test_kern_cuda_LDADD = $(SK_CUDA_LIBS) $(LDADD)
 endif
 
 SK_SCRIPT_TESTS = \
