@@ -4,7 +4,9 @@
 # the source tree's traces/ and tests/ (so man-page EXAMPLES run verbatim),
 # with the built skrull first in PATH.  Expected: NAME.out (stdout, exact),
 # NAME.err (stderr, exact; when absent stderr must be empty) and NAME.rc
-# (exit status; 0 when absent).
+# (exit status; 0 when absent).  NAME.sed, when present, is a sed script
+# applied to stdout before the comparison, to mask what varies from run to
+# run (timings).
 . "${top_srcdir:-.}/tests/tap.sh"
 
 bindir=$(cd "$(dirname "$SKRULL")" && pwd)
@@ -21,6 +23,10 @@ for cmd in "$top_srcdir"/tests/golden/*.cmd; do
 	(cd "$dir" && PATH="$bindir:$PATH" sh -c "$(cat "$cmd")" \
 	    >"$work/$name.stdout" 2>"$work/$name.stderr")
 	rc=$?
+	if [ -f "$base.sed" ]; then
+		sed -f "$base.sed" "$work/$name.stdout" >"$work/$name.masked"
+		mv "$work/$name.masked" "$work/$name.stdout"
+	fi
 	want=0
 	[ -f "$base.rc" ] && want=$(cat "$base.rc")
 	ok=0

@@ -2,9 +2,19 @@
 # command-line golden tests, man-page lint, and checks of the bundled traces.
 SK_UNIT_TESTS = \
 	tests/unit/test_err \
+	tests/unit/test_json \
 	tests/unit/test_trace \
 	tests/unit/test_tstats \
-	tests/unit/test_synth
+	tests/unit/test_synth \
+	tests/unit/test_model \
+	tests/unit/test_cluster \
+	tests/unit/test_job \
+	tests/unit/test_cost \
+	tests/unit/test_plan \
+	tests/unit/test_pstats \
+	tests/unit/test_dacp \
+	tests/unit/test_gds \
+	tests/unit/test_sched
 if HAVE_CUDA
 SK_UNIT_TESTS += tests/unit/test_kern_cuda
 endif
@@ -23,7 +33,8 @@ SK_SCRIPT_TESTS = \
 	tests/examples.sh \
 	tests/manlint.sh \
 	tests/reference.sh \
-	tests/regen.sh
+	tests/regen.sh \
+	tests/knobs.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/golden tests/data tests/gpu/check.sh

@@ -15,11 +15,14 @@ struct cli_cmd {
 	const char *name;
 	const char *summary;  /* one line for `skrull -h` */
 	const char *usage;    /* mirrors the SYNOPSIS of skrull-NAME(1) */
-	const char *help;     /* options, one per line, for `skrull help NAME` */
-	int (*run)(int argc, char **argv);  /* argv[0] is the command name */
+	/* argv[0] is the command name; `NAME -h` prints usage and options,
+	 * which is also what `skrull help NAME` runs. */
+	int (*run)(int argc, char **argv);
 };
 
 extern const struct cli_cmd cmd_trace;
+extern const struct cli_cmd cmd_show;
+extern const struct cli_cmd cmd_plan;
 
 /* Print "skrull: " and the library's last error message; returns CLI_FAIL. */
 int cli_fail(void);

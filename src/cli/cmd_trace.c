@@ -27,6 +27,10 @@ const struct cli_cmd cmd_trace = {
 	"              [--skip-bad] FILE\n"
 	"       skrull trace convert [--json] [-o FILE] [--to FMT] [--format FMT]\n"
 	"              [--field SPEC] [--skip-bad] FILE",
+	run,
+};
+
+static const char help[] =
 	"\n"
 	"  --format FMT    input format: auto, plain, csv, jsonl, npy, idx (default auto)\n"
 	"  --field SPEC    CSV column or JSONL field holding the length; a name, #N for\n"
@@ -43,9 +47,8 @@ const struct cli_cmd cmd_trace = {
 	"  --shuffle       shuffle the sampled lengths\n"
 	"\n"
 	"  COMPONENT is [WEIGHT=]cdf:L:F,...,max:LMAX | [WEIGHT=]lognormal:MEDIAN:SIGMA\n"
-	"            | [WEIGHT=]trace:FILE, with WEIGHT a number or a percentage.\n",
-	run,
-};
+	"            | [WEIGHT=]trace:FILE, with WEIGHT a number or a percentage.\n"
+	"\nSee skrull-trace(1) and skrull-trace(5).\n";
 
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_FIELD, OPT_SKIP_BAD, OPT_TO, OPT_SEED,
@@ -123,7 +126,7 @@ parse(const struct sub *s, int argc, char **argv, struct opts *o, int *next)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:o:", longopts, NULL)) != -1) {
 		if (c == 'h') {
-			printf("usage: %s\n%s", cmd_trace.usage, cmd_trace.help);
+			printf("usage: %s\n%s", cmd_trace.usage, help);
 			return -1;
 		}
 		if (c == '?')
@@ -481,7 +484,7 @@ run(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage(&cmd_trace, "trace: no subcommand given");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		printf("usage: %s\n%s", cmd_trace.usage, cmd_trace.help);
+		printf("usage: %s\n%s", cmd_trace.usage, help);
 		return CLI_OK;
 	}
 	for (i = 0; i < sizeof subs / sizeof subs[0]; i++) {

@@ -2,5 +2,8 @@
 bin_PROGRAMS += skrull
 skrull_SOURCES = \
 	src/cli/main.c src/cli/cli.h \
+	src/cli/jobopts.c src/cli/jobopts.h \
+	src/cli/cmd_plan.c \
+	src/cli/cmd_show.c \
 	src/cli/cmd_trace.c
 skrull_LDADD = $(SK_CORE_LIBS) $(SK_CUDA_LIBS)

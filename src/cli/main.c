@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 
 static const struct cli_cmd *const commands[] = {
 	&cmd_trace,
+	&cmd_show,
+	&cmd_plan,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -78,19 +81,22 @@ version(void)
 #endif
 }
 
+/* `skrull help NAME` is `skrull NAME -h`. */
 static int
 help(const char *name)
 {
 	const struct cli_cmd *cmd = find(name);
+	char *argv[3];
 
 	if (cmd == NULL) {
 		fprintf(stderr, "skrull: unknown command '%s'\n", name);
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	printf("usage: %s\n\n%s\n%s", cmd->usage, cmd->summary, cmd->help);
-	printf("\nSee skrull-%s(1).\n", cmd->name);
-	return CLI_OK;
+	argv[0] = (char *)(uintptr_t)cmd->name;
+	argv[1] = (char *)(uintptr_t)"-h";
+	argv[2] = NULL;
+	return cmd->run(2, argv);
 }
 
 int

@@ -1,8 +1,16 @@
-# core: traces, statistics, synthesis, errors.
+# core: errors, JSON helpers, traces, job description, cost model, plans.
 noinst_LIBRARIES += libskrull.a
 libskrull_a_SOURCES = \
 	src/core/err.c src/core/err.h \
+	src/core/afile.c src/core/afile.h \
+	src/core/json.c src/core/json.h \
 	src/core/trace.c src/core/trace.h \
 	src/core/tstats.c src/core/tstats.h \
-	src/core/synth.c src/core/synth.h
+	src/core/synth.c src/core/synth.h \
+	src/core/model.c src/core/model.h \
+	src/core/cluster.c src/core/cluster.h \
+	src/core/job.c src/core/job.h \
+	src/core/cost.c src/core/cost.h \
+	src/core/plan.c src/core/plan.h \
+	src/core/pstats.c src/core/pstats.h
 SK_CORE_LIBS = libskrull.a $(GSL_LIBS) $(CJSON_LIBS) $(ZLIB_LIBS) $(LIBS)

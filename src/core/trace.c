@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <zlib.h>
 
+#include "afile.h"
 #include "err.h"
 #include "trace.h"
 
@@ -1655,9 +1655,8 @@ int
 trace_write(const char *path, enum trace_format fmt, const struct trace *t)
 {
 	struct wr w = { .path = path, .fd = -1 };
-	char *tmp = NULL;
-	int tostdout = strcmp(path, "-") == 0, e, rc;
-	mode_t mask;
+	struct afile af = { .tmp = NULL };
+	int tostdout = strcmp(path, "-") == 0, closed = 0, e, rc;
 
 	if (fmt == TRACE_FORMAT_AUTO)
 		fmt = format_of_name(path);
@@ -1681,27 +1680,9 @@ trace_write(const char *path, enum trace_format fmt, const struct trace *t)
 			goto out;
 		}
 	} else {
-		if ((tmp = malloc(strlen(path) + 8)) == NULL) {
-			e = err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+		if ((e = afile_open(path, &af)) != SK_OK)
 			goto out;
-		}
-		sprintf(tmp, "%s.XXXXXX", path);
-		if ((w.fd = mkstemp(tmp)) == -1) {
-			e = err_set_at(SK_ERR_IO, path, 0,
-			    "cannot create a temporary file: %s",
-			    strerror(errno));
-			free(tmp);
-			tmp = NULL;
-			goto out;
-		}
-		/* mkstemp makes the file 0600; give it the mode open(2) would */
-		mask = umask(0);
-		umask(mask);
-		if (fchmod(w.fd, 0666 & ~mask) == -1) {
-			e = err_set_at(SK_ERR_IO, path, 0, "cannot chmod %s: %s",
-			    tmp, strerror(errno));
-			goto out;
-		}
+		w.fd = af.fd;
 		if (has_suffix(path, ".gz") &&
 		    (w.gz = gzdopen(w.fd, "wb9")) == NULL) {
 			e = err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
@@ -1714,37 +1695,24 @@ trace_write(const char *path, enum trace_format fmt, const struct trace *t)
 	if (w.gz != NULL) {
 		rc = gzclose(w.gz);
 		w.gz = NULL;
-		w.fd = -1;
+		closed = 1;
 		if (rc != Z_OK) {
 			e = err_set_at(SK_ERR_IO, path, 0, "write error: %s",
 			    rc == Z_ERRNO ? strerror(errno) : zError(rc));
 			goto out;
 		}
-	} else if (!tostdout) {
-		rc = close(w.fd);
-		w.fd = -1;
-		if (rc == -1) {
-			e = err_set_at(SK_ERR_IO, path, 0, "write error: %s",
-			    strerror(errno));
-			goto out;
-		}
 	}
-	if (tmp != NULL && rename(tmp, path) == -1) {
-		e = err_set_at(SK_ERR_IO, path, 0, "cannot rename %s: %s", tmp,
-		    strerror(errno));
-		goto out;
+	if (!tostdout) {
+		e = afile_commit(&af, closed);
+		closed = 1;
 	}
-	free(tmp);
-	tmp = NULL;
 out:
-	if (w.gz != NULL)
+	if (w.gz != NULL) {
 		gzclose(w.gz);
-	else if (w.fd >= 0 && !tostdout)
-		close(w.fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
+		closed = 1;
 	}
+	if (!tostdout)
+		afile_abort(&af, closed);
 	free(w.buf);
 	return e;
 }

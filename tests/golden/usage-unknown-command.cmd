@@ -1,1 +1,1 @@
-skrull plan
+skrull simulate

@@ -1,0 +1,319 @@
+/* cmd_plan: `skrull plan`, see skrull-plan(1). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "err.h"
+#include "jobopts.h"
+#include "plan.h"
+#include "pstats.h"
+#include "sched.h"
+#include "trace.h"
+
+static int run(int, char **);
+
+const struct cli_cmd cmd_plan = {
+	"plan",
+	"schedule a trace into a plan with Skrull or a baseline policy",
+	"skrull plan --trace FILE [--policy NAME] [-o PLAN] [--json] [--allow-invalid]\n"
+	"              [--format FMT] [--field SPEC] [--skip-bad] [JOB OPTIONS]\n"
+	"              [POLICY OPTIONS]",
+	run,
+};
+
+enum {
+	OPT_TRACE = 256, OPT_POLICY, OPT_JSON, OPT_FORMAT, OPT_FIELD,
+	OPT_SKIP_BAD, OPT_ALLOW_INVALID,
+	OPT_KNOB = 2000,     /* + knob index: --NAME VALUE or --NAME (bool) */
+	OPT_NO_KNOB = 3000   /* + knob index: --no-NAME (bool) */
+};
+
+static const struct option own[] = {
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "field", required_argument, NULL, OPT_FIELD },
+	{ "skip-bad", no_argument, NULL, OPT_SKIP_BAD },
+	{ "allow-invalid", no_argument, NULL, OPT_ALLOW_INVALID },
+	{ "help", no_argument, NULL, 'h' },
+};
+#define NOWN (sizeof own / sizeof own[0])
+
+/* Option names of bool knobs' negations ("no-rollback"), built once. */
+static char negname[64][40];
+
+/* The whole option table: ours, the job's and two per knob. */
+static struct option *
+options(void)
+{
+	size_t nj = 0, k, n = 0;
+	struct option *o;
+
+	while (jobopts_long[nj].name != NULL)
+		nj++;
+	if (sched_nknobs > sizeof negname / sizeof negname[0])
+		return NULL;
+	o = calloc(NOWN + nj + 2 * sched_nknobs + 1, sizeof *o);
+	if (o == NULL)
+		return NULL;
+	memcpy(o, own, sizeof own);
+	n = NOWN;
+	memcpy(o + n, jobopts_long, nj * sizeof *o);
+	n += nj;
+	for (k = 0; k < sched_nknobs; k++) {
+		const struct sched_knob *kn = &sched_knobs[k];
+
+		o[n].name = kn->name;
+		o[n].has_arg = kn->type == KNOB_BOOL ? optional_argument : required_argument;
+		o[n++].val = OPT_KNOB + (int)k;
+		if (kn->type == KNOB_BOOL) {
+			snprintf(negname[k], sizeof negname[k], "no-%s", kn->name);
+			o[n].name = negname[k];
+			o[n].has_arg = no_argument;
+			o[n++].val = OPT_NO_KNOB + (int)k;
+		}
+	}
+	return o;
+}
+
+static void
+help(void)
+{
+	size_t i;
+
+	printf("usage: %s\n\n%s\n\n", cmd_plan.usage, cmd_plan.summary);
+	printf("  --trace FILE      the length trace to schedule (skrull-trace(5))\n"
+	    "  --policy NAME     the scheduler (default skrull):\n");
+	for (i = 0; i < sched_npolicies; i++)
+		printf("                      %-10s %s\n", sched_policies[i]->name,
+		    sched_policies[i]->summary);
+	printf("  -o PLAN           write the plan (skrull-plan(5)); atomically\n"
+	    "  --json            print the summary as JSON\n"
+	    "  --allow-invalid   write a plan that breaks the memory bound (e.g.\n"
+	    "                    --no-rollback) instead of refusing it\n"
+	    "  --format, --field, --skip-bad   read the trace as skrull-trace(1)\n"
+	    "\njob options:\n%s"
+	    "\npolicy options (skrull-plan(1)):\n", jobopts_help);
+	for (i = 0; i < sched_nknobs; i++) {
+		const struct sched_knob *k = &sched_knobs[i];
+		char name[64];
+
+		if (k->type == KNOB_BOOL)
+			snprintf(name, sizeof name, "--[no-]%s", k->name);
+		else
+			snprintf(name, sizeof name, "--%s %s", k->name,
+			    k->type == KNOB_ENUM ? "NAME" : "N");
+		printf("  %-22s %s (default %s)\n", name, k->help, k->deflt);
+	}
+	printf("\nSee skrull-plan(1) and skrull-plan(5).\n");
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double
+pct(uint64_t part, uint64_t whole)
+{
+	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void
+print_text(const struct plan *p, const struct pstats *s, double secs)
+{
+	const struct job *j = &p->job;
+	uint64_t ns = s->samples_local + s->samples_sharded;
+	uint64_t nt = s->tokens_local + s->tokens_sharded;
+
+	printf("%-16s %s\n", "policy", p->policy);
+	printf("%-16s %s: %llu samples, %llu dropped\n", "trace",
+	    p->trace[0] != '\0' ? p->trace : "-", (unsigned long long)p->trace_n,
+	    (unsigned long long)p->dropped);
+	printf("%-16s %s on %d x %s, DP %d x CP %d, batch %d per DP rank, "
+	    "BucketSize %u tokens\n", "job", j->model.name, cluster_gpus(&j->cluster),
+	    j->cluster.gpu.name, j->dp, j->cp, j->batch, j->bucket);
+	printf("%-16s %zu\n", "iterations", s->iterations);
+	printf("%-16s %zu (per DP rank and iteration: mean %.2f, max %zu)\n",
+	    "micro-batches", s->micro_batches, s->mb_per_rank_mean,
+	    s->mb_per_rank_max);
+	printf("%-16s %llu local (%.2f%%), %llu sharded (%.2f%%)\n", "samples",
+	    (unsigned long long)s->samples_local, pct(s->samples_local, ns),
+	    (unsigned long long)s->samples_sharded, pct(s->samples_sharded, ns));
+	printf("%-16s %llu local (%.2f%%), %llu sharded (%.2f%%)\n", "tokens",
+	    (unsigned long long)s->tokens_local, pct(s->tokens_local, nt),
+	    (unsigned long long)s->tokens_sharded, pct(s->tokens_sharded, nt));
+	printf("%-16s %.4g PFLOP\n", "FLOPs", s->flops / 1e15);
+	printf("%-16s DP %.3f, CP %.3f (max/mean FLOPs)\n", "balance",
+	    s->dp_balance, s->cp_balance);
+	printf("%-16s CP %.3f (max/mean tokens), peak %.1f%% of BucketSize\n",
+	    "memory", s->mem_balance, 100 * s->mem_peak);
+	printf("%-16s %.3f s (%.1f us per global batch)\n", "planning", secs,
+	    s->iterations > 0 ? secs * 1e6 / (double)s->iterations : 0.0);
+}
+
+static int
+print_json(const struct plan *p, const struct pstats *s, double secs,
+    const char *out)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	if (root == NULL ||
+	    cJSON_AddNumberToObject(root, "version", 1) == NULL ||
+	    cJSON_AddStringToObject(root, "policy", p->policy) == NULL ||
+	    cJSON_AddStringToObject(root, "plan", out != NULL ? out : "") == NULL ||
+	    cJSON_AddNumberToObject(root, "trace_samples", (double)p->trace_n) == NULL ||
+	    cJSON_AddNumberToObject(root, "dropped", (double)p->dropped) == NULL ||
+	    cJSON_AddNumberToObject(root, "bucket", (double)p->job.bucket) == NULL)
+		goto nomem;
+	if (cJSON_AddNumberToObject(root, "iterations", (double)s->iterations) == NULL ||
+	    cJSON_AddNumberToObject(root, "micro_batches", (double)s->micro_batches) == NULL ||
+	    cJSON_AddNumberToObject(root, "mb_per_rank_mean", s->mb_per_rank_mean) == NULL ||
+	    cJSON_AddNumberToObject(root, "mb_per_rank_max", (double)s->mb_per_rank_max) == NULL ||
+	    cJSON_AddNumberToObject(root, "samples_local", (double)s->samples_local) == NULL ||
+	    cJSON_AddNumberToObject(root, "samples_sharded", (double)s->samples_sharded) == NULL ||
+	    cJSON_AddNumberToObject(root, "tokens_local", (double)s->tokens_local) == NULL ||
+	    cJSON_AddNumberToObject(root, "tokens_sharded", (double)s->tokens_sharded) == NULL ||
+	    cJSON_AddNumberToObject(root, "flops", s->flops) == NULL ||
+	    cJSON_AddNumberToObject(root, "dp_balance", s->dp_balance) == NULL ||
+	    cJSON_AddNumberToObject(root, "cp_balance", s->cp_balance) == NULL ||
+	    cJSON_AddNumberToObject(root, "mem_balance", s->mem_balance) == NULL ||
+	    cJSON_AddNumberToObject(root, "mem_peak", s->mem_peak) == NULL ||
+	    cJSON_AddNumberToObject(root, "planning_seconds", secs) == NULL)
+		goto nomem;
+	return cli_print_json(root);
+nomem:
+	cJSON_Delete(root);
+	err_set(SK_ERR_NOMEM, "out of memory");
+	return cli_fail();
+}
+
+static int
+run(int argc, char **argv)
+{
+	struct jobopts jo;
+	struct sched_params sp;
+	struct trace_read_opts ro = { 0 };
+	struct option *longopts = NULL;
+	struct trace t;
+	struct plan p;
+	struct pstats st;
+	const char *trace_path = NULL, *out = NULL, *policy = "skrull";
+	int json = 0, allow_invalid = 0, c, rc = CLI_FAIL, invalid;
+	double t0, secs;
+
+	trace_init(&t);
+	plan_init(&p);
+	jobopts_init(&jo);
+	sched_params_default(&sp);
+	if ((longopts = options()) == NULL) {
+		err_set(SK_ERR_NOMEM, "out of memory");
+		rc = cli_fail();
+		goto out;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			rc = CLI_OK;
+			goto out;
+		case '?':
+			rc = cli_usage(&cmd_plan, "plan: unknown option '%s'", argv[optind - 1]);
+			goto out;
+		case ':':
+			rc = cli_usage(&cmd_plan, "plan: option '%s' needs a value",
+			    argv[optind - 1]);
+			goto out;
+		case 'o': out = optarg; continue;
+		case OPT_TRACE: trace_path = optarg; continue;
+		case OPT_POLICY: policy = optarg; continue;
+		case OPT_JSON: json = 1; continue;
+		case OPT_FIELD: ro.field = optarg; continue;
+		case OPT_SKIP_BAD: ro.skip_bad = 1; continue;
+		case OPT_ALLOW_INVALID: allow_invalid = 1; continue;
+		case OPT_FORMAT:
+			if (trace_format_parse(optarg, &ro.format) != SK_OK) {
+				rc = cli_usage(&cmd_plan, "--format: %s", err_msg());
+				goto out;
+			}
+			continue;
+		}
+		if (c >= OPT_KNOB && c < OPT_KNOB + (int)sched_nknobs) {
+			const struct sched_knob *k = &sched_knobs[c - OPT_KNOB];
+
+			if (sched_knob_set(&sp, k, optarg != NULL ? optarg : "on") != SK_OK) {
+				rc = cli_usage(&cmd_plan, "%s", err_msg());
+				goto out;
+			}
+			continue;
+		}
+		if (c >= OPT_NO_KNOB && c < OPT_NO_KNOB + (int)sched_nknobs) {
+			sched_knob_set(&sp, &sched_knobs[c - OPT_NO_KNOB], "off");
+			continue;
+		}
+		if ((rc = jobopts_take(&jo, &cmd_plan, c, optarg)) != CLI_OK)
+			goto out;
+	}
+	rc = CLI_FAIL;
+	if (optind != argc) {
+		rc = cli_usage(&cmd_plan, "plan: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (trace_path == NULL) {
+		rc = cli_usage(&cmd_plan, "plan: --trace FILE is required");
+		goto out;
+	}
+	if (sched_policy_find(policy) == NULL) {
+		rc = cli_usage(&cmd_plan, "plan: unknown policy '%s' (see skrull plan -h)",
+		    policy);
+		goto out;
+	}
+	if ((rc = jobopts_finish(&jo, &cmd_plan)) != CLI_OK)
+		goto out;
+	rc = CLI_FAIL;
+	if (trace_read(trace_path, &ro, &t, NULL) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	t0 = now();
+	if (sched_plan(&jo.job, &sp, policy, &t, trace_path, &p) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	secs = now() - t0;
+	invalid = plan_validate(&p, &t) != SK_OK;
+	if (invalid) {
+		fprintf(stderr, "skrull: invalid plan (it would run out of memory): "
+		    "%s\n", err_msg());
+		if (!allow_invalid) {
+			fprintf(stderr, "skrull: nothing written; --allow-invalid "
+			    "writes it anyway\n");
+			goto out;
+		}
+	}
+	if (pstats_compute(&p, &st) != SK_OK ||
+	    (out != NULL && plan_write(out, &p) != SK_OK)) {
+		rc = cli_fail();
+		goto out;
+	}
+	rc = json ? print_json(&p, &st, secs, out) : (print_text(&p, &st, secs), CLI_OK);
+	if (rc == CLI_OK && invalid)
+		rc = CLI_FAIL;
+out:
+	free(longopts);
+	plan_free(&p);
+	trace_free(&t);
+	return rc;
+}

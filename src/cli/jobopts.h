@@ -1,0 +1,67 @@
+/*
+ * jobopts: the job options every command that needs a job shares
+ * (`skrull show`, `skrull plan`, ...): --job FILE, --model, --cluster,
+ * --nodes, --gpus-per-node, --dp, --cp, --batch, --zero, --recompute,
+ * --precision, --reserve, --bucket.  skrull-show(1) documents them.
+ *
+ * Use: jobopts_init; append jobopts_long to the command's getopt_long
+ * table (its codes are JOBOPT_BASE and up, clear of a command's own);
+ * pass each code getopt returns that the command does not handle itself
+ * to jobopts_take; after the loop, jobopts_finish builds o->job.
+ */
+#ifndef SKRULL_JOBOPTS_H
+#define SKRULL_JOBOPTS_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "job.h"
+
+enum {
+	JOBOPT_BASE = 1000,
+	JOBOPT_JOB = JOBOPT_BASE, JOBOPT_MODEL, JOBOPT_CLUSTER, JOBOPT_NODES,
+	JOBOPT_GPN, JOBOPT_DP, JOBOPT_CP, JOBOPT_BATCH, JOBOPT_ZERO,
+	JOBOPT_RECOMPUTE, JOBOPT_PRECISION, JOBOPT_RESERVE, JOBOPT_BUCKET,
+	JOBOPT_END
+};
+
+struct jobopts {
+	struct job job;   /* the result of jobopts_finish */
+	int partial;      /* set before jobopts_finish: resolve the model and
+	                     the cluster only (no DP x CP check, no bucket) */
+	/* What the options said; jobopts_finish applies them. */
+	const char *job_path, *model, *cluster;
+	int nodes, gpus_per_node, dp, cp, batch;  /* 0: not given */
+	int zero;                                 /* -1: not given */
+	int recompute, precision;                 /* -1: not given */
+	double reserve;                           /* bytes; < 0: not given */
+	int bucket_given, bucket_auto;
+	uint32_t bucket;                          /* tokens */
+};
+
+/* The options, terminated by a zeroed entry. */
+extern const struct option jobopts_long[];
+
+/* Their help lines, for a command's -h. */
+extern const char jobopts_help[];
+
+void jobopts_init(struct jobopts *o);
+
+/* Take option code with argument arg: CLI_OK when taken, CLI_USAGE (after
+ * printing the message and cmd's usage) for a bad value, -1 when code is
+ * not a job option. */
+int jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
+                 const char *arg);
+
+/*
+ * Build o->job: the job file (else job_default()), then --model,
+ * --cluster, --nodes, --gpus-per-node, the scalar options, then DP and
+ * CP: both given are taken as they are; one given derives the other from
+ * the GPU count; neither given keeps CP and derives DP when the GPU count
+ * changed.  Then validation, and the bucket when auto (cost_bucket).
+ * Prints the error and returns CLI_FAIL or CLI_USAGE; CLI_OK on success.
+ */
+int jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * cluster: the GPUs and links a job runs on: GPU kind (peak dense bf16
+ * FLOP/s, HBM bytes and bandwidth), nodes x GPUs per node, NVLink and
+ * InfiniBand bandwidth and latency, and an optional measured table of
+ * collective latencies.  Presets from vendor datasheets; JSON overrides
+ * every field (skrull-job(5)).
+ *
+ * Units: bytes, bytes per second, seconds, FLOP/s.
+ */
+#ifndef SKRULL_CLUSTER_H
+#define SKRULL_CLUSTER_H
+
+#include <cjson/cJSON.h>
+
+#define CLUSTER_NAME_MAX 64
+#define CLUSTER_COLL_MAX 32  /* rows of a collective table */
+
+enum coll_kind {
+	COLL_ALLGATHER = 0,
+	COLL_ALLTOALL,
+	COLL_REDUCESCATTER,
+	COLL_ALLREDUCE,
+	COLL_NKINDS
+};
+
+/*
+ * Measured collective latency against message size, as nccl-tests reports
+ * it (size = the whole buffer: the gathered output of an all-gather, the
+ * input of a reduce-scatter), for a group of `group` GPUs inside one node.
+ * Interpolated piecewise-linearly in size; see cluster_coll_time.
+ */
+struct coll_table {
+	int n;                                   /* rows, 0 = no table */
+	int group;                               /* GPUs in the measured group */
+	double bytes[CLUSTER_COLL_MAX];          /* ascending, bytes */
+	double sec[COLL_NKINDS][CLUSTER_COLL_MAX];  /* latency, seconds */
+};
+
+struct gpu {
+	char name[CLUSTER_NAME_MAX];
+	double peak_flops;  /* dense bf16 tensor-core FLOP/s */
+	double hbm_bytes;   /* device memory as the driver reports it, bytes */
+	double hbm_bw;      /* HBM bandwidth, bytes/s */
+};
+
+struct cluster {
+	char name[CLUSTER_NAME_MAX];
+	struct gpu gpu;
+	int nodes;
+	int gpus_per_node;
+	double nvlink_bw;   /* per GPU, one direction, bytes/s */
+	double nvlink_lat;  /* per hop, seconds */
+	double ib_bw;       /* per GPU, one direction, bytes/s */
+	double ib_lat;      /* per hop, seconds */
+	struct coll_table coll;
+};
+
+/* Presets: "H100-SXM-80GB" (alias "h100"), "H200-141GB" ("h200"),
+ * "A100-SXM-80GB" ("a100"); 4 nodes x 8 GPUs unless changed. */
+int cluster_preset(const char *name, struct cluster *c);
+
+/* A preset name, else a JSON file (a bare cluster object, or an object
+ * with a "cluster" member such as a job file) applied over *c. */
+int cluster_resolve(const char *name_or_path, struct cluster *c);
+
+/* Apply obj over *c: every member is optional and overrides; a "name"
+ * that names a preset first restarts from that preset; "collectives":
+ * null removes the table.  *c is changed only on success. */
+int cluster_from_json(const cJSON *obj, const char *where, struct cluster *c);
+int cluster_to_json(const struct cluster *c, cJSON *obj);
+int cluster_validate(const struct cluster *c, const char *where);
+int cluster_preset_count(void);
+const char *cluster_preset_name(int i);
+const char *const *cluster_preset_aliases(int i);  /* NULL-terminated */
+
+static inline int
+cluster_gpus(const struct cluster *c)
+{
+	return c->nodes * c->gpus_per_node;
+}
+
+/*
+ * Time in seconds of collective k over `group` GPUs moving `bytes` (the
+ * nccl-tests size).  `spans_nodes` says whether the group crosses nodes.
+ * Inside a node with a table measured for this group size (coll.group):
+ * piecewise-linear interpolation in bytes, extrapolated beyond the last
+ * row with the last segment's slope, and below the first row linearly
+ * down to the ring latency floor (group - 1) x nvlink_lat at 0 bytes.
+ * Otherwise (no table, another group size, or across nodes): the ring
+ * model (group - 1) x lat + f x bytes / bw with f = (group - 1) / group
+ * (2f for all-reduce), on NVLink or InfiniBand.  group 1 costs 0.
+ */
+double cluster_coll_time(const struct cluster *c, enum coll_kind k,
+                         double bytes, int group, int spans_nodes);
+
+const char *cluster_coll_name(enum coll_kind k);
+
+#endif

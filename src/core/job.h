@@ -1,0 +1,51 @@
+/*
+ * job: one fine-tuning job: model, cluster, parallel layout and memory
+ * settings.  skrull-job(5) documents its JSON form, which `skrull show job
+ * --json` prints and `skrull plan --job FILE` reads back unchanged.
+ */
+#ifndef SKRULL_JOB_H
+#define SKRULL_JOB_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "cluster.h"
+#include "model.h"
+
+enum recompute { RECOMPUTE_NONE = 0, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL };
+enum precision { PRECISION_BF16 = 0, PRECISION_FP16, PRECISION_FP32 };
+
+struct job {
+	struct model model;
+	struct cluster cluster;
+	int dp;          /* data-parallel degree */
+	int cp;          /* context-parallel degree; dp * cp = GPUs of the cluster */
+	int batch;       /* samples per DP rank per iteration (global batch = dp * batch) */
+	int zero;        /* ZeRO stage 0..3 (sharded over all dp * cp ranks) */
+	enum recompute recompute;
+	enum precision precision;  /* bf16/fp16: mixed precision with fp32 master weights and Adam states */
+	double reserve;  /* bytes per GPU kept free for the CUDA context, NCCL
+	                    buffers and allocator fragmentation */
+	int bucket_auto; /* 1: bucket derived from the memory model (cost_bucket) */
+	uint32_t bucket; /* BucketSize C: tokens of activations a GPU holds, >= 1 */
+};
+
+/* The defaults: Qwen2.5-0.5B on 4 x 8 H100, DP 4, CP 8, batch 64, ZeRO-2,
+ * selective recompute, bf16, bucket auto (the paper's setting). */
+void job_default(struct job *j);
+
+/* Check every field and dp * cp == GPUs; SK_ERR_ARG naming the field. */
+int job_validate(const struct job *j, const char *where);
+
+int job_from_json(const cJSON *obj, const char *where, struct job *j);
+int job_to_json(const struct job *j, cJSON *obj);
+int job_read(const char *path, struct job *j);
+int job_write(const char *path, const struct job *j);
+
+const char *job_recompute_name(enum recompute r);
+int job_recompute_parse(const char *s, enum recompute *r);
+const char *job_precision_name(enum precision p);
+int job_precision_parse(const char *s, enum precision *p);
+
+#endif

@@ -1,0 +1,436 @@
+/* json: see json.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <zlib.h>
+
+#include "afile.h"
+#include "err.h"
+#include "json.h"
+
+/* Bytes asked of gzread per call (its length argument is an unsigned
+ * int, so a whole file cannot be read in one call). */
+#define CHUNK (1 << 20)
+
+/* Shown in messages in place of "-". */
+#define STDIN_NAME "<stdin>"
+#define STDOUT_NAME "<stdout>"
+
+/* Record a message about member key of the object `where` names
+ * ("FILE: key: ..." or "FILE: a.b.key: ...", see json_where). */
+__attribute__((format(printf, 4, 5)))
+static int
+bad(int code, const char *where, const char *key, const char *fmt, ...)
+{
+	char text[ERR_MSG_MAX], at[ERR_MSG_MAX / 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	json_where(at, sizeof at, where, key);
+	return err_set(code, "%s: %s", at, text);
+}
+
+static int
+missing(const char *where, const char *key)
+{
+	if (where == NULL || where[0] == '\0')
+		return err_set(SK_ERR_FORMAT, "missing %s", key);
+	return err_set(SK_ERR_FORMAT, "%s: missing %s", where, key);
+}
+
+/* Read the whole (possibly gzip-compressed) stream into a NUL-terminated
+ * buffer. */
+static int
+slurp(const char *path, const char *name, char **text, size_t *len)
+{
+	gzFile gz;
+	char *buf = NULL, *p;
+	size_t n = 0, cap = 0;
+	int fd, got, rc, errnum, e = SK_OK;
+	const char *msg;
+
+	if (strcmp(path, "-") == 0) {
+		/* gzclose closes its descriptor; standard input stays open. */
+		if ((fd = dup(0)) == -1)
+			return err_set_at(SK_ERR_IO, name, 0, "cannot open: %s",
+			    strerror(errno));
+		if ((gz = gzdopen(fd, "rb")) == NULL) {
+			close(fd);
+			return err_set_at(SK_ERR_IO, name, 0, "cannot open: %s",
+			    strerror(errno));
+		}
+	} else {
+		errno = 0;
+		if ((gz = gzopen(path, "rb")) == NULL)
+			return err_set_at(SK_ERR_IO, name, 0, "cannot open: %s",
+			    errno != 0 ? strerror(errno) : "out of memory");
+	}
+	for (;;) {
+		if (cap - n < CHUNK + 1) {
+			cap = cap == 0 ? 4 * CHUNK : 2 * cap;
+			if ((p = realloc(buf, cap)) == NULL) {
+				e = err_set_at(SK_ERR_NOMEM, name, 0,
+				    "out of memory reading %zu bytes", n);
+				goto out;
+			}
+			buf = p;
+		}
+		if ((got = gzread(gz, buf + n, CHUNK)) < 0) {
+			msg = gzerror(gz, &errnum);
+			e = err_set_at(SK_ERR_IO, name, 0, "read error: %s",
+			    errnum == Z_ERRNO ? strerror(errno) : msg);
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	buf[n] = '\0';
+out:
+	rc = gzclose(gz);
+	if (e == SK_OK && rc != Z_OK)
+		e = err_set_at(SK_ERR_IO, name, 0, "read error: %s",
+		    rc == Z_ERRNO ? strerror(errno) : zError(rc));
+	if (e != SK_OK) {
+		free(buf);
+		return e;
+	}
+	*text = buf;
+	*len = n;
+	return SK_OK;
+}
+
+int
+json_load(const char *path, cJSON **root)
+{
+	const char *name = strcmp(path, "-") == 0 ? STDIN_NAME : path;
+	const char *end = NULL, *p, *bol;
+	unsigned long long line = 1;
+	char *text = NULL;
+	size_t n = 0, i;
+	int e;
+
+	*root = NULL;
+	if ((e = slurp(path, name, &text, &n)) != SK_OK)
+		return e;
+	if (memchr(text, '\0', n) != NULL) {
+		free(text);
+		return err_set_at(SK_ERR_FORMAT, name, 0,
+		    "not a JSON file (it holds a NUL byte)");
+	}
+	for (i = 0; i < n && strchr(" \t\r\n", text[i]) != NULL; i++)
+		;
+	if (i == n) {
+		free(text);
+		return err_set_at(SK_ERR_FORMAT, name, 0, "empty file");
+	}
+	/* The terminating NUL is part of the length, so that trailing
+	 * garbage after the value is an error too. */
+	*root = cJSON_ParseWithLengthOpts(text, n + 1, &end, 1);
+	if (*root == NULL) {
+		if (end == NULL || end < text || end > text + n)
+			end = text + n;
+		bol = text;
+		for (p = text; p < end; p++)
+			if (*p == '\n') {
+				line++;
+				bol = p + 1;
+			}
+		e = err_set_at(SK_ERR_FORMAT, name, line,
+		    "malformed JSON near column %zu", (size_t)(end - bol) + 1);
+	}
+	free(text);
+	return e;
+}
+
+static int
+write_all(int fd, const char *name, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_set_at(SK_ERR_IO, name, 0, "write error: %s",
+			    strerror(errno));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return SK_OK;
+}
+
+int
+json_save(const char *path, const cJSON *root, int pretty)
+{
+	struct afile af;
+	const char *name = strcmp(path, "-") == 0 ? STDOUT_NAME : path;
+	char *text;
+	int e;
+
+	text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+	if (text == NULL)
+		return err_set_at(SK_ERR_NOMEM, name, 0,
+		    "out of memory rendering JSON");
+	/* what the caller printed through stdio goes first */
+	if (strcmp(path, "-") == 0 && fflush(stdout) != 0) {
+		e = err_set_at(SK_ERR_IO, name, 0, "write error: %s",
+		    strerror(errno));
+		free(text);
+		return e;
+	}
+	if ((e = afile_open(path, &af)) != SK_OK) {
+		free(text);
+		return e;
+	}
+	if ((e = write_all(af.fd, name, text, strlen(text))) == SK_OK &&
+	    (e = write_all(af.fd, name, "\n", 1)) == SK_OK)
+		e = afile_commit(&af, 0);
+	else
+		afile_abort(&af, 0);
+	free(text);
+	return e;
+}
+
+/* ---- getters ---- */
+
+static const cJSON *
+member(const cJSON *obj, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+static int
+take_int(const cJSON *it, const char *key, const char *where,
+    long long lo, long long hi, long long *out)
+{
+	double v;
+
+	if (!cJSON_IsNumber(it))
+		return bad(SK_ERR_FORMAT, where, key, "expected an integer");
+	v = it->valuedouble;
+	if (!isfinite(v) || v != floor(v))
+		return bad(SK_ERR_FORMAT, where, key,
+		    "%.17g is not an integer", v);
+	if (v < (double)lo || v > (double)hi) {
+		if (fabs(v) < 9e18)
+			return bad(SK_ERR_RANGE, where, key,
+			    "%lld is not in [%lld, %lld]", (long long)v, lo, hi);
+		return bad(SK_ERR_RANGE, where, key, "%g is not in [%lld, %lld]",
+		    v, lo, hi);
+	}
+	*out = (long long)v;
+	return SK_OK;
+}
+
+static int
+take_num(const cJSON *it, const char *key, const char *where, double lo,
+    double hi, double *out)
+{
+	double v;
+
+	if (!cJSON_IsNumber(it))
+		return bad(SK_ERR_FORMAT, where, key, "expected a number");
+	v = it->valuedouble;
+	if (!isfinite(v))
+		return bad(SK_ERR_FORMAT, where, key, "expected a finite number");
+	if (v < lo || v > hi)
+		return bad(SK_ERR_RANGE, where, key, "%g is not in [%g, %g]",
+		    v, lo, hi);
+	*out = v;
+	return SK_OK;
+}
+
+static int
+take_str(const cJSON *it, const char *key, const char *where,
+    const char **out)
+{
+	if (!cJSON_IsString(it) || it->valuestring == NULL)
+		return bad(SK_ERR_FORMAT, where, key, "expected a string");
+	*out = it->valuestring;
+	return SK_OK;
+}
+
+static int
+take_bool(const cJSON *it, const char *key, const char *where, int *out)
+{
+	if (!cJSON_IsBool(it))
+		return bad(SK_ERR_FORMAT, where, key, "expected true or false");
+	*out = cJSON_IsTrue(it) ? 1 : 0;
+	return SK_OK;
+}
+
+int
+json_get_int(const cJSON *obj, const char *key, const char *where,
+    long long lo, long long hi, long long *out)
+{
+	const cJSON *it = member(obj, key);
+
+	if (it == NULL)
+		return missing(where, key);
+	return take_int(it, key, where, lo, hi, out);
+}
+
+int
+json_get_num(const cJSON *obj, const char *key, const char *where,
+    double lo, double hi, double *out)
+{
+	const cJSON *it = member(obj, key);
+
+	if (it == NULL)
+		return missing(where, key);
+	return take_num(it, key, where, lo, hi, out);
+}
+
+int
+json_get_str(const cJSON *obj, const char *key, const char *where,
+    const char **out)
+{
+	const cJSON *it = member(obj, key);
+
+	if (it == NULL)
+		return missing(where, key);
+	return take_str(it, key, where, out);
+}
+
+int
+json_get_bool(const cJSON *obj, const char *key, const char *where,
+    int *out)
+{
+	const cJSON *it = member(obj, key);
+
+	if (it == NULL)
+		return missing(where, key);
+	return take_bool(it, key, where, out);
+}
+
+int
+json_opt_int(const cJSON *obj, const char *key, const char *where,
+    long long lo, long long hi, long long *out)
+{
+	const cJSON *it = member(obj, key);
+
+	return it == NULL ? SK_OK : take_int(it, key, where, lo, hi, out);
+}
+
+int
+json_opt_num(const cJSON *obj, const char *key, const char *where,
+    double lo, double hi, double *out)
+{
+	const cJSON *it = member(obj, key);
+
+	return it == NULL ? SK_OK : take_num(it, key, where, lo, hi, out);
+}
+
+int
+json_opt_str(const cJSON *obj, const char *key, const char *where,
+    const char **out)
+{
+	const cJSON *it = member(obj, key);
+
+	return it == NULL ? SK_OK : take_str(it, key, where, out);
+}
+
+int
+json_opt_bool(const cJSON *obj, const char *key, const char *where,
+    int *out)
+{
+	const cJSON *it = member(obj, key);
+
+	return it == NULL ? SK_OK : take_bool(it, key, where, out);
+}
+
+int
+json_get_obj(const cJSON *obj, const char *key, const char *where,
+    const cJSON **out)
+{
+	const cJSON *it = member(obj, key);
+
+	if (it == NULL)
+		return missing(where, key);
+	if (!cJSON_IsObject(it))
+		return bad(SK_ERR_FORMAT, where, key, "expected an object");
+	*out = it;
+	return SK_OK;
+}
+
+int
+json_get_arr(const cJSON *obj, const char *key, const char *where,
+    const cJSON **out)
+{
+	const cJSON *it = member(obj, key);
+
+	if (it == NULL)
+		return missing(where, key);
+	if (!cJSON_IsArray(it))
+		return bad(SK_ERR_FORMAT, where, key, "expected an array");
+	*out = it;
+	return SK_OK;
+}
+
+int
+json_check_keys(const cJSON *obj, const char *where, const char *const *keys,
+    size_t n)
+{
+	const cJSON *it;
+	size_t k;
+
+	if (!cJSON_IsObject(obj))
+		return err_set(SK_ERR_FORMAT, "%s: expected a JSON object", where);
+	cJSON_ArrayForEach(it, obj) {
+		for (k = 0; k < n; k++)
+			if (strcmp(it->string, keys[k]) == 0)
+				break;
+		if (k == n)
+			return err_set(SK_ERR_FORMAT, "%s: unknown member '%s'",
+			    where, it->string);
+	}
+	return SK_OK;
+}
+
+void
+json_where(char *buf, size_t size, const char *where, const char *key)
+{
+	if (where == NULL || where[0] == '\0')
+		snprintf(buf, size, "%s", key);
+	else if (strstr(where, ": ") != NULL)
+		snprintf(buf, size, "%s.%s", where, key);
+	else
+		snprintf(buf, size, "%s: %s", where, key);
+}
+
+int
+json_check_version(const cJSON *obj, const char *where, const char *format,
+    int version)
+{
+	const char *f;
+	long long v;
+	int e;
+
+	if (!cJSON_IsObject(obj))
+		return err_set(SK_ERR_FORMAT, "%s: expected a JSON object",
+		    where);
+	if (format != NULL) {
+		if ((e = json_get_str(obj, "format", where, &f)) != SK_OK)
+			return e;
+		if (strcmp(f, format) != 0)
+			return bad(SK_ERR_FORMAT, where, "format",
+			    "expected \"%s\", not \"%s\"", format, f);
+	}
+	if ((e = json_get_int(obj, "version", where, 1, 1000000, &v)) != SK_OK)
+		return e;
+	if (v != version)
+		return bad(SK_ERR_UNSUPPORTED, where, "version",
+		    "%lld is not supported (this skrull reads version %d)", v,
+		    version);
+	return SK_OK;
+}

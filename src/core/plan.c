@@ -1,0 +1,962 @@
+/* plan: see plan.h; the file format is skrull-plan(5). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "json.h"
+#include "plan.h"
+
+#define PLAN_FORMAT "skrull-plan"
+
+/* Longest "where" prefix handed to the json getters ("plan.json: trace"). */
+#define WHERE_MAX 512
+
+/* Indices are uint32_t, so a trace holds at most 2^32 samples. */
+#define TRACE_SAMPLES_MAX 4294967296.0
+
+/* v with thousands separators ("27,644"), in buf. */
+static const char *
+grp(char *buf, size_t n, uint64_t v)
+{
+	char d[32];
+	size_t len, i, o = 0;
+
+	len = (size_t)snprintf(d, sizeof d, "%" PRIu64, v);
+	for (i = 0; i < len && o + 1 < n; i++) {
+		if (i > 0 && (len - i) % 3 == 0 && o + 2 < n)
+			buf[o++] = ',';
+		buf[o++] = d[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+void
+plan_init(struct plan *p)
+{
+	memset(p, 0, sizeof *p);
+}
+
+void
+plan_free(struct plan *p)
+{
+	free(p->ranks);
+	free(p->mbs);
+	free(p->samples);
+	free(p->batch);
+	free(p->batch_first);
+	plan_init(p);
+}
+
+/* Grow *arr to n elements of size sz (never shrinks); *cap follows. */
+static int
+grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	void *q;
+
+	if (n <= *cap)
+		return SK_OK;
+	if (n > SIZE_MAX / sz)
+		return err_set(SK_ERR_NOMEM, "plan: out of memory for %zu entries",
+		    n);
+	if ((q = realloc(*arr, n * sz)) == NULL)
+		return err_set(SK_ERR_NOMEM, "plan: out of memory for %zu entries",
+		    n);
+	*arr = q;
+	*cap = n;
+	return SK_OK;
+}
+
+int
+plan_reserve(struct plan *p, size_t niter, size_t nsamples, size_t nmbs)
+{
+	void *a;
+	size_t nfirst;
+	int e;
+
+	if (p->job.dp < 1)
+		return err_set(SK_ERR_ARG, "plan: job.dp is %d; set the job "
+		    "before reserving room", p->job.dp);
+	if (niter > (SIZE_MAX - 1) / (size_t)p->job.dp)
+		return err_set(SK_ERR_NOMEM, "plan: out of memory for %zu "
+		    "iterations", niter);
+	/* realloc through a void * (the arrays have different types). */
+	a = p->ranks;
+	e = grow(&a, &p->cap_ranks, niter * (size_t)p->job.dp, sizeof *p->ranks);
+	p->ranks = a;
+	if (e != SK_OK)
+		return e;
+	a = p->mbs;
+	e = grow(&a, &p->cap_mbs, nmbs, sizeof *p->mbs);
+	p->mbs = a;
+	if (e != SK_OK)
+		return e;
+	a = p->samples;
+	e = grow(&a, &p->cap_samples, nsamples, sizeof *p->samples);
+	p->samples = a;
+	if (e != SK_OK)
+		return e;
+	a = p->batch;
+	e = grow(&a, &p->cap_batch, nsamples, sizeof *p->batch);
+	p->batch = a;
+	if (e != SK_OK)
+		return e;
+	nfirst = p->cap_batch_first;
+	a = p->batch_first;
+	e = grow(&a, &p->cap_batch_first, niter + 1, sizeof *p->batch_first);
+	p->batch_first = a;
+	if (e != SK_OK)
+		return e;
+	if (nfirst == 0)
+		p->batch_first[0] = 0;
+	return SK_OK;
+}
+
+int
+plan_iter_begin(struct plan *p, const uint32_t *batch, size_t n)
+{
+	size_t have;
+
+	if (p->niter > 0 && (have = p->nranks - (p->niter - 1) *
+	    (size_t)p->job.dp) != (size_t)p->job.dp)
+		return err_set(SK_ERR_ARG, "plan: iteration %zu has %zu of %d "
+		    "DP ranks", p->niter - 1, have, p->job.dp);
+	if (p->cap_batch_first == 0 || p->niter + 1 >= p->cap_batch_first)
+		return err_set(SK_ERR_RANGE, "plan: no room for iteration %zu "
+		    "(%zu reserved)", p->niter, p->cap_batch_first > 0 ?
+		    p->cap_batch_first - 1 : 0);
+	if (n > p->cap_batch - p->nbatch)
+		return err_set(SK_ERR_RANGE, "plan: iteration %zu: no room for "
+		    "a global batch of %zu samples (%zu of %zu reserved left)",
+		    p->niter, n, p->cap_batch - p->nbatch, p->cap_batch);
+	if (n > 0)
+		memcpy(p->batch + p->nbatch, batch, n * sizeof *batch);
+	p->nbatch += n;
+	p->batch_first[++p->niter] = p->nbatch;
+	return SK_OK;
+}
+
+int
+plan_rank_begin(struct plan *p)
+{
+	struct plan_rank *r;
+
+	if (p->niter == 0)
+		return err_set(SK_ERR_ARG, "plan: DP rank begun before any "
+		    "iteration");
+	if (p->nranks >= p->niter * (size_t)p->job.dp)
+		return err_set(SK_ERR_RANGE, "plan: iteration %zu already has "
+		    "its %d DP ranks", p->niter - 1, p->job.dp);
+	if (p->nranks >= p->cap_ranks)
+		return err_set(SK_ERR_RANGE, "plan: no room for DP rank %zu "
+		    "(%zu reserved)", p->nranks, p->cap_ranks);
+	r = &p->ranks[p->nranks++];
+	r->first = p->nmbs;
+	r->n = 0;
+	return SK_OK;
+}
+
+int
+plan_mb_begin(struct plan *p)
+{
+	struct plan_mb *m;
+
+	if (p->niter == 0 || p->nranks <= (p->niter - 1) * (size_t)p->job.dp)
+		return err_set(SK_ERR_ARG, "plan: micro-batch begun outside a "
+		    "DP rank");
+	if (p->nmbs >= p->cap_mbs)
+		return err_set(SK_ERR_RANGE, "plan: no room for micro-batch %zu "
+		    "(%zu reserved)", p->nmbs, p->cap_mbs);
+	m = &p->mbs[p->nmbs++];
+	m->first = p->nsamples;
+	m->n = 0;
+	p->ranks[p->nranks - 1].n++;
+	return SK_OK;
+}
+
+int
+plan_push(struct plan *p, uint32_t index, uint32_t len, int32_t place)
+{
+	struct plan_sample *s;
+
+	if (p->niter == 0 || p->nranks <= (p->niter - 1) * (size_t)p->job.dp ||
+	    p->ranks[p->nranks - 1].n == 0)
+		return err_set(SK_ERR_ARG, "plan: sample %" PRIu32 " pushed "
+		    "outside a micro-batch", index);
+	if (p->nsamples >= p->cap_samples)
+		return err_set(SK_ERR_RANGE, "plan: no room for sample %zu "
+		    "(%zu reserved)", p->nsamples, p->cap_samples);
+	s = &p->samples[p->nsamples++];
+	s->index = index;
+	s->len = len;
+	s->place = place;
+	p->mbs[p->nmbs - 1].n++;
+	return SK_OK;
+}
+
+int
+plan_param(struct plan *p, const char *name, double value, const char *text)
+{
+	struct plan_param *q;
+	int i;
+
+	if (name[0] == '\0' || strlen(name) >= sizeof q->name)
+		return err_set(SK_ERR_ARG, "plan: parameter name '%s' is empty "
+		    "or longer than %zu bytes", name, sizeof q->name - 1);
+	if (text != NULL && strlen(text) >= sizeof q->text)
+		return err_set(SK_ERR_ARG, "plan: parameter %s: value '%s' is "
+		    "longer than %zu bytes", name, text, sizeof q->text - 1);
+	/* A number is written as a JSON number, which has no NaN or infinity. */
+	if ((text == NULL || text[0] == '\0') && !isfinite(value))
+		return err_set(SK_ERR_RANGE, "plan: parameter %s: %g is not a "
+		    "finite number", name, value);
+	for (i = 0; i < p->nparams; i++)
+		if (strcmp(p->params[i].name, name) == 0)
+			break;
+	if (i == PLAN_PARAMS_MAX)
+		return err_set(SK_ERR_RANGE, "plan: parameter %s: more than %d "
+		    "parameters", name, PLAN_PARAMS_MAX);
+	q = &p->params[i];
+	snprintf(q->name, sizeof q->name, "%s", name);
+	q->value = value;
+	snprintf(q->text, sizeof q->text, "%s", text != NULL ? text : "");
+	if (i == p->nparams)
+		p->nparams++;
+	return SK_OK;
+}
+
+/* ---- validation ---- */
+
+/*
+ * The load of CP rank r exceeds the bucket: cp x local + sharded >
+ * cp x bucket.  The message shows local + sharded / cp in tokens, its
+ * fraction rounded up to hundredths so the figure never reads as fitting.
+ */
+static int
+over_bucket(const struct plan *p, size_t it, int d, size_t m, int r,
+            uint64_t local, uint64_t sharded)
+{
+	char a[32], b[32], c[32], s[32], frac[24] = "";
+	uint64_t cp = (uint64_t)p->job.cp, tot = cp * local + sharded;
+	uint64_t whole = tot / cp, rem = tot % cp, h;
+
+	if (rem > 0) {
+		h = (rem * 100 + cp - 1) / cp;
+		if (h == 100)
+			whole++;
+		else
+			snprintf(frac, sizeof frac, ".%02" PRIu64, h);
+	}
+	return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP rank %d, "
+	    "micro-batch %zu, CP rank %d: %s%s tokens exceed BucketSize %s "
+	    "(local %s + 1/%d of sharded %s)", it, d, m, r,
+	    grp(a, sizeof a, whole), frac, grp(b, sizeof b, p->job.bucket),
+	    grp(c, sizeof c, local), p->job.cp, grp(s, sizeof s, sharded));
+}
+
+/* What plan_validate keeps across micro-batches, allocated once. */
+struct vstate {
+	const struct plan *p;
+	const struct trace *t;  /* NULL: lengths unchecked */
+	size_t range;           /* valid indices are [0, range) */
+	uint32_t *mark;         /* per trace sample, see plan_validate */
+	uint32_t in, seen;      /* the current iteration's marks */
+	uint64_t *local;        /* per CP rank: whole-sample tokens */
+};
+
+/* Check micro-batch m of DP rank d in iteration it. */
+static int
+check_mb(struct vstate *v, const struct plan_mb *mb, size_t it, int d,
+         size_t m)
+{
+	const struct plan *p = v->p;
+	const struct plan_sample *s;
+	uint64_t sharded = 0, cp = (uint64_t)p->job.cp;
+	char a[32], b[32];
+	size_t k;
+	int r;
+
+	if (mb->n == 0)
+		return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: empty", it, d, m);
+	memset(v->local, 0, (size_t)cp * sizeof *v->local);
+	for (k = 0; k < mb->n; k++) {
+		s = &p->samples[mb->first + k];
+		if (s->place < PLAN_SHARDED || s->place >= p->job.cp)
+			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: sample %" PRIu32 ": "
+			    "placement %" PRId32 " is not in [-1, %d]", it, d,
+			    m, s->index, s->place, p->job.cp - 1);
+		if (s->len < 1 || s->len > TRACE_LEN_MAX)
+			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: sample %" PRIu32 ": "
+			    "length %" PRIu32 " is not in [1, %u]", it, d, m,
+			    s->index, s->len, TRACE_LEN_MAX);
+		if (s->index >= v->range)
+			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: sample %" PRIu32 " is "
+			    "outside the trace of %s samples", it, d, m,
+			    s->index, grp(a, sizeof a, v->range));
+		if (v->t != NULL && s->len != v->t->len[s->index])
+			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: sample %" PRIu32 " has "
+			    "%s tokens, the trace says %s", it, d, m, s->index,
+			    grp(a, sizeof a, s->len),
+			    grp(b, sizeof b, v->t->len[s->index]));
+		if (v->mark[s->index] == v->seen)
+			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: sample %" PRIu32 " "
+			    "appears twice", it, d, m, s->index);
+		if (v->mark[s->index] != v->in)
+			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: sample %" PRIu32 " is "
+			    "not in global batch %zu", it, d, m, s->index, it);
+		v->mark[s->index] = v->seen;
+		if (s->place == PLAN_SHARDED) {
+			sharded += s->len;
+			continue;
+		}
+		if (s->len > p->job.bucket)
+			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: local sample %" PRIu32
+			    " of %s tokens is longer than BucketSize %s", it, d,
+			    m, s->index, grp(a, sizeof a, s->len),
+			    grp(b, sizeof b, p->job.bucket));
+		v->local[s->place] += s->len;
+	}
+	/* Eq. 7, local + sharded / cp <= bucket, multiplied by cp. */
+	for (r = 0; r < p->job.cp; r++)
+		if (cp * v->local[r] + sharded > cp * p->job.bucket)
+			return over_bucket(p, it, d, m, r, v->local[r], sharded);
+	return SK_OK;
+}
+
+int
+plan_validate(const struct plan *p, const struct trace *t)
+{
+	struct vstate v;
+	const struct plan_rank *rk;
+	size_t it, m, i, lo, hi, dp = (size_t)p->job.dp;
+	char a[32], b[32];
+	int d, e = SK_OK;
+
+	if (p->job.dp < 1 || p->job.cp < 1)
+		return err_set(SK_ERR_FORMAT, "plan: job has dp %d and cp %d",
+		    p->job.dp, p->job.cp);
+	if (p->job.bucket_auto || p->job.bucket < 1)
+		return err_set(SK_ERR_FORMAT, "plan: the job's BucketSize is "
+		    "not resolved (a plan needs one in tokens)");
+	if (p->nranks != p->niter * dp)
+		return err_set(SK_ERR_FORMAT, "plan: %zu DP ranks for %zu "
+		    "iterations of dp %d", p->nranks, p->niter, p->job.dp);
+	/* Two marks per iteration in 32 bits (see below). */
+	if (p->niter >= UINT32_MAX / 2)
+		return err_set(SK_ERR_RANGE, "plan: %zu iterations are too many",
+		    p->niter);
+	if (t != NULL && p->trace_n != 0 && t->n != p->trace_n)
+		return err_set(SK_ERR_FORMAT, "plan: made from a trace of %s "
+		    "samples, the trace given has %s",
+		    grp(a, sizeof a, p->trace_n), grp(b, sizeof b, t->n));
+
+	v.p = p;
+	v.t = t;
+	/* Indices live in [0, range): the trace's, else the plan's record of
+	 * it, else (a plan built without one) whatever the plan uses. */
+	if (t != NULL)
+		v.range = t->n;
+	else if (p->trace_n != 0)
+		v.range = (size_t)p->trace_n;
+	else {
+		v.range = 0;
+		for (i = 0; i < p->nbatch; i++)
+			if ((size_t)p->batch[i] + 1 > v.range)
+				v.range = (size_t)p->batch[i] + 1;
+		for (i = 0; i < p->nsamples; i++)
+			if ((size_t)p->samples[i].index + 1 > v.range)
+				v.range = (size_t)p->samples[i].index + 1;
+	}
+	/*
+	 * One mark per trace sample, allocated once: mark[x] == in while x
+	 * is in the current global batch and not yet placed, == seen once
+	 * placed.  Each iteration takes two fresh values, so nothing is
+	 * cleared between iterations.
+	 */
+	v.local = NULL;
+	if ((v.mark = calloc(v.range > 0 ? v.range : 1, sizeof *v.mark)) ==
+	    NULL || (v.local = calloc((size_t)p->job.cp, sizeof *v.local)) ==
+	    NULL) {
+		e = err_set(SK_ERR_NOMEM, "plan: out of memory validating");
+		goto out;
+	}
+	for (it = 0; it < p->niter; it++) {
+		v.in = 2 * (uint32_t)it + 1;
+		v.seen = v.in + 1;
+		lo = p->batch_first[it];
+		hi = p->batch_first[it + 1];
+		for (i = lo; i < hi; i++) {
+			if (p->batch[i] >= v.range) {
+				e = err_set(SK_ERR_FORMAT, "plan: iteration %zu: "
+				    "global batch entry %zu: sample %" PRIu32
+				    " is outside the trace of %s samples", it,
+				    i - lo, p->batch[i],
+				    grp(a, sizeof a, v.range));
+				goto out;
+			}
+			if (v.mark[p->batch[i]] == v.in) {
+				e = err_set(SK_ERR_FORMAT, "plan: iteration %zu: "
+				    "global batch %zu lists sample %" PRIu32
+				    " twice", it, it, p->batch[i]);
+				goto out;
+			}
+			v.mark[p->batch[i]] = v.in;
+		}
+		for (d = 0; d < p->job.dp; d++) {
+			rk = &p->ranks[it * dp + (size_t)d];
+			for (m = 0; m < rk->n; m++)
+				if ((e = check_mb(&v, &p->mbs[rk->first + m], it,
+				    d, m)) != SK_OK)
+					goto out;
+		}
+		for (i = lo; i < hi; i++) {
+			if (v.mark[p->batch[i]] == v.in) {
+				e = err_set(SK_ERR_FORMAT, "plan: iteration %zu: "
+				    "sample %" PRIu32 " of global batch %zu is "
+				    "missing", it, p->batch[i], it);
+				goto out;
+			}
+		}
+	}
+out:
+	free(v.mark);
+	free(v.local);
+	return e;
+}
+
+/* ---- writing ---- */
+
+/*
+ * The integer arrays (a global batch, a micro-batch's samples) are formatted
+ * here and handed to cJSON as raw members: cJSON 1.7 prints each number
+ * node with "%1.15g" and a read-back check, which makes a 1M-sample plan
+ * take seconds to write instead of a tenth of one.  Objects, keys and every
+ * other value go through cJSON as usual.
+ */
+
+/* Widest text of one sample, "[4294967295,2147483647,-2147483648],". */
+#define SAMPLE_TEXT_MAX 37
+/* Widest text of one index, "4294967295,". */
+#define INDEX_TEXT_MAX 11
+
+/* v in decimal at b; returns the end. */
+static char *
+putint(char *b, int64_t v)
+{
+	char d[24];
+	uint64_t u;
+	size_t n = 0;
+
+	if (v < 0)
+		*b++ = '-';
+	u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do
+		d[n++] = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	while (n > 0)
+		*b++ = d[--n];
+	return b;
+}
+
+/* End the array whose text ends at b: its last ',' becomes ']'. */
+static void
+close_array(char *b)
+{
+	if (b[-1] == ',')
+		b--;
+	*b++ = ']';
+	*b = '\0';
+}
+
+/* Append raw JSON text to array a, or to object o as key when o != NULL;
+ * nonzero when cJSON could not allocate. */
+static int
+addraw(cJSON *a, const char *key, const char *text)
+{
+	cJSON *n;
+
+	if (key != NULL)
+		return cJSON_AddRawToObject(a, key, text) == NULL;
+	if ((n = cJSON_CreateRaw(text)) == NULL)
+		return -1;
+	if (!cJSON_AddItemToArray(a, n)) {
+		cJSON_Delete(n);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new object appended to array a. */
+static cJSON *
+addobj(cJSON *a)
+{
+	cJSON *n;
+
+	if ((n = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (!cJSON_AddItemToArray(a, n)) {
+		cJSON_Delete(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* Iteration it as its JSON object, appended to iters; buf holds the text
+ * of the largest array.  0, -1 when cJSON could not allocate, 1 when a
+ * micro-batch is empty. */
+static int
+iter_json(const struct plan *p, size_t it, cJSON *iters, char *buf)
+{
+	const struct plan_rank *rk;
+	const struct plan_mb *mb;
+	const struct plan_sample *s;
+	cJSON *o, *ranks, *ro, *mbs;
+	size_t i, m, k;
+	char *b;
+	int d;
+
+	if ((o = addobj(iters)) == NULL)
+		return -1;
+	b = buf;
+	*b++ = '[';
+	for (i = p->batch_first[it]; i < p->batch_first[it + 1]; i++) {
+		b = putint(b, p->batch[i]);
+		*b++ = ',';
+	}
+	close_array(b);
+	if (addraw(o, "batch", buf) != 0 ||
+	    (ranks = cJSON_AddArrayToObject(o, "ranks")) == NULL)
+		return -1;
+	for (d = 0; d < p->job.dp; d++) {
+		rk = &p->ranks[it * (size_t)p->job.dp + (size_t)d];
+		if ((ro = addobj(ranks)) == NULL ||
+		    (mbs = cJSON_AddArrayToObject(ro, "micro_batches")) == NULL)
+			return -1;
+		for (m = 0; m < rk->n; m++) {
+			mb = &p->mbs[rk->first + m];
+			/* Readers refuse an empty micro-batch. */
+			if (mb->n == 0)
+				return 1;
+			b = buf;
+			*b++ = '[';
+			for (k = 0; k < mb->n; k++) {
+				s = &p->samples[mb->first + k];
+				*b++ = '[';
+				b = putint(b, s->index);
+				*b++ = ',';
+				b = putint(b, s->len);
+				*b++ = ',';
+				b = putint(b, s->place);
+				*b++ = ']';
+				*b++ = ',';
+			}
+			close_array(b);
+			if (addraw(mbs, NULL, buf) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+plan_write(const char *path, const struct plan *p)
+{
+	cJSON *root = NULL, *o, *params, *iters;
+	char *buf = NULL;
+	size_t it, i, n, most = 0;
+	int e;
+
+	if (p->job.bucket_auto)
+		return err_set_at(SK_ERR_ARG, path, 0, "job.bucket: a plan needs "
+		    "a resolved BucketSize, not \"auto\"");
+	if (p->job.dp < 1 || p->nranks != p->niter * (size_t)p->job.dp)
+		return err_set_at(SK_ERR_ARG, path, 0, "incomplete plan: %zu DP "
+		    "ranks for %zu iterations of dp %d", p->nranks, p->niter,
+		    p->job.dp);
+	for (it = 0; it < p->niter; it++)
+		if ((n = p->batch_first[it + 1] - p->batch_first[it]) *
+		    INDEX_TEXT_MAX > most)
+			most = n * INDEX_TEXT_MAX;
+	for (i = 0; i < p->nmbs; i++)
+		if (p->mbs[i].n * SAMPLE_TEXT_MAX > most)
+			most = p->mbs[i].n * SAMPLE_TEXT_MAX;
+	if ((buf = malloc(most + 3)) == NULL ||
+	    (root = cJSON_CreateObject()) == NULL)
+		goto nomem;
+	if (cJSON_AddStringToObject(root, "format", PLAN_FORMAT) == NULL ||
+	    cJSON_AddNumberToObject(root, "version", PLAN_VERSION) == NULL ||
+	    (o = cJSON_AddObjectToObject(root, "job")) == NULL)
+		goto nomem;
+	if ((e = job_to_json(&p->job, o)) != SK_OK)
+		goto out;
+	if ((o = cJSON_AddObjectToObject(root, "policy")) == NULL ||
+	    cJSON_AddStringToObject(o, "name", p->policy) == NULL ||
+	    (params = cJSON_AddObjectToObject(o, "params")) == NULL)
+		goto nomem;
+	for (i = 0; i < (size_t)p->nparams; i++) {
+		const struct plan_param *q = &p->params[i];
+
+		if ((q->text[0] != '\0' ?
+		    cJSON_AddStringToObject(params, q->name, q->text) :
+		    cJSON_AddNumberToObject(params, q->name, q->value)) == NULL)
+			goto nomem;
+	}
+	if ((o = cJSON_AddObjectToObject(root, "trace")) == NULL ||
+	    cJSON_AddStringToObject(o, "path", p->trace) == NULL ||
+	    cJSON_AddNumberToObject(o, "samples", (double)p->trace_n) == NULL ||
+	    cJSON_AddNumberToObject(o, "dropped", (double)p->dropped) == NULL ||
+	    (iters = cJSON_AddArrayToObject(root, "iterations")) == NULL)
+		goto nomem;
+	for (it = 0; it < p->niter; it++) {
+		if ((e = iter_json(p, it, iters, buf)) == 1) {
+			e = err_set_at(SK_ERR_ARG, path, 0, "iteration %zu has an "
+			    "empty micro-batch", it);
+			goto out;
+		}
+		if (e != 0)
+			goto nomem;
+	}
+	/* A plan is data: written unindented (see skrull-plan(5)). */
+	e = json_save(path, root, 0);
+	goto out;
+nomem:
+	e = err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+out:
+	free(buf);
+	cJSON_Delete(root);
+	return e;
+}
+
+/* ---- reading ---- */
+
+/* The members each object may have: a misspelt one is an error, not
+ * silently ignored. */
+static const char *const top_keys[] = {
+	"format", "version", "job", "policy", "trace", "iterations"
+};
+static const char *const policy_keys[] = { "name", "params" };
+static const char *const trace_keys[] = { "path", "samples", "dropped" };
+static const char *const iter_keys[] = { "batch", "ranks" };
+static const char *const rank_keys[] = { "micro_batches" };
+#define NKEYS(a) (sizeof (a) / sizeof (a)[0])
+
+/* The members of a JSON array (cJSON_GetArraySize, named for its use). */
+static size_t
+count(const cJSON *a)
+{
+	const cJSON *c;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(a))
+		return 0;
+	for (c = a->child; c != NULL; c = c->next)
+		n++;
+	return n;
+}
+
+/* Number of iterations, global-batch entries, micro-batches and samples,
+ * for plan_reserve; members of the wrong type count 0 (pass 2 refuses
+ * them). */
+static void
+tally(const cJSON *iters, size_t *niter, size_t *nbatch, size_t *maxbatch,
+      size_t *nmbs, size_t *nsamples)
+{
+	const cJSON *it, *rk, *mb;
+	size_t n;
+
+	*niter = *nbatch = *maxbatch = *nmbs = *nsamples = 0;
+	for (it = iters->child; it != NULL; it = it->next) {
+		(*niter)++;
+		n = count(cJSON_GetObjectItemCaseSensitive(it, "batch"));
+		*nbatch += n;
+		if (n > *maxbatch)
+			*maxbatch = n;
+		rk = cJSON_GetObjectItemCaseSensitive(it, "ranks");
+		if (!cJSON_IsArray(rk))
+			continue;
+		for (rk = rk->child; rk != NULL; rk = rk->next) {
+			mb = cJSON_GetObjectItemCaseSensitive(rk,
+			    "micro_batches");
+			if (!cJSON_IsArray(mb))
+				continue;
+			for (mb = mb->child; mb != NULL; mb = mb->next) {
+				(*nmbs)++;
+				*nsamples += count(mb);
+			}
+		}
+	}
+}
+
+/* x as an integer in [lo, hi]: 0, or 1 (not an integer) or 2 (range). */
+static int
+intval(const cJSON *x, double lo, double hi, double *out)
+{
+	if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) ||
+	    x->valuedouble != floor(x->valuedouble))
+		return 1;
+	*out = x->valuedouble;
+	return *out < lo || *out > hi ? 2 : 0;
+}
+
+/* The "policy" object into p. */
+static int
+read_policy(const char *path, const cJSON *root, struct plan *p)
+{
+	char where[WHERE_MAX];
+	const cJSON *o, *params, *c;
+	const char *s;
+	int e, i;
+
+	if ((e = json_get_obj(root, "policy", path, &o)) != SK_OK)
+		return e;
+	snprintf(where, sizeof where, "%s: policy", path);
+	if ((e = json_check_keys(o, where, policy_keys, NKEYS(policy_keys))) !=
+	    SK_OK || (e = json_get_str(o, "name", where, &s)) != SK_OK)
+		return e;
+	if (s[0] == '\0' || strlen(s) >= sizeof p->policy)
+		return err_set_at(SK_ERR_FORMAT, path, 0, "policy.name: '%s' is "
+		    "empty or longer than %zu bytes", s, sizeof p->policy - 1);
+	snprintf(p->policy, sizeof p->policy, "%s", s);
+	if ((e = json_get_obj(o, "params", where, &params)) != SK_OK)
+		return e;
+	for (c = params->child; c != NULL; c = c->next) {
+		for (i = 0; i < p->nparams; i++)
+			if (strcmp(p->params[i].name, c->string) == 0)
+				return err_set_at(SK_ERR_FORMAT, path, 0,
+				    "policy.params.%s: given twice", c->string);
+		if (cJSON_IsNumber(c))
+			e = plan_param(p, c->string, c->valuedouble, NULL);
+		else if (cJSON_IsString(c))
+			e = plan_param(p, c->string, NAN, c->valuestring);
+		else
+			return err_set_at(SK_ERR_FORMAT, path, 0,
+			    "policy.params.%s: expected a number or a string",
+			    c->string);
+		if (e != SK_OK) {
+			err_prefix(path);
+			return e;
+		}
+	}
+	return SK_OK;
+}
+
+/* The "trace" object into p. */
+static int
+read_trace(const char *path, const cJSON *root, struct plan *p)
+{
+	char where[WHERE_MAX];
+	const cJSON *o;
+	const char *s;
+	long long n, dropped;
+	int e;
+
+	if ((e = json_get_obj(root, "trace", path, &o)) != SK_OK)
+		return e;
+	snprintf(where, sizeof where, "%s: trace", path);
+	if ((e = json_check_keys(o, where, trace_keys, NKEYS(trace_keys))) !=
+	    SK_OK || (e = json_get_str(o, "path", where, &s)) != SK_OK)
+		return e;
+	if (strlen(s) >= sizeof p->trace)
+		return err_set_at(SK_ERR_FORMAT, path, 0, "trace.path: longer "
+		    "than %zu bytes", sizeof p->trace - 1);
+	snprintf(p->trace, sizeof p->trace, "%s", s);
+	if ((e = json_get_int(o, "samples", where, 0,
+	    (long long)TRACE_SAMPLES_MAX, &n)) != SK_OK ||
+	    (e = json_get_int(o, "dropped", where, 0, n, &dropped)) != SK_OK)
+		return e;
+	p->trace_n = (uint64_t)n;
+	p->dropped = (uint64_t)dropped;
+	return SK_OK;
+}
+
+/* One micro-batch (JSON array of [index, len, place]) of iteration it, DP
+ * rank d, position m, into p. */
+static int
+read_mb(const char *path, const cJSON *mb, size_t it, int d, size_t m,
+        struct plan *p)
+{
+	static const char *const field[] = { "index", "len", "place" };
+	const cJSON *s, *x;
+	double v[3], lo[3], hi[3];
+	size_t k, f;
+	int e;
+
+	if (!cJSON_IsArray(mb))
+		return err_set_at(SK_ERR_FORMAT, path, 0, "iterations[%zu]."
+		    "ranks[%d].micro_batches[%zu]: expected an array", it, d,
+		    m);
+	if (mb->child == NULL)
+		return err_set_at(SK_ERR_FORMAT, path, 0, "iterations[%zu]."
+		    "ranks[%d].micro_batches[%zu]: empty micro-batch", it, d,
+		    m);
+	lo[0] = 0, hi[0] = UINT32_MAX;
+	lo[1] = 1, hi[1] = TRACE_LEN_MAX;
+	lo[2] = PLAN_SHARDED, hi[2] = p->job.cp - 1;
+	if ((e = plan_mb_begin(p)) != SK_OK)
+		return e;
+	for (s = mb->child, k = 0; s != NULL; s = s->next, k++) {
+		if (!cJSON_IsArray(s) || count(s) != 3)
+			return err_set_at(SK_ERR_FORMAT, path, 0, "iterations"
+			    "[%zu].ranks[%d].micro_batches[%zu][%zu]: expected "
+			    "[index, len, place]", it, d, m, k);
+		for (x = s->child, f = 0; f < 3; x = x->next, f++) {
+			e = intval(x, lo[f], hi[f], &v[f]);
+			if (e == 1)
+				return err_set_at(SK_ERR_FORMAT, path, 0,
+				    "iterations[%zu].ranks[%d].micro_batches"
+				    "[%zu][%zu]: %s: expected an integer", it,
+				    d, m, k, field[f]);
+			if (e == 2)
+				return err_set_at(SK_ERR_FORMAT, path, 0,
+				    "iterations[%zu].ranks[%d].micro_batches"
+				    "[%zu][%zu]: %s %.0f is not in [%.0f, %.0f]",
+				    it, d, m, k, field[f], v[f], lo[f], hi[f]);
+		}
+		if ((e = plan_push(p, (uint32_t)v[0], (uint32_t)v[1],
+		    (int32_t)v[2])) != SK_OK)
+			return e;
+	}
+	return SK_OK;
+}
+
+/* Iteration number it (a JSON object) into p; scratch holds its batch. */
+static int
+read_iter(const char *path, const cJSON *o, size_t it, uint32_t *scratch,
+          struct plan *p)
+{
+	char where[WHERE_MAX];
+	const cJSON *batch, *ranks, *rk, *mbs, *mb, *x;
+	size_t n, m;
+	double v;
+	int d, e;
+
+	if (!cJSON_IsObject(o))
+		return err_set_at(SK_ERR_FORMAT, path, 0, "iterations[%zu]: "
+		    "expected an object", it);
+	snprintf(where, sizeof where, "%s: iterations[%zu]", path, it);
+	if ((e = json_check_keys(o, where, iter_keys, NKEYS(iter_keys))) !=
+	    SK_OK)
+		return e;
+	batch = cJSON_GetObjectItemCaseSensitive(o, "batch");
+	if (!cJSON_IsArray(batch))
+		return err_set_at(SK_ERR_FORMAT, path, 0, batch == NULL ?
+		    "iterations[%zu]: missing batch" :
+		    "iterations[%zu].batch: expected an array", it);
+	for (x = batch->child, n = 0; x != NULL; x = x->next, n++) {
+		if ((e = intval(x, 0, UINT32_MAX, &v)) != 0)
+			return err_set_at(SK_ERR_FORMAT, path, 0, "iterations"
+			    "[%zu].batch[%zu]: expected a sample index in [0, "
+			    "%" PRIu32 "]", it, n, UINT32_MAX);
+		scratch[n] = (uint32_t)v;
+	}
+	if ((e = plan_iter_begin(p, scratch, n)) != SK_OK)
+		return e;
+	ranks = cJSON_GetObjectItemCaseSensitive(o, "ranks");
+	if (!cJSON_IsArray(ranks))
+		return err_set_at(SK_ERR_FORMAT, path, 0, ranks == NULL ?
+		    "iterations[%zu]: missing ranks" :
+		    "iterations[%zu].ranks: expected an array", it);
+	if ((n = count(ranks)) != (size_t)p->job.dp)
+		return err_set_at(SK_ERR_FORMAT, path, 0, "iterations[%zu]."
+		    "ranks: expected %d (the job's dp), not %zu", it,
+		    p->job.dp, n);
+	for (rk = ranks->child, d = 0; rk != NULL; rk = rk->next, d++) {
+		if (!cJSON_IsObject(rk))
+			return err_set_at(SK_ERR_FORMAT, path, 0, "iterations"
+			    "[%zu].ranks[%d]: expected an object", it, d);
+		snprintf(where, sizeof where, "%s: iterations[%zu].ranks[%d]",
+		    path, it, d);
+		if ((e = json_check_keys(rk, where, rank_keys,
+		    NKEYS(rank_keys))) != SK_OK)
+			return e;
+		mbs = cJSON_GetObjectItemCaseSensitive(rk, "micro_batches");
+		if (!cJSON_IsArray(mbs))
+			return err_set_at(SK_ERR_FORMAT, path, 0, mbs == NULL ?
+			    "iterations[%zu].ranks[%d]: missing micro_batches" :
+			    "iterations[%zu].ranks[%d].micro_batches: expected "
+			    "an array", it, d);
+		if ((e = plan_rank_begin(p)) != SK_OK)
+			return e;
+		for (mb = mbs->child, m = 0; mb != NULL; mb = mb->next, m++)
+			if ((e = read_mb(path, mb, it, d, m, p)) != SK_OK)
+				return e;
+	}
+	return SK_OK;
+}
+
+int
+plan_read(const char *path, struct plan *p)
+{
+	char where[WHERE_MAX];
+	struct plan q;
+	cJSON *root = NULL;
+	const cJSON *o, *iters, *it;
+	uint32_t *scratch = NULL;
+	size_t niter, nbatch, maxbatch, nmbs, nsamples, i;
+	int e;
+
+	plan_init(&q);
+	if ((e = json_load(path, &root)) != SK_OK)
+		goto out;
+	if (!cJSON_IsObject(root)) {
+		e = err_set_at(SK_ERR_FORMAT, path, 0, "expected a JSON object");
+		goto out;
+	}
+	if ((e = json_check_keys(root, path, top_keys, NKEYS(top_keys))) !=
+	    SK_OK || (e = json_check_version(root, path, PLAN_FORMAT,
+	    PLAN_VERSION)) != SK_OK ||
+	    (e = json_get_obj(root, "job", path, &o)) != SK_OK)
+		goto out;
+	snprintf(where, sizeof where, "%s: job", path);
+	if ((e = job_from_json(o, where, &q.job)) != SK_OK)
+		goto out;
+	if (q.job.bucket_auto) {
+		e = err_set_at(SK_ERR_FORMAT, path, 0, "job.bucket: \"auto\" in "
+		    "a plan; a plan records the resolved BucketSize in tokens");
+		goto out;
+	}
+	if ((e = job_validate(&q.job, where)) != SK_OK ||
+	    (e = read_policy(path, root, &q)) != SK_OK ||
+	    (e = read_trace(path, root, &q)) != SK_OK ||
+	    (e = json_get_arr(root, "iterations", path, &iters)) != SK_OK)
+		goto out;
+
+	tally(iters, &niter, &nbatch, &maxbatch, &nmbs, &nsamples);
+	/* The batch entries and the placed samples are equal in number in a
+	 * valid plan; reserve for the larger so plan_validate can say which
+	 * differs. */
+	if ((e = plan_reserve(&q, niter, nsamples > nbatch ? nsamples : nbatch,
+	    nmbs)) != SK_OK)
+		goto out;
+	if ((scratch = malloc((maxbatch > 0 ? maxbatch : 1) *
+	    sizeof *scratch)) == NULL) {
+		e = err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+		goto out;
+	}
+	for (it = iters->child, i = 0; it != NULL; it = it->next, i++)
+		if ((e = read_iter(path, it, i, scratch, &q)) != SK_OK)
+			goto out;
+	plan_free(p);
+	*p = q;
+	plan_init(&q);
+out:
+	free(scratch);
+	cJSON_Delete(root);
+	plan_free(&q);
+	if (e != SK_OK)
+		plan_free(p);
+	return e;
+}

@@ -1,0 +1,109 @@
+/*
+ * plan: a schedule as data.  For every iteration (one global batch), every
+ * DP rank, every micro-batch: the samples (index into the trace, length)
+ * and each sample's placement: sharded across the CP group, or whole on one
+ * CP rank.  The simulator and the executors consume it; skrull-plan(5)
+ * documents its versioned JSON form.
+ *
+ * Storage is flat, so building a plan allocates only in plan_reserve():
+ *   ranks[it * dp + d]  -> a run of micro-batches in mbs[]
+ *   mbs[m]              -> a run of samples in samples[]
+ * Iterations, ranks and micro-batches are appended in order with
+ * plan_iter_begin / plan_rank_begin / plan_mb_begin / plan_push.
+ *
+ * Ownership: a plan owns its arrays; plan_free() releases them.
+ */
+#ifndef SKRULL_PLAN_H
+#define SKRULL_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "trace.h"
+
+#define PLAN_VERSION 1
+#define PLAN_SHARDED (-1)      /* placement: sharded over all CP ranks */
+#define PLAN_POLICY_MAX 32
+#define PLAN_PARAMS_MAX 24
+
+struct plan_sample {
+	uint32_t index;  /* position in the trace, 0-based */
+	uint32_t len;    /* tokens */
+	int32_t place;   /* PLAN_SHARDED, or the CP rank 0..cp-1 holding it whole */
+};
+
+struct plan_mb {
+	size_t first;  /* into samples[] */
+	size_t n;      /* samples in this micro-batch, >= 1 */
+};
+
+struct plan_rank {
+	size_t first;  /* into mbs[] */
+	size_t n;      /* micro-batches of this DP rank in this iteration */
+};
+
+/* A named scheduler parameter as recorded in the plan (numbers only; enums
+ * are recorded by their index and name). */
+struct plan_param {
+	char name[32];
+	double value;
+	char text[32];  /* "" or the symbolic value ("lpt", "on") */
+};
+
+struct plan {
+	struct job job;                 /* bucket resolved (never auto here) */
+	char policy[PLAN_POLICY_MAX];
+	struct plan_param params[PLAN_PARAMS_MAX];
+	int nparams;
+	char trace[256];                /* trace file as given ("" if none) */
+	uint64_t trace_n;               /* samples in the trace */
+	uint64_t dropped;               /* samples dropped (partial batch, overlong) */
+	size_t niter;
+	struct plan_rank *ranks;  size_t nranks, cap_ranks;     /* niter * dp */
+	struct plan_mb *mbs;      size_t nmbs, cap_mbs;
+	struct plan_sample *samples; size_t nsamples, cap_samples;
+	/* Global-batch boundaries: iteration it holds trace samples listed in
+	 * batch[batch_first[it] .. batch_first[it + 1]) (indices), recorded by
+	 * the batcher so validation can check membership. */
+	uint32_t *batch;          size_t nbatch, cap_batch;
+	size_t *batch_first;      /* niter + 1 entries */
+	size_t cap_batch_first;
+};
+
+void plan_init(struct plan *p);
+void plan_free(struct plan *p);
+
+/* Allocate room for iterations, samples and micro-batches up front. */
+int plan_reserve(struct plan *p, size_t niter, size_t nsamples, size_t nmbs);
+
+/* Building, in order.  plan_iter_begin takes the global batch's sample
+ * indices (copied), then for each DP rank 0..dp-1 plan_rank_begin, and for
+ * each of its micro-batches plan_mb_begin followed by plan_push per sample.
+ * They fail only when the reserved room is exceeded (SK_ERR_RANGE). */
+int plan_iter_begin(struct plan *p, const uint32_t *batch, size_t n);
+int plan_rank_begin(struct plan *p);
+int plan_mb_begin(struct plan *p);
+int plan_push(struct plan *p, uint32_t index, uint32_t len, int32_t place);
+
+/* Record a parameter (policy knob). */
+int plan_param(struct plan *p, const char *name, double value, const char *text);
+
+/*
+ * Check the plan: structure (dp ranks per iteration, no empty micro-batch,
+ * placements in range); every sample of each global batch appears exactly
+ * once and only inside it; per micro-batch and CP rank r,
+ * cp x local_tokens(r) + sum of sharded lengths <= cp x bucket (exact
+ * integer form of local + 1/N of each sharded sample <= BucketSize); no
+ * local sample longer than bucket.  With t, lengths must match the trace
+ * and indices lie inside it.  The first violation is the error
+ * (SK_ERR_FORMAT), naming iteration, DP rank, micro-batch and sample.
+ */
+int plan_validate(const struct plan *p, const struct trace *t);
+
+/* JSON (skrull-plan(5)).  plan_read validates structure and the job; call
+ * plan_validate for the schedule itself. */
+int plan_write(const char *path, const struct plan *p);
+int plan_read(const char *path, struct plan *p);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * ws: internal to src/sched.  The scheduling workspace shared by the policy
+ * files, and the few functions they call across files: the FLOPs estimate
+ * and the sort of sched.c, the baseline micro-batcher of baseline.c, the GDS
+ * composer of gds.c and the RR placement of rr.c.  Not a public contract.
+ *
+ * Memory is counted in tokens scaled by N (the CP degree), so that 1/N of a
+ * sharded sample stays an integer: a CP rank's load is N x local tokens +
+ * the sum of the sharded lengths, against N x C (C = BucketSize).  This is
+ * the exact integer form of PAPER.md Eq. 7 that plan_validate checks.
+ *
+ * Every array is allocated by sched_ws_new() for global batches of up to
+ * `max` samples; planning itself never allocates.
+ */
+#ifndef SKRULL_SCHED_WS_H
+#define SKRULL_SCHED_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "plan.h"
+#include "sched.h"
+
+struct sched_ws {
+	struct job job;             /* copy of the job (bucket resolved) */
+	struct sched_params par;    /* copy of the parameters */
+	int N;                      /* CP degree */
+	int dp;                     /* DP degree */
+	uint64_t cap;               /* N x C: tokens one micro-batch may hold,
+	                               and one CP rank's scaled capacity */
+	uint64_t mb_budget;         /* baselines: tokens per micro-batch
+	                               (mb_tokens, or cap when 0) */
+	size_t max;                 /* samples of the largest global batch */
+
+	/* Global batch level (baseline.c, gds.c); max entries unless noted. */
+	double *fl;                 /* FLOPs of batch sample i */
+	uint64_t *key;              /* sort keys */
+	int *bin;                   /* DP rank of batch sample i */
+	double *binload;            /* dp entries: FLOPs per DP rank */
+	uint32_t *sub;              /* one DP rank's batch positions, ascending */
+	uint32_t *arr;              /* batch positions in micro-batch order */
+	size_t *mbfirst;            /* max + 1: micro-batch j is
+	                               arr[mbfirst[j] .. mbfirst[j + 1]) */
+	int32_t *place;             /* placement of arr[i] */
+	uint32_t *glen;             /* one micro-batch gathered: lengths */
+	double *gfl;                /* ... and FLOPs */
+
+	/* Micro-batch level (dacp.c, rr.c). */
+	uint64_t *dkey;             /* max: (length << 32 | position), sorted */
+	double *dfl;                /* max: FLOPs when the caller gave none */
+	uint64_t *tmp;              /* max: sched_sort_u64's scratch */
+	int64_t *rb;                /* N: remaining bucket, tokens x N */
+	double *load;               /* N: FLOPs per CP rank */
+	size_t *head;               /* N: roll-back scan start in dkey */
+};
+
+/* Placement of one micro-batch: len[k] (fl[k] its FLOPs, may be NULL where
+ * the placement ignores FLOPs) -> place[k] (PLAN_SHARDED or a CP rank).
+ * SK_ERR_RANGE when no placement fits. */
+typedef int (*sched_place_fn)(struct sched_ws *ws, const uint32_t *len,
+                              const double *fl, size_t k, int32_t *place);
+
+/* Whole-sequence FLOPs of a sample of len tokens under par.flops: paper:
+ * cost_flops_paper x layers x 3 (forward + backward, PAPER.md 9.1); exact:
+ * cost_seq_flops_total. */
+double sched_flops(const struct sched_ws *ws, uint32_t len);
+
+/* Sort a[0..n) (n <= max) ascending in place through ws->tmp (keys are
+ * unique by construction, so stability does not arise). */
+void sched_sort_u64(struct sched_ws *ws, uint64_t *a, size_t n);
+
+/* fl[i] = sched_flops(len[i]) for the n samples of a batch. */
+void sched_batch_flops(struct sched_ws *ws, const uint32_t *len, size_t n);
+
+/* Push micro-batches mbfirst[0..m] of arr/place for one DP rank to the
+ * plan (plan_rank_begin included). */
+int sched_push_rank(struct sched_ws *ws, const uint32_t *idx,
+                    const uint32_t *len, size_t m, struct plan *out);
+
+/* DeepSpeed's micro-batches (contiguous DP slices, consecutive samples
+ * packed up to mb_budget tokens and mb_samples samples), each placed by
+ * place (NULL: every sample sharded); fl as for sched_place_fn. */
+int baseline_run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+                 size_t n, const double *fl, sched_place_fn place,
+                 struct plan *out);
+
+/* GDS (PAPER.md 4.2): FLOPs bin-packing over DP, then per DP rank the
+ * fewest interleaved micro-batches that fit and that place accepts; with
+ * batch_order each micro-batch reaches place in dataset order rather than
+ * ascending length. */
+int gds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+                size_t n, sched_place_fn place, int batch_order,
+                struct plan *out);
+
+/* Algorithm 4 (round-robin by free memory) with roll-back. */
+int rr_place(struct sched_ws *ws, const uint32_t *len, const double *fl,
+             size_t k, int32_t *place);
+
+#endif

@@ -1,0 +1,1 @@
+skrull plan --trace tests/data/cli/good.txt --bucket 0

@@ -1,0 +1,1 @@
+skrull plan --bucket 26000

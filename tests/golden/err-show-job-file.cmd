@@ -1,0 +1,1 @@
+skrull show job --job tests/data/job/mismatch.json

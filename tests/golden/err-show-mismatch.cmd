@@ -1,0 +1,1 @@
+skrull show job --dp 4 --cp 4

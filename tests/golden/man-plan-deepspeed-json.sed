@@ -1,0 +1,1 @@
+s/"planning_seconds":.*/"planning_seconds":	(time varies)/

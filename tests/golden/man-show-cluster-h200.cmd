@@ -1,0 +1,1 @@
+skrull show cluster --cluster h200 --nodes 2

@@ -1,0 +1,1 @@
+skrull show model --model qwen2.5-7b --json

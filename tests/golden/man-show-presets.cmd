@@ -1,0 +1,1 @@
+skrull show presets

@@ -1,0 +1,1 @@
+skrull plan --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length --bucket 26000 --order shuffle --seed 5 -o a.json >/dev/null && skrull plan --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length --bucket 26000 --order shuffle --seed 5 -o b.json >/dev/null && cmp a.json b.json && echo identical

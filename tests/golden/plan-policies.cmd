@@ -1,0 +1,1 @@
+for p in skrull dacp deepspeed sorted rr; do skrull plan --trace traces/etalon_sharegpt_8k.csv.gz --policy $p --dp 2 --cp 4 --nodes 1 --batch 32 --bucket 4000 --json | grep -E "\"(policy|micro_batches|samples_local|samples_sharded|mem_peak)\""; done
