@@ -22,13 +22,15 @@ const struct cli_cmd cmd_plan = {
 	"schedule a trace into a plan with Skrull or a baseline policy",
 	"skrull plan --trace FILE [--policy NAME] [-o PLAN] [--json] [--allow-invalid]\n"
 	"              [--format FMT] [--field SPEC] [--skip-bad] [JOB OPTIONS]\n"
-	"              [POLICY OPTIONS]",
+	"              [POLICY OPTIONS]\n"
+	"       skrull plan --check PLAN [--trace FILE] [--json] [--format FMT]\n"
+	"              [--field SPEC] [--skip-bad]",
 	run,
 };
 
 enum {
 	OPT_TRACE = 256, OPT_POLICY, OPT_JSON, OPT_FORMAT, OPT_FIELD,
-	OPT_SKIP_BAD, OPT_ALLOW_INVALID,
+	OPT_SKIP_BAD, OPT_ALLOW_INVALID, OPT_CHECK,
 	OPT_KNOB = 2000,     /* + knob index: --NAME VALUE or --NAME (bool) */
 	OPT_NO_KNOB = 3000   /* + knob index: --no-NAME (bool) */
 };
@@ -41,6 +43,7 @@ static const struct option own[] = {
 	{ "field", required_argument, NULL, OPT_FIELD },
 	{ "skip-bad", no_argument, NULL, OPT_SKIP_BAD },
 	{ "allow-invalid", no_argument, NULL, OPT_ALLOW_INVALID },
+	{ "check", required_argument, NULL, OPT_CHECK },
 	{ "help", no_argument, NULL, 'h' },
 };
 #define NOWN (sizeof own / sizeof own[0])
@@ -97,6 +100,8 @@ help(void)
 	    "  --json            print the summary as JSON\n"
 	    "  --allow-invalid   write a plan that breaks the memory bound (e.g.\n"
 	    "                    --no-rollback) instead of refusing it\n"
+	    "  --check PLAN      read a plan file and validate it (against --trace\n"
+	    "                    when given) instead of planning\n"
 	    "  --format, --field, --skip-bad   read the trace as skrull-trace(1)\n"
 	    "\njob options:\n%s"
 	    "\npolicy options (skrull-plan(1)):\n", jobopts_help);
@@ -129,8 +134,10 @@ pct(uint64_t part, uint64_t whole)
 	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* what: "planning" or "reading", the step secs timed. */
 static void
-print_text(const struct plan *p, const struct pstats *s, double secs)
+print_text(const struct plan *p, const struct pstats *s, double secs,
+    const char *what)
 {
 	const struct job *j = &p->job;
 	uint64_t ns = s->samples_local + s->samples_sharded;
@@ -158,16 +165,18 @@ print_text(const struct plan *p, const struct pstats *s, double secs)
 	    s->dp_balance, s->cp_balance);
 	printf("%-16s CP %.3f (max/mean tokens), peak %.1f%% of BucketSize\n",
 	    "memory", s->mem_balance, 100 * s->mem_peak);
-	printf("%-16s %.3f s (%.1f us per global batch)\n", "planning", secs,
+	printf("%-16s %.3f s (%.1f us per global batch)\n", what, secs,
 	    s->iterations > 0 ? secs * 1e6 / (double)s->iterations : 0.0);
 }
 
 static int
 print_json(const struct plan *p, const struct pstats *s, double secs,
-    const char *out)
+    const char *what, const char *out)
 {
+	char key[32];
 	cJSON *root = cJSON_CreateObject();
 
+	snprintf(key, sizeof key, "%s_seconds", what);
 	if (root == NULL ||
 	    cJSON_AddNumberToObject(root, "version", 1) == NULL ||
 	    cJSON_AddStringToObject(root, "policy", p->policy) == NULL ||
@@ -189,13 +198,54 @@ print_json(const struct plan *p, const struct pstats *s, double secs,
 	    cJSON_AddNumberToObject(root, "cp_balance", s->cp_balance) == NULL ||
 	    cJSON_AddNumberToObject(root, "mem_balance", s->mem_balance) == NULL ||
 	    cJSON_AddNumberToObject(root, "mem_peak", s->mem_peak) == NULL ||
-	    cJSON_AddNumberToObject(root, "planning_seconds", secs) == NULL)
+	    cJSON_AddNumberToObject(root, key, secs) == NULL)
 		goto nomem;
 	return cli_print_json(root);
 nomem:
 	cJSON_Delete(root);
 	err_set(SK_ERR_NOMEM, "out of memory");
 	return cli_fail();
+}
+
+/* --check: read a plan, validate it (against its trace when given) and
+ * print its summary; the planning time shown is the reading time. */
+static int
+check_plan(const char *path, const char *trace_path,
+    const struct trace_read_opts *ro, int json)
+{
+	struct trace t;
+	struct plan p;
+	struct pstats st;
+	double t0, secs;
+	int rc = CLI_FAIL;
+
+	trace_init(&t);
+	plan_init(&p);
+	if (trace_path != NULL && trace_read(trace_path, ro, &t, NULL) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	t0 = now();
+	if (plan_read(path, &p) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	secs = now() - t0;
+	if (plan_validate(&p, trace_path != NULL ? &t : NULL) != SK_OK) {
+		err_prefix(path);
+		rc = cli_fail();
+		goto out;
+	}
+	if (pstats_compute(&p, &st) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	rc = json ? print_json(&p, &st, secs, "reading", path) :
+	    (print_text(&p, &st, secs, "reading"), CLI_OK);
+out:
+	plan_free(&p);
+	trace_free(&t);
+	return rc;
 }
 
 static int
@@ -209,6 +259,7 @@ run(int argc, char **argv)
 	struct plan p;
 	struct pstats st;
 	const char *trace_path = NULL, *out = NULL, *policy = "skrull";
+	const char *check = NULL;
 	int json = 0, allow_invalid = 0, c, rc = CLI_FAIL, invalid;
 	double t0, secs;
 
@@ -243,6 +294,7 @@ run(int argc, char **argv)
 		case OPT_FIELD: ro.field = optarg; continue;
 		case OPT_SKIP_BAD: ro.skip_bad = 1; continue;
 		case OPT_ALLOW_INVALID: allow_invalid = 1; continue;
+		case OPT_CHECK: check = optarg; continue;
 		case OPT_FORMAT:
 			if (trace_format_parse(optarg, &ro.format) != SK_OK) {
 				rc = cli_usage(&cmd_plan, "--format: %s", err_msg());
@@ -269,6 +321,10 @@ run(int argc, char **argv)
 	rc = CLI_FAIL;
 	if (optind != argc) {
 		rc = cli_usage(&cmd_plan, "plan: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (check != NULL) {
+		rc = check_plan(check, trace_path, &ro, json);
 		goto out;
 	}
 	if (trace_path == NULL) {
@@ -308,7 +364,8 @@ run(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
-	rc = json ? print_json(&p, &st, secs, out) : (print_text(&p, &st, secs), CLI_OK);
+	rc = json ? print_json(&p, &st, secs, "planning", out) :
+	    (print_text(&p, &st, secs, "planning"), CLI_OK);
 	if (rc == CLI_OK && invalid)
 		rc = CLI_FAIL;
 out:

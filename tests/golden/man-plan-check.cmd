@@ -1,0 +1,1 @@
+skrull plan --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length --bucket 26000 -o moon.json >/dev/null && skrull plan --check moon.json --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length

@@ -1,0 +1,1 @@
+s/^reading .*/reading          (time varies)/
