@@ -37,4 +37,4 @@ SK_SCRIPT_TESTS = \
 	tests/knobs.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
-EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/golden tests/data tests/gpu/check.sh
+EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/data tests/gpu/check.sh

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cost.h"
 #include "err.h"
 #include "job.h"
 #include "jobopts.h"
@@ -149,6 +150,7 @@ static void
 print_job(const struct job *j)
 {
 	const struct cluster *c = &j->cluster;
+	struct cost_mem m;
 
 	kv("model", "%s (%llu parameters)", j->model.name,
 	    (unsigned long long)model_params(&j->model));
@@ -165,6 +167,12 @@ print_job(const struct job *j)
 	kv("reserve", "%.2f GiB", j->reserve / GIB);
 	kv("bucket", "%lu tokens%s", (unsigned long)j->bucket,
 	    j->bucket_auto ? " (auto: derived from memory)" : "");
+	cost_memory(j, &m);
+	kv("static", "%.2f GiB per GPU (weights %.2f, gradients %.2f, "
+	    "optimizer %.2f)", m.statics / GIB, m.weights / GIB, m.grads / GIB,
+	    m.optimizer / GIB);
+	kv("activations", "%.0f bytes per token; %.2f GiB free for them",
+	    m.alpha, m.free / GIB);
 }
 
 static void
