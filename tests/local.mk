@@ -21,9 +21,12 @@ endif
 EXTRA_DIST += tests/unit/test_kern_cuda.c
 
 check_PROGRAMS += $(SK_UNIT_TESTS)
+# The helpers the test programs share, built once.
+check_LIBRARIES = tests/unit/libtutil.a
+tests_unit_libtutil_a_SOURCES = tests/unit/tutil.c tests/unit/tutil.h
 # Each test program is built from tests/unit/NAME.c (Automake's default
 # source) and linked with LDADD; only the CUDA one needs more.
-LDADD = $(SK_CORE_LIBS) $(CMOCKA_LIBS)
+LDADD = tests/unit/libtutil.a $(SK_CORE_LIBS) $(CMOCKA_LIBS)
 if HAVE_CUDA
 tests_unit_test_kern_cuda_LDADD = $(SK_CUDA_LIBS) $(LDADD)
 endif

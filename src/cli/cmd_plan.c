@@ -3,13 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli.h"
 #include "err.h"
-#include "jobopts.h"
+#include "planopts.h"
 #include "plan.h"
 #include "pstats.h"
 #include "sched.h"
@@ -28,104 +27,27 @@ const struct cli_cmd cmd_plan = {
 	run,
 };
 
-enum {
-	OPT_TRACE = 256, OPT_POLICY, OPT_JSON, OPT_FORMAT, OPT_FIELD,
-	OPT_SKIP_BAD, OPT_ALLOW_INVALID, OPT_CHECK,
-	OPT_KNOB = 2000,     /* + knob index: --NAME VALUE or --NAME (bool) */
-	OPT_NO_KNOB = 3000   /* + knob index: --no-NAME (bool) */
-};
+enum { OPT_JSON = 256, OPT_ALLOW_INVALID, OPT_CHECK };
 
 static const struct option own[] = {
-	{ "trace", required_argument, NULL, OPT_TRACE },
-	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "json", no_argument, NULL, OPT_JSON },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "field", required_argument, NULL, OPT_FIELD },
-	{ "skip-bad", no_argument, NULL, OPT_SKIP_BAD },
 	{ "allow-invalid", no_argument, NULL, OPT_ALLOW_INVALID },
 	{ "check", required_argument, NULL, OPT_CHECK },
 	{ "help", no_argument, NULL, 'h' },
 };
-#define NOWN (sizeof own / sizeof own[0])
-
-/* Option names of bool knobs' negations ("no-rollback"), built once. */
-static char negname[64][40];
-
-/* The whole option table: ours, the job's and two per knob. */
-static struct option *
-options(void)
-{
-	size_t nj = 0, k, n = 0;
-	struct option *o;
-
-	while (jobopts_long[nj].name != NULL)
-		nj++;
-	if (sched_nknobs > sizeof negname / sizeof negname[0])
-		return NULL;
-	o = calloc(NOWN + nj + 2 * sched_nknobs + 1, sizeof *o);
-	if (o == NULL)
-		return NULL;
-	memcpy(o, own, sizeof own);
-	n = NOWN;
-	memcpy(o + n, jobopts_long, nj * sizeof *o);
-	n += nj;
-	for (k = 0; k < sched_nknobs; k++) {
-		const struct sched_knob *kn = &sched_knobs[k];
-
-		o[n].name = kn->name;
-		o[n].has_arg = kn->type == KNOB_BOOL ? optional_argument : required_argument;
-		o[n++].val = OPT_KNOB + (int)k;
-		if (kn->type == KNOB_BOOL) {
-			snprintf(negname[k], sizeof negname[k], "no-%s", kn->name);
-			o[n].name = negname[k];
-			o[n].has_arg = no_argument;
-			o[n++].val = OPT_NO_KNOB + (int)k;
-		}
-	}
-	return o;
-}
 
 static void
 help(void)
 {
-	size_t i;
-
 	printf("usage: %s\n\n%s\n\n", cmd_plan.usage, cmd_plan.summary);
-	printf("  --trace FILE      the length trace to schedule (skrull-trace(5))\n"
-	    "  --policy NAME     the scheduler (default skrull):\n");
-	for (i = 0; i < sched_npolicies; i++)
-		printf("                      %-10s %s\n", sched_policies[i]->name,
-		    sched_policies[i]->summary);
 	printf("  -o PLAN           write the plan (skrull-plan(5)); atomically\n"
 	    "  --json            print the summary as JSON\n"
 	    "  --allow-invalid   write a plan that breaks the memory bound (e.g.\n"
 	    "                    --no-rollback) instead of refusing it\n"
 	    "  --check PLAN      read a plan file and validate it (against --trace\n"
-	    "                    when given) instead of planning\n"
-	    "  --format, --field, --skip-bad   read the trace as skrull-trace(1)\n"
-	    "\njob options:\n%s"
-	    "\npolicy options (skrull-plan(1)):\n", jobopts_help);
-	for (i = 0; i < sched_nknobs; i++) {
-		const struct sched_knob *k = &sched_knobs[i];
-		char name[64];
-
-		if (k->type == KNOB_BOOL)
-			snprintf(name, sizeof name, "--[no-]%s", k->name);
-		else
-			snprintf(name, sizeof name, "--%s %s", k->name,
-			    k->type == KNOB_ENUM ? "NAME" : "N");
-		printf("  %-22s %s (default %s)\n", name, k->help, k->deflt);
-	}
+	    "                    when given) instead of planning\n");
+	planopts_help();
 	printf("\nSee skrull-plan(1) and skrull-plan(5).\n");
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static double
@@ -225,12 +147,12 @@ check_plan(const char *path, const char *trace_path,
 		rc = cli_fail();
 		goto out;
 	}
-	t0 = now();
+	t0 = planopts_now();
 	if (plan_read(path, &p) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}
-	secs = now() - t0;
+	secs = planopts_now() - t0;
 	if (plan_validate(&p, trace_path != NULL ? &t : NULL) != SK_OK) {
 		err_prefix(path);
 		rc = cli_fail();
@@ -251,23 +173,19 @@ out:
 static int
 run(int argc, char **argv)
 {
-	struct jobopts jo;
-	struct sched_params sp;
-	struct trace_read_opts ro = { 0 };
-	struct option *longopts = NULL;
+	struct planopts po;
+	struct option *longopts;
 	struct trace t;
 	struct plan p;
 	struct pstats st;
-	const char *trace_path = NULL, *out = NULL, *policy = "skrull";
-	const char *check = NULL;
+	const char *out = NULL, *check = NULL;
 	int json = 0, allow_invalid = 0, c, rc = CLI_FAIL, invalid;
-	double t0, secs;
+	double secs;
 
 	trace_init(&t);
 	plan_init(&p);
-	jobopts_init(&jo);
-	sched_params_default(&sp);
-	if ((longopts = options()) == NULL) {
+	planopts_init(&po);
+	if ((longopts = planopts_table(own, sizeof own / sizeof own[0])) == NULL) {
 		err_set(SK_ERR_NOMEM, "out of memory");
 		rc = cli_fail();
 		goto out;
@@ -288,34 +206,11 @@ run(int argc, char **argv)
 			    argv[optind - 1]);
 			goto out;
 		case 'o': out = optarg; continue;
-		case OPT_TRACE: trace_path = optarg; continue;
-		case OPT_POLICY: policy = optarg; continue;
 		case OPT_JSON: json = 1; continue;
-		case OPT_FIELD: ro.field = optarg; continue;
-		case OPT_SKIP_BAD: ro.skip_bad = 1; continue;
 		case OPT_ALLOW_INVALID: allow_invalid = 1; continue;
 		case OPT_CHECK: check = optarg; continue;
-		case OPT_FORMAT:
-			if (trace_format_parse(optarg, &ro.format) != SK_OK) {
-				rc = cli_usage(&cmd_plan, "--format: %s", err_msg());
-				goto out;
-			}
-			continue;
 		}
-		if (c >= OPT_KNOB && c < OPT_KNOB + (int)sched_nknobs) {
-			const struct sched_knob *k = &sched_knobs[c - OPT_KNOB];
-
-			if (sched_knob_set(&sp, k, optarg != NULL ? optarg : "on") != SK_OK) {
-				rc = cli_usage(&cmd_plan, "%s", err_msg());
-				goto out;
-			}
-			continue;
-		}
-		if (c >= OPT_NO_KNOB && c < OPT_NO_KNOB + (int)sched_nknobs) {
-			sched_knob_set(&sp, &sched_knobs[c - OPT_NO_KNOB], "off");
-			continue;
-		}
-		if ((rc = jobopts_take(&jo, &cmd_plan, c, optarg)) != CLI_OK)
+		if ((rc = planopts_take(&po, &cmd_plan, c, optarg)) != CLI_OK)
 			goto out;
 	}
 	rc = CLI_FAIL;
@@ -324,31 +219,17 @@ run(int argc, char **argv)
 		goto out;
 	}
 	if (check != NULL) {
-		rc = check_plan(check, trace_path, &ro, json);
+		rc = check_plan(check, po.trace, &po.ro, json);
 		goto out;
 	}
-	if (trace_path == NULL) {
+	if (po.trace == NULL) {
 		rc = cli_usage(&cmd_plan, "plan: --trace FILE is required");
 		goto out;
 	}
-	if (sched_policy_find(policy) == NULL) {
-		rc = cli_usage(&cmd_plan, "plan: unknown policy '%s' (see skrull plan -h)",
-		    policy);
-		goto out;
-	}
-	if ((rc = jobopts_finish(&jo, &cmd_plan)) != CLI_OK)
+	if ((rc = planopts_finish(&po, &cmd_plan)) != CLI_OK ||
+	    (rc = planopts_plan(&po, &t, &p, &secs)) != CLI_OK)
 		goto out;
 	rc = CLI_FAIL;
-	if (trace_read(trace_path, &ro, &t, NULL) != SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	t0 = now();
-	if (sched_plan(&jo.job, &sp, policy, &t, trace_path, &p) != SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	secs = now() - t0;
 	invalid = plan_validate(&p, &t) != SK_OK;
 	if (invalid) {
 		fprintf(stderr, "skrull: invalid plan (it would run out of memory): "

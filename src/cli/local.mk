@@ -3,6 +3,7 @@ bin_PROGRAMS += skrull
 skrull_SOURCES = \
 	src/cli/main.c src/cli/cli.h \
 	src/cli/jobopts.c src/cli/jobopts.h \
+	src/cli/planopts.c src/cli/planopts.h \
 	src/cli/cmd_plan.c \
 	src/cli/cmd_show.c \
 	src/cli/cmd_trace.c

@@ -55,14 +55,67 @@ struct preset {
  * measurements: 3 us per NVLink hop, 5 us per InfiniBand hop.  Only the
  * H100 carries a measured collective table (Table 5); the others use the
  * ring model.
+ *
+ * Kernel efficiencies (struct cluster_eff; the simulator's, sim/ops.h):
+ *
+ * gemm_max: S. Bekman, "Machine Learning Engineering Open Book", chapter
+ *   "Accelerators", table "Maximum Achievable Matmul FLOPS comparison"
+ *   (2024-2025, mamf-finder.py, bf16, best shape): H100 SXM 794.5 of 989
+ *   TFLOP/s (0.803), A100 SXM 271.2 of 312 (0.869).  A best shape's
+ *   figure, so an upper bound for a model's own shapes.  The H200 has the
+ *   H100's SMs, clocks and 700 W limit, only its memory differs: the H100
+ *   figure is used (the table's GH200, at 900 W, reaches 0.836).
+ * gemm_half: 128 rows.  cuBLAS computes an output tile of 128 (or 256)
+ *   rows per thread block (NVIDIA, "Matrix Multiplication Background
+ *   User's Guide", DU-09799-001, 2023, sec. 2.3 and 3.1, tile
+ *   quantization): below one tile height the time stays that of a full
+ *   tile while the work shrinks, so a GEMM of about one tile's rows runs
+ *   near half its large-shape rate.  A modelling choice from the tile
+ *   size, not a measured curve.
+ * attn_max, attn_half: FlashAttention-2 causal forward, head dim 128, on
+ *   H100 SXM5 as J. Shah et al., "FlashAttention-3", 2024, Figure 5 (the
+ *   causal, head dim 128 panel) plots it, values read off the bar labels
+ *   (approximate): 191, 260, 298, 319, 333, 335 TFLOP/s at 512, 1K, 2K, 4K,
+ *   8K, 16K tokens.  A least-squares fit of max x S / (S + half) gives
+ *   346 TFLOP/s (0.35 of peak) and half = 385-400 tokens, within 4% of
+ *   every bar with half = 400.  A100: T. Dao, "FlashAttention-2", 2023,
+ *   reports forward at 50-73% of the A100's peak (abstract, Figure 5);
+ *   causal head dim 128 at long sequences lies near the top, 0.70
+ *   (approximate); its half-length is taken from the H100 fit, not read
+ *   off the A100 figure.
+ * mem_eff: Z. Jia et al., "Dissecting the NVIDIA Volta GPU Architecture
+ *   via Microbenchmarking", 2018: a streaming kernel reaches 750 of
+ *   900 GB/s on V100 (0.83).  Transferred to the later HBM parts: no
+ *   H100, H200 or A100 measurement is cited here.
+ * launch: 5 us per kernel.  Training frameworks issue kernels from the
+ *   host one at a time; a kernel of a few microseconds takes about 5 to
+ *   10 us from launch to launch when the host waits on it (A. Gray,
+ *   "Getting Started with CUDA Graphs", NVIDIA Technical Blog, 2019: a
+ *   2.9 us kernel costs 9.6 us per launch with synchronisation, 3.8 us
+ *   without; approximate).  PAPER.md section 10 uses 5-10 us.
  */
+#define LAUNCH 5e-6
+#define H100_EFF { .gemm_max = 0.80, .gemm_half = 128, .attn_max = 0.35, \
+	.attn_half = 400, .mem_eff = 0.83, .launch = LAUNCH }
+#define A100_EFF { .gemm_max = 0.87, .gemm_half = 128, .attn_max = 0.70, \
+	.attn_half = 400, .mem_eff = 0.83, .launch = LAUNCH }
+
 static const struct preset presets[] = {
-	{ { "H100-SXM-80GB", { "H100-SXM-80GB", 989.4e12, 81559 * MIB, 3.35e12 },
-	    4, 8, 450e9, 3e-6, 50e9, 5e-6, { 0 } }, 1, { "h100", NULL } },
-	{ { "H200-141GB", { "H200-141GB", 989.4e12, 143771 * MIB, 4.8e12 },
-	    4, 8, 450e9, 3e-6, 50e9, 5e-6, { 0 } }, 0, { "h200", NULL } },
-	{ { "A100-SXM-80GB", { "A100-SXM-80GB", 312e12, 81920 * MIB, 2.039e12 },
-	    4, 8, 300e9, 3e-6, 25e9, 5e-6, { 0 } }, 0, { "a100", NULL } },
+	{ { .name = "H100-SXM-80GB",
+	    .gpu = { "H100-SXM-80GB", 989.4e12, 81559 * MIB, 3.35e12 },
+	    .eff = H100_EFF, .nodes = 4, .gpus_per_node = 8,
+	    .nvlink_bw = 450e9, .nvlink_lat = 3e-6, .ib_bw = 50e9,
+	    .ib_lat = 5e-6 }, 1, { "h100", NULL } },
+	{ { .name = "H200-141GB",
+	    .gpu = { "H200-141GB", 989.4e12, 143771 * MIB, 4.8e12 },
+	    .eff = H100_EFF, .nodes = 4, .gpus_per_node = 8,
+	    .nvlink_bw = 450e9, .nvlink_lat = 3e-6, .ib_bw = 50e9,
+	    .ib_lat = 5e-6 }, 0, { "h200", NULL } },
+	{ { .name = "A100-SXM-80GB",
+	    .gpu = { "A100-SXM-80GB", 312e12, 81920 * MIB, 2.039e12 },
+	    .eff = A100_EFF, .nodes = 4, .gpus_per_node = 8,
+	    .nvlink_bw = 300e9, .nvlink_lat = 3e-6, .ib_bw = 25e9,
+	    .ib_lat = 5e-6 }, 0, { "a100", NULL } },
 };
 #define NPRESETS ((int)(sizeof presets / sizeof presets[0]))
 
@@ -72,11 +125,14 @@ static const char *const coll_names[COLL_NKINDS] = {
 };
 
 static const char *const keys[] = {
-	"name", "gpu", "nodes", "gpus_per_node", "nvlink_bw", "nvlink_lat",
-	"ib_bw", "ib_lat", "collectives"
+	"name", "gpu", "efficiency", "nodes", "gpus_per_node", "nvlink_bw",
+	"nvlink_lat", "ib_bw", "ib_lat", "collectives"
 };
 static const char *const gpu_keys[] = {
 	"name", "peak_flops", "hbm_bytes", "hbm_bw"
+};
+static const char *const eff_keys[] = {
+	"gemm_max", "gemm_half", "attn_max", "attn_half", "mem_eff", "launch"
 };
 static const char *const coll_keys[] = { "group", "rows" };
 static const char *const row_keys[] = {
@@ -95,6 +151,7 @@ static const char *const row_keys[] = {
 #define BW_LO 1e6
 #define BW_HI 1e15
 #define LAT_HI 1.0
+#define HALF_HI 1e9  /* tokens */
 
 static int
 find(const char *name)
@@ -202,6 +259,29 @@ gpu_from(const cJSON *obj, const char *where, struct gpu *g)
 	return SK_OK;
 }
 
+/* Ranges are checked by cluster_validate: a fraction must be above 0. */
+static int
+eff_from(const cJSON *obj, const char *where, struct cluster_eff *f)
+{
+	int e;
+
+	if ((e = json_check_keys(obj, where, eff_keys, NELEM(eff_keys))) != SK_OK ||
+	    (e = json_opt_num(obj, "gemm_max", where, 0, 1,
+	    &f->gemm_max)) != SK_OK ||
+	    (e = json_opt_num(obj, "gemm_half", where, 0, HALF_HI,
+	    &f->gemm_half)) != SK_OK ||
+	    (e = json_opt_num(obj, "attn_max", where, 0, 1,
+	    &f->attn_max)) != SK_OK ||
+	    (e = json_opt_num(obj, "attn_half", where, 0, HALF_HI,
+	    &f->attn_half)) != SK_OK ||
+	    (e = json_opt_num(obj, "mem_eff", where, 0, 1,
+	    &f->mem_eff)) != SK_OK ||
+	    (e = json_opt_num(obj, "launch", where, 0, LAT_HI,
+	    &f->launch)) != SK_OK)
+		return e;
+	return SK_OK;
+}
+
 static int
 coll_from(const cJSON *obj, const char *where, struct coll_table *t)
 {
@@ -241,7 +321,7 @@ int
 cluster_from_json(const cJSON *obj, const char *where, struct cluster *c)
 {
 	struct cluster t = *c;
-	const cJSON *gpu, *coll;
+	const cJSON *gpu, *eff, *coll;
 	char name[CLUSTER_NAME_MAX], at[1024];
 	long long nodes = t.nodes, gpn = t.gpus_per_node;
 	int e, preset;
@@ -258,6 +338,12 @@ cluster_from_json(const cJSON *obj, const char *where, struct cluster *c)
 		json_where(at, sizeof at, where, "gpu");
 		if ((e = json_get_obj(obj, "gpu", where, &gpu)) != SK_OK ||
 		    (e = gpu_from(gpu, at, &t.gpu)) != SK_OK)
+			return e;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(obj, "efficiency") != NULL) {
+		json_where(at, sizeof at, where, "efficiency");
+		if ((e = json_get_obj(obj, "efficiency", where, &eff)) != SK_OK ||
+		    (e = eff_from(eff, at, &t.eff)) != SK_OK)
 			return e;
 	}
 	nodes = t.nodes;
@@ -304,7 +390,7 @@ add_num(cJSON *obj, const char *key, double v)
 int
 cluster_to_json(const struct cluster *c, cJSON *obj)
 {
-	cJSON *gpu, *coll, *rows, *row;
+	cJSON *gpu, *eff, *coll, *rows, *row;
 	int r, k;
 
 	if (cJSON_AddStringToObject(obj, "name", c->name) == NULL ||
@@ -313,6 +399,13 @@ cluster_to_json(const struct cluster *c, cJSON *obj)
 	    !add_num(gpu, "peak_flops", c->gpu.peak_flops) ||
 	    !add_num(gpu, "hbm_bytes", c->gpu.hbm_bytes) ||
 	    !add_num(gpu, "hbm_bw", c->gpu.hbm_bw) ||
+	    (eff = cJSON_AddObjectToObject(obj, "efficiency")) == NULL ||
+	    !add_num(eff, "gemm_max", c->eff.gemm_max) ||
+	    !add_num(eff, "gemm_half", c->eff.gemm_half) ||
+	    !add_num(eff, "attn_max", c->eff.attn_max) ||
+	    !add_num(eff, "attn_half", c->eff.attn_half) ||
+	    !add_num(eff, "mem_eff", c->eff.mem_eff) ||
+	    !add_num(eff, "launch", c->eff.launch) ||
 	    !add_num(obj, "nodes", c->nodes) ||
 	    !add_num(obj, "gpus_per_node", c->gpus_per_node) ||
 	    !add_num(obj, "nvlink_bw", c->nvlink_bw) ||
@@ -356,6 +449,17 @@ out_of(const char *where, const char *what, double v, double lo, double hi)
 	    what, v, lo, hi);
 }
 
+/* A fraction of peak: above 0 (a kernel that never finishes is a unit
+ * mistake, not a machine), at most 1. */
+static int
+fraction(const char *where, const char *what, double v)
+{
+	if (v > 0 && v <= 1)
+		return SK_OK;
+	return err_set(SK_ERR_RANGE, "%s: %s %g is not in (0, 1]", where, what,
+	    v);
+}
+
 int
 cluster_validate(const struct cluster *c, const char *where)
 {
@@ -381,7 +485,16 @@ cluster_validate(const struct cluster *c, const char *where)
 	    (e = out_of(where, "nvlink_bw", c->nvlink_bw, BW_LO, BW_HI)) != SK_OK ||
 	    (e = out_of(where, "nvlink_lat", c->nvlink_lat, 0, LAT_HI)) != SK_OK ||
 	    (e = out_of(where, "ib_bw", c->ib_bw, BW_LO, BW_HI)) != SK_OK ||
-	    (e = out_of(where, "ib_lat", c->ib_lat, 0, LAT_HI)) != SK_OK)
+	    (e = out_of(where, "ib_lat", c->ib_lat, 0, LAT_HI)) != SK_OK ||
+	    (e = fraction(where, "efficiency.gemm_max", c->eff.gemm_max)) != SK_OK ||
+	    (e = out_of(where, "efficiency.gemm_half", c->eff.gemm_half, 0,
+	    HALF_HI)) != SK_OK ||
+	    (e = fraction(where, "efficiency.attn_max", c->eff.attn_max)) != SK_OK ||
+	    (e = out_of(where, "efficiency.attn_half", c->eff.attn_half, 0,
+	    HALF_HI)) != SK_OK ||
+	    (e = fraction(where, "efficiency.mem_eff", c->eff.mem_eff)) != SK_OK ||
+	    (e = out_of(where, "efficiency.launch", c->eff.launch, 0,
+	    LAT_HI)) != SK_OK)
 		return e;
 	if (t->n == 0)
 		return SK_OK;

@@ -43,9 +43,27 @@ struct gpu {
 	double hbm_bw;      /* HBM bandwidth, bytes/s */
 };
 
+/*
+ * How fast kernels run on the GPU, for the simulator (sim/ops.h).  A
+ * kernel takes max(FLOPs / (peak x eff), bytes / (hbm_bw x mem_eff)) +
+ * launch seconds, with eff a saturating curve x / (x + half) x max of the
+ * GEMM's token count or attention's key length.  Defaults come from
+ * published measurements cited in cluster.c; a calibration profile
+ * replaces them.
+ */
+struct cluster_eff {
+	double gemm_max;   /* fraction of peak a large bf16 GEMM reaches */
+	double gemm_half;  /* GEMM rows (tokens) at which it reaches half */
+	double attn_max;   /* fraction of peak of causal FlashAttention, long keys */
+	double attn_half;  /* key length, tokens, at which it reaches half */
+	double mem_eff;    /* fraction of HBM bandwidth a streaming kernel reaches */
+	double launch;     /* fixed cost of one kernel, seconds */
+};
+
 struct cluster {
 	char name[CLUSTER_NAME_MAX];
 	struct gpu gpu;
+	struct cluster_eff eff;
 	int nodes;
 	int gpus_per_node;
 	double nvlink_bw;   /* per GPU, one direction, bytes/s */

@@ -8,8 +8,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,15 +15,9 @@
 
 #include "cluster.h"
 #include "err.h"
+#include "tutil.h"
 
 #define MIB 1048576.0
-
-#define assert_near(a, b, tol) do {					\
-	double a_ = (a), b_ = (b);					\
-	if (!(fabs(a_ - b_) <= (tol)))					\
-		fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_,	\
-		    b_, (double)(tol));					\
-} while (0)
 
 /* Microseconds, to 1e-9 us: the arithmetic is exact to far better. */
 #define assert_us(sec, us) assert_near((sec) * 1e6, (us), 1e-9)
@@ -256,17 +248,11 @@ test_errors(void **state)
 static void
 test_resolve(void **state)
 {
-	char path[1024];
+	const char *path;
 	struct cluster c;
-	const char *tmp = getenv("TMPDIR");
-	FILE *f;
 
-	snprintf(path, sizeof path, "%s/test_cluster.%ld.json",
-	    tmp != NULL ? tmp : "/tmp", (long)getpid());
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("{\"cluster\": {\"name\": \"a100\", \"nodes\": 16}}\n", f);
-	assert_int_equal(fclose(f), 0);
+	path = tutil_put("cluster.json",
+	    "{\"cluster\": {\"name\": \"a100\", \"nodes\": 16}}\n");
 	assert_int_equal(cluster_preset("h200", &c), SK_OK);
 	assert_int_equal(cluster_resolve(path, &c), SK_OK);
 	assert_string_equal(c.name, "A100-SXM-80GB");
@@ -290,5 +276,6 @@ main(void)
 		cmocka_unit_test(test_resolve),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }

@@ -15,13 +15,7 @@
 
 #include "cost.h"
 #include "err.h"
-
-#define assert_near(a, b, tol) do {					\
-	double a_ = (a), b_ = (b);					\
-	if (!(fabs(a_ - b_) <= (tol)))					\
-		fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_,	\
-		    b_, (double)(tol));					\
-} while (0)
+#include "tutil.h"
 
 #define assert_rel(a, b, rel) assert_near((a), (b), fabs((double)(b)) * (rel))
 

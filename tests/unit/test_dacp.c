@@ -27,6 +27,7 @@
 #include "dacp.h"
 #include "err.h"
 #include "sched.h"
+#include "tutil.h"
 #include "ws.h"
 
 #define S_ PLAN_SHARDED
@@ -38,19 +39,7 @@ make_ws(int N, uint32_t C, int rollback, size_t max)
 	struct sched_params p;
 	struct sched_ws *ws;
 
-	memset(&j, 0, sizeof j);
-	strcpy(j.model.name, "test-64");
-	j.model.layers = 1;
-	j.model.hidden = 64;
-	j.model.heads = 1;
-	j.model.kv_heads = 1;
-	j.model.head_dim = 64;
-	j.model.ffn = 256;
-	j.model.vocab = 1000;
-	j.dp = 1;
-	j.cp = N;
-	j.batch = (int)max;
-	j.bucket = C;
+	tutil_job64(&j, 1, (int)max, N, C);
 	sched_params_default(&p);
 	p.rollback = rollback;
 	ws = sched_ws_new(&j, &p, max);

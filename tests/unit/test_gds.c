@@ -21,88 +21,25 @@
 #include "err.h"
 #include "plan.h"
 #include "sched.h"
+#include "tutil.h"
 
 #define S_ PLAN_SHARDED
 
 static const uint32_t batch8[] = { 10, 140, 15, 135, 50, 40, 95, 195 };
 
-/* One expected sample: DP rank, micro-batch, trace index, placement. */
-struct want {
-	int d;
-	size_t m;
-	uint32_t index;
-	int32_t place;
-};
-
-static void
-make_job(struct job *j, int dp, int batch, int cp, uint32_t bucket)
-{
-	memset(j, 0, sizeof *j);
-	strcpy(j->model.name, "test-64");
-	j->model.layers = 1;
-	j->model.hidden = 64;
-	j->model.heads = 1;
-	j->model.kv_heads = 1;
-	j->model.head_dim = 64;
-	j->model.ffn = 256;
-	j->model.vocab = 1000;
-	j->dp = dp;
-	j->cp = cp;
-	j->batch = batch;
-	j->bucket = bucket;
-}
-
-static void
-make_trace(struct trace *t, const uint32_t *v, size_t n)
-{
-	size_t i;
-
-	trace_init(t);
-	for (i = 0; i < n; i++)
-		assert_int_equal(trace_push(t, v[i]), SK_OK);
-}
-
 /* The plan's one iteration holds exactly w[0..n), in order, with nmb[d]
  * micro-batches on DP rank d; it passes plan_validate. */
 static void
 expect_shape(const struct plan *pl, const struct trace *t,
-    const struct want *w, size_t n, const size_t *nmb)
+    const struct tutil_want *w, size_t n, const size_t *nmb)
 {
-	const struct plan_rank *rk;
-	const struct plan_mb *mb;
-	const struct plan_sample *s;
-	size_t m, k, q = 0;
-	int d;
-
 	assert_int_equal(pl->niter, 1);
-	for (d = 0; d < pl->job.dp; d++) {
-		rk = &pl->ranks[d];
-		if (rk->n != nmb[d])
-			fail_msg("DP rank %d: %zu micro-batches, expected %zu",
-			    d, rk->n, nmb[d]);
-		for (m = 0; m < rk->n; m++) {
-			mb = &pl->mbs[rk->first + m];
-			for (k = 0; k < mb->n; k++, q++) {
-				s = &pl->samples[mb->first + k];
-				assert_true(q < n);
-				if (w[q].d != d || w[q].m != m ||
-				    w[q].index != s->index ||
-				    w[q].place != s->place)
-					fail_msg("sample %zu: rank %d mb %zu #%u "
-					    "place %d, expected rank %d mb %zu "
-					    "#%u place %d", q, d, m, s->index,
-					    (int)s->place, w[q].d, w[q].m,
-					    w[q].index, (int)w[q].place);
-				assert_int_equal(s->len, t->len[s->index]);
-			}
-		}
-	}
-	assert_int_equal(q, n);
+	tutil_expect_iter(pl, 0, t, w, n, nmb);
 }
 
 static void
 expect_plan(const struct plan *pl, const struct trace *t,
-    const struct want *w, size_t n, const size_t *nmb)
+    const struct tutil_want *w, size_t n, const size_t *nmb)
 {
 	if (plan_validate(pl, t) != SK_OK)
 		fail_msg("%s", err_msg());
@@ -114,8 +51,8 @@ plan8(const struct sched_params *p, struct plan *pl, struct trace *t)
 {
 	struct job j;
 
-	make_job(&j, 2, 4, 2, 100);
-	make_trace(t, batch8, 8);
+	tutil_job64(&j, 2, 4, 2, 100);
+	tutil_trace(t, batch8, 8);
 	plan_init(pl);
 	assert_int_equal(sched_plan(&j, p, "skrull", t, "batch8", pl), SK_OK);
 }
@@ -156,7 +93,7 @@ plan8(const struct sched_params *p, struct plan *pl, struct trace *t)
 static void
 test_gds_hand(void **state)
 {
-	static const struct want w[] = {
+	static const struct tutil_want w[] = {
 		{ 0, 0, 5, 0 }, { 0, 1, 6, 0 }, { 0, 2, 7, S_ },
 		{ 1, 0, 0, S_ }, { 1, 0, 4, S_ }, { 1, 0, 1, S_ },
 		{ 1, 1, 2, 0 }, { 1, 1, 3, S_ },
@@ -187,7 +124,7 @@ test_gds_hand(void **state)
 static void
 test_gds_no_rollback(void **state)
 {
-	static const struct want w[] = {
+	static const struct tutil_want w[] = {
 		{ 0, 0, 5, 0 }, { 0, 1, 6, 0 }, { 0, 2, 7, S_ },
 		{ 1, 0, 0, 0 }, { 1, 0, 4, 1 }, { 1, 0, 1, S_ },
 		{ 1, 1, 2, 0 }, { 1, 1, 3, S_ },
@@ -221,7 +158,7 @@ test_gds_no_rollback(void **state)
 static void
 test_gds_blocked(void **state)
 {
-	static const struct want w[] = {
+	static const struct tutil_want w[] = {
 		{ 0, 0, 5, 0 }, { 0, 1, 6, 0 }, { 0, 2, 7, S_ },
 		{ 1, 0, 0, 0 }, { 1, 1, 2, 0 }, { 1, 2, 4, 0 },
 		{ 1, 3, 3, S_ }, { 1, 4, 1, S_ },
@@ -253,7 +190,7 @@ test_gds_blocked(void **state)
 static void
 test_gds_nobinpack(void **state)
 {
-	static const struct want w[] = {
+	static const struct tutil_want w[] = {
 		{ 0, 0, 0, 0 }, { 0, 0, 3, S_ },
 		{ 0, 1, 2, 0 }, { 0, 1, 1, S_ },
 		{ 1, 0, 5, 0 }, { 1, 1, 4, 0 }, { 1, 2, 6, 0 }, { 1, 3, 7, S_ },
@@ -280,7 +217,7 @@ static void
 test_gds_small_batch(void **state)
 {
 	static const uint32_t v[] = { 30, 20, 10 };
-	static const struct want w[] = {
+	static const struct tutil_want w[] = {
 		{ 0, 0, 0, 0 }, { 1, 0, 1, 0 }, { 2, 0, 2, 0 },
 	};
 	static const size_t nmb[] = { 1, 1, 1, 0 };
@@ -290,8 +227,8 @@ test_gds_small_batch(void **state)
 	struct job j;
 
 	sched_params_default(&p);
-	make_job(&j, 4, 2, 2, 100);
-	make_trace(&t, v, 3);
+	tutil_job64(&j, 4, 2, 2, 100);
+	tutil_trace(&t, v, 3);
 	plan_init(&pl);
 	assert_int_equal(sched_plan(&j, &p, "skrull", &t, NULL, &pl), SK_OK);
 	expect_plan(&pl, &t, w, 3, nmb);

@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,21 +15,9 @@
 
 #include "err.h"
 #include "job.h"
+#include "tutil.h"
 
 #define GIB 1073741824.0
-
-static char datadir[512];
-
-static const char *
-data_path(const char *name)
-{
-	static char buf[2][1024];
-	static int next;
-	char *p = buf[next++ % 2];
-
-	snprintf(p, sizeof buf[0], "%s/%s", datadir, name);
-	return p;
-}
 
 static int
 from_text(const char *text, struct job *j)
@@ -121,7 +108,6 @@ static void
 test_json_roundtrip(void **state)
 {
 	char path[1024], again[1040], a[8192], b[8192];
-	const char *tmp = getenv("TMPDIR");
 	struct job j, back;
 	size_t na, nb;
 	FILE *f;
@@ -140,8 +126,7 @@ test_json_roundtrip(void **state)
 	j.bucket = 13000;
 	assert_int_equal(job_validate(&j, NULL), SK_OK);
 
-	snprintf(path, sizeof path, "%s/test_job.%ld.json",
-	    tmp != NULL ? tmp : "/tmp", (long)getpid());
+	snprintf(path, sizeof path, "%s", tutil_path("job.json"));
 	snprintf(again, sizeof again, "%s.2", path);
 	assert_int_equal(job_write(path, &j), SK_OK);
 	assert_int_equal(job_read(path, &back), SK_OK);
@@ -190,7 +175,8 @@ test_read_file(void **state)
 	char want[2048];
 	struct job j;
 
-	assert_int_equal(job_read(data_path("paper-7b.json"), &j), SK_OK);
+	assert_int_equal(job_read(tutil_data("tests/data/job/paper-7b.json"),
+	    &j), SK_OK);
 	assert_string_equal(j.model.name, "Qwen2.5-7B");
 	assert_int_equal(j.model.ffn, 18944);
 	assert_int_equal(j.dp, 2);
@@ -201,9 +187,11 @@ test_read_file(void **state)
 	/* not given: the defaults */
 	assert_true(j.reserve == 4 * GIB);
 
-	assert_int_equal(job_read(data_path("mismatch.json"), &j), SK_ERR_ARG);
+	assert_int_equal(job_read(tutil_data("tests/data/job/mismatch.json"),
+	    &j), SK_ERR_ARG);
 	snprintf(want, sizeof want, "%s: dp 4 x cp 8 = 32 GPUs, but the "
-	    "cluster has 2 x 8 = 16", data_path("mismatch.json"));
+	    "cluster has 2 x 8 = 16",
+	    tutil_data("tests/data/job/mismatch.json"));
 	assert_string_equal(err_msg(), want);
 }
 
@@ -268,16 +256,6 @@ test_names(void **state)
 	assert_int_equal(job_precision_parse("int8", &p), SK_ERR_ARG);
 }
 
-static int
-setup(void **state)
-{
-	const char *top = getenv("top_srcdir");
-
-	snprintf(datadir, sizeof datadir, "%s/tests/data/job",
-	    top != NULL ? top : ".");
-	return 0;
-}
-
 int
 main(void)
 {
@@ -290,5 +268,6 @@ main(void)
 		cmocka_unit_test(test_names),
 	};
 
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }

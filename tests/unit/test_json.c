@@ -3,7 +3,6 @@
  * with line and column on syntax errors, gzip, the getters' messages, and
  * atomic saving.  Inputs are written into a temporary directory.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,46 +18,7 @@
 
 #include "err.h"
 #include "json.h"
-
-static char tmpdir[512];
-
-static const char *
-tmp_path(const char *name)
-{
-	static char buf[4][1024];
-	static int next;
-	char *p = buf[next++ % 4];
-
-	snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-	return p;
-}
-
-static const char *
-put(const char *name, const char *text)
-{
-	const char *path = tmp_path(name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	return path;
-}
-
-static int
-count_entries(const char *dir)
-{
-	struct dirent *d;
-	DIR *dp = opendir(dir);
-	int n = 0;
-
-	assert_non_null(dp);
-	while ((d = readdir(dp)) != NULL)
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			n++;
-	closedir(dp);
-	return n;
-}
+#include "tutil.h"
 
 /* want: the expected message after the path */
 static void
@@ -81,7 +41,7 @@ test_load(void **state)
 	cJSON *root;
 	long long v;
 
-	assert_int_equal(json_load(put("a.json",
+	assert_int_equal(json_load(tutil_put("a.json",
 	    "{\"layers\": 24, \"name\": \"x\"}\n\n"), &root), SK_OK);
 	assert_int_equal(json_get_int(root, "layers", "a.json", 1, 1000, &v),
 	    SK_OK);
@@ -92,7 +52,7 @@ test_load(void **state)
 static void
 test_load_gzip(void **state)
 {
-	const char *path = tmp_path("b.json.gz");
+	const char *path = tutil_path("b.json.gz");
 	gzFile gz = gzopen(path, "wb");
 	cJSON *root;
 	double d;
@@ -113,16 +73,17 @@ test_load_errors(void **state)
 	 * Line 3 is `  "b": ]`: two spaces, "b" (columns 3-5), ':' (6), a
 	 * space (7), and the bad ']' in column 8.
 	 */
-	load_fails(put("c.json", "{\n  \"a\": 1,\n  \"b\": ]\n}\n"),
+	load_fails(tutil_put("c.json", "{\n  \"a\": 1,\n  \"b\": ]\n}\n"),
 	    SK_ERR_FORMAT, ":3: malformed JSON near column 8");
 	/* Trailing garbage: "{} x" has its 'x' in column 4. */
-	load_fails(put("d.json", "{} x\n"), SK_ERR_FORMAT,
+	load_fails(tutil_put("d.json", "{} x\n"), SK_ERR_FORMAT,
 	    ":1: malformed JSON near column 4");
 	/* Unterminated: the error lies at the end, after line 2's '['. */
-	load_fails(put("e.json", "{\"a\":\n["), SK_ERR_FORMAT,
+	load_fails(tutil_put("e.json", "{\"a\":\n["), SK_ERR_FORMAT,
 	    ":2: malformed JSON near column 2");
-	load_fails(put("f.json", " \n\t\n"), SK_ERR_FORMAT, ": empty file");
-	load_fails(tmp_path("none.json"), SK_ERR_IO,
+	load_fails(tutil_put("f.json", " \n\t\n"), SK_ERR_FORMAT,
+	    ": empty file");
+	load_fails(tutil_path("none.json"), SK_ERR_IO,
 	    ": cannot open: No such file or directory");
 }
 
@@ -263,7 +224,7 @@ test_where(void **state)
 static void
 test_save(void **state)
 {
-	const char *path = tmp_path("out.json");
+	const char *path = tutil_path("out.json");
 	cJSON *root = cJSON_Parse("{\"dp\":4,\"name\":\"Qwen2.5-7B\"}"), *back;
 	char text[256];
 	struct stat st;
@@ -301,7 +262,7 @@ test_save_fails(void **state)
 	char dir[1024], path[1100], want[2300];
 	cJSON *root = cJSON_Parse("[1,2,3]");
 
-	snprintf(dir, sizeof dir, "%s", tmp_path("sdir"));
+	snprintf(dir, sizeof dir, "%s", tutil_path("sdir"));
 	assert_int_equal(mkdir(dir, 0755), 0);
 	snprintf(path, sizeof path, "%s/none/out.json", dir);
 	assert_int_equal(json_save(path, root, 1), SK_ERR_IO);
@@ -314,35 +275,10 @@ test_save_fails(void **state)
 	assert_int_equal(json_save(path, root, 1), SK_ERR_IO);
 	snprintf(want, sizeof want, "%s: cannot rename %s.", path, path);
 	assert_memory_equal(err_msg(), want, strlen(want));
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tutil_count_entries(dir), 1);
 	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(rmdir(dir), 0);
 	cJSON_Delete(root);
-}
-
-static int
-setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof tmpdir, "%s/test_json.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct dirent *d;
-	DIR *dp = opendir(tmpdir);
-
-	if (dp == NULL)
-		return -1;
-	while ((d = readdir(dp)) != NULL)
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			unlink(tmp_path(d->d_name));
-	closedir(dp);
-	return rmdir(tmpdir);
 }
 
 int
@@ -359,5 +295,6 @@ main(void)
 		cmocka_unit_test(test_save_fails),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }

@@ -7,39 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "err.h"
 #include "model.h"
-
-static char tmpdir[512];
-
-static const char *
-tmp_path(const char *name)
-{
-	static char buf[4][1024];
-	static int next;
-	char *p = buf[next++ % 4];
-
-	snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-	return p;
-}
-
-static const char *
-put(const char *name, const char *text)
-{
-	const char *path = tmp_path(name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	return path;
-}
+#include "tutil.h"
 
 static void
 assert_same(const struct model *a, const struct model *b)
@@ -243,14 +217,16 @@ test_resolve(void **state)
 	assert_int_equal(model_resolve("llama3.1-8b", &m), SK_OK);
 	assert_int_equal(m.vocab, 128256);
 
-	bare = put("bare.json", "{\"name\":\"bare\",\"layers\":2,\"hidden\":64,"
+	bare = tutil_put("bare.json",
+	    "{\"name\":\"bare\",\"layers\":2,\"hidden\":64,"
 	    "\"heads\":4,\"kv_heads\":4,\"ffn\":128,\"vocab\":50,\"tied\":true}");
 	assert_int_equal(model_resolve(bare, &m), SK_OK);
 	assert_string_equal(m.name, "bare");
 	assert_int_equal(m.head_dim, 16);
 	assert_int_equal(m.tied, 1);
 
-	wrapped = put("job.json", "{\"format\":\"skrull-job\",\"version\":1,"
+	wrapped = tutil_put("job.json",
+	    "{\"format\":\"skrull-job\",\"version\":1,"
 	    "\"model\":{\"name\":\"Qwen2.5-32B\",\"vocab\":0}}");
 	assert_int_equal(model_resolve(wrapped, &m), SK_ERR_RANGE);
 	snprintf(want, sizeof want, "%s: model.vocab: 0 is not in [1, 16777216]",
@@ -265,24 +241,6 @@ test_resolve(void **state)
 	assert_string_equal(m.name, "bare");
 }
 
-static int
-setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof tmpdir, "%s/test_model.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	unlink(tmp_path("bare.json"));
-	unlink(tmp_path("job.json"));
-	return rmdir(tmpdir);
-}
-
 int
 main(void)
 {
@@ -295,5 +253,6 @@ main(void)
 		cmocka_unit_test(test_resolve),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }

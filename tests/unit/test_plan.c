@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "plan.h"
+#include "tutil.h"
 
 #define assert_msg(needle) do {						\
 	if (strstr(err_msg(), (needle)) == NULL)			\
@@ -69,24 +70,9 @@ static const uint32_t batch1[6] = { 11, 6, 9, 7, 10, 8 };
 static void
 small_job(struct job *j, int dp, int cp, uint32_t bucket)
 {
-	job_default(j);
+	tutil_job(j, dp, 3, cp, bucket);
 	j->cluster.nodes = 1;
 	j->cluster.gpus_per_node = dp * cp;
-	j->dp = dp;
-	j->cp = cp;
-	j->batch = 3;
-	j->bucket_auto = 0;
-	j->bucket = bucket;
-}
-
-static void
-small_trace(struct trace *t)
-{
-	size_t i;
-
-	trace_init(t);
-	for (i = 0; i < 12; i++)
-		assert_int_equal(trace_push(t, lens[i]), SK_OK);
 }
 
 /*
@@ -153,7 +139,7 @@ expect_bad(size_t k, const struct ent *r, const char *msg)
 		e[k] = *r;
 	else
 		memmove(&e[k], &e[k + 1], (--n - k) * sizeof e[0]);
-	small_trace(&t);
+	tutil_trace(&t, lens, 12);
 	build(&p, e, n, batch1, SIZE_MAX, 0);
 	assert_int_equal(plan_validate(&p, &t), SK_ERR_FORMAT);
 	assert_string_equal(err_msg(), msg);
@@ -167,7 +153,7 @@ test_valid(void **state)
 	struct plan p;
 	struct trace t;
 
-	small_trace(&t);
+	tutil_trace(&t, lens, 12);
 	build(&p, base, 12, batch1, SIZE_MAX, 0);
 	assert_int_equal(p.niter, 2);
 	assert_int_equal(p.nranks, 4);
@@ -260,7 +246,7 @@ test_trace_len(void **state)
 	struct plan p;
 	struct trace t;
 
-	small_trace(&t);
+	tutil_trace(&t, lens, 12);
 	/* Entry 4 is sample 3, 517 tokens in the trace. */
 	build(&p, base, 12, batch1, 4, 518);
 	assert_int_equal(plan_validate(&p, &t), SK_ERR_FORMAT);
@@ -281,7 +267,7 @@ test_outside_trace(void **state)
 	struct plan p;
 	struct trace t;
 
-	small_trace(&t);
+	tutil_trace(&t, lens, 12);
 	/* In the global batch first: entry 5 of batch 1. */
 	build(&p, base, 12, b1, SIZE_MAX, 0);
 	assert_int_equal(plan_validate(&p, NULL), SK_ERR_FORMAT);
@@ -508,67 +494,8 @@ test_params(void **state)
 
 /* ---- JSON ---- */
 
-static char dir[256];
-
-static int
-setup_dir(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/test_plan.XXXXXX",
-	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-/* The files the tests write into dir. */
-static const char *const files[] = {
-	"a.json", "b.json", "good.json", "bad.json", "whole.json", "cut.json"
-};
-
-static int
-teardown_dir(void **state)
-{
-	char path[300];
-	size_t i;
-
-	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	return rmdir(dir);
-}
-
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f;
-	char *b;
-	long sz;
-
-	assert_non_null(f = fopen(path, "rb"));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	sz = ftell(f);
-	assert_true(sz >= 0);
-	rewind(f);
-	assert_non_null(b = malloc((size_t)sz + 1));
-	assert_int_equal(fread(b, 1, (size_t)sz, f), (size_t)sz);
-	b[sz] = '\0';
-	fclose(f);
-	*n = (size_t)sz;
-	return b;
-}
-
-static void
-spit(const char *path, const char *text, size_t n)
-{
-	FILE *f;
-
-	assert_non_null(f = fopen(path, "wb"));
-	assert_int_equal(fwrite(text, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* The valid plan with its parameters, written to dir/NAME; path out. */
+/* The valid plan with its parameters, written to NAME in the temporary
+ * directory; path out. */
 static void
 write_base(const char *name, char *path, size_t n, struct plan *p)
 {
@@ -578,14 +505,14 @@ write_base(const char *name, char *path, size_t n, struct plan *p)
 	assert_int_equal(plan_param(p, "binpack", 0, "lpt"), SK_OK);
 	assert_int_equal(plan_param(p, "seed", 20250519, NULL), SK_OK);
 	assert_int_equal(plan_param(p, "ratio", 0.3125, NULL), SK_OK);
-	snprintf(path, n, "%s/%s", dir, name);
+	snprintf(path, n, "%s", tutil_path(name));
 	assert_int_equal(plan_write(path, p), SK_OK);
 }
 
 static void
 test_roundtrip(void **state)
 {
-	char path[300], path2[300];
+	char path[1024], path2[1024];
 	struct plan p, q;
 	char *a, *b, *c;
 	size_t na, nb, i;
@@ -648,10 +575,10 @@ test_roundtrip(void **state)
 	assert_int_equal(plan_validate(&q, NULL), SK_OK);
 
 	/* Written again, byte for byte the same. */
-	snprintf(path2, sizeof path2, "%s/b.json", dir);
+	snprintf(path2, sizeof path2, "%s", tutil_path("b.json"));
 	assert_int_equal(plan_write(path2, &q), SK_OK);
-	a = slurp(path, &na);
-	b = slurp(path2, &nb);
+	a = tutil_slurp(path, &na);
+	b = tutil_slurp(path2, &nb);
 	assert_int_equal(na, nb);
 	assert_memory_equal(a, b, na);
 
@@ -683,10 +610,10 @@ test_roundtrip(void **state)
 static void
 test_write_refuses(void **state)
 {
-	char path[300];
+	char path[1024];
 	struct plan p;
 
-	snprintf(path, sizeof path, "%s/auto.json", dir);
+	snprintf(path, sizeof path, "%s", tutil_path("auto.json"));
 	build(&p, base, 12, batch1, SIZE_MAX, 0);
 	p.job.bucket_auto = 1;
 	assert_int_equal(plan_write(path, &p), SK_ERR_ARG);
@@ -715,20 +642,19 @@ test_write_refuses(void **state)
 static void
 expect_read(void (*edit)(cJSON *), const char *msg)
 {
-	char path[300], bad[300];
+	char path[1024], bad[1024];
 	struct plan p, q;
 	cJSON *root;
 	char *text;
 	size_t n;
 
 	write_base("good.json", path, sizeof path, &p);
-	text = slurp(path, &n);
+	text = tutil_slurp(path, &n);
 	assert_non_null(root = cJSON_Parse(text));
 	free(text);
 	edit(root);
 	assert_non_null(text = cJSON_PrintUnformatted(root));
-	snprintf(bad, sizeof bad, "%s/bad.json", dir);
-	spit(bad, text, strlen(text));
+	snprintf(bad, sizeof bad, "%s", tutil_put("bad.json", text));
 	cJSON_free(text);
 	cJSON_Delete(root);
 
@@ -974,24 +900,24 @@ test_read_bad(void **state)
 static void
 test_read_truncated(void **state)
 {
-	char path[300], cut[300];
+	char path[1024], cut[1024];
 	struct plan p, q;
 	char *text;
 	size_t n;
 
 	write_base("whole.json", path, sizeof path, &p);
-	text = slurp(path, &n);
-	snprintf(cut, sizeof cut, "%s/cut.json", dir);
+	text = tutil_slurp(path, &n);
 	/* Cut inside the iterations, past the job and policy. */
-	spit(cut, text, n * 4 / 5);
+	snprintf(cut, sizeof cut, "%s",
+	    tutil_put_bytes("cut.json", text, n * 4 / 5));
 	plan_init(&q);
 	assert_int_not_equal(plan_read(cut, &q), SK_OK);
 	if (strncmp(err_msg(), cut, strlen(cut)) != 0)
 		fail_msg("message \"%s\" does not start with the file", err_msg());
-	spit(cut, "", 0);
+	tutil_put("cut.json", "");
 	assert_int_not_equal(plan_read(cut, &q), SK_OK);
 	assert_msg(cut);
-	snprintf(cut, sizeof cut, "%s/absent.json", dir);
+	snprintf(cut, sizeof cut, "%s", tutil_path("absent.json"));
 	assert_int_equal(plan_read(cut, &q), SK_ERR_IO);
 	assert_msg(cut);
 	free(text);
@@ -1022,5 +948,6 @@ main(void)
 		cmocka_unit_test(test_read_truncated),
 	};
 
-	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }

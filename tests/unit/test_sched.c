@@ -21,33 +21,13 @@
 #include "plan.h"
 #include "sched.h"
 #include "trace.h"
+#include "tutil.h"
 #include "ws.h"
 
 #define S_ PLAN_SHARDED
 
 /* Trace of one hand-worked global batch (see test_gds.c). */
 static const uint32_t batch8[] = { 10, 140, 15, 135, 50, 40, 95, 195 };
-
-static void
-make_job(struct job *j, int dp, int batch, int cp, uint32_t bucket)
-{
-	job_default(j);
-	j->dp = dp;
-	j->cp = cp;
-	j->batch = batch;
-	j->bucket_auto = 0;
-	j->bucket = bucket;
-}
-
-static void
-make_trace(struct trace *t, const uint32_t *v, size_t n)
-{
-	size_t i;
-
-	trace_init(t);
-	for (i = 0; i < n; i++)
-		assert_int_equal(trace_push(t, v[i]), SK_OK);
-}
 
 /* ---- knobs ---- */
 
@@ -229,44 +209,6 @@ test_policy_table(void **state)
 
 /* ---- the baselines and the batcher, by hand ---- */
 
-struct want {
-	int d;
-	size_t m;
-	uint32_t index;
-	int32_t place;
-};
-
-static void
-expect_iter(const struct plan *pl, size_t it, const struct want *w,
-    size_t n)
-{
-	const struct plan_rank *rk;
-	const struct plan_mb *mb;
-	const struct plan_sample *s;
-	size_t m, k, q = 0;
-	int d;
-
-	for (d = 0; d < pl->job.dp; d++) {
-		rk = &pl->ranks[it * (size_t)pl->job.dp + (size_t)d];
-		for (m = 0; m < rk->n; m++) {
-			mb = &pl->mbs[rk->first + m];
-			for (k = 0; k < mb->n; k++, q++) {
-				s = &pl->samples[mb->first + k];
-				assert_true(q < n);
-				if (w[q].d != d || w[q].m != m ||
-				    w[q].index != s->index ||
-				    w[q].place != s->place)
-					fail_msg("sample %zu: rank %d mb %zu #%u "
-					    "place %d, expected rank %d mb %zu "
-					    "#%u place %d", q, d, m, s->index,
-					    (int)s->place, w[q].d, w[q].m,
-					    w[q].index, (int)w[q].place);
-			}
-		}
-	}
-	assert_int_equal(q, n);
-}
-
 /*
  * dp 2, batch 4, cp 2, bucket 100 (200 tokens per micro-batch) on
  * {#0 10, #1 140, #2 15, #3 135, #4 50, #5 40, #6 95, #7 195}.
@@ -277,13 +219,13 @@ expect_iter(const struct plan *pl, size_t it, const struct want *w,
 static void
 test_deepspeed(void **state)
 {
-	static const struct want w[] = {
+	static const struct tutil_want w[] = {
 		{ 0, 0, 0, S_ }, { 0, 0, 1, S_ }, { 0, 0, 2, S_ },
 		{ 0, 1, 3, S_ },
 		{ 1, 0, 4, S_ }, { 1, 0, 5, S_ }, { 1, 0, 6, S_ },
 		{ 1, 1, 7, S_ },
 	};
-	static const struct want w1[] = {
+	static const struct tutil_want w1[] = {
 		{ 0, 0, 0, S_ }, { 0, 1, 1, S_ }, { 0, 2, 2, S_ },
 		{ 0, 3, 3, S_ },
 		{ 1, 0, 4, S_ }, { 1, 1, 5, S_ }, { 1, 2, 6, S_ },
@@ -291,7 +233,7 @@ test_deepspeed(void **state)
 	};
 	/* mb-tokens 150: 10 + 140 = 150 fits, + 15 does not; 15 + 135 =
 	 * 150; 50 + 40 = 90, + 95 = 185 > 150; 95; 195 alone (over). */
-	static const struct want w150[] = {
+	static const struct tutil_want w150[] = {
 		{ 0, 0, 0, S_ }, { 0, 0, 1, S_ }, { 0, 1, 2, S_ },
 		{ 0, 1, 3, S_ },
 		{ 1, 0, 4, S_ }, { 1, 0, 5, S_ }, { 1, 1, 6, S_ },
@@ -302,26 +244,26 @@ test_deepspeed(void **state)
 	struct trace t;
 	struct job j;
 
-	make_job(&j, 2, 4, 2, 100);
-	make_trace(&t, batch8, 8);
+	tutil_job(&j, 2, 4, 2, 100);
+	tutil_trace(&t, batch8, 8);
 	sched_params_default(&p);
 	plan_init(&pl);
 	assert_int_equal(sched_plan(&j, &p, "deepspeed", &t, "b8", &pl),
 	    SK_OK);
 	assert_int_equal(plan_validate(&pl, &t), SK_OK);
-	expect_iter(&pl, 0, w, 8);
+	tutil_expect_iter(&pl, 0, NULL, w, 8, NULL);
 	assert_string_equal(pl.trace, "b8");
 	assert_int_equal(pl.trace_n, 8);
 	/* One sample per micro-batch: the paper's baseline. */
 	p.mb_samples = 1;
 	assert_int_equal(sched_plan(&j, &p, "deepspeed", &t, "b8", &pl),
 	    SK_OK);
-	expect_iter(&pl, 0, w1, 8);
+	tutil_expect_iter(&pl, 0, NULL, w1, 8, NULL);
 	p.mb_samples = 0;
 	p.mb_tokens = 150;
 	assert_int_equal(sched_plan(&j, &p, "deepspeed", &t, "b8", &pl),
 	    SK_OK);
-	expect_iter(&pl, 0, w150, 8);
+	tutil_expect_iter(&pl, 0, NULL, w150, 8, NULL);
 	plan_free(&pl);
 	trace_free(&t);
 }
@@ -340,7 +282,7 @@ test_deepspeed(void **state)
 static void
 test_dacp_policy(void **state)
 {
-	static const struct want w[] = {
+	static const struct tutil_want w[] = {
 		{ 0, 0, 0, 0 }, { 0, 0, 1, S_ }, { 0, 0, 2, 1 },
 		{ 0, 1, 3, S_ },
 		{ 1, 0, 4, 1 }, { 1, 0, 5, 0 }, { 1, 0, 6, S_ },
@@ -351,13 +293,13 @@ test_dacp_policy(void **state)
 	struct trace t;
 	struct job j;
 
-	make_job(&j, 2, 4, 2, 100);
-	make_trace(&t, batch8, 8);
+	tutil_job(&j, 2, 4, 2, 100);
+	tutil_trace(&t, batch8, 8);
 	sched_params_default(&p);
 	plan_init(&pl);
 	assert_int_equal(sched_plan(&j, &p, "dacp", &t, NULL, &pl), SK_OK);
 	assert_int_equal(plan_validate(&pl, &t), SK_OK);
-	expect_iter(&pl, 0, w, 8);
+	tutil_expect_iter(&pl, 0, NULL, w, 8, NULL);
 	/* A budget above N x C makes a micro-batch DACP cannot place:
 	 * 10 + 140 + 15 + 135 = 300 > 200. */
 	p.mb_tokens = 1000;
@@ -392,8 +334,8 @@ test_batcher_order(void **state)
 	gsl_rng *r;
 	size_t it;
 
-	make_job(&j, 1, 2, 2, 100);
-	make_trace(&t, batch8, 8);
+	tutil_job(&j, 1, 2, 2, 100);
+	tutil_trace(&t, batch8, 8);
 	sched_params_default(&p);
 	p.seed = 20250519;
 	plan_init(&pl);
@@ -446,7 +388,7 @@ test_sort(void **state)
 	gsl_rng *r;
 	size_t s, i, n, form;
 
-	make_job(&j, 1, 300, 8, 26000);
+	tutil_job(&j, 1, 300, 8, 26000);
 	sched_params_default(&p);
 	assert_non_null(ws = sched_ws_new(&j, &p, 300));
 	assert_non_null(r = gsl_rng_alloc(gsl_rng_mt19937));
@@ -488,8 +430,8 @@ test_bad_input(void **state)
 	size_t i;
 
 	sched_params_default(&p);
-	make_job(&j, 4, 64, 8, 26000);
-	make_trace(&t, v, 5);
+	tutil_job(&j, 4, 64, 8, 26000);
+	tutil_trace(&t, v, 5);
 	plan_init(&pl);
 
 	assert_int_equal(sched_plan(&j, &p, "best", &t, NULL, &pl),
@@ -662,45 +604,25 @@ same_plan(const struct plan *a, const struct plan *b)
 	assert_memory_equal(a->batch, b->batch, a->nbatch * sizeof *a->batch);
 }
 
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f;
-	char *buf;
-	long sz;
-
-	assert_non_null(f = fopen(path, "rb"));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	assert_true((sz = ftell(f)) > 0);
-	rewind(f);
-	assert_non_null(buf = malloc((size_t)sz));
-	assert_int_equal(fread(buf, 1, (size_t)sz, f), (size_t)sz);
-	fclose(f);
-	*n = (size_t)sz;
-	return buf;
-}
-
 /* plan_write of two plans made from the same input: byte-identical. */
 static void
 same_file(const struct plan *a, const struct plan *b)
 {
-	char d[] = "/tmp/test_sched.XXXXXX", pa[64], pb[64], *x, *y;
+	const char *pa = tutil_path("a.json"), *pb = tutil_path("b.json");
+	char *x, *y;
 	size_t nx, ny;
 
-	assert_non_null(mkdtemp(d));
-	snprintf(pa, sizeof pa, "%s/a.json", d);
-	snprintf(pb, sizeof pb, "%s/b.json", d);
 	assert_int_equal(plan_write(pa, a), SK_OK);
 	assert_int_equal(plan_write(pb, b), SK_OK);
-	x = slurp(pa, &nx);
-	y = slurp(pb, &ny);
+	x = tutil_slurp(pa, &nx);
+	y = tutil_slurp(pb, &ny);
+	assert_true(nx > 0);
 	assert_int_equal(nx, ny);
 	assert_memory_equal(x, y, nx);
 	free(x);
 	free(y);
 	unlink(pa);
 	unlink(pb);
-	rmdir(d);
 }
 
 /*
@@ -715,7 +637,6 @@ same_file(const struct plan *a, const struct plan *b)
 static void
 test_properties(void **state)
 {
-	const char *top = getenv("top_srcdir");
 	struct trace_read_opts o;
 	struct trace full, sub;
 	struct sched_params p;
@@ -723,7 +644,6 @@ test_properties(void **state)
 	struct job j;
 	uint8_t *seen;
 	gsl_rng *r;
-	char path[1024];
 	size_t s, c, i, n, q, batches = 0;
 
 	assert_non_null(r = gsl_rng_alloc(gsl_rng_mt19937));
@@ -733,13 +653,12 @@ test_properties(void **state)
 	for (s = 0; s < sizeof sources / sizeof sources[0]; s++) {
 		memset(&o, 0, sizeof o);
 		o.field = sources[s].field;
-		snprintf(path, sizeof path, "%s/%s", top != NULL ? top : ".",
-		    sources[s].path);
 		trace_init(&full);
-		if (trace_read(path, &o, &full, NULL) != SK_OK)
+		if (trace_read(tutil_data(sources[s].path), &o, &full, NULL) !=
+		    SK_OK)
 			fail_msg("%s", err_msg());
 		for (c = 0; c < 100; c++) {
-			make_job(&j, 1 + (int)gsl_rng_uniform_int(r, 4),
+			tutil_job(&j, 1 + (int)gsl_rng_uniform_int(r, 4),
 			    1 + (int)gsl_rng_uniform_int(r, 12),
 			    cps[gsl_rng_uniform_int(r, 5)],
 			    buckets[gsl_rng_uniform_int(r, 5)]);
@@ -809,5 +728,6 @@ main(void)
 		cmocka_unit_test(test_properties),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }

@@ -13,13 +13,7 @@
 
 #include "err.h"
 #include "synth.h"
-
-#define assert_near(a, b, tol) do {					\
-	double a_ = (a), b_ = (b);					\
-	if (!(fabs(a_ - b_) <= (tol)))					\
-		fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_,	\
-		    b_, (double)(tol));					\
-} while (0)
+#include "tutil.h"
 
 /* The Wikipedia row of the paper's Table 1, longest sample 78K. */
 #define WIKI "1024:0.8788,4096:0.9934,8192:0.9992,32768:0.9999,max:78000"

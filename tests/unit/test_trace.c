@@ -6,7 +6,6 @@
  * directory from bytes spelled out here, so every expected number can be
  * checked by hand.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,54 +22,14 @@
 
 #include "err.h"
 #include "trace.h"
-
-static char tmpdir[512];
-static char datadir[512];
+#include "tutil.h"
 
 /* ---- helpers ---- */
 
 static const char *
-tmp_path(const char *name)
-{
-	static char buf[4][1024];
-	static int next;
-	char *p = buf[next++ % 4];
-
-	snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-	return p;
-}
-
-static const char *
-data_path(const char *name)
-{
-	static char buf[1024];
-
-	snprintf(buf, sizeof buf, "%s/%s", datadir, name);
-	return buf;
-}
-
-static const char *
-put_bytes(const char *name, const void *p, size_t n)
-{
-	const char *path = tmp_path(name);
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-	return path;
-}
-
-static const char *
-put_text(const char *name, const char *s)
-{
-	return put_bytes(name, s, strlen(s));
-}
-
-static const char *
 put_gz(const char *name, const void *p, size_t n)
 {
-	const char *path = tmp_path(name);
+	const char *path = tutil_path(name);
 	gzFile gz = gzopen(path, "wb");
 
 	assert_non_null(gz);
@@ -225,14 +184,15 @@ test_plain(void **state)
 	struct trace t;
 
 	trace_init(&t);
-	read_ok(data_path("lengths.txt"), NULL, &t, TRACE_FORMAT_PLAIN);
+	read_ok(tutil_data("tests/data/trace/lengths.txt"), NULL, &t,
+	    TRACE_FORMAT_PLAIN);
 	expect_lens(&t, want, 5);
 	/* no final newline, trailing blank lines, the largest length */
-	read_ok(put_text("a.txt", "2147483647\n347\n\n\n"), NULL, &t,
+	read_ok(tutil_put("a.txt", "2147483647\n347\n\n\n"), NULL, &t,
 	    TRACE_FORMAT_PLAIN);
 	assert_int_equal(t.n, 2);
 	assert_int_equal(t.len[0], 2147483647u);
-	read_ok(put_text("b.txt", "10919"), NULL, &t, TRACE_FORMAT_PLAIN);
+	read_ok(tutil_put("b.txt", "10919"), NULL, &t, TRACE_FORMAT_PLAIN);
 	assert_int_equal(t.n, 1);
 	assert_int_equal(t.len[0], 10919);
 	trace_free(&t);
@@ -255,7 +215,7 @@ test_plain_long_input(void **state)
 		memcpy(s + i * 8, "1823777\n", 8);
 	memcpy(s + n * 8, "347", 4);
 	trace_init(&t);
-	read_ok(put_text("long.txt", s), NULL, &t, TRACE_FORMAT_PLAIN);
+	read_ok(tutil_put("long.txt", s), NULL, &t, TRACE_FORMAT_PLAIN);
 	for (i = 0; i < t.n; i++)
 		sum += t.len[i];
 	assert_int_equal(t.n, n + 1);
@@ -267,26 +227,26 @@ test_plain_long_input(void **state)
 static void
 test_plain_bad(void **state)
 {
-	read_fails(put_text("empty.txt", ""), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put("empty.txt", ""), NULL, SK_ERR_FORMAT,
 	    ": empty trace");
-	read_fails(put_text("blank.txt", "\n \n"), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put("blank.txt", "\n \n"), NULL, SK_ERR_FORMAT,
 	    ": empty trace");
-	read_fails(put_text("nonint.txt", "347\n12x\n"), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put("nonint.txt", "347\n12x\n"), NULL, SK_ERR_FORMAT,
 	    ":2: '12x' is not an integer");
-	read_fails(put_text("frac.txt", "347\n10919.0\n"), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put("frac.txt", "347\n10919.0\n"), NULL, SK_ERR_FORMAT,
 	    ":2: '10919.0' is not an integer");
-	read_fails(put_text("zero.txt", "347\n10919\n0\n"), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put("zero.txt", "347\n10919\n0\n"), NULL, SK_ERR_RANGE,
 	    ":3: length 0 is not positive");
-	read_fails(put_text("neg.txt", "-5\n347\n"), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put("neg.txt", "-5\n347\n"), NULL, SK_ERR_RANGE,
 	    ":1: length -5 is not positive");
-	read_fails(put_text("big.txt", "347\n2147483648\n"), NULL, SK_ERR_RANGE,
-	    ":2: length 2147483648 exceeds 2147483647");
-	read_fails(put_text("huge.txt", "347\n99999999999999999999999\n"), NULL,
-	    SK_ERR_RANGE, ":2: length 99999999999999999999999 exceeds "
+	read_fails(tutil_put("big.txt", "347\n2147483648\n"), NULL,
+	    SK_ERR_RANGE, ":2: length 2147483648 exceeds 2147483647");
+	read_fails(tutil_put("huge.txt", "347\n99999999999999999999999\n"),
+	    NULL, SK_ERR_RANGE, ":2: length 99999999999999999999999 exceeds "
 	    "2147483647");
-	read_fails(put_text("gap.txt", "347\n\n10919\n"), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put("gap.txt", "347\n\n10919\n"), NULL, SK_ERR_FORMAT,
 	    ":2: empty line");
-	read_fails(tmp_path("missing.txt"), NULL, SK_ERR_IO,
+	read_fails(tutil_path("missing.txt"), NULL, SK_ERR_IO,
 	    ": cannot open: No such file or directory");
 }
 
@@ -300,7 +260,7 @@ test_skip_bad(void **state)
 	struct trace t;
 
 	trace_init(&t);
-	assert_int_equal(trace_read(put_text("skip.txt",
+	assert_int_equal(trace_read(tutil_put("skip.txt",
 	    "347\nabc\n0\n10919\n-3\n1823777\n\n2112\n"), &o, &t, &info),
 	    SK_OK);
 	expect_lens(&t, want, 4);
@@ -308,7 +268,7 @@ test_skip_bad(void **state)
 	assert_int_equal(info.first_skipped, 2);
 
 	/* JSONL: line 2 is malformed, line 3 lacks the field */
-	assert_int_equal(trace_read(put_text("skip.jsonl",
+	assert_int_equal(trace_read(tutil_put("skip.jsonl",
 	    "{\"len\": 347}\n{\"len\": \n{\"x\": 1}\n{\"len\": 10919}\n"), &o, &t,
 	    &info), SK_OK);
 	expect_lens(&t, want, 2);
@@ -317,12 +277,12 @@ test_skip_bad(void **state)
 
 	/* structural errors are never skipped */
 	o.field = "nope";
-	assert_int_equal(trace_read(data_path("lengths.csv"), &o, &t, &info),
-	    SK_ERR_ARG);
+	assert_int_equal(trace_read(tutil_data("tests/data/trace/lengths.csv"),
+	    &o, &t, &info), SK_ERR_ARG);
 	o.field = NULL;
 
 	/* everything skipped: still an empty trace */
-	assert_int_equal(trace_read(put_text("allbad.txt", "0\n-1\n"), &o, &t,
+	assert_int_equal(trace_read(tutil_put("allbad.txt", "0\n-1\n"), &o, &t,
 	    &info), SK_ERR_FORMAT);
 	assert_int_equal(info.skipped, 2);
 	assert_int_equal(info.first_skipped, 1);
@@ -345,7 +305,7 @@ test_csv(void **state)
 	static const uint32_t in[] = { 6758, 7322, 2290 };
 	static const uint32_t out[] = { 500, 490, 316 };
 	static const uint32_t sum[] = { 7258, 7812, 2606 };  /* in + out */
-	const char *path = data_path("lengths.csv");
+	const char *path = tutil_data("tests/data/trace/lengths.csv");
 	struct trace t;
 
 	trace_init(&t);
@@ -359,8 +319,8 @@ test_csv(void **state)
 	read_ok(path, NULL, &t, TRACE_FORMAT_CSV);
 	expect_lens(&t, sum, 3);
 	/* a single column is the default whatever its name; CRLF endings */
-	read_ok(put_text("one.csv", "tokens_used\r\n347\r\n\"10919\"\r\n"), NULL,
-	    &t, TRACE_FORMAT_CSV);
+	read_ok(tutil_put("one.csv", "tokens_used\r\n347\r\n\"10919\"\r\n"),
+	    NULL, &t, TRACE_FORMAT_CSV);
 	assert_int_equal(t.n, 2);
 	assert_int_equal(t.len[0], 347);
 	assert_int_equal(t.len[1], 10919);
@@ -370,7 +330,7 @@ test_csv(void **state)
 static void
 test_csv_bad(void **state)
 {
-	const char *path = data_path("lengths.csv");
+	const char *path = tutil_data("tests/data/trace/lengths.csv");
 	struct trace t;
 
 	read_fails(path, field("foo"), SK_ERR_ARG, ": no column 'foo' (columns: "
@@ -386,24 +346,24 @@ test_csv_bad(void **state)
 	read_fails(path, field("title, with comma"), SK_ERR_FORMAT,
 	    ":2: column 'title, with comma': 'Hello, \"\"world\"\"' is not an "
 	    "integer");
-	read_fails(put_text("two.csv", "a,b\n347,10919\n"), NULL, SK_ERR_ARG,
+	read_fails(tutil_put("two.csv", "a,b\n347,10919\n"), NULL, SK_ERR_ARG,
 	    ": several columns (a, b); choose one with --field");
-	read_fails(put_text("nonint.csv", "x,len\n1,347\n2,abc\n"), NULL,
+	read_fails(tutil_put("nonint.csv", "x,len\n1,347\n2,abc\n"), NULL,
 	    SK_ERR_FORMAT, ":3: column 'len': 'abc' is not an integer");
-	read_fails(put_text("zero.csv", "len\n347\n0\n"), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put("zero.csv", "len\n347\n0\n"), NULL, SK_ERR_RANGE,
 	    ":3: column 'len': length 0 is not positive");
-	read_fails(put_text("sum0.csv", "a,b\n347,1\n0,0\n"), field("a+b"),
+	read_fails(tutil_put("sum0.csv", "a,b\n347,1\n0,0\n"), field("a+b"),
 	    SK_ERR_RANGE, ":3: a+b: length 0 is not positive");
-	read_fails(put_text("sumbig.csv", "a,b\n2000000000,200000000\n"),
+	read_fails(tutil_put("sumbig.csv", "a,b\n2000000000,200000000\n"),
 	    field("a+b"), SK_ERR_RANGE,
 	    ":2: a+b: length 2200000000 exceeds 2147483647");
-	read_fails(put_text("neg.csv", "a,b\n347,-5\n"), field("a+b"),
+	read_fails(tutil_put("neg.csv", "a,b\n347,-5\n"), field("a+b"),
 	    SK_ERR_RANGE, ":2: column 'b': -5 is negative");
-	read_fails(put_text("fields.csv", "a,len\n1,347\n2,10919,3\n"), NULL,
+	read_fails(tutil_put("fields.csv", "a,len\n1,347\n2,10919,3\n"), NULL,
 	    SK_ERR_FORMAT, ":3: 3 fields, the header has 2");
-	read_fails(put_text("quote.csv", "a,len\n1,347\n\"2,10919\n3,5\n"), NULL,
-	    SK_ERR_FORMAT, ":3: unterminated quoted field");
-	read_fails(put_text("header.csv", "len\n"), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put("quote.csv", "a,len\n1,347\n\"2,10919\n3,5\n"),
+	    NULL, SK_ERR_FORMAT, ":3: unterminated quoted field");
+	read_fails(tutil_put("header.csv", "len\n"), NULL, SK_ERR_FORMAT,
 	    ": empty trace");
 }
 
@@ -416,7 +376,7 @@ test_jsonl(void **state)
 	static const uint32_t ids[] = { 3, 5, 7 };         /* input_ids */
 	static const uint32_t meta[] = { 347, 10919, 1823777 };
 	static const uint32_t sum[] = { 7258, 7812, 2606 };  /* 500.0 is integral */
-	const char *path = data_path("lengths.jsonl");
+	const char *path = tutil_data("tests/data/trace/lengths.jsonl");
 	struct trace t;
 
 	trace_init(&t);
@@ -430,8 +390,9 @@ test_jsonl(void **state)
 	read_ok(path, field("input_ids+meta.tokens"), &t, TRACE_FORMAT_JSONL);
 	assert_int_equal(t.len[2], 1823784);  /* 7 + 1823777 */
 	/* the default names come before input_ids */
-	read_ok(put_text("d.jsonl", "{\"input_ids\": [1], \"seq_len\": 2112}\n"),
-	    NULL, &t, TRACE_FORMAT_JSONL);
+	read_ok(tutil_put("d.jsonl",
+	    "{\"input_ids\": [1], \"seq_len\": 2112}\n"), NULL, &t,
+	    TRACE_FORMAT_JSONL);
 	assert_int_equal(t.len[0], 2112);
 	trace_free(&t);
 }
@@ -440,28 +401,31 @@ static void
 test_jsonl_bad(void **state)
 {
 	/* cJSON places a fault at the end of the text on its last byte */
-	read_fails(put_text("m.jsonl", "{\"len\": 347}\n{\"len\": 10919\n"), NULL,
-	    SK_ERR_FORMAT, ":2: malformed JSON at column 13");
-	read_fails(put_text("tail.jsonl", "{\"len\": 347} x\n"), NULL,
+	read_fails(tutil_put("m.jsonl", "{\"len\": 347}\n{\"len\": 10919\n"),
+	    NULL, SK_ERR_FORMAT, ":2: malformed JSON at column 13");
+	read_fails(tutil_put("tail.jsonl", "{\"len\": 347} x\n"), NULL,
 	    SK_ERR_FORMAT, ":1: malformed JSON at column 14");
-	read_fails(put_text("arr.jsonl", "{\"len\": 347}\n[1, 2]\n"), NULL,
+	read_fails(tutil_put("arr.jsonl", "{\"len\": 347}\n[1, 2]\n"), NULL,
 	    SK_ERR_FORMAT, ":2: not a JSON object");
-	read_fails(put_text("nolen.jsonl", "{\"a\": 1, \"b\": {\"c\": 2}}\n"),
+	read_fails(tutil_put("nolen.jsonl", "{\"a\": 1, \"b\": {\"c\": 2}}\n"),
 	    NULL, SK_ERR_ARG, ":1: no length field; choose one with --field "
 	    "(fields: a, b)");
-	read_fails(put_text("frac.jsonl", "{\"len\": 347}\n{\"len\": 10919.5}\n"),
-	    NULL, SK_ERR_FORMAT, ":2: field 'len': 10919.5 is not an integer");
-	read_fails(put_text("str.jsonl", "{\"len\": \"347\"}\n"), NULL,
+	read_fails(tutil_put("frac.jsonl",
+	    "{\"len\": 347}\n{\"len\": 10919.5}\n"), NULL, SK_ERR_FORMAT,
+	    ":2: field 'len': 10919.5 is not an integer");
+	read_fails(tutil_put("str.jsonl", "{\"len\": \"347\"}\n"), NULL,
 	    SK_ERR_FORMAT, ":1: field 'len' is a string, not a number or an "
 	    "array");
-	read_fails(put_text("big.jsonl", "{\"len\": 3e9}\n"), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put("big.jsonl", "{\"len\": 3e9}\n"), NULL,
+	    SK_ERR_RANGE,
 	    ":1: field 'len': length 3000000000 exceeds 2147483647");
-	read_fails(put_text("empty.jsonl", "{\"ids\": []}\n"), field("ids"),
+	read_fails(tutil_put("empty.jsonl", "{\"ids\": []}\n"), field("ids"),
 	    SK_ERR_RANGE, ":1: field 'ids': length 0 (array length) is not "
 	    "positive");
-	read_fails(put_text("path.jsonl", "{\"a\": {\"b\": 347}}\n{\"a\": 5}\n"),
-	    field("a.b"), SK_ERR_FORMAT, ":2: no field 'a.b'");
-	read_fails(put_text("gap.jsonl", "{\"len\": 347}\n\n{\"len\": 5}\n"),
+	read_fails(tutil_put("path.jsonl",
+	    "{\"a\": {\"b\": 347}}\n{\"a\": 5}\n"), field("a.b"), SK_ERR_FORMAT,
+	    ":2: no field 'a.b'");
+	read_fails(tutil_put("gap.jsonl", "{\"len\": 347}\n\n{\"len\": 5}\n"),
 	    NULL, SK_ERR_FORMAT, ":2: empty line");
 }
 
@@ -481,7 +445,7 @@ test_jsonl_long_line(void **state)
 		p += sprintf(p, i + 1 < n ? "7, " : "7");
 	strcpy(p, "]}\n{\"input_ids\": [347]}\n");
 	trace_init(&t);
-	read_ok(put_text("long.jsonl", s), NULL, &t, TRACE_FORMAT_JSONL);
+	read_ok(tutil_put("long.jsonl", s), NULL, &t, TRACE_FORMAT_JSONL);
 	assert_int_equal(t.n, 2);
 	assert_int_equal(t.len[0], 200000);
 	assert_int_equal(t.len[1], 1);
@@ -512,37 +476,37 @@ test_npy_dtypes(void **state)
 	trace_init(&t);
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", i4, sizeof i4);
-	read_ok(put_bytes("i4.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	read_ok(tutil_put_bytes("i4.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
 	expect_lens(&t, want, 3);
 	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
 	    "'shape': (3,), }", i4, sizeof i4);
-	read_ok(put_bytes("u4.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	read_ok(tutil_put_bytes("u4.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
 	expect_lens(&t, want, 3);
 	n = npy_bytes(b, 1, "{'descr': '<i8', 'fortran_order': False, "
 	    "'shape': (3,), }", i8, sizeof i8);
-	read_ok(put_bytes("i8.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	read_ok(tutil_put_bytes("i8.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
 	expect_lens(&t, want, 3);
 	/* keys in another order, double quotes, '=' byte order */
 	n = npy_bytes(b, 1, "{\"shape\": (3,), \"fortran_order\": True, "
 	    "\"descr\": \"=u8\"}", i8, sizeof i8);
-	read_ok(put_bytes("u8.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	read_ok(tutil_put_bytes("u8.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
 	expect_lens(&t, want, 3);
 	n = npy_bytes(b, 1, "{'descr': '<u2', 'fortran_order': False, "
 	    "'shape': (3,), }", u2, sizeof u2);
-	read_ok(put_bytes("u2.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	read_ok(tutil_put_bytes("u2.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
 	expect_lens(&t, want16, 3);
 	/* version 2.0 (4-byte header length), shape (3, 1) and (3) */
 	n = npy_bytes(b, 2, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3, 1), }", i4, sizeof i4);
-	read_ok(put_bytes("v2.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	read_ok(tutil_put_bytes("v2.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
 	expect_lens(&t, want, 3);
 	n = npy_bytes(b, 3, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (1, 3), }", i4, sizeof i4);
-	read_ok(put_bytes("v3.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	read_ok(tutil_put_bytes("v3.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
 	expect_lens(&t, want, 3);
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3), }", i4, sizeof i4);
-	read_ok(put_bytes("paren.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
+	read_ok(tutil_put_bytes("paren.npy", b, n), NULL, &t, TRACE_FORMAT_NPY);
 	expect_lens(&t, want, 3);
 	/* gzip-compressed */
 	read_ok(put_gz("i4.npy.gz", b, n), NULL, &t, TRACE_FORMAT_NPY);
@@ -572,74 +536,74 @@ test_npy_bad(void **state)
 	/* declared header length 118, but the file stops 40 bytes into it */
 	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
 	    "'shape': (3,), }", NULL, 0);
-	read_fails(put_bytes("trunc.npy", b, 50), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("trunc.npy", b, 50), NULL, SK_ERR_FORMAT,
 	    ": byte 50: truncated header: 118 bytes declared, 40 present");
-	read_fails(put_bytes("short.npy", b, 7), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("short.npy", b, 7), NULL, SK_ERR_FORMAT,
 	    ": byte 7: truncated header");
 	n = npy_bytes(b, 1, "{'descr': '<f8', 'fortran_order': False, "
 	    "'shape': (3,), }", NULL, 0);
-	read_fails(put_bytes("f8.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	read_fails(tutil_put_bytes("f8.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
 	    ": byte 10: dtype '<f8' is not supported (need int32, int64, "
 	    "uint16, uint32 or uint64)");
 	n = npy_bytes(b, 1, "{'descr': '>i4', 'fortran_order': False, "
 	    "'shape': (3,), }", NULL, 0);
-	read_fails(put_bytes("be.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	read_fails(tutil_put_bytes("be.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
 	    ": byte 10: big-endian dtype '>i4' is not supported");
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3, 2), }", NULL, 0);
-	read_fails(put_bytes("2d.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	read_fails(tutil_put_bytes("2d.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
 	    ": byte 10: shape of 2 dimensions (3, 2...) is not supported: "
 	    "need a 1-D array");
 	n = npy_bytes(b, 1, "{'descr': 'X<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", NULL, 0);
-	read_fails(put_bytes("odd.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	read_fails(tutil_put_bytes("odd.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
 	    ": byte 10: dtype 'X<i4' is not supported (need int32, int64, "
 	    "uint16, uint32 or uint64)");
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False}", NULL,
 	    0);
-	read_fails(put_bytes("noshape.npy", b, n), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("noshape.npy", b, n), NULL, SK_ERR_FORMAT,
 	    ": byte 10: .npy header lacks 'shape'");
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': Maybe, "
 	    "'shape': (3,), }", NULL, 0);
 	/* the fault: 'M' at header offset 34 */
-	read_fails(put_bytes("bool.npy", b, n), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("bool.npy", b, n), NULL, SK_ERR_FORMAT,
 	    ": byte 44: malformed .npy header");
 	/* 10^15 values claimed, 3 present: 128 + 12 bytes in all */
 	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
 	    "'shape': (1000000000000000,), }", good, sizeof good);
 	assert_int_equal(n, 140);
-	read_fails(put_bytes("claim.npy", b, n), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("claim.npy", b, n), NULL, SK_ERR_FORMAT,
 	    ": byte 140: truncated: header says 1000000000000000 values, data "
 	    "ends after 3");
 	/* 2 values declared, 3 present */
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (2,), }", good, sizeof good);
-	read_fails(put_bytes("extra.npy", b, n), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("extra.npy", b, n), NULL, SK_ERR_FORMAT,
 	    ": byte 136: data continues after the 2 values the header declares");
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", good, sizeof good - 2);
-	read_fails(put_bytes("half.npy", b, n), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("half.npy", b, n), NULL, SK_ERR_FORMAT,
 	    ": byte 138: truncated: header says 3 values, data ends after 2");
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", zero, sizeof zero);
-	read_fails(put_bytes("zero.npy", b, n), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put_bytes("zero.npy", b, n), NULL, SK_ERR_RANGE,
 	    ": record 2: length 0 is not positive");
 	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
 	    "'shape': (1,), }", ffff, sizeof ffff);
-	read_fails(put_bytes("ffff.npy", b, n), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put_bytes("ffff.npy", b, n), NULL, SK_ERR_RANGE,
 	    ": record 1: length 4294967295 exceeds 2147483647");
 	/* as <i4 the same bytes are -1, found before the data runs out */
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", ffff, sizeof ffff);
-	read_fails(put_bytes("m1.npy", b, n), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put_bytes("m1.npy", b, n), NULL, SK_ERR_RANGE,
 	    ": record 1: length -1 is not positive");
 
 	/* skip_bad: record 2 is dropped, counted by record number */
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", zero, sizeof zero);
 	trace_init(&t);
-	assert_int_equal(trace_read(put_bytes("zero.npy", b, n), &skip, &t,
-	    &info), SK_OK);
+	assert_int_equal(trace_read(tutil_put_bytes("zero.npy", b, n), &skip,
+	    &t, &info), SK_OK);
 	assert_int_equal(t.n, 2);
 	assert_int_equal(t.len[1], 1823777);
 	assert_int_equal(info.skipped, 1);
@@ -661,7 +625,7 @@ test_idx(void **state)
 	n = idx_bytes(b, 1, 4, len, 3, 3);
 	assert_int_equal(n, 102);
 	trace_init(&t);
-	read_ok(put_bytes("a.idx", b, n), NULL, &t, TRACE_FORMAT_IDX);
+	read_ok(tutil_put_bytes("a.idx", b, n), NULL, &t, TRACE_FORMAT_IDX);
 	expect_lens(&t, (const uint32_t *)len, 3);
 	read_ok(put_gz("a.idx.gz", b, n), NULL, &t, TRACE_FORMAT_IDX);
 	expect_lens(&t, (const uint32_t *)len, 3);
@@ -678,23 +642,24 @@ test_idx_bad(void **state)
 
 	n = idx_bytes(b, 1, 4, len, 3, 3);
 	b[3] = 'X';
-	read_fails(put_bytes("magic.idx", b, n), &(struct trace_read_opts){
-	    .format = TRACE_FORMAT_IDX }, SK_ERR_FORMAT,
-	    ": byte 0: bad magic: not a Megatron-LM .idx file");
+	read_fails(tutil_put_bytes("magic.idx", b, n),
+	    &(struct trace_read_opts){ .format = TRACE_FORMAT_IDX },
+	    SK_ERR_FORMAT, ": byte 0: bad magic: not a Megatron-LM .idx file");
 	n = idx_bytes(b, 2, 4, len, 3, 3);
-	read_fails(put_bytes("version.idx", b, n), NULL, SK_ERR_UNSUPPORTED,
+	read_fails(tutil_put_bytes("version.idx", b, n), NULL,
+	    SK_ERR_UNSUPPORTED,
 	    ": byte 9: .idx version 2 is not supported (need 1)");
 	n = idx_bytes(b, 1, 9, len, 3, 3);
-	read_fails(put_bytes("dtype.idx", b, n), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("dtype.idx", b, n), NULL, SK_ERR_FORMAT,
 	    ": byte 17: bad dtype code 9 (need 1 to 8)");
-	read_fails(put_bytes("hdr.idx", b, 20), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("hdr.idx", b, 20), NULL, SK_ERR_FORMAT,
 	    ": byte 20: truncated header (34 bytes needed)");
 	/* 3 sequences claimed, the file ends after 2 lengths (34 + 8) */
 	n = idx_bytes(b, 1, 4, len, 3, 3);
-	read_fails(put_bytes("trunc.idx", b, 42), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put_bytes("trunc.idx", b, 42), NULL, SK_ERR_FORMAT,
 	    ": byte 42: truncated: header says 3 sequences, data ends after 2");
 	n = idx_bytes(b, 1, 4, zero, 3, 3);
-	read_fails(put_bytes("zero.idx", b, n), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put_bytes("zero.idx", b, n), NULL, SK_ERR_RANGE,
 	    ": record 2: length 0 is not positive");
 }
 
@@ -728,14 +693,14 @@ test_gzip(void **state)
 	path = put_gz("bad.gz", plain, strlen(plain));
 	n = slurp(path, b, sizeof b);
 	memset(b + 10, 0xff, 6);
-	path = put_bytes("bad.gz", b, n);
+	path = tutil_put_bytes("bad.gz", b, n);
 	assert_int_equal(trace_read(path, NULL, &t, NULL), SK_ERR_IO);
 	assert_int_equal(t.n, 0);
 	assert_non_null(strstr(err_msg(), "bad.gz: read error: "));
 	/* cut the gzip stream short */
 	path = put_gz("cut.gz", plain, strlen(plain));
 	n = slurp(path, b, sizeof b);
-	path = put_bytes("cut.gz", b, n - 6);
+	path = tutil_put_bytes("cut.gz", b, n - 6);
 	read_fails(path, NULL, SK_ERR_IO, ": read error: truncated gzip stream");
 	trace_free(&t);
 }
@@ -748,26 +713,26 @@ test_detect(void **state)
 
 	trace_init(&t);
 	/* blank lines before the first value are reported, not a header */
-	read_fails(put_text("lead.txt", "\n347\n"), NULL, SK_ERR_FORMAT,
+	read_fails(tutil_put("lead.txt", "\n347\n"), NULL, SK_ERR_FORMAT,
 	    ":1: empty line");
 	/* a first line of one number with blanks is plain */
-	read_ok(put_text("sp.txt", " \t347 \r\n10919\r\n"), NULL, &t,
+	read_ok(tutil_put("sp.txt", " \t347 \r\n10919\r\n"), NULL, &t,
 	    TRACE_FORMAT_PLAIN);
 	assert_int_equal(t.n, 2);
 	/* a UTF-8 byte order mark before a CSV header */
-	read_ok(put_text("bom.csv", "\xef\xbb\xbflen\n347\n"), NULL, &t,
+	read_ok(tutil_put("bom.csv", "\xef\xbb\xbflen\n347\n"), NULL, &t,
 	    TRACE_FORMAT_CSV);
 	assert_int_equal(t.len[0], 347);
 	/* whitespace before '{' is JSONL */
-	read_ok(put_text("ws.jsonl", "  {\"len\": 10919}\n"), NULL, &t,
+	read_ok(tutil_put("ws.jsonl", "  {\"len\": 10919}\n"), NULL, &t,
 	    TRACE_FORMAT_JSONL);
 	/* a forced format wins: "347" is then the header */
-	read_ok(put_text("forced.txt", "347\n10919\n"), &o, &t,
+	read_ok(tutil_put("forced.txt", "347\n10919\n"), &o, &t,
 	    TRACE_FORMAT_CSV);
 	assert_int_equal(t.n, 1);
 	assert_int_equal(t.len[0], 10919);
 	o.format = TRACE_FORMAT_NPY;
-	read_fails(put_text("notnpy.txt", "347\n"), &o, SK_ERR_FORMAT,
+	read_fails(tutil_put("notnpy.txt", "347\n"), &o, SK_ERR_FORMAT,
 	    ": byte 0: bad magic: not a .npy file");
 	trace_free(&t);
 }
@@ -776,7 +741,7 @@ static void
 test_stdin(void **state)
 {
 	static const uint32_t want[] = { 347, 10919, 1823777 };
-	const char *path = put_text("in.txt", "347\n10919\n1823777\n");
+	const char *path = tutil_put("in.txt", "347\n10919\n1823777\n");
 	struct trace t;
 	int fd, saved;
 
@@ -804,15 +769,12 @@ roundtrip(const char *name, enum trace_format fmt, enum trace_format want)
 {
 	static const uint32_t len[] = { 347, 10919, 1823777, 2147483647, 1 };
 	struct trace t, u;
-	size_t i;
 
-	trace_init(&t);
+	tutil_trace(&t, len, 5);
 	trace_init(&u);
-	for (i = 0; i < 5; i++)
-		assert_int_equal(trace_push(&t, len[i]), SK_OK);
-	if (trace_write(tmp_path(name), fmt, &t) != SK_OK)
+	if (trace_write(tutil_path(name), fmt, &t) != SK_OK)
 		fail_msg("%s", err_msg());
-	read_ok(tmp_path(name), NULL, &u, want);
+	read_ok(tutil_path(name), NULL, &u, want);
 	expect_lens(&u, len, 5);
 	trace_free(&t);
 	trace_free(&u);
@@ -831,13 +793,13 @@ test_write_roundtrip(void **state)
 	roundtrip("w.npy.gz", TRACE_FORMAT_AUTO, TRACE_FORMAT_NPY);
 	roundtrip("w.dat", TRACE_FORMAT_CSV, TRACE_FORMAT_CSV);
 	/* the bytes: the CSV header, the gzip magic */
-	assert_int_equal(slurp(tmp_path("w.csv"), b, sizeof b), 38);
+	assert_int_equal(slurp(tutil_path("w.csv"), b, sizeof b), 38);
 	assert_memory_equal(b, "length\n347\n10919\n1823777\n2147483647\n1\n",
 	    38);
-	slurp(tmp_path("w.csv.gz"), b, sizeof b);
+	slurp(tutil_path("w.csv.gz"), b, sizeof b);
 	assert_int_equal(b[0], 0x1f);
 	assert_int_equal(b[1], 0x8b);
-	assert_int_equal(slurp(tmp_path("w.txt"), b, sizeof b), 31);
+	assert_int_equal(slurp(tutil_path("w.txt"), b, sizeof b), 31);
 	assert_memory_equal(b, "347\n10919\n1823777\n2147483647\n1\n", 31);
 }
 
@@ -869,26 +831,11 @@ test_write_npy_bytes(void **state)
 	assert_int_equal(trace_push(&t, 347), SK_OK);
 	assert_int_equal(trace_push(&t, 10919), SK_OK);
 	assert_int_equal(trace_push(&t, 1823777), SK_OK);
-	assert_int_equal(trace_write(tmp_path("b.bin"), TRACE_FORMAT_NPY, &t),
+	assert_int_equal(trace_write(tutil_path("b.bin"), TRACE_FORMAT_NPY, &t),
 	    SK_OK);
-	assert_int_equal(slurp(tmp_path("b.bin"), got, sizeof got), 140);
+	assert_int_equal(slurp(tutil_path("b.bin"), got, sizeof got), 140);
 	assert_memory_equal(got, want, 140);
 	trace_free(&t);
-}
-
-static int
-count_entries(const char *dir)
-{
-	struct dirent *d;
-	DIR *dp = opendir(dir);
-	int n = 0;
-
-	assert_non_null(dp);
-	while ((d = readdir(dp)) != NULL)
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			n++;
-	closedir(dp);
-	return n;
 }
 
 static void
@@ -899,7 +846,7 @@ test_write_bad(void **state)
 
 	trace_init(&t);
 	assert_int_equal(trace_push(&t, 347), SK_OK);
-	snprintf(dir, sizeof dir, "%s", tmp_path("wdir"));
+	snprintf(dir, sizeof dir, "%s", tutil_path("wdir"));
 	assert_int_equal(mkdir(dir, 0755), 0);
 
 	/* no such directory */
@@ -914,12 +861,12 @@ test_write_bad(void **state)
 	assert_int_equal(trace_write(path, TRACE_FORMAT_PLAIN, &t), SK_ERR_IO);
 	snprintf(want, sizeof want, "%s: cannot rename %s.", path, path);
 	assert_memory_equal(err_msg(), want, strlen(want));
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tutil_count_entries(dir), 1);
 	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(rmdir(dir), 0);
 
 	assert_int_equal(trace_write("-", TRACE_FORMAT_NPY, &t), SK_ERR_ARG);
-	assert_int_equal(trace_write(tmp_path("x.jsonl"), TRACE_FORMAT_JSONL,
+	assert_int_equal(trace_write(tutil_path("x.jsonl"), TRACE_FORMAT_JSONL,
 	    &t), SK_ERR_UNSUPPORTED);
 	trace_free(&t);
 }
@@ -941,35 +888,6 @@ test_format_names(void **state)
 	assert_int_equal(trace_format_parse("parquet", &f), SK_ERR_ARG);
 	assert_string_equal(err_msg(),
 	    "unknown format 'parquet' (plain, csv, jsonl, npy, idx)");
-}
-
-/* ---- setup ---- */
-
-static int
-setup(void **state)
-{
-	const char *top = getenv("top_srcdir"), *tmp = getenv("TMPDIR");
-
-	snprintf(datadir, sizeof datadir, "%s/tests/data/trace",
-	    top != NULL ? top : ".");
-	snprintf(tmpdir, sizeof tmpdir, "%s/test_trace.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct dirent *d;
-	DIR *dp = opendir(tmpdir);
-
-	if (dp == NULL)
-		return -1;
-	while ((d = readdir(dp)) != NULL)
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			unlink(tmp_path(d->d_name));
-	closedir(dp);
-	return rmdir(tmpdir);
 }
 
 int
@@ -998,5 +916,6 @@ main(void)
 		cmocka_unit_test(test_format_names),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }

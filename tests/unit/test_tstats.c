@@ -11,23 +11,7 @@
 
 #include "err.h"
 #include "tstats.h"
-
-#define assert_near(a, b, tol) do {					\
-	double a_ = (a), b_ = (b);					\
-	if (!(fabs(a_ - b_) <= (tol)))					\
-		fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_,	\
-		    b_, (double)(tol));					\
-} while (0)
-
-static void
-load(struct trace *t, const uint32_t *v, size_t n)
-{
-	size_t i;
-
-	trace_init(t);
-	for (i = 0; i < n; i++)
-		assert_int_equal(trace_push(t, v[i]), SK_OK);
-}
+#include "tutil.h"
 
 /*
  * Eight lengths, given unsorted; sorted they are
@@ -43,7 +27,7 @@ test_eight_moments(void **state)
 	struct trace t;
 	struct tstats s;
 
-	load(&t, eight, 8);
+	tutil_trace(&t, eight, 8);
 	assert_int_equal(tstats_compute(&t, &s), SK_OK);
 	assert_int_equal(s.n, 8);
 	/* 5 + 347 + 2112 + 4096 + 4097 + 10919 + 131073 + 1823777 */
@@ -83,7 +67,7 @@ test_eight_above(void **state)
 	 * 119224561 + 17180131329 + 3326162545729 */
 	const double sq = 3343500045222.0;
 
-	load(&t, eight, 8);
+	tutil_trace(&t, eight, 8);
 	assert_int_equal(tstats_compute(&t, &s), SK_OK);
 	/* > 1024: all but 5 and 347: 6 samples, 1976426 - 352 tokens,
 	 * attention sq - 25 - 120409. */
@@ -116,7 +100,7 @@ test_eight_histogram(void **state)
 	uint64_t ns[TSTATS_NBINS] = { 0 }, nt[TSTATS_NBINS] = { 0 };
 	int k;
 
-	load(&t, eight, 8);
+	tutil_trace(&t, eight, 8);
 	assert_int_equal(tstats_compute(&t, &s), SK_OK);
 	/* floor(log2 x): 5 -> 2, 347 -> 8, 2112 -> 11, 4096 and 4097 -> 12,
 	 * 10919 -> 13, 131073 -> 17, 1823777 -> 20. */
@@ -143,7 +127,7 @@ test_eight_json(void **state)
 	struct tstats s;
 	cJSON *o, *a, *e;
 
-	load(&t, eight, 8);
+	tutil_trace(&t, eight, 8);
 	assert_int_equal(tstats_compute(&t, &s), SK_OK);
 	assert_non_null(o = cJSON_CreateObject());
 	assert_int_equal(tstats_json(&s, o), SK_OK);
@@ -199,7 +183,7 @@ test_one(void **state)
 	struct trace t;
 	struct tstats s;
 
-	load(&t, one, 1);
+	tutil_trace(&t, one, 1);
 	assert_int_equal(tstats_compute(&t, &s), SK_OK);
 	assert_near(s.mean, 777, 0);
 	assert_near(s.sd, 0, 0);
@@ -224,7 +208,7 @@ test_extremes(void **state)
 	struct trace t;
 	struct tstats s;
 
-	load(&t, v, 5);
+	tutil_trace(&t, v, 5);
 	assert_int_equal(tstats_compute(&t, &s), SK_OK);
 	assert_int_equal(s.tokens, 4 * (uint64_t)TRACE_LEN_MAX + 1);
 	assert_int_equal(s.min, 1);
@@ -251,7 +235,7 @@ test_errors(void **state)
 	trace_init(&t);
 	assert_int_equal(tstats_compute(&t, &s), SK_ERR_ARG);
 	assert_string_equal(err_msg(), "statistics of an empty trace");
-	load(&t, zero, 2);
+	tutil_trace(&t, zero, 2);
 	assert_int_equal(tstats_compute(&t, &s), SK_ERR_RANGE);
 	trace_free(&t);
 }
@@ -309,7 +293,7 @@ test_second_method(void **state)
 		x = (uint32_t)rand() % 25;
 		v[i] = 1 + (uint32_t)rand() % (1u << x);
 	}
-	load(&t, v, N);
+	tutil_trace(&t, v, N);
 	assert_int_equal(tstats_compute(&t, &s), SK_OK);
 	assert_near(s.p50, naive_quantile(v, N, 0.5), 1e-9 * s.max);
 	assert_near(s.p90, naive_quantile(v, N, 0.9), 1e-9 * s.max);

@@ -1,0 +1,149 @@
+/* planopts: see planopts.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "planopts.h"
+
+static const struct option opts[] = {
+	{ "trace", required_argument, NULL, PLANOPT_TRACE },
+	{ "policy", required_argument, NULL, PLANOPT_POLICY },
+	{ "format", required_argument, NULL, PLANOPT_FORMAT },
+	{ "field", required_argument, NULL, PLANOPT_FIELD },
+	{ "skip-bad", no_argument, NULL, PLANOPT_SKIP_BAD },
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+/* Names of the booleans' negations ("no-rollback"); getopt keeps pointers
+ * to them, so they live as long as the program. */
+static char negname[64][40];
+
+void
+planopts_init(struct planopts *o)
+{
+	memset(o, 0, sizeof *o);
+	jobopts_init(&o->job);
+	sched_params_default(&o->sp);
+	o->policy = "skrull";
+}
+
+struct option *
+planopts_table(const struct option *own, size_t n)
+{
+	size_t nj = 0, k, i;
+	struct option *t;
+
+	while (jobopts_long[nj].name != NULL)
+		nj++;
+	if (sched_nknobs > sizeof negname / sizeof negname[0])
+		return NULL;
+	if ((t = calloc(n + NOPTS + nj + 2 * sched_nknobs + 1, sizeof *t)) == NULL)
+		return NULL;
+	memcpy(t, own, n * sizeof *t);
+	i = n;
+	memcpy(t + i, opts, sizeof opts);
+	i += NOPTS;
+	memcpy(t + i, jobopts_long, nj * sizeof *t);
+	i += nj;
+	for (k = 0; k < sched_nknobs; k++) {
+		const struct sched_knob *kn = &sched_knobs[k];
+
+		t[i].name = kn->name;
+		t[i].has_arg = kn->type == KNOB_BOOL ? optional_argument :
+		    required_argument;
+		t[i++].val = PLANOPT_KNOB + (int)k;
+		if (kn->type == KNOB_BOOL) {
+			snprintf(negname[k], sizeof negname[k], "no-%s", kn->name);
+			t[i].name = negname[k];
+			t[i].has_arg = no_argument;
+			t[i++].val = PLANOPT_NO_KNOB + (int)k;
+		}
+	}
+	return t;
+}
+
+int
+planopts_take(struct planopts *o, const struct cli_cmd *cmd, int code,
+    const char *arg)
+{
+	switch (code) {
+	case PLANOPT_TRACE: o->trace = arg; return CLI_OK;
+	case PLANOPT_POLICY: o->policy = arg; return CLI_OK;
+	case PLANOPT_FIELD: o->ro.field = arg; return CLI_OK;
+	case PLANOPT_SKIP_BAD: o->ro.skip_bad = 1; return CLI_OK;
+	case PLANOPT_FORMAT:
+		if (trace_format_parse(arg, &o->ro.format) != SK_OK)
+			return cli_usage(cmd, "--format: %s", err_msg());
+		return CLI_OK;
+	}
+	if (code >= PLANOPT_KNOB && code < PLANOPT_KNOB + (int)sched_nknobs) {
+		if (sched_knob_set(&o->sp, &sched_knobs[code - PLANOPT_KNOB],
+		    arg != NULL ? arg : "on") != SK_OK)
+			return cli_usage(cmd, "%s", err_msg());
+		return CLI_OK;
+	}
+	if (code >= PLANOPT_NO_KNOB && code < PLANOPT_NO_KNOB + (int)sched_nknobs) {
+		sched_knob_set(&o->sp, &sched_knobs[code - PLANOPT_NO_KNOB], "off");
+		return CLI_OK;
+	}
+	return jobopts_take(&o->job, cmd, code, arg);
+}
+
+int
+planopts_finish(struct planopts *o, const struct cli_cmd *cmd)
+{
+	if (sched_policy_find(o->policy) == NULL)
+		return cli_usage(cmd, "%s: unknown policy '%s' (see skrull plan -h)",
+		    cmd->name, o->policy);
+	return jobopts_finish(&o->job, cmd);
+}
+
+double
+planopts_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int
+planopts_plan(struct planopts *o, struct trace *t, struct plan *p, double *secs)
+{
+	double t0;
+
+	if (trace_read(o->trace, &o->ro, t, NULL) != SK_OK)
+		return cli_fail();
+	t0 = planopts_now();
+	if (sched_plan(&o->job.job, &o->sp, o->policy, t, o->trace, p) != SK_OK)
+		return cli_fail();
+	*secs = planopts_now() - t0;
+	return CLI_OK;
+}
+
+void
+planopts_help(void)
+{
+	size_t i;
+
+	printf("  --trace FILE      the length trace to schedule (skrull-trace(5))\n"
+	    "  --policy NAME     the scheduler (default skrull):\n");
+	for (i = 0; i < sched_npolicies; i++)
+		printf("                      %-10s %s\n", sched_policies[i]->name,
+		    sched_policies[i]->summary);
+	printf("  --format, --field, --skip-bad   read the trace as skrull-trace(1)\n"
+	    "\njob options:\n%s\npolicy options (skrull-plan(1)):\n", jobopts_help);
+	for (i = 0; i < sched_nknobs; i++) {
+		const struct sched_knob *k = &sched_knobs[i];
+		char name[64];
+
+		if (k->type == KNOB_BOOL)
+			snprintf(name, sizeof name, "--[no-]%s", k->name);
+		else
+			snprintf(name, sizeof name, "--%s %s", k->name,
+			    k->type == KNOB_ENUM ? "NAME" : "N");
+		printf("  %-22s %s (default %s)\n", name, k->help, k->deflt);
+	}
+}

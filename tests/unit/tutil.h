@@ -1,0 +1,103 @@
+/*
+ * tutil: helpers shared by the cmocka unit tests in tests/unit/.
+ *
+ * A per-program temporary directory (made by the group setup, emptied and
+ * removed by the group teardown), files written into it, paths under the
+ * source tree, small builders of traces and jobs, and a check of a plan's
+ * samples.  Every helper checks its own I/O with cmocka assertions, so a
+ * failure ends the current test with the reason rather than returning an
+ * error.  Paths come back in static buffers that are reused after four more
+ * calls of the same helper.
+ */
+#ifndef SKRULL_TUTIL_H
+#define SKRULL_TUTIL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "plan.h"
+#include "trace.h"
+
+/*
+ * Fail unless |a - b| <= tol, printing both values to 17 digits.  Named
+ * like cmocka's own assert_* macros, beside which it is used.
+ */
+#define assert_near(a, b, tol) do {					\
+	double a_ = (a), b_ = (b);					\
+	if (!(fabs(a_ - b_) <= (tol)))					\
+		fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_,	\
+		    b_, (double)(tol));					\
+} while (0)
+
+/*
+ * cmocka group setup: make the directory $TMPDIR/PROGRAM.XXXXXX (/tmp when
+ * TMPDIR is unset or empty), PROGRAM being the test program's name.
+ * Returns 0, or -1 when it cannot be made.
+ */
+int tutil_setup_tmp(void **state);
+
+/* cmocka group teardown: unlink every entry of the directory, remove it.
+ * Returns 0, or -1 when it cannot be read or removed. */
+int tutil_teardown_tmp(void **state);
+
+/* The path of name inside the temporary directory. */
+const char *tutil_path(const char *name);
+
+/* Write text (NUL-terminated) to name in the temporary directory; its path. */
+const char *tutil_put(const char *name, const char *text);
+
+/* Write the n bytes at p to name in the temporary directory; its path. */
+const char *tutil_put_bytes(const char *name, const void *p, size_t n);
+
+/* The path of relpath under $top_srcdir ("." when unset). */
+const char *tutil_data(const char *relpath);
+
+/* Entries of directory dir, not counting "." and "..". */
+int tutil_count_entries(const char *dir);
+
+/*
+ * The whole file at path in a malloc'd buffer (the caller frees it) with a
+ * NUL after the last byte; *n is its size in bytes, the NUL not counted.
+ */
+char *tutil_slurp(const char *path, size_t *n);
+
+/* Initialise t to the n lengths v[0..n), tokens; trace_free releases it. */
+void tutil_trace(struct trace *t, const uint32_t *v, size_t n);
+
+/*
+ * job_default (the paper's model and cluster, left as they are) with DP
+ * degree dp, CP degree cp, batch samples per DP rank per iteration and a
+ * fixed BucketSize of bucket tokens.
+ */
+void tutil_job(struct job *j, int dp, int batch, int cp, uint32_t bucket);
+
+/*
+ * The hand-worked scheduler tests' job: model "test-64", one layer of hidden
+ * 64 with one 64-wide query and KV head (ffn 256, vocabulary 1000), so its
+ * forward FLOPs per layer are 256 S (S + 384) for S tokens; DP degree dp,
+ * CP degree cp, batch samples per DP rank per iteration, BucketSize bucket
+ * tokens; every other field (the cluster included) 0.
+ */
+void tutil_job64(struct job *j, int dp, int batch, int cp, uint32_t bucket);
+
+/* One expected sample of a plan: where it lies and how it is placed. */
+struct tutil_want {
+	int d;           /* DP rank */
+	size_t m;        /* micro-batch of that DP rank */
+	uint32_t index;  /* the sample's index in the trace */
+	int32_t place;   /* CP rank holding it whole, or PLAN_SHARDED */
+};
+
+/*
+ * Fail unless iteration it of pl holds exactly w[0..n), in order of DP
+ * rank, micro-batch and sample.  Unless nmb is NULL, DP rank d must hold
+ * nmb[d] micro-batches; unless t is NULL, every sample's length must be
+ * its length in t, tokens.
+ */
+void tutil_expect_iter(const struct plan *pl, size_t it,
+    const struct trace *t, const struct tutil_want *w, size_t n,
+    const size_t *nmb);
+
+#endif
