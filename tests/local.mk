@@ -14,7 +14,12 @@ SK_UNIT_TESTS = \
 	tests/unit/test_pstats \
 	tests/unit/test_dacp \
 	tests/unit/test_gds \
-	tests/unit/test_sched
+	tests/unit/test_sched \
+	tests/unit/test_report \
+	tests/unit/test_queue \
+	tests/unit/test_ops \
+	tests/unit/test_timeline \
+	tests/unit/test_sim
 if HAVE_CUDA
 SK_UNIT_TESTS += tests/unit/test_kern_cuda
 endif
@@ -41,3 +46,7 @@ SK_SCRIPT_TESTS = \
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/data tests/gpu/check.sh
+tests_unit_test_ops_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_sim_LDADD = $(SK_SIM_LIBS) $(LDADD)

@@ -23,6 +23,8 @@ struct cli_cmd {
 extern const struct cli_cmd cmd_trace;
 extern const struct cli_cmd cmd_show;
 extern const struct cli_cmd cmd_plan;
+extern const struct cli_cmd cmd_sim;
+extern const struct cli_cmd cmd_compare;
 
 /* Print "skrull: " and the library's last error message; returns CLI_FAIL. */
 int cli_fail(void);

@@ -4,7 +4,10 @@ skrull_SOURCES = \
 	src/cli/main.c src/cli/cli.h \
 	src/cli/jobopts.c src/cli/jobopts.h \
 	src/cli/planopts.c src/cli/planopts.h \
+	src/cli/simcli.c src/cli/simcli.h \
+	src/cli/cmd_compare.c \
 	src/cli/cmd_plan.c \
 	src/cli/cmd_show.c \
+	src/cli/cmd_sim.c \
 	src/cli/cmd_trace.c
-skrull_LDADD = $(SK_CORE_LIBS) $(SK_CUDA_LIBS)
+skrull_LDADD = $(SK_SIM_LIBS) $(SK_CORE_LIBS) $(SK_CUDA_LIBS)

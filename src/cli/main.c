@@ -23,6 +23,8 @@ static const struct cli_cmd *const commands[] = {
 	&cmd_trace,
 	&cmd_show,
 	&cmd_plan,
+	&cmd_sim,
+	&cmd_compare,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -85,14 +85,16 @@ struct preset {
  *   off the A100 figure.
  * mem_eff: Z. Jia et al., "Dissecting the NVIDIA Volta GPU Architecture
  *   via Microbenchmarking", 2018: a streaming kernel reaches 750 of
- *   900 GB/s on V100 (0.83).  Transferred to the later HBM parts: no
- *   H100, H200 or A100 measurement is cited here.
+ *   900 GB/s on V100 (0.83; figure as recalled, not rechecked against
+ *   the paper).  Transferred to the later HBM parts: no H100, H200 or
+ *   A100 measurement is cited here.
  * launch: 5 us per kernel.  Training frameworks issue kernels from the
  *   host one at a time; a kernel of a few microseconds takes about 5 to
  *   10 us from launch to launch when the host waits on it (A. Gray,
  *   "Getting Started with CUDA Graphs", NVIDIA Technical Blog, 2019: a
  *   2.9 us kernel costs 9.6 us per launch with synchronisation, 3.8 us
- *   without; approximate).  PAPER.md section 10 uses 5-10 us.
+ *   without; figures as recalled, not rechecked against the post).
+ *   PAPER.md section 10 uses 5-10 us.
  */
 #define LAUNCH 5e-6
 #define H100_EFF { .gemm_max = 0.80, .gemm_half = 128, .attn_max = 0.35, \

@@ -1,0 +1,348 @@
+/* ops: see ops.h and the section "Simulator cost of operations" of skrull(7). */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "cost.h"
+#include "job.h"
+#include "model.h"
+#include "ops.h"
+
+static const char *const names[OP_NCOMPUTE] = {
+	"norm_attn", "qkv", "rope", "attn_local", "attn_shard",
+	"oproj", "norm_mlp", "gate_up", "swiglu", "down",
+	"down_b", "swiglu_b", "gate_up_b", "norm_mlp_b", "oproj_b",
+	"attn_shard_b", "attn_local_b", "rope_b", "qkv_b", "norm_attn_b",
+	"head", "head_b", "optimizer"
+};
+
+/*
+ * FLOPs per element of the memory-bound element-wise kernels: recorded
+ * for the totals, never their time, which their bytes set.
+ *   RMSNorm: square, sum, scale by 1/rms, scale by the weight.
+ *   RoPE: x cos + rotate(x) sin.
+ *   SwiGLU: silu(g) = g / (1 + exp(-g)) (4) times u (1), per output.
+ *   Cross-entropy: max, subtract, exp, sum, log per logit.
+ *   AdamW: m (3), v (4), the two bias corrections (2), sqrt, + eps,
+ *   divide (3), weight decay (2) and the update (2), per parameter.
+ */
+#define NORM_FLOPS 4
+#define ROPE_FLOPS 3
+#define SWIGLU_FLOPS 5
+#define CE_FLOPS 5
+#define ADAM_FLOPS 16
+#define FP32 4  /* bytes */
+
+/*
+ * AdamW step bytes per parameter of this GPU's shard, read and written
+ * once each: mixed precision reads the fp32 master weight, m and v (12)
+ * and the bf16/fp16 gradient (2), writes master, m and v (12) and the
+ * bf16/fp16 weight (2); fp32 reads weight, m, v, gradient (16) and
+ * writes weight, m, v (12).  28 either way.
+ */
+#define ADAM_BYTES 28
+
+/*
+ * Backward against forward: a GEMM's input and weight gradients are two
+ * GEMMs of the forward's size; FlashAttention-2's backward does 2.5 times
+ * the forward's FLOPs (it recomputes P; Dao 2023, section 4 counts it so)
+ * in three kernels (flash_bwd_dot_do_o, the main dq_dk_dv kernel and
+ * convert_dq, flash-attn's flash_bwd_launch_template.h); element-wise
+ * kernels move twice the bytes (the saved input and the incoming
+ * gradient in, the gradient out).
+ */
+#define ATTN_BWD_FLOPS 2.5
+#define ATTN_BWD_LAUNCHES 3
+
+double
+ops_gemm_eff(const struct cluster_eff *e, double rows)
+{
+	if (!(rows > 0))
+		return 0;
+	return e->gemm_max * rows / (rows + e->gemm_half);
+}
+
+double
+ops_attn_eff(const struct cluster_eff *e, double keys)
+{
+	if (!(keys > 0))
+		return 0;
+	return e->attn_max * keys / (keys + e->attn_half);
+}
+
+/* Seconds to stream bytes through HBM. */
+static double
+mem_time(const struct cluster *c, double bytes)
+{
+	return bytes / (c->gpu.hbm_bw * c->eff.mem_eff);
+}
+
+/* Seconds of flops at eff of peak; no FLOPs take none. */
+static double
+math_time(const struct cluster *c, double flops, double eff)
+{
+	return flops > 0 ? flops / (c->gpu.peak_flops * eff) : 0;
+}
+
+static void
+set(struct ops_cost *c, enum op_id op, double flops, double bytes,
+    double sec)
+{
+	c->flops[op] = flops;
+	c->bytes[op] = bytes;
+	c->sec[op] = sec;
+}
+
+/*
+ * A linear layer of T tokens, in -> out features: 2 T in out FLOPs at the
+ * GEMM efficiency of T rows; it reads its weight (in x out) and input
+ * (T x in) and writes its output (T x out), e bytes each.  Backward: two
+ * GEMMs of the same size, two launches.
+ */
+static void
+gemm(const struct job *j, double T, double in, double out, enum op_id fwd,
+    enum op_id bwd, struct ops_cost *c)
+{
+	const struct cluster *cl = &j->cluster;
+	double e = cost_elem_bytes(j), flops, bytes, busy;
+
+	if (!(T > 0))
+		return;
+	flops = 2 * T * in * out;
+	bytes = e * (in * out + T * (in + out));
+	busy = fmax(math_time(cl, flops, ops_gemm_eff(&cl->eff, T)),
+	    mem_time(cl, bytes));
+	set(c, fwd, flops, bytes, busy + cl->eff.launch);
+	set(c, bwd, 2 * flops, 2 * bytes, 2 * (busy + cl->eff.launch));
+}
+
+/* A memory-bound element-wise kernel moving `bytes`; backward twice the
+ * bytes and FLOPs, one launch each. */
+static void
+elementwise(const struct job *j, double flops, double bytes, enum op_id fwd,
+    enum op_id bwd, struct ops_cost *c)
+{
+	const struct cluster *cl = &j->cluster;
+	double busy;
+
+	if (!(bytes > 0))
+		return;
+	busy = mem_time(cl, bytes);
+	set(c, fwd, flops, bytes, busy + cl->eff.launch);
+	set(c, bwd, 2 * flops, 2 * bytes, 2 * busy + cl->eff.launch);
+}
+
+/*
+ * One varlen FlashAttention call over sequences whose queries attend to
+ * keys: `math` is the sum over sequences of their FLOPs at their own
+ * efficiency, bytes its HBM traffic (Q and O of the queries, K and V of
+ * the keys, e bytes each, and an fp32 log-sum-exp per query and head).
+ */
+static void
+attention(const struct job *j, double flops, double math, double queries,
+    double keys, enum op_id fwd, enum op_id bwd, struct ops_cost *c)
+{
+	const struct cluster *cl = &j->cluster;
+	const struct model *m = &j->model;
+	double hq = (double)m->heads * m->head_dim;
+	double hkv = (double)m->kv_heads * m->head_dim;
+	double e = cost_elem_bytes(j), bytes;
+
+	if (!(flops > 0))
+		return;
+	bytes = e * (2 * hq * queries + 2 * hkv * keys) +
+	    FP32 * (double)m->heads * queries;
+	set(c, fwd, flops, bytes, fmax(math, mem_time(cl, bytes)) +
+	    cl->eff.launch);
+	set(c, bwd, ATTN_BWD_FLOPS * flops, 2 * bytes,
+	    fmax(ATTN_BWD_FLOPS * math, mem_time(cl, 2 * bytes)) +
+	    ATTN_BWD_LAUNCHES * cl->eff.launch);
+}
+
+/*
+ * The model head on T tokens, three kernels forward: the final RMSNorm,
+ * the logits GEMM (h -> vocab) and the cross-entropy, which reads the
+ * logits (e bytes) and writes their fp32 log-softmax (4 bytes) per logit.
+ * Backward: twice each, the GEMM as two GEMMs: four launches.
+ */
+static void
+head(const struct job *j, double T, struct ops_cost *c)
+{
+	const struct cluster *cl = &j->cluster;
+	const struct model *m = &j->model;
+	double h = m->hidden, V = m->vocab, e = cost_elem_bytes(j);
+	double nf, nb, gf, gb, cf, cb, busy;
+
+	if (!(T > 0))
+		return;
+	nf = NORM_FLOPS * T * h;
+	nb = 2 * e * T * h;
+	gf = 2 * T * h * V;
+	gb = e * (h * V + T * (h + V));
+	cf = CE_FLOPS * T * V;
+	cb = (e + FP32) * T * V;
+	busy = mem_time(cl, nb) +
+	    fmax(math_time(cl, gf, ops_gemm_eff(&cl->eff, T)), mem_time(cl, gb)) +
+	    mem_time(cl, cb);
+	set(c, OP_HEAD, nf + gf + cf, nb + gb + cb, busy + 3 * cl->eff.launch);
+	set(c, OP_HEAD_B, 2 * (nf + gf + cf), 2 * (nb + gb + cb),
+	    2 * busy + 4 * cl->eff.launch);
+}
+
+/* AdamW over this GPU's parameters: its 1 / (dp cp) shard under ZeRO >= 1. */
+static void
+optimizer(const struct job *j, struct ops_cost *c)
+{
+	const struct cluster *cl = &j->cluster;
+	double P = (double)model_params(&j->model);
+
+	if (j->zero >= 1)
+		P /= (double)j->dp * j->cp;
+	set(c, OP_OPTIMIZER, ADAM_FLOPS * P, ADAM_BYTES * P,
+	    mem_time(cl, ADAM_BYTES * P) + cl->eff.launch);
+}
+
+/*
+ * Local attention: each whole sequence of S tokens, causal, 2 h_q S (S + 1)
+ * FLOPs (cost_layer_attn_fwd) at the efficiency of its length.  Sharded
+ * attention: this rank's S / N queries of each sharded sequence (two
+ * chunks under causal load balancing, 1/N of the pairs) against the
+ * gathered S keys.  Its efficiency is that of the shard's query count
+ * q = S / N, not of the S keys: FlashAttention parallelises over query
+ * blocks and heads, and a thin shard leaves most of the GPU idle however
+ * long the keys are (the paper's Figure 1b, efficiency falling with the CP
+ * degree).
+ */
+void
+ops_part_cost(const struct job *j, const struct ops_part *p,
+    struct ops_cost *c)
+{
+	const struct cluster *cl = &j->cluster;
+	const struct model *m = &j->model;
+	double h = m->hidden, ffn = m->ffn, e = cost_elem_bytes(j);
+	double hq = (double)m->heads * m->head_dim;
+	double hkv = (double)m->kv_heads * m->head_dim;
+	double N = p->N > 0 ? p->N : 1;
+	double S, q, f, T, flops, math, keys, queries, sharded = 0;
+	int spans, op;
+	size_t i;
+
+	memset(c, 0, sizeof *c);
+
+	flops = math = queries = 0;
+	for (i = 0; i < p->nlocal; i++) {
+		S = p->local[i];
+		f = cost_layer_attn_fwd(m, S);
+		flops += f;
+		math += math_time(cl, f, ops_attn_eff(&cl->eff, S));
+		queries += S;
+	}
+	attention(j, flops, math, queries, queries, OP_ATTN_LOCAL,
+	    OP_ATTN_LOCAL_B, c);
+	T = queries;
+
+	flops = math = queries = keys = 0;
+	for (i = 0; i < p->nshard; i++) {
+		S = p->shard[i];
+		q = S / N;
+		f = cost_layer_attn_fwd(m, S) / N;
+		flops += f;
+		math += math_time(cl, f, ops_attn_eff(&cl->eff, q));
+		queries += q;
+		keys += S;
+	}
+	attention(j, flops, math, queries, keys, OP_ATTN_SHARD,
+	    OP_ATTN_SHARD_B, c);
+	sharded = keys;
+	T += queries;
+
+	elementwise(j, NORM_FLOPS * T * h, 2 * e * T * h, OP_NORM_ATTN,
+	    OP_NORM_ATTN_B, c);
+	gemm(j, T, h, hq + 2 * hkv, OP_QKV, OP_QKV_B, c);
+	elementwise(j, ROPE_FLOPS * T * (hq + hkv), 2 * e * T * (hq + hkv),
+	    OP_ROPE, OP_ROPE_B, c);
+	gemm(j, T, hq, h, OP_OPROJ, OP_OPROJ_B, c);
+	elementwise(j, NORM_FLOPS * T * h, 2 * e * T * h, OP_NORM_MLP,
+	    OP_NORM_MLP_B, c);
+	gemm(j, T, h, 2 * ffn, OP_GATE_UP, OP_GATE_UP_B, c);
+	elementwise(j, SWIGLU_FLOPS * T * ffn, 3 * e * T * ffn, OP_SWIGLU,
+	    OP_SWIGLU_B, c);
+	gemm(j, T, ffn, h, OP_DOWN, OP_DOWN_B, c);
+	head(j, T, c);
+	optimizer(j, c);
+
+	switch (j->recompute) {
+	case RECOMPUTE_SELECTIVE:
+		c->recompute_sec = c->sec[OP_ATTN_LOCAL] + c->sec[OP_ATTN_SHARD];
+		c->recompute_flops = c->flops[OP_ATTN_LOCAL] +
+		    c->flops[OP_ATTN_SHARD];
+		break;
+	case RECOMPUTE_FULL:
+		for (op = OP_NORM_ATTN; op <= OP_DOWN; op++) {
+			c->recompute_sec += c->sec[op];
+			c->recompute_flops += c->flops[op];
+		}
+		break;
+	case RECOMPUTE_NONE:
+		break;
+	}
+
+	if (p->nshard > 0 && p->N > 1) {
+		spans = p->N > cl->gpus_per_node;
+		c->ag_bytes = cost_cp_bytes(j, sharded);
+		c->ag_sec = cluster_coll_time(cl, COLL_ALLGATHER, c->ag_bytes,
+		    p->N, spans);
+		c->rs_bytes = c->ag_bytes;
+		c->rs_sec = cluster_coll_time(cl, COLL_REDUCESCATTER, c->rs_bytes,
+		    p->N, spans);
+	}
+	c->tokens = T;
+	c->act_bytes = cost_act_bytes(j, T);
+}
+
+/*
+ * Data-parallel synchronisation over all D = dp x cp GPUs (every one holds
+ * a replica; ZeRO shards over all of them, cost.c), as the ZeRO paper
+ * counts it (Rajbhandari et al. 2020, section 7.2.1): without ZeRO the
+ * gradients are all-reduced; from stage 1 on each GPU updates only its
+ * 1/D of the parameters, so the gradients are reduce-scattered and the
+ * updated parameters all-gathered after the step, the same volume as one
+ * all-reduce.  Stage 3 gathers the parameters before each use in forward
+ * and backward instead; only the gather after the step is counted here.
+ * Element bytes of the training precision for both.
+ */
+void
+ops_dp_cost(const struct job *j, struct ops_dp *d)
+{
+	const struct cluster *cl = &j->cluster;
+	const struct model *m = &j->model;
+	double h = m->hidden, ffn = m->ffn, V = m->vocab;
+	double hq = (double)m->heads * m->head_dim;
+	double hkv = (double)m->kv_heads * m->head_dim;
+	double e = cost_elem_bytes(j), layer, outside;
+	enum coll_kind k = j->zero >= 1 ? COLL_REDUCESCATTER : COLL_ALLREDUCE;
+	int D = j->dp * j->cp, spans = D > cl->gpus_per_node;
+
+	memset(d, 0, sizeof *d);
+	/* model_params' per-layer count: Q, K, V, O, SwiGLU, two norms. */
+	layer = h * hq + 2 * h * hkv + hq * h + 3 * h * ffn + 2 * h +
+	    (m->qkv_bias ? hq + 2 * hkv : 0);
+	outside = V * h * (m->tied ? 1 : 2) + h;
+	d->grad_bytes = e * layer;
+	d->grad_sec = cluster_coll_time(cl, k, d->grad_bytes, D, spans);
+	if (j->zero >= 1) {
+		d->param_bytes = e * layer;
+		d->param_sec = cluster_coll_time(cl, COLL_ALLGATHER,
+		    d->param_bytes, D, spans);
+	}
+	d->head_grad_bytes = e * outside;
+	d->head_grad_sec = cluster_coll_time(cl, k, d->head_grad_bytes, D,
+	    spans);
+}
+
+const char *
+ops_name(enum op_id op)
+{
+	return (unsigned)op < OP_NCOMPUTE ? names[op] : "unknown";
+}

@@ -1,0 +1,97 @@
+/*
+ * ops: the operations one GPU runs for its part of a micro-batch, with
+ * their FLOPs, bytes and time (the simulator's cost of work; skrull(7)).
+ *
+ * A CP rank's part of a micro-batch is its local sequences (whole) and its
+ * 1/N shard of each sharded sequence.  Per transformer layer the forward
+ * runs, in order, on the compute stream: attention norm, QKV projection,
+ * RoPE, local attention, sharded attention, output projection, MLP norm,
+ * gate and up projections, SwiGLU, down projection; the K/V all-gather of
+ * the sharded sequences runs on the communication stream after RoPE and
+ * before the sharded attention, overlapping the local attention (PAPER.md
+ * Eq. 2).  Backward mirrors it (two GEMMs per projection: input and weight
+ * gradients), the dK/dV reduce-scatter after the sharded attention's
+ * backward overlapping the local attention's backward.  Recompute
+ * (selective: the attention forward; full: the whole layer forward) runs
+ * before a layer's backward.  The model head (final norm, logits,
+ * cross-entropy) runs once after the last layer, forward and backward.
+ *
+ * Time of a compute op: max(FLOPs / (peak x eff), bytes / (hbm_bw x
+ * mem_eff)) + launch (struct cluster_eff), eff by the GEMM's rows or, for
+ * attention, per sequence by its key length: a varlen attention kernel
+ * is one launch whose time is the sum over its sequences.
+ *
+ * Pure functions of the job; units: FLOPs, bytes, seconds, tokens.
+ */
+#ifndef SKRULL_SIM_OPS_H
+#define SKRULL_SIM_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+
+enum op_id {
+	/* forward, per layer */
+	OP_NORM_ATTN = 0, OP_QKV, OP_ROPE, OP_ATTN_LOCAL, OP_ATTN_SHARD,
+	OP_OPROJ, OP_NORM_MLP, OP_GATE_UP, OP_SWIGLU, OP_DOWN,
+	/* backward, per layer (run in this order) */
+	OP_DOWN_B, OP_SWIGLU_B, OP_GATE_UP_B, OP_NORM_MLP_B, OP_OPROJ_B,
+	OP_ATTN_SHARD_B, OP_ATTN_LOCAL_B, OP_ROPE_B, OP_QKV_B, OP_NORM_ATTN_B,
+	/* model head, once per micro-batch */
+	OP_HEAD, OP_HEAD_B,
+	/* optimizer step, once per iteration */
+	OP_OPTIMIZER,
+	OP_NCOMPUTE
+};
+
+/* One CP rank's part of a micro-batch. */
+struct ops_part {
+	const uint32_t *local;  /* lengths of the sequences held whole, tokens */
+	size_t nlocal;
+	const uint32_t *shard;  /* full lengths of the sharded sequences */
+	size_t nshard;
+	int N;                  /* CP degree: this rank runs 1/N of each shard */
+};
+
+struct ops_cost {
+	double flops[OP_NCOMPUTE];  /* FLOPs of one execution */
+	double bytes[OP_NCOMPUTE];  /* HBM bytes moved */
+	double sec[OP_NCOMPUTE];    /* seconds, 0 for an op with no work (it
+	                               is then not launched) */
+	double recompute_sec;       /* per layer, before its backward */
+	double recompute_flops;
+	double ag_bytes;            /* K/V all-gather per layer (nccl-tests
+	                               size), 0 without sharded sequences */
+	double ag_sec;              /* its time over the CP group */
+	double rs_bytes, rs_sec;    /* dK/dV reduce-scatter per layer */
+	double tokens;              /* tokens this rank holds: local + shards */
+	double act_bytes;           /* activation bytes this part keeps until its
+	                               backward (cost_act_bytes of tokens) */
+};
+
+/* Costs of one CP rank's part of a micro-batch (per layer where the op is
+ * per layer).  OP_OPTIMIZER is filled for the iteration's step. */
+void ops_part_cost(const struct job *j, const struct ops_part *part,
+                   struct ops_cost *c);
+
+/* Efficiency of a GEMM of `rows` tokens and of attention over a key length
+ * (fractions of peak, from cluster_eff). */
+double ops_gemm_eff(const struct cluster_eff *e, double rows);
+double ops_attn_eff(const struct cluster_eff *e, double keys);
+
+/* Data-parallel gradient synchronisation per layer under the job's ZeRO
+ * stage (ZeRO paper, section 7.2.1: from stage 1 on, a reduce-scatter of
+ * the layer's gradients and, after the step, an all-gather of its updated
+ * parameters; stage 0, an all-reduce): bytes and seconds over the dp x cp
+ * group. */
+struct ops_dp {
+	double grad_bytes, grad_sec;    /* per layer */
+	double param_bytes, param_sec;  /* per layer, after the step; 0 if none */
+	double head_grad_bytes, head_grad_sec;  /* embeddings and head */
+};
+void ops_dp_cost(const struct job *j, struct ops_dp *d);
+
+const char *ops_name(enum op_id op);
+
+#endif

@@ -1,0 +1,420 @@
+/*
+ * timeline: see timeline.h.
+ *
+ * Events are streamed through a fixed buffer into the temporary file of an
+ * afile as they come, and the file is renamed into place at
+ * timeline_close: a million events with their sample lists would take
+ * gigabytes as a cJSON tree.  The header of the JSON object and the
+ * metadata events are written at open, the closing part (with the count
+ * of dropped events) at close, so the file is complete only once renamed.
+ *
+ * Process and thread ids start at 1 (pid = node + 1, tid = 2 x local GPU
+ * + stream + 1): Perfetto handles pid 0 and tid 0 as the kernel's idle
+ * task (google/perfetto#394); the names, which the viewers show, keep the
+ * 0-based node and global GPU indices of the report.
+ *
+ * One writer at a time: callers serialise.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "afile.h"
+#include "err.h"
+#include "timeline.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define TL_BUF (64 * 1024)   /* bytes buffered between writes */
+#define TL_SAMPLES_MAX 64    /* sample ids listed per event; "more" counts
+                                the rest */
+
+struct timeline {
+	struct afile af;
+	char *path;          /* copy of the destination */
+	const char *name;    /* the destination as messages show it */
+	int ngpus, gpus_per_node;
+	size_t max_events, events, dropped;
+	int werr;            /* errno of the first failed write, 0 if none */
+	int any;             /* an event was written: the next needs a comma */
+	size_t len;          /* bytes in buf */
+	char buf[TL_BUF];
+};
+
+static void
+flush(struct timeline *tl)
+{
+	const char *p = tl->buf;
+	size_t n = tl->len;
+	ssize_t w;
+
+	while (n > 0 && tl->werr == 0) {
+		if ((w = write(tl->af.fd, p, n)) < 0) {
+			if (errno != EINTR)
+				tl->werr = errno;
+			continue;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	tl->len = 0;
+}
+
+static void
+put(struct timeline *tl, const char *s, size_t n)
+{
+	size_t k;
+
+	while (n > 0 && tl->werr == 0) {
+		if (tl->len == TL_BUF)
+			flush(tl);
+		k = TL_BUF - tl->len < n ? TL_BUF - tl->len : n;
+		memcpy(tl->buf + tl->len, s, k);
+		tl->len += k;
+		s += k;
+		n -= k;
+	}
+}
+
+static void
+put_text(struct timeline *tl, const char *s)
+{
+	put(tl, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3)))
+static void
+putf(struct timeline *tl, const char *fmt, ...)
+{
+	char text[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	/* Only numbers and fixed words go through here: they fit. */
+	put(tl, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+}
+
+/* v in decimal: the hot path's numbers, without vsnprintf's cost (it
+ * would take most of the writer's time). */
+static void
+put_uint(struct timeline *tl, uint64_t v)
+{
+	char d[20];
+	int n = sizeof d;
+
+	do {
+		d[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	put(tl, d + n, sizeof d - (size_t)n);
+}
+
+/* s as a JSON string, quotes included. */
+static void
+put_string(struct timeline *tl, const char *s)
+{
+	const char *run;
+
+	put_text(tl, "\"");
+	for (run = s; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(tl, run, (size_t)(s - run));
+		if (c == '"' || c == '\\') {
+			put_text(tl, "\\");
+			put(tl, s, 1);
+		} else {
+			putf(tl, "\\u%04x", c);
+		}
+		run = s + 1;
+	}
+	put(tl, run, (size_t)(s - run));
+	put_text(tl, "\"");
+}
+
+/* ns nanoseconds as microseconds, exactly: "12", "12.5", "12.345". */
+static void
+put_us(struct timeline *tl, sim_ns ns)
+{
+	int frac = (int)(ns % 1000);
+	char d[4] = {
+		'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+		(char)('0' + frac % 10)
+	};
+	size_t n = sizeof d;
+
+	put_uint(tl, (uint64_t)(ns / 1000));
+	if (frac == 0)
+		return;
+	while (d[n - 1] == '0')
+		n--;
+	put(tl, d, n);
+}
+
+/* The separator and the members every event has. */
+static void
+begin_event(struct timeline *tl, const char *name, const char *ph, int pid)
+{
+	if (tl->any)
+		put_text(tl, ",\n");
+	tl->any = 1;
+	put_text(tl, "{\"name\":");
+	put_string(tl, name);
+	put_text(tl, ",\"ph\":\"");
+	put_text(tl, ph);
+	put_text(tl, "\",\"pid\":");
+	put_uint(tl, (uint64_t)pid);
+}
+
+static int
+pid_of(const struct timeline *tl, int gpu)
+{
+	return gpu / tl->gpus_per_node + 1;
+}
+
+static int
+tid_of(const struct timeline *tl, int gpu, int stream)
+{
+	return 2 * (gpu % tl->gpus_per_node) + stream + 1;
+}
+
+static int
+status(const struct timeline *tl)
+{
+	if (tl->werr == 0)
+		return SK_OK;
+	return err_set_at(SK_ERR_IO, tl->name, 0, "write error: %s",
+	    strerror(tl->werr));
+}
+
+/* Count a data event against the cap: 0 when it must be dropped. */
+static int
+keep(struct timeline *tl)
+{
+	if (tl->events >= tl->max_events) {
+		tl->dropped++;
+		return 0;
+	}
+	tl->events++;
+	return 1;
+}
+
+struct timeline *
+timeline_open(const char *path, int ngpus, int gpus_per_node,
+    size_t max_events)
+{
+	static const char *const stream_names[2] = { "compute", "comm" };
+	struct timeline *tl;
+	char text[64];
+	int nodes, n, g, s;
+
+	if (ngpus < 1 || gpus_per_node < 1) {
+		err_set(SK_ERR_ARG, "timeline: %d GPUs, %d per node", ngpus,
+		    gpus_per_node);
+		return NULL;
+	}
+	if ((tl = malloc(sizeof *tl)) == NULL ||
+	    (tl->path = strdup(path)) == NULL) {
+		free(tl);
+		err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+		return NULL;
+	}
+	tl->name = strcmp(path, "-") == 0 ? "<stdout>" : tl->path;
+	tl->ngpus = ngpus;
+	tl->gpus_per_node = gpus_per_node;
+	tl->max_events = max_events;
+	tl->events = tl->dropped = 0;
+	tl->werr = 0;
+	tl->any = 0;
+	tl->len = 0;
+	/* what the caller printed through stdio goes first */
+	if (strcmp(path, "-") == 0 && fflush(stdout) != 0) {
+		err_set_at(SK_ERR_IO, tl->name, 0, "write error: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if (afile_open(tl->path, &tl->af) != SK_OK)
+		goto fail;
+
+	put_text(tl, "{\"traceEvents\":[\n");
+	nodes = (ngpus + gpus_per_node - 1) / gpus_per_node;
+	for (n = 0; n < nodes; n++) {
+		begin_event(tl, "process_name", "M", n + 1);
+		snprintf(text, sizeof text, "node %d", n);
+		put_text(tl, ",\"args\":{\"name\":");
+		put_string(tl, text);
+		put_text(tl, "}}");
+	}
+	for (g = 0; g < ngpus; g++)
+		for (s = 0; s < 2; s++) {
+			begin_event(tl, "thread_name", "M", pid_of(tl, g));
+			snprintf(text, sizeof text, "GPU %d %s", g,
+			    stream_names[s]);
+			putf(tl, ",\"tid\":%d,\"args\":{\"name\":",
+			    tid_of(tl, g, s));
+			put_string(tl, text);
+			put_text(tl, "}}");
+		}
+	if (status(tl) != SK_OK) {
+		afile_abort(&tl->af, 0);
+		goto fail;
+	}
+	return tl;
+fail:
+	free(tl->path);
+	free(tl);
+	return NULL;
+}
+
+static int
+check_gpu(const struct timeline *tl, int gpu, sim_ns t)
+{
+	if (gpu < 0 || gpu >= tl->ngpus)
+		return err_set(SK_ERR_ARG, "timeline: GPU %d of %d", gpu,
+		    tl->ngpus);
+	if (t < 0)
+		return err_set(SK_ERR_ARG, "timeline: time %" PRId64 " ns", t);
+	return SK_OK;
+}
+
+int
+timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
+    sim_ns t, sim_ns dur, size_t iter, size_t mb, const uint32_t *samples,
+    size_t n)
+{
+	size_t i, shown;
+	int e;
+
+	if ((e = check_gpu(tl, gpu, t)) != SK_OK)
+		return e;
+	if (stream != 0 && stream != 1)
+		return err_set(SK_ERR_ARG, "timeline: stream %d", stream);
+	if (dur < 0)
+		return err_set(SK_ERR_ARG, "timeline: duration %" PRId64 " ns",
+		    dur);
+	if (name == NULL || (samples == NULL && n > 0))
+		return err_set(SK_ERR_ARG, "timeline: operation without %s",
+		    name == NULL ? "a name" : "its samples");
+	if (!keep(tl))
+		return SK_OK;
+	begin_event(tl, name, "X", pid_of(tl, gpu));
+	put_text(tl, ",\"tid\":");
+	put_uint(tl, (uint64_t)tid_of(tl, gpu, stream));
+	put_text(tl, stream == 0 ? ",\"cat\":\"compute\",\"ts\":" :
+	    ",\"cat\":\"comm\",\"ts\":");
+	put_us(tl, t);
+	put_text(tl, ",\"dur\":");
+	put_us(tl, dur);
+	put_text(tl, ",\"args\":{\"iter\":");
+	put_uint(tl, iter);
+	put_text(tl, ",\"mb\":");
+	put_uint(tl, mb);
+	if (n > 0) {
+		shown = n < TL_SAMPLES_MAX ? n : TL_SAMPLES_MAX;
+		put_text(tl, ",\"samples\":[");
+		for (i = 0; i < shown; i++) {
+			if (i > 0)
+				put_text(tl, ",");
+			put_uint(tl, samples[i]);
+		}
+		put_text(tl, "]");
+		if (n > shown)
+			putf(tl, ",\"more\":%zu", n - shown);
+	}
+	put_text(tl, "}}");
+	return status(tl);
+}
+
+int
+timeline_memory(struct timeline *tl, int gpu, sim_ns t, double bytes)
+{
+	char text[64];
+	int e;
+
+	if ((e = check_gpu(tl, gpu, t)) != SK_OK)
+		return e;
+	if (!isfinite(bytes) || bytes < 0)
+		return err_set(SK_ERR_ARG, "timeline: memory of %g bytes", bytes);
+	if (!keep(tl))
+		return SK_OK;
+	snprintf(text, sizeof text, "memory GPU %d", gpu);
+	begin_event(tl, text, "C", pid_of(tl, gpu));
+	putf(tl, ",\"tid\":%d,\"ts\":", tid_of(tl, gpu, 0));
+	put_us(tl, t);
+	putf(tl, ",\"args\":{\"bytes\":%.17g}}", bytes);
+	return status(tl);
+}
+
+int
+timeline_oom(struct timeline *tl, int gpu, sim_ns t, double need,
+    double avail)
+{
+	int e;
+
+	if ((e = check_gpu(tl, gpu, t)) != SK_OK)
+		return e;
+	if (!isfinite(need) || !isfinite(avail))
+		return err_set(SK_ERR_ARG, "timeline: OOM of %g bytes in %g",
+		    need, avail);
+	if (!keep(tl))
+		return SK_OK;
+	begin_event(tl, "OOM", "i", pid_of(tl, gpu));
+	putf(tl, ",\"tid\":%d,\"s\":\"t\",\"ts\":", tid_of(tl, gpu, 0));
+	put_us(tl, t);
+	putf(tl, ",\"args\":{\"need\":%.17g,\"avail\":%.17g}}", need, avail);
+	return status(tl);
+}
+
+size_t
+timeline_events(const struct timeline *tl)
+{
+	return tl->events;
+}
+
+size_t
+timeline_dropped(const struct timeline *tl)
+{
+	return tl->dropped;
+}
+
+int
+timeline_close(struct timeline *tl, int abort_only)
+{
+	int e = SK_OK;
+
+	if (tl == NULL)
+		return SK_OK;
+	if (abort_only) {
+		afile_abort(&tl->af, 0);
+		goto out;
+	}
+	put_text(tl, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{"
+	    "\"skrull_version\":");
+	put_string(tl, PACKAGE_VERSION);
+	putf(tl, ",\"skrull_dropped_events\":%zu}}\n", tl->dropped);
+	flush(tl);
+	if ((e = status(tl)) != SK_OK)
+		afile_abort(&tl->af, 0);
+	else
+		e = afile_commit(&tl->af, 0);
+out:
+	free(tl->path);
+	free(tl);
+	return e;
+}

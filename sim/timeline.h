@@ -1,0 +1,45 @@
+/*
+ * timeline: a Chrome / Perfetto trace-event JSON file of a simulated run
+ * (chrome://tracing, ui.perfetto.dev).  One process per node (pid = node
+ * + 1: Perfetto treats pid 0 as the idle task), one thread per GPU stream
+ * (tid = 2 x local GPU + stream + 1, stream 0 compute, 1 comm), named by
+ * metadata events; complete events ("ph":"X") per operation with the
+ * iteration, micro-batch and sample ids in args; a counter ("ph":"C") of
+ * each GPU's memory; instant events ("ph":"i") for OOMs.  Times are
+ * written in microseconds, as the format wants.
+ *
+ * Events beyond the cap are dropped and counted; the file says so in its
+ * metadata.  The file is written atomically at timeline_close.
+ */
+#ifndef SKRULL_SIM_TIMELINE_H
+#define SKRULL_SIM_TIMELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue.h"
+
+struct timeline;
+
+/* gpus_per_node and ngpus name the processes and threads. */
+struct timeline *timeline_open(const char *path, int ngpus, int gpus_per_node,
+                               size_t max_events);
+
+/* An operation on GPU gpu, stream 0 (compute) or 1 (comm), from t for dur.
+ * samples (n trace indices, may be NULL) go into args. */
+int timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
+                sim_ns t, sim_ns dur, size_t iter, size_t mb,
+                const uint32_t *samples, size_t n);
+int timeline_memory(struct timeline *tl, int gpu, sim_ns t, double bytes);
+int timeline_oom(struct timeline *tl, int gpu, sim_ns t, double need,
+                 double avail);
+
+/* Events written and dropped so far. */
+size_t timeline_events(const struct timeline *tl);
+size_t timeline_dropped(const struct timeline *tl);
+
+/* Write the file (json_save) and free; with abort_only, free without
+ * writing.  Returns the write's status. */
+int timeline_close(struct timeline *tl, int abort_only);
+
+#endif

@@ -1,0 +1,456 @@
+/* cmd_compare: `skrull compare`, see skrull-compare(1). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "err.h"
+#include "plan.h"
+#include "planopts.h"
+#include "report.h"
+#include "sched.h"
+#include "simcli.h"
+#include "trace.h"
+
+static int run(int, char **);
+
+const struct cli_cmd cmd_compare = {
+	"compare",
+	"simulate several policies on the same trace and job, side by side",
+	"skrull compare [--trace FILE] [--policies LIST] [JOB OPTIONS]\n"
+	"              [POLICY OPTIONS] [--iters A:B] [--threads N] [--json]\n"
+	"       skrull compare --paper [--iters A:B] [--threads N] [--json]",
+	run,
+};
+
+/* The paper's DeepSpeed baseline is one sample per micro-batch (PAPER.md
+ * section 10); packing is the stronger baseline; both are shown. */
+#define DEFAULT_POLICIES "deepspeed/mb-samples=1,deepspeed,sorted,dacp,skrull"
+#define DEFAULT_TRACE "traces/wikipedia.txt.gz"
+#define DEFAULT_ITERS 100
+#define MAX_POLICIES 16
+
+enum { OPT_POLICIES = 256, OPT_PAPER, OPT_ITERS, OPT_THREADS, OPT_JSON };
+
+static const struct option own[] = {
+	{ "policies", required_argument, NULL, OPT_POLICIES },
+	{ "paper", no_argument, NULL, OPT_PAPER },
+	{ "iters", required_argument, NULL, OPT_ITERS },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+};
+
+/* One compared policy: its name as given, the policy and its knobs. */
+struct entry {
+	char label[64];
+	char policy[32];
+	struct sched_params sp;
+	struct report r;
+	int invalid;       /* the plan broke the memory bound */
+	double plan_secs;
+};
+
+static void
+help(void)
+{
+	printf("usage: %s\n\n%s\n\n", cmd_compare.usage, cmd_compare.summary);
+	printf("  --policies LIST   comma-separated NAME[/KNOB=VALUE...] (default\n"
+	    "                    %s)\n"
+	    "  --paper           the paper's six configurations on the bundled\n"
+	    "                    stand-in traces, beside its published speed-ups\n"
+	    "  --iters A:B       iterations simulated per policy (default 0:%d)\n"
+	    "  --threads N       simulator threads (default: the CPUs)\n"
+	    "  --json            print the comparison as JSON\n"
+	    "  (default trace: %s; overlong samples are dropped)\n",
+	    DEFAULT_POLICIES, DEFAULT_ITERS, DEFAULT_TRACE);
+	planopts_help();
+	printf("\nSee skrull-compare(1) and skrull(7).\n");
+}
+
+/* Parse one "NAME/KNOB=VALUE/..." into e, starting from base knobs. */
+static int
+parse_entry(const char *text, size_t n, const struct sched_params *base,
+    struct entry *e)
+{
+	char buf[sizeof e->label], *tok, *save = NULL, *eq;
+	const struct sched_knob *k;
+
+	if (n == 0 || n >= sizeof buf)
+		return err_set(SK_ERR_ARG, "--policies: an entry is empty or "
+		    "longer than %zu characters", sizeof buf - 1);
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	memset(e, 0, sizeof *e);
+	memcpy(e->label, buf, n + 1);
+	e->sp = *base;
+	tok = strtok_r(buf, "/", &save);
+	if (tok == NULL || sched_policy_find(tok) == NULL)
+		return err_set(SK_ERR_ARG, "--policies: unknown policy in '%s'",
+		    e->label);
+	snprintf(e->policy, sizeof e->policy, "%s", tok);
+	while ((tok = strtok_r(NULL, "/", &save)) != NULL) {
+		if ((eq = strchr(tok, '=')) == NULL)
+			return err_set(SK_ERR_ARG, "--policies: '%s' in '%s' is not "
+			    "KNOB=VALUE", tok, e->label);
+		*eq = '\0';
+		if ((k = sched_knob_find(tok)) == NULL)
+			return err_set(SK_ERR_ARG, "--policies: unknown knob '%s' in "
+			    "'%s'", tok, e->label);
+		if (sched_knob_set(&e->sp, k, eq + 1) != SK_OK)
+			return SK_ERR_ARG;
+	}
+	return SK_OK;
+}
+
+static int
+parse_list(const char *list, const struct sched_params *base, struct entry *e,
+    size_t *n)
+{
+	const char *p = list, *c;
+
+	*n = 0;
+	for (;;) {
+		c = strchr(p, ',');
+		if (*n == MAX_POLICIES)
+			return err_set(SK_ERR_ARG, "--policies: more than %d entries",
+			    MAX_POLICIES);
+		if (parse_entry(p, c != NULL ? (size_t)(c - p) : strlen(p), base,
+		    &e[*n]) != SK_OK)
+			return SK_ERR_ARG;
+		(*n)++;
+		if (c == NULL)
+			return SK_OK;
+		p = c + 1;
+	}
+}
+
+/* Plan and simulate every entry on trace t with job j. */
+static int
+simulate_all(struct simcli *sc, const struct job *j, const struct trace *t,
+    const char *trace_path, struct entry *e, size_t n)
+{
+	struct plan p;
+	size_t i;
+	int rc = CLI_OK;
+	double t0;
+
+	plan_init(&p);
+	for (i = 0; i < n && rc == CLI_OK; i++) {
+		t0 = planopts_now();
+		if (sched_plan(j, &e[i].sp, e[i].policy, t, trace_path, &p) != SK_OK) {
+			err_prefix(e[i].label);
+			rc = cli_fail();
+			break;
+		}
+		e[i].plan_secs = planopts_now() - t0;
+		e[i].invalid = plan_validate(&p, t) != SK_OK;
+		rc = simcli_simulate(sc, &p, &e[i].r);
+	}
+	plan_free(&p);
+	return rc;
+}
+
+/*
+ * Speed-up of entry b over entry a: the ratio of their throughputs (tokens
+ * per second over the simulated iterations).  Not of their mean iteration
+ * times: sorted batching composes different global batches, so its
+ * iterations i..j hold other samples than the other policies'.
+ */
+static double
+speedup(const struct entry *a, const struct entry *b)
+{
+	return a->r.tokens_per_s > 0 ? b->r.tokens_per_s / a->r.tokens_per_s : 0.0;
+}
+
+static void
+print_table(const struct entry *e, size_t n)
+{
+	size_t i;
+
+	printf("%-24s %9s %9s %8s %8s %6s %9s %5s\n", "policy", "mean ms",
+	    "p99 ms", "vs [0]", "vs [1]", "MFU", "peak GiB", "OOMs");
+	for (i = 0; i < n; i++)
+		printf("%-24s %9.2f %9.2f %7.2fx %7.2fx %5.1f%% %9.2f %5zu%s\n",
+		    e[i].label, e[i].r.mean * 1e3, e[i].r.p99 * 1e3,
+		    speedup(&e[0], &e[i]), n > 1 ? speedup(&e[1], &e[i]) : 1.0,
+		    100 * e[i].r.mfu,
+		    e[i].r.peak_max / (1024.0 * 1024 * 1024), e[i].r.noom,
+		    e[i].invalid ? "  (plan breaks the memory bound)" : "");
+}
+
+static cJSON *
+entries_json(const struct entry *e, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; arr != NULL && i < n; i++) {
+		if ((o = cJSON_CreateObject()) == NULL) {
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		cJSON_AddItemToArray(arr, o);
+		if (cJSON_AddStringToObject(o, "policy", e[i].label) == NULL ||
+		    cJSON_AddBoolToObject(o, "plan_valid", !e[i].invalid) == NULL ||
+		    cJSON_AddNumberToObject(o, "speedup_vs_first",
+		        speedup(&e[0], &e[i])) == NULL ||
+		    report_to_json(&e[i].r, o, 0) != SK_OK) {
+			cJSON_Delete(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static void
+free_entries(struct entry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		report_free(&e[i].r);
+}
+
+/* The paper's six configurations (PAPER.md section 6) and its speed-ups
+ * over DeepSpeed and over sorted batching per configuration, as read off
+ * Figure 3 by a third party (PAPER.md 7.1, marked [S] there: approximate). */
+static const struct paper_config {
+	const char *model, *trace, *name;
+	int dp, cp, batch;
+	uint32_t bucket;
+	double vs_ds, vs_sorted;
+} paper[] = {
+	{ "Qwen2.5-0.5B", "traces/synth-wikipedia-zh.txt.gz", "0.5B Wikipedia", 4, 8, 64, 26000, 7.54, 6.85 },
+	{ "Qwen2.5-0.5B", "traces/synth-lmsyschat1m.txt.gz", "0.5B LMsysChat1M", 4, 8, 64, 26000, 6.17, 5.40 },
+	{ "Qwen2.5-0.5B", "traces/synth-chatqa2-long-sft.txt.gz", "0.5B ChatQA2", 4, 8, 64, 26000, 2.79, 1.86 },
+	{ "Qwen2.5-7B", "traces/synth-wikipedia-zh.txt.gz", "7B Wikipedia", 4, 8, 64, 13000, 2.60, 2.30 },
+	{ "Qwen2.5-7B", "traces/synth-lmsyschat1m.txt.gz", "7B LMsysChat1M", 4, 8, 64, 13000, 2.14, 1.90 },
+	{ "Qwen2.5-7B", "traces/synth-chatqa2-long-sft.txt.gz", "7B ChatQA2", 2, 16, 40, 13000, 1.35, 1.20 },
+};
+#define NPAPER (sizeof paper / sizeof paper[0])
+
+/* One configuration of --paper as JSON; NULL when out of memory. */
+static cJSON *
+paper_json(const struct paper_config *c, const struct entry *e, size_t n)
+{
+	cJSON *o = cJSON_CreateObject(), *pol;
+
+	if (o == NULL ||
+	    cJSON_AddStringToObject(o, "configuration", c->name) == NULL ||
+	    cJSON_AddNumberToObject(o, "speedup_vs_deepspeed",
+	        speedup(&e[0], &e[2])) == NULL ||
+	    cJSON_AddNumberToObject(o, "paper_vs_deepspeed", c->vs_ds) == NULL ||
+	    cJSON_AddNumberToObject(o, "speedup_vs_sorted",
+	        speedup(&e[1], &e[2])) == NULL ||
+	    cJSON_AddNumberToObject(o, "paper_vs_sorted", c->vs_sorted) == NULL ||
+	    (pol = entries_json(e, n)) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_AddItemToObject(o, "policies", pol);
+	return o;
+}
+
+static int
+run_paper(struct simcli *sc, int json)
+{
+	static const char *const list = "deepspeed/mb-samples=1,sorted/mb-samples=1,skrull";
+	struct entry e[3];
+	struct sched_params base;
+	struct trace t;
+	struct job j;
+	cJSON *root = NULL, *arr = NULL, *o;
+	double sum_ds = 0, sum_sorted = 0;
+	size_t i, n;
+	int rc = CLI_FAIL;
+
+	trace_init(&t);
+	sched_params_default(&base);
+	base.drop_overlong = 1;
+	if (json && ((root = cJSON_CreateObject()) == NULL ||
+	    (arr = cJSON_AddArrayToObject(root, "configurations")) == NULL))
+		goto nomem;
+	if (!json)
+		printf("%-18s %10s %10s %10s %10s %6s\n", "configuration",
+		    "vs DS", "paper", "vs sorted", "paper", "OOMs");
+	for (i = 0; i < NPAPER; i++) {
+		const struct paper_config *c = &paper[i];
+
+		job_default(&j);
+		if (model_preset(c->model, &j.model) != SK_OK) {
+			rc = cli_fail();
+			goto out;
+		}
+		j.dp = c->dp;
+		j.cp = c->cp;
+		j.batch = c->batch;
+		j.bucket = c->bucket;
+		j.bucket_auto = 0;
+		if (parse_list(list, &base, e, &n) != SK_OK ||
+		    trace_read(c->trace, NULL, &t, NULL) != SK_OK) {
+			rc = cli_fail();
+			goto out;
+		}
+		rc = simulate_all(sc, &j, &t, c->trace, e, n);
+		if (rc != CLI_OK) {
+			free_entries(e, n);
+			goto out;
+		}
+		rc = CLI_FAIL;
+		sum_ds += speedup(&e[0], &e[2]);
+		sum_sorted += speedup(&e[1], &e[2]);
+		if (!json)
+			printf("%-18s %9.2fx %9.2fx %9.2fx %9.2fx %6zu\n", c->name,
+			    speedup(&e[0], &e[2]), c->vs_ds,
+			    speedup(&e[1], &e[2]), c->vs_sorted, e[2].r.noom);
+		else if ((o = paper_json(c, e, n)) == NULL) {
+			free_entries(e, n);
+			goto nomem;
+		} else
+			cJSON_AddItemToArray(arr, o);
+		free_entries(e, n);
+	}
+	if (!json) {
+		printf("%-18s %9.2fx %9.2fx %9.2fx %9.2fx\n", "average",
+		    sum_ds / NPAPER, 3.76, sum_sorted / NPAPER, 3.45);
+		printf("\nDS and sorted: one sample per micro-batch, every sample "
+		    "sharded (the paper's baseline,\nPAPER.md section 10). Traces: "
+		    "synthetic stand-ins drawn from the paper's Table 1.\n"
+		    "Paper per-configuration values: read off Figure 3 by a third "
+		    "party (approximate);\naverages: the paper's text.\n");
+		rc = CLI_OK;
+		goto out;
+	}
+	if (cJSON_AddNumberToObject(root, "average_vs_deepspeed", sum_ds / NPAPER) == NULL ||
+	    cJSON_AddNumberToObject(root, "paper_average_vs_deepspeed", 3.76) == NULL ||
+	    cJSON_AddNumberToObject(root, "average_vs_sorted", sum_sorted / NPAPER) == NULL ||
+	    cJSON_AddNumberToObject(root, "paper_average_vs_sorted", 3.45) == NULL)
+		goto nomem;
+	rc = cli_print_json(root);
+	root = NULL;
+	goto out;
+nomem:
+	err_set(SK_ERR_NOMEM, "out of memory");
+	rc = cli_fail();
+out:
+	cJSON_Delete(root);
+	trace_free(&t);
+	return rc;
+}
+
+static int
+run(int argc, char **argv)
+{
+	struct planopts po;
+	struct simcli sc;
+	struct option *longopts;
+	struct entry e[MAX_POLICIES];
+	struct trace t;
+	const char *list = DEFAULT_POLICIES;
+	cJSON *root, *arr;
+	size_t n = 0;
+	int c, rc = CLI_FAIL, paper_mode = 0, json = 0;
+
+	trace_init(&t);
+	planopts_init(&po);
+	po.sp.drop_overlong = 1;
+	simcli_init(&sc);
+	sc.end = DEFAULT_ITERS;
+	if ((longopts = planopts_table(own, sizeof own / sizeof own[0])) == NULL) {
+		err_set(SK_ERR_NOMEM, "out of memory");
+		rc = cli_fail();
+		goto out;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			rc = CLI_OK;
+			goto out;
+		case '?':
+			rc = cli_usage(&cmd_compare, "compare: unknown option '%s'",
+			    argv[optind - 1]);
+			goto out;
+		case ':':
+			rc = cli_usage(&cmd_compare, "compare: option '%s' needs a value",
+			    argv[optind - 1]);
+			goto out;
+		case OPT_POLICIES: list = optarg; continue;
+		case OPT_PAPER: paper_mode = 1; continue;
+		case OPT_JSON: json = 1; continue;
+		case OPT_ITERS:
+		case OPT_THREADS:
+			if ((rc = simcli_take(&sc, &cmd_compare, c == OPT_ITERS ?
+			    "--iters" : "--threads", optarg)) != CLI_OK)
+				goto out;
+			continue;
+		case PLANOPT_POLICY:
+			rc = cli_usage(&cmd_compare, "compare: use --policies");
+			goto out;
+		}
+		if ((rc = planopts_take(&po, &cmd_compare, c, optarg)) != CLI_OK)
+			goto out;
+	}
+	rc = CLI_FAIL;
+	if (optind != argc) {
+		rc = cli_usage(&cmd_compare, "compare: unexpected argument '%s'",
+		    argv[optind]);
+		goto out;
+	}
+	if (paper_mode) {
+		rc = run_paper(&sc, json);
+		goto out;
+	}
+	if (po.trace == NULL)
+		po.trace = access(DEFAULT_TRACE, R_OK) == 0 ? DEFAULT_TRACE :
+		    SKRULL_DATADIR "/" DEFAULT_TRACE;
+	if (parse_list(list, &po.sp, e, &n) != SK_OK) {
+		rc = cli_usage(&cmd_compare, "%s", err_msg());
+		goto out;
+	}
+	if ((rc = planopts_finish(&po, &cmd_compare)) != CLI_OK)
+		goto out;
+	rc = CLI_FAIL;
+	if (trace_read(po.trace, &po.ro, &t, NULL) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	if ((rc = simulate_all(&sc, &po.job.job, &t, po.trace, e, n)) != CLI_OK)
+		goto out;
+	if (!json) {
+		const struct job *j = &po.job.job;
+
+		printf("trace %s; %s on %d x %s, DP %d x CP %d, batch %d, "
+		    "BucketSize %u; iterations %zu to %zu\n\n", po.trace,
+		    j->model.name, cluster_gpus(&j->cluster), j->cluster.gpu.name,
+		    j->dp, j->cp, j->batch, j->bucket, e[0].r.first,
+		    e[0].r.first + e[0].r.niter - 1);
+		print_table(e, n);
+		printf("\nvs [0], vs [1]: speed-up over the first and second "
+		    "policy (throughput, tokens/s).\n");
+		rc = CLI_OK;
+		goto out;
+	}
+	if ((root = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(root, "trace", po.trace) == NULL ||
+	    (arr = entries_json(e, n)) == NULL) {
+		cJSON_Delete(root);
+		err_set(SK_ERR_NOMEM, "out of memory");
+		rc = cli_fail();
+		goto out;
+	}
+	cJSON_AddItemToObject(root, "policies", arr);
+	rc = cli_print_json(root);
+out:
+	free_entries(e, n);
+	free(longopts);
+	trace_free(&t);
+	return rc;
+}

@@ -1,0 +1,152 @@
+/* cmd_sim: `skrull sim`, see skrull-sim(1). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "cost.h"
+#include "err.h"
+#include "plan.h"
+#include "planopts.h"
+#include "report.h"
+#include "sim.h"
+#include "simcli.h"
+#include "trace.h"
+
+static int run(int, char **);
+
+const struct cli_cmd cmd_sim = {
+	"sim",
+	"simulate a plan on a model of the cluster: speed, breakdown, memory",
+	"skrull sim --plan PLAN [--iters A:B] [--threads N] [--timeline FILE]\n"
+	"              [--timeline-iters A:B] [--per-gpu] [--json]\n"
+	"       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
+	"              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
+	"              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]",
+	run,
+};
+
+enum {
+	OPT_PLAN = 256, OPT_ITERS, OPT_THREADS, OPT_TIMELINE, OPT_TL_ITERS,
+	OPT_PER_GPU, OPT_JSON
+};
+
+static const struct option own[] = {
+	{ "plan", required_argument, NULL, OPT_PLAN },
+	{ "iters", required_argument, NULL, OPT_ITERS },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "timeline-iters", required_argument, NULL, OPT_TL_ITERS },
+	{ "per-gpu", no_argument, NULL, OPT_PER_GPU },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+};
+
+static void
+help(void)
+{
+	printf("usage: %s\n\n%s\n\n", cmd_sim.usage, cmd_sim.summary);
+	printf("  --plan PLAN          simulate this plan (skrull-plan(5))\n"
+	    "  --iters A:B          iterations A to B-1 (default all; A: or :B)\n"
+	    "  --threads N          worker threads (default: the CPUs)\n"
+	    "  --timeline FILE      write a Chrome/Perfetto trace-event file\n"
+	    "  --timeline-iters A:B its iterations (default 0:2), at most 10^6 events\n"
+	    "  --per-gpu            per-GPU rows in --json output\n"
+	    "  --json               print the report as JSON (skrull-report in skrull(7))\n"
+	    "\nwithout --plan, plan first:\n");
+	planopts_help();
+	printf("\nSee skrull-sim(1) and skrull(7).\n");
+}
+
+static int
+run(int argc, char **argv)
+{
+	struct planopts po;
+	struct simcli sc;
+	struct option *longopts;
+	struct trace t;
+	struct plan p;
+	struct report r;
+	const char *plan_path = NULL;
+	double secs = 0;
+	int c, rc = CLI_FAIL;
+
+	trace_init(&t);
+	plan_init(&p);
+	report_init(&r);
+	planopts_init(&po);
+	simcli_init(&sc);
+	if ((longopts = planopts_table(own, sizeof own / sizeof own[0])) == NULL) {
+		err_set(SK_ERR_NOMEM, "out of memory");
+		rc = cli_fail();
+		goto out;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			rc = CLI_OK;
+			goto out;
+		case '?':
+			rc = cli_usage(&cmd_sim, "sim: unknown option '%s'", argv[optind - 1]);
+			goto out;
+		case ':':
+			rc = cli_usage(&cmd_sim, "sim: option '%s' needs a value",
+			    argv[optind - 1]);
+			goto out;
+		case OPT_PLAN: plan_path = optarg; continue;
+		case OPT_PER_GPU: sc.per_gpu = 1; continue;
+		case OPT_JSON: sc.json = 1; continue;
+		case OPT_TIMELINE: sc.opts.timeline = optarg; continue;
+		case OPT_ITERS:
+		case OPT_THREADS:
+		case OPT_TL_ITERS:
+			if ((rc = simcli_take(&sc, &cmd_sim, c == OPT_ITERS ? "--iters" :
+			    c == OPT_THREADS ? "--threads" : "--timeline-iters",
+			    optarg)) != CLI_OK)
+				goto out;
+			continue;
+		}
+		if ((rc = planopts_take(&po, &cmd_sim, c, optarg)) != CLI_OK)
+			goto out;
+	}
+	rc = CLI_FAIL;
+	if (optind != argc) {
+		rc = cli_usage(&cmd_sim, "sim: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if ((plan_path == NULL) == (po.trace == NULL)) {
+		rc = cli_usage(&cmd_sim, "sim: give either --plan PLAN or --trace FILE");
+		goto out;
+	}
+	if (plan_path != NULL) {
+		if (plan_read(plan_path, &p) != SK_OK) {
+			rc = cli_fail();
+			goto out;
+		}
+		if (plan_validate(&p, NULL) != SK_OK)
+			fprintf(stderr, "skrull: warning: %s: %s: simulating it anyway\n",
+			    plan_path, err_msg());
+	} else {
+		if ((rc = planopts_finish(&po, &cmd_sim)) != CLI_OK ||
+		    (rc = planopts_plan(&po, &t, &p, &secs)) != CLI_OK)
+			goto out;
+		rc = CLI_FAIL;
+		if (plan_validate(&p, &t) != SK_OK)
+			fprintf(stderr, "skrull: warning: %s: simulating it anyway\n",
+			    err_msg());
+	}
+	rc = simcli_run(&sc, &p, plan_path != NULL ? plan_path : po.trace, &r);
+out:
+	free(longopts);
+	report_free(&r);
+	plan_free(&p);
+	trace_free(&t);
+	return rc;
+}

@@ -1,0 +1,147 @@
+/* simcli: see simcli.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "planopts.h"
+#include "simcli.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+void
+simcli_init(struct simcli *s)
+{
+	memset(s, 0, sizeof *s);
+	sim_opts_default(&s->opts);
+}
+
+/* "A:B", "A:" or ":B" (B exclusive) -> *a, *b (0 for an open end). */
+static int
+range(const char *text, size_t *a, size_t *b)
+{
+	const char *colon = strchr(text, ':');
+	char *end;
+	unsigned long long v;
+
+	if (colon == NULL)
+		return -1;
+	*a = 0;
+	*b = 0;
+	if (colon != text) {
+		errno = 0;
+		v = strtoull(text, &end, 10);
+		if (end != colon || errno != 0 || text[0] == '-')
+			return -1;
+		*a = (size_t)v;
+	}
+	if (colon[1] != '\0') {
+		errno = 0;
+		v = strtoull(colon + 1, &end, 10);
+		if (*end != '\0' || errno != 0 || colon[1] == '-' || v <= *a)
+			return -1;
+		*b = (size_t)v;
+	}
+	return 0;
+}
+
+int
+simcli_take(struct simcli *s, const struct cli_cmd *cmd, const char *opt,
+    const char *arg)
+{
+	unsigned long n;
+	size_t a, b;
+
+	if (strcmp(opt, "--threads") == 0)
+		return cli_parse_ulong(cmd, opt, arg, 1, 1024, &n) != CLI_OK ?
+		    CLI_USAGE : (s->opts.threads = (int)n, CLI_OK);
+	if (range(arg, &a, &b) != 0)
+		return cli_usage(cmd, "%s: '%s' is not a range A:B of iterations "
+		    "(B > A, either may be left out)", opt, arg);
+	if (strcmp(opt, "--iters") == 0) {
+		s->first = a;
+		s->end = b;
+	} else {
+		s->opts.tl_first = a;
+		s->opts.tl_last = b == 0 ? (size_t)-1 : b - 1;
+	}
+	return CLI_OK;
+}
+
+int
+simcli_simulate(struct simcli *s, const struct plan *p, struct report *r)
+{
+	size_t end = s->end == 0 || s->end > p->niter ? p->niter : s->end;
+	double t0;
+
+	if (s->first >= end) {
+		err_set(SK_ERR_ARG, "--iters: the plan has %zu iterations, none "
+		    "from %zu", p->niter, s->first);
+		return cli_fail();
+	}
+	s->opts.first = s->first;
+	s->opts.count = end - s->first;
+	s->opts.events = &s->events;
+	t0 = planopts_now();
+	if (sim_run(p, &s->opts, r) != SK_OK)
+		return cli_fail();
+	s->wall = planopts_now() - t0;
+	return CLI_OK;
+}
+
+static void
+print_text(const struct simcli *s, const struct plan *p, const char *label,
+    const struct report *r)
+{
+	const struct job *j = &p->job;
+
+	printf("%-14s %s: %s, %s on %d x %s, DP %d x CP %d, BucketSize %u\n",
+	    "plan", label, p->policy, j->model.name, cluster_gpus(&j->cluster),
+	    j->cluster.gpu.name, j->dp, j->cp, j->bucket);
+	printf("%-14s %zu simulated (%zu to %zu) of %zu\n", "iterations",
+	    r->niter, r->first, r->first + r->niter - 1, p->niter);
+	printf("%-14s mean %.3f ms, p50 %.3f, p95 %.3f, p99 %.3f ms\n",
+	    "iteration", r->mean * 1e3, r->p50 * 1e3, r->p95 * 1e3, r->p99 * 1e3);
+	printf("%-14s %.0f tokens/s\n", "throughput", r->tokens_per_s);
+	printf("%-14s %.1f%%\n", "MFU", 100 * r->mfu);
+	printf("%-14s %.3f ms per iteration; this run takes %.2fx the ideal\n",
+	    "ideal", r->ideal * 1e3, r->ideal_ratio);
+	printf("%-14s busy %.1f%%, exposed communication %.1f%%, waiting %.1f%%\n",
+	    "GPU time", 100 * r->busy_frac, 100 * r->comm_frac, 100 * r->wait_frac);
+	printf("%-14s %.2f GiB (of %.2f GiB available)\n", "peak memory",
+	    r->peak_max / GIB, (j->cluster.gpu.hbm_bytes - j->reserve) / GIB);
+	printf("%-14s %zu\n", "OOMs", r->noom);
+	printf("%-14s %.3f s wall, %.3g events, %.3g events/s\n", "simulation",
+	    s->wall, (double)s->events,
+	    s->wall > 0 ? (double)s->events / s->wall : 0.0);
+}
+
+int
+simcli_run(struct simcli *s, const struct plan *p, const char *label,
+    struct report *r)
+{
+	cJSON *root;
+	int rc;
+
+	if ((rc = simcli_simulate(s, p, r)) != CLI_OK)
+		return rc;
+	if (r->noom > 0)
+		fprintf(stderr, "skrull: %zu out-of-memory event%s; the first: "
+		    "iteration %zu, GPU %d needs %.2f GiB of %.2f GiB\n", r->noom,
+		    r->noom == 1 ? "" : "s", r->oom[0].iter, r->oom[0].gpu,
+		    r->oom[0].need / GIB, r->oom[0].avail / GIB);
+	if (!s->json) {
+		print_text(s, p, label, r);
+		return CLI_OK;
+	}
+	if ((root = cJSON_CreateObject()) == NULL ||
+	    report_to_json(r, root, s->per_gpu) != SK_OK) {
+		cJSON_Delete(root);
+		err_set(SK_ERR_NOMEM, "out of memory");
+		return cli_fail();
+	}
+	return cli_print_json(root);
+}

@@ -1,0 +1,295 @@
+/* report: see report.h; every metric is defined in skrull(7). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "err.h"
+#include "report.h"
+
+#define REPORT_FORMAT "skrull-report"
+
+/* OOMs listed in the JSON; the summary counts them all.  A run that runs
+ * out of memory everywhere would otherwise list every GPU of every
+ * iteration. */
+#define REPORT_OOM_LIST_MAX 1000
+
+void
+report_init(struct report *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+void
+report_free(struct report *r)
+{
+	free(r->time);
+	free(r->tokens);
+	free(r->model_flops);
+	free(r->cell);
+	free(r->oom);
+	report_init(r);
+}
+
+int
+report_alloc(struct report *r, const char *source, int ngpus, size_t first,
+    size_t niter)
+{
+	/* calloc(0) may return NULL: keep one entry so NULL means failure. */
+	size_t n = niter > 0 ? niter : 1;
+
+	report_init(r);
+	if (source == NULL || strlen(source) >= sizeof r->source)
+		return err_set(SK_ERR_ARG, "report: source must be \"sim\" or "
+		    "\"run\"");
+	if (ngpus < 1)
+		return err_set(SK_ERR_ARG, "report: %d GPUs", ngpus);
+	if (n > SIZE_MAX / sizeof *r->cell / (size_t)ngpus)
+		return err_set(SK_ERR_NOMEM, "report: %zu iterations of %d GPUs: "
+		    "out of memory", niter, ngpus);
+	r->time = calloc(n, sizeof *r->time);
+	r->tokens = calloc(n, sizeof *r->tokens);
+	r->model_flops = calloc(n, sizeof *r->model_flops);
+	r->cell = calloc(n * (size_t)ngpus, sizeof *r->cell);
+	if (r->time == NULL || r->tokens == NULL || r->model_flops == NULL ||
+	    r->cell == NULL) {
+		report_free(r);
+		return err_set(SK_ERR_NOMEM, "report: %zu iterations of %d GPUs: "
+		    "out of memory", niter, ngpus);
+	}
+	strcpy(r->source, source);
+	r->ngpus = ngpus;
+	r->first = first;
+	r->niter = niter;
+	return SK_OK;
+}
+
+int
+report_add_oom(struct report *r, size_t iter, int gpu, double need,
+    double avail)
+{
+	struct report_oom *o;
+	size_t cap;
+
+	if (gpu < 0 || gpu >= r->ngpus)
+		return err_set(SK_ERR_ARG, "report: OOM on GPU %d of %d", gpu,
+		    r->ngpus);
+	if (iter < r->first || iter - r->first >= r->niter)
+		return err_set(SK_ERR_ARG, "report: OOM in iteration %zu, outside "
+		    "the %zu reported from %zu", iter, r->niter, r->first);
+	if (r->noom == r->cap_oom) {
+		/* Doubling: OOMs are rare, but a bad plan may have one per
+		 * GPU and iteration. */
+		cap = r->cap_oom > 0 ? 2 * r->cap_oom : 16;
+		if (cap > SIZE_MAX / sizeof *o ||
+		    (o = realloc(r->oom, cap * sizeof *o)) == NULL)
+			return err_set(SK_ERR_NOMEM, "report: out of memory for "
+			    "%zu OOMs", cap);
+		r->oom = o;
+		r->cap_oom = cap;
+	}
+	o = &r->oom[r->noom++];
+	o->iter = iter;
+	o->gpu = gpu;
+	o->need = need;
+	o->avail = avail;
+	return SK_OK;
+}
+
+/* A per-iteration input must be a finite number >= 0. */
+static int
+check_value(const struct report *r, size_t it, const char *what, double v)
+{
+	if (isfinite(v) && v >= 0)
+		return SK_OK;
+	return err_set(SK_ERR_RANGE, "report: iteration %zu: %s is %g",
+	    r->first + it, what, v);
+}
+
+int
+report_finish(struct report *r, const struct job *j)
+{
+	const double peak = j->cluster.gpu.peak_flops;
+	const double gemm_max = j->cluster.eff.gemm_max;
+	const double g = (double)r->ngpus;
+	double *sorted = NULL;
+	double busy = 0, comm = 0, wait = 0, mflops = 0, ideal = 0, gputime;
+	uint64_t tokens = 0;
+	size_t it;
+	int k, e = SK_OK;
+
+	if (r->niter == 0)
+		return err_set(SK_ERR_ARG, "report: no iterations to summarise");
+	if (!(peak > 0) || !(gemm_max > 0))
+		return err_set(SK_ERR_ARG, "report: the cluster's peak FLOP/s "
+		    "(%g) and GEMM efficiency (%g) must be positive", peak,
+		    gemm_max);
+	for (it = 0; it < r->niter; it++) {
+		if ((e = check_value(r, it, "time", r->time[it])) != SK_OK ||
+		    (e = check_value(r, it, "model FLOPs",
+		    r->model_flops[it])) != SK_OK)
+			return e;
+		for (k = 0; k < r->ngpus; k++) {
+			const struct report_cell *c = report_cell(r, it, k);
+
+			if ((e = check_value(r, it, "busy", c->busy)) != SK_OK ||
+			    (e = check_value(r, it, "comm", c->comm)) != SK_OK ||
+			    (e = check_value(r, it, "wait", c->wait)) != SK_OK ||
+			    (e = check_value(r, it, "FLOPs", c->flops)) != SK_OK ||
+			    (e = check_value(r, it, "peak memory",
+			    c->peak)) != SK_OK)
+				return e;
+		}
+	}
+	if ((sorted = malloc(r->niter * sizeof *sorted)) == NULL)
+		return err_set(SK_ERR_NOMEM, "report: out of memory sorting %zu "
+		    "iteration times", r->niter);
+
+	r->total = 0;
+	r->peak_max = 0;
+	for (it = 0; it < r->niter; it++) {
+		double f = 0;
+
+		r->total += r->time[it];
+		tokens += r->tokens[it];
+		mflops += r->model_flops[it];
+		for (k = 0; k < r->ngpus; k++) {
+			const struct report_cell *c = report_cell(r, it, k);
+
+			busy += c->busy;
+			comm += c->comm;
+			wait += c->wait;
+			f += c->flops;
+			if (c->peak > r->peak_max)
+				r->peak_max = c->peak;
+		}
+		/* Every FLOP of the iteration spread evenly over the GPUs,
+		 * all at the best efficiency a kernel reaches. */
+		ideal += f / (g * peak * gemm_max);
+	}
+	r->mean = gsl_stats_mean(r->time, 1, r->niter);
+	memcpy(sorted, r->time, r->niter * sizeof *sorted);
+	gsl_sort(sorted, 1, r->niter);
+	r->p50 = gsl_stats_quantile_from_sorted_data(sorted, 1, r->niter, 0.50);
+	r->p95 = gsl_stats_quantile_from_sorted_data(sorted, 1, r->niter, 0.95);
+	r->p99 = gsl_stats_quantile_from_sorted_data(sorted, 1, r->niter, 0.99);
+	free(sorted);
+
+	/* Degenerate runs (no time, no work) give 0, not a division by 0. */
+	r->tokens_per_s = r->total > 0 ? (double)tokens / r->total : 0;
+	r->mfu = r->total > 0 ? mflops / (r->total * g * peak) : 0;
+	r->ideal = ideal / (double)r->niter;
+	r->ideal_ratio = r->ideal > 0 ? r->mean / r->ideal : 0;
+	gputime = r->total * g;
+	r->busy_frac = gputime > 0 ? busy / gputime : 0;
+	r->comm_frac = gputime > 0 ? comm / gputime : 0;
+	r->wait_frac = gputime > 0 ? wait / gputime : 0;
+	return SK_OK;
+}
+
+/* Add the number members of o named names[i] = v[i]; NULL on failure. */
+static cJSON *
+numbers(cJSON *o, const char *const *names, const double *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cJSON_AddNumberToObject(o, names[i], v[i]) == NULL)
+			return NULL;
+	return o;
+}
+
+int
+report_to_json(const struct report *r, cJSON *obj, int per_gpu)
+{
+	static const char *const summary_names[] = {
+		"gpus", "first", "iterations", "tokens", "model_flops",
+		"mean", "p50", "p95", "p99", "total", "tokens_per_s", "mfu",
+		"ideal", "ideal_ratio", "peak_max", "busy_frac", "comm_frac",
+		"wait_frac", "oom_count"
+	};
+	static const char *const cell_names[] = {
+		"busy", "comm", "wait", "flops", "peak"
+	};
+	static const char *const iter_names[] = { "index", "time", "tokens" };
+	static const char *const oom_names[] = { "iter", "gpu", "need", "avail" };
+	double tokens = 0, mflops = 0;
+	cJSON *s, *iters, *ooms, *o, *gpus;
+	size_t it, i, nlist;
+	int k;
+
+	for (it = 0; it < r->niter; it++) {
+		tokens += (double)r->tokens[it];
+		mflops += r->model_flops[it];
+	}
+	if (cJSON_AddStringToObject(obj, "format", REPORT_FORMAT) == NULL ||
+	    cJSON_AddNumberToObject(obj, "version", REPORT_VERSION) == NULL ||
+	    cJSON_AddStringToObject(obj, "source", r->source) == NULL ||
+	    (s = cJSON_AddObjectToObject(obj, "summary")) == NULL)
+		goto nomem;
+	{
+		const double v[] = {
+			r->ngpus, (double)r->first, (double)r->niter, tokens,
+			mflops, r->mean, r->p50, r->p95, r->p99, r->total,
+			r->tokens_per_s, r->mfu, r->ideal, r->ideal_ratio,
+			r->peak_max, r->busy_frac, r->comm_frac, r->wait_frac,
+			(double)r->noom
+		};
+
+		if (numbers(s, summary_names, v, sizeof v / sizeof v[0]) == NULL)
+			goto nomem;
+	}
+	if ((iters = cJSON_AddArrayToObject(obj, "iterations")) == NULL)
+		goto nomem;
+	for (it = 0; it < r->niter; it++) {
+		const double v[] = {
+			(double)(r->first + it), r->time[it], (double)r->tokens[it]
+		};
+
+		if ((o = cJSON_CreateObject()) == NULL)
+			goto nomem;
+		cJSON_AddItemToArray(iters, o);
+		if (numbers(o, iter_names, v, sizeof v / sizeof v[0]) == NULL)
+			goto nomem;
+		if (!per_gpu)
+			continue;
+		if ((gpus = cJSON_AddArrayToObject(o, "gpus")) == NULL)
+			goto nomem;
+		for (k = 0; k < r->ngpus; k++) {
+			const struct report_cell *c = &r->cell[it *
+			    (size_t)r->ngpus + (size_t)k];
+			const double cv[] = {
+				c->busy, c->comm, c->wait, c->flops, c->peak
+			};
+			cJSON *co;
+
+			if ((co = cJSON_CreateObject()) == NULL)
+				goto nomem;
+			cJSON_AddItemToArray(gpus, co);
+			if (numbers(co, cell_names, cv,
+			    sizeof cv / sizeof cv[0]) == NULL)
+				goto nomem;
+		}
+	}
+	if ((ooms = cJSON_AddArrayToObject(obj, "ooms")) == NULL)
+		goto nomem;
+	nlist = r->noom < REPORT_OOM_LIST_MAX ? r->noom : REPORT_OOM_LIST_MAX;
+	for (i = 0; i < nlist; i++) {
+		const struct report_oom *m = &r->oom[i];
+		const double v[] = {
+			(double)m->iter, m->gpu, m->need, m->avail
+		};
+
+		if ((o = cJSON_CreateObject()) == NULL)
+			goto nomem;
+		cJSON_AddItemToArray(ooms, o);
+		if (numbers(o, oom_names, v, sizeof v / sizeof v[0]) == NULL)
+			goto nomem;
+	}
+	return SK_OK;
+nomem:
+	return err_set(SK_ERR_NOMEM, "out of memory building the report JSON");
+}

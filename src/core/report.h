@@ -1,0 +1,88 @@
+/*
+ * report: the metrics of a run, simulated or measured, in one schema, so
+ * that a simulated and a measured run of one plan compare line by line.
+ * Every metric is defined in skrull(7) and computed here only.
+ *
+ * Per iteration and GPU: wall time and its breakdown into compute busy,
+ * exposed communication (the communication stream busy while the compute
+ * stream idles) and waiting (both idle: imbalance and dependencies), which
+ * add up to the iteration time; FLOPs done; peak memory.
+ * Aggregates (report_finish): mean, p50, p95, p99 iteration time; tokens/s;
+ * MFU; the ideal bound and the distance from it; OOM count.
+ *
+ * Units: seconds, FLOPs, bytes, tokens.
+ */
+#ifndef SKRULL_REPORT_H
+#define SKRULL_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "job.h"
+
+#define REPORT_VERSION 1
+
+struct report_cell {       /* one GPU in one iteration */
+	double busy;           /* compute stream busy, s */
+	double comm;           /* exposed communication, s */
+	double wait;           /* neither: waiting, s */
+	double flops;          /* FLOPs executed (with recompute) */
+	double peak;           /* peak memory, bytes */
+};
+
+struct report_oom {
+	size_t iter;           /* iteration index in the plan */
+	int gpu;               /* global GPU index: dp rank x cp + cp rank */
+	double need, avail;    /* bytes */
+};
+
+struct report {
+	char source[8];        /* "sim" or "run" */
+	int ngpus;
+	size_t niter;          /* iterations reported */
+	size_t first;          /* plan index of the first one */
+	double *time;          /* niter: iteration time, s */
+	uint64_t *tokens;      /* niter: tokens trained */
+	double *model_flops;   /* niter: model FLOPs (forward + backward, no
+	                          recompute) of the iteration's samples */
+	struct report_cell *cell;   /* niter x ngpus, row-major by iteration */
+	struct report_oom *oom;
+	size_t noom, cap_oom;
+	/* aggregates, filled by report_finish */
+	double mean, p50, p95, p99;     /* iteration time, s */
+	double total;                   /* sum of iteration times, s */
+	double tokens_per_s;
+	double mfu;                     /* model FLOPs / (total x GPUs x peak) */
+	double ideal;                   /* mean ideal iteration time, s */
+	double ideal_ratio;             /* mean / ideal */
+	double peak_max;                /* largest peak memory, bytes */
+	double busy_frac, comm_frac, wait_frac;  /* shares of GPU time */
+};
+
+void report_init(struct report *r);
+int report_alloc(struct report *r, const char *source, int ngpus,
+                 size_t first, size_t niter);
+void report_free(struct report *r);
+
+static inline struct report_cell *
+report_cell(struct report *r, size_t it, int gpu)
+{
+	return &r->cell[it * (size_t)r->ngpus + (size_t)gpu];
+}
+
+/* Record an OOM (thread-safe only if callers serialise; sim does). */
+int report_add_oom(struct report *r, size_t iter, int gpu, double need,
+                   double avail);
+
+/* Aggregates from the per-iteration data and the job (peak FLOP/s, GPU
+ * count, best efficiency cluster.eff.gemm_max for the ideal bound). */
+int report_finish(struct report *r, const struct job *j);
+
+/* JSON: {"format":"skrull-report","version":1,"source":...,"summary":{...},
+ * "iterations":[{"index","time","tokens","gpus":[{busy,comm,wait,flops,
+ * peak}] (when per_gpu)}], "ooms":[...]}. */
+int report_to_json(const struct report *r, cJSON *obj, int per_gpu);
+
+#endif

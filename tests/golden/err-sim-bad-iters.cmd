@@ -1,0 +1,1 @@
+skrull sim --trace traces/wikipedia.txt.gz --iters 9:3

@@ -1,0 +1,1 @@
+skrull sim --plan p.json --trace traces/wikipedia.txt.gz

@@ -1,0 +1,1 @@
+skrull sim --plan no-such-plan.json

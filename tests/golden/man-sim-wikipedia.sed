@@ -1,0 +1,1 @@
+s/^simulation .*/simulation     (time varies)/

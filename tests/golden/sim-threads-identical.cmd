@@ -1,0 +1,1 @@
+skrull plan --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length --bucket 26000 -o p.json >/dev/null && skrull sim --plan p.json --json --per-gpu --threads 1 >a.json && skrull sim --plan p.json --json --per-gpu --threads 2 >b.json && cmp a.json b.json && echo identical

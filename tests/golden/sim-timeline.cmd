@@ -1,0 +1,1 @@
+skrull sim --trace traces/etalon_sharegpt_8k.csv.gz --dp 2 --cp 4 --nodes 1 --batch 16 --bucket 4000 --iters 0:3 --timeline tl.json --timeline-iters 0:2 --json >/dev/null && grep -c "\"ph\":[[:space:]]*\"X\"" tl.json >/dev/null && echo timeline written

@@ -1,0 +1,588 @@
+/*
+ * Unit tests of ops, the simulator's per-operation cost model: numbers
+ * worked by hand for a small made-up model on a cluster of round numbers,
+ * zero-work operations, recompute modes, the data-parallel collectives, a
+ * monotonicity property over random parts, published figures (the
+ * FlashAttention-2 curve on H100, PAPER.md section 10's per-layer time of
+ * a thin shard), and the cluster's "efficiency" JSON member.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <gsl/gsl_rng.h>
+
+#include "cluster.h"
+#include "cost.h"
+#include "err.h"
+#include "job.h"
+#include "ops.h"
+
+/* Fail unless a is within a relative 1e-12 of b (b != 0) or equals it. */
+#define assert_rel(a, b) do {						\
+	double a_ = (a), b_ = (b);					\
+	if (!(fabs(a_ - b_) <= 1e-12 * fabs(b_)))			\
+		fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);	\
+} while (0)
+
+#define NELEM(a) (sizeof (a) / sizeof (a)[0])
+
+/*
+ * The small model: 2 layers, h = 256, 4 query heads and 2 KV heads of 64
+ * (h_q = 256, h_kv = 128), ffn 512, vocabulary 1000, untied, no biases;
+ * bf16 (2 bytes).  The cluster: peak 1e14 FLOP/s, HBM 1e12 B/s, launch
+ * 5 us, gemm_max 0.5, gemm_half 100, attn_max 0.4, attn_half 200,
+ * mem_eff 1; 8 GPUs a node, NVLink 1e11 B/s and 2 us, InfiniBand 2e10 B/s
+ * and 4 us, no collective table (the ring model).  DP 2 x CP 4, ZeRO-2.
+ */
+static void
+small_job(struct job *j)
+{
+	memset(j, 0, sizeof *j);
+	strcpy(j->model.name, "small");
+	j->model.layers = 2;
+	j->model.hidden = 256;
+	j->model.heads = 4;
+	j->model.kv_heads = 2;
+	j->model.head_dim = 64;
+	j->model.ffn = 512;
+	j->model.vocab = 1000;
+	strcpy(j->cluster.name, "round");
+	strcpy(j->cluster.gpu.name, "round");
+	j->cluster.gpu.peak_flops = 1e14;
+	j->cluster.gpu.hbm_bytes = 80e9;
+	j->cluster.gpu.hbm_bw = 1e12;
+	j->cluster.eff.gemm_max = 0.5;
+	j->cluster.eff.gemm_half = 100;
+	j->cluster.eff.attn_max = 0.4;
+	j->cluster.eff.attn_half = 200;
+	j->cluster.eff.mem_eff = 1;
+	j->cluster.eff.launch = 5e-6;
+	j->cluster.nodes = 1;
+	j->cluster.gpus_per_node = 8;
+	j->cluster.nvlink_bw = 1e11;
+	j->cluster.nvlink_lat = 2e-6;
+	j->cluster.ib_bw = 2e10;
+	j->cluster.ib_lat = 4e-6;
+	j->dp = 2;
+	j->cp = 4;
+	j->batch = 8;
+	j->zero = 2;
+	j->recompute = RECOMPUTE_SELECTIVE;
+	j->precision = PRECISION_BF16;
+	j->bucket = 4096;
+	assert_int_equal(cluster_validate(&j->cluster, "small"), SK_OK);
+}
+
+static const uint32_t two_local[] = { 100, 200 };
+static const uint32_t two_shard[] = { 400, 800 };
+
+static void
+test_names(void **state)
+{
+	int i, k;
+
+	assert_string_equal(ops_name(OP_QKV), "qkv");
+	assert_string_equal(ops_name(OP_ATTN_SHARD_B), "attn_shard_b");
+	assert_string_equal(ops_name(OP_OPTIMIZER), "optimizer");
+	assert_string_equal(ops_name(OP_NCOMPUTE), "unknown");
+	for (i = 0; i < OP_NCOMPUTE; i++)
+		for (k = 0; k < i; k++)
+			assert_true(strcmp(ops_name(i), ops_name(k)) != 0);
+}
+
+static void
+test_eff_curves(void **state)
+{
+	struct job j;
+
+	small_job(&j);
+	/* 0.5 x 100 / 200, 0.5 x 300 / 400 */
+	assert_rel(ops_gemm_eff(&j.cluster.eff, 100), 0.25);
+	assert_rel(ops_gemm_eff(&j.cluster.eff, 300), 0.375);
+	assert_true(ops_gemm_eff(&j.cluster.eff, 0) == 0);
+	assert_true(ops_gemm_eff(&j.cluster.eff, -5) == 0);
+	/* 0.4 x 200 / 400, 0.4 x 600 / 800 */
+	assert_rel(ops_attn_eff(&j.cluster.eff, 200), 0.2);
+	assert_rel(ops_attn_eff(&j.cluster.eff, 600), 0.3);
+	assert_true(ops_attn_eff(&j.cluster.eff, 0) == 0);
+}
+
+/*
+ * The H100 default curve against the figure it was fitted to: the
+ * FlashAttention-2 causal forward, head dim 128, H100 SXM5 bars of Shah
+ * et al. 2024 ("FlashAttention-3", Figure 5): 191, 260, 298, 319, 333,
+ * 335 TFLOP/s at 512 ... 16K tokens.  The two-parameter curve stays
+ * within 5% of every bar.
+ */
+static void
+test_eff_published(void **state)
+{
+	static const double S[] = { 512, 1024, 2048, 4096, 8192, 16384 };
+	static const double tf[] = { 191, 260, 298, 319, 333, 335 };
+	struct cluster c;
+	double got;
+	size_t i;
+
+	assert_int_equal(cluster_preset("h100", &c), SK_OK);
+	for (i = 0; i < NELEM(S); i++) {
+		got = ops_attn_eff(&c.eff, S[i]) * c.gpu.peak_flops / 1e12;
+		if (fabs(got / tf[i] - 1) > 0.05)
+			fail_msg("%g tokens: %g TFLOP/s, figure %g", S[i], got,
+			    tf[i]);
+	}
+	/* a large GEMM: Bekman's MAMF, 794.5 of 989 TFLOP/s, to 1.5% */
+	got = ops_gemm_eff(&c.eff, 16384) * c.gpu.peak_flops / 1e12;
+	assert_true(fabs(got / 794.5 - 1) < 0.015);
+}
+
+/*
+ * Local sequences 100 and 200: T = 300 tokens.
+ * QKV: h = 256 -> h_q + 2 h_kv = 512.
+ *   FLOPs 2 x 300 x 256 x 512 = 78643200 at 0.375 of 1e14: 2.09715e-6 s;
+ *   bytes 2 (256 x 512 + 300 (256 + 512)) = 2 (131072 + 230400) = 722944,
+ *   7.22944e-7 s; so compute-bound: 2.097152e-6 + 5e-6 = 7.097152e-6 s.
+ *   Backward: two such GEMMs, 157286400 FLOPs, 1445888 bytes,
+ *   1.4194304e-5 s.
+ * Local attention: 2 h_q S (S + 1) = 512 S (S + 1):
+ *   S = 100: 5171200 FLOPs at 0.4 x 100/300 = 2/15: 3.8784e-7 s;
+ *   S = 200: 20582400 FLOPs at 0.4 x 200/400 = 0.2: 1.02912e-6 s;
+ *   together 25753600 FLOPs, 1.41696e-6 s; bytes 2 x 300 x (2 x 256 +
+ *   2 x 128) + 4 x 4 heads x 300 = 465600, 4.656e-7 s: 6.41696e-6 s.
+ *   Backward: 2.5 x: 64384000 FLOPs, 3.5424e-6 s, 931200 bytes, three
+ *   launches: 1.85424e-5 s.
+ * Head: final norm 2 x 2 x 300 x 256 = 307200 bytes, 3.072e-7 s; logits
+ *   2 x 300 x 256 x 1000 = 153600000 FLOPs at 0.375: 4.096e-6 s (its
+ *   2 (256000 + 300 x 1256) = 1265600 bytes take less); cross-entropy
+ *   300 x 1000 x (2 + 4) = 1800000 bytes, 1.8e-6 s; 6.2032e-6 s busy +
+ *   3 launches = 2.12032e-5 s; backward 2 x 6.2032e-6 + 4 launches =
+ *   3.24064e-5 s.
+ */
+static void
+test_local_by_hand(void **state)
+{
+	struct ops_part p = { two_local, 2, NULL, 0, 4 };
+	struct ops_cost c;
+	struct job j;
+
+	small_job(&j);
+	ops_part_cost(&j, &p, &c);
+	assert_rel(c.tokens, 300);
+	assert_rel(c.flops[OP_QKV], 78643200);
+	assert_rel(c.bytes[OP_QKV], 722944);
+	assert_rel(c.sec[OP_QKV], 7.097152e-6);
+	assert_rel(c.flops[OP_QKV_B], 157286400);
+	assert_rel(c.bytes[OP_QKV_B], 1445888);
+	assert_rel(c.sec[OP_QKV_B], 1.4194304e-5);
+
+	assert_rel(c.flops[OP_ATTN_LOCAL], 25753600);
+	assert_rel(c.bytes[OP_ATTN_LOCAL], 465600);
+	assert_rel(c.sec[OP_ATTN_LOCAL], 6.41696e-6);
+	assert_rel(c.flops[OP_ATTN_LOCAL_B], 64384000);
+	assert_rel(c.bytes[OP_ATTN_LOCAL_B], 931200);
+	assert_rel(c.sec[OP_ATTN_LOCAL_B], 1.85424e-5);
+
+	assert_rel(c.sec[OP_HEAD], 2.12032e-5);
+	assert_rel(c.sec[OP_HEAD_B], 3.24064e-5);
+	/* 307200 + 1265600 + 1800000 */
+	assert_rel(c.bytes[OP_HEAD], 3372800);
+	assert_rel(c.act_bytes, cost_act_bytes(&j, 300));
+}
+
+/*
+ * Shards of 400 and 800 tokens over N = 4: this rank runs q = 100 and 200
+ * queries, T = 300 tokens.  FLOPs 512 S (S + 1) / 4: 20531200 and
+ * 82022400, at the efficiency of q (2/15 and 0.2, not of the keys' 400
+ * and 800, which would give 4/15 and 0.32): 1.53984e-6 + 4.10112e-6 =
+ * 5.64096e-6 s; bytes 2 (2 x 256 x 300 + 2 x 128 x 1200) + 16 x 300 =
+ * 926400, 9.264e-7 s: 1.064096e-5 s.
+ * All-gather of K and V of 1200 tokens: 2 x 1200 x 128 x 2 = 614400
+ * bytes; ring inside the node: 3 x 2 us + 3/4 x 614400 / 1e11 =
+ * 6e-6 + 4.608e-6 = 1.0608e-5 s; the reduce-scatter the same.
+ * Over N = 16 (two nodes): 15 x 4 us + 15/16 x 614400 / 2e10 = 6e-5 +
+ * 2.88e-5 = 8.88e-5 s.
+ */
+static void
+test_shard_by_hand(void **state)
+{
+	struct ops_part p = { NULL, 0, two_shard, 2, 4 };
+	struct ops_cost c;
+	struct job j;
+
+	small_job(&j);
+	ops_part_cost(&j, &p, &c);
+	assert_rel(c.tokens, 300);
+	assert_rel(c.flops[OP_ATTN_SHARD], 102553600);
+	assert_rel(c.bytes[OP_ATTN_SHARD], 926400);
+	assert_rel(c.sec[OP_ATTN_SHARD], 1.064096e-5);
+	assert_rel(c.ag_bytes, 614400);
+	assert_rel(c.rs_bytes, 614400);
+	assert_rel(c.ag_sec, 1.0608e-5);
+	assert_rel(c.rs_sec, 1.0608e-5);
+	/* the same token count as the local part: the same GEMMs */
+	assert_rel(c.sec[OP_QKV], 7.097152e-6);
+
+	j.cluster.nodes = 2;
+	p.N = 16;
+	ops_part_cost(&j, &p, &c);
+	assert_rel(c.ag_sec, 8.88e-5);
+	assert_rel(c.rs_sec, 8.88e-5);
+}
+
+/*
+ * Both: local 100, 200 and shards 400, 800 over 4, T = 600.
+ * Selective: the two attentions again, 6.41696e-6 + 1.064096e-5 =
+ * 1.705792e-5 s.  Full: the whole layer forward at T = 600 (GEMM
+ * efficiency 0.5 x 600/700 = 3/7):
+ *   two norms, 2 x 2 x 600 x 256 = 614400 bytes each: 2 x 5.6144e-6
+ *   QKV 157286400 FLOPs: 3.670016e-6 + 5e-6 = 8.670016e-6
+ *   RoPE 2 x 2 x 600 x 384 = 921600 bytes: 5.9216e-6
+ *   attention 6.41696e-6 + 1.064096e-5
+ *   O projection 78643200 FLOPs: 6.835008e-6
+ *   gate and up 314572800 FLOPs: 1.2340032e-5
+ *   SwiGLU 3 x 2 x 600 x 512 = 1843200 bytes: 6.8432e-6
+ *   down 157286400 FLOPs: 8.670016e-6
+ *   sum 7.7566592e-5 s.
+ */
+static void
+test_recompute(void **state)
+{
+	struct ops_part p = { two_local, 2, two_shard, 2, 4 };
+	struct ops_cost c;
+	struct job j;
+
+	small_job(&j);
+	ops_part_cost(&j, &p, &c);
+	assert_rel(c.tokens, 600);
+	assert_rel(c.recompute_sec, 1.705792e-5);
+	assert_rel(c.recompute_flops, 25753600 + 102553600);
+	assert_rel(c.sec[OP_GATE_UP], 1.2340032e-5);
+
+	j.recompute = RECOMPUTE_FULL;
+	ops_part_cost(&j, &p, &c);
+	assert_rel(c.recompute_sec, 7.7566592e-5);
+
+	j.recompute = RECOMPUTE_NONE;
+	ops_part_cost(&j, &p, &c);
+	assert_true(c.recompute_sec == 0 && c.recompute_flops == 0);
+}
+
+/* An operation with no work costs nothing, launch included. */
+static void
+test_zero_work(void **state)
+{
+	static const uint32_t one[] = { 1000 };
+	struct ops_part none = { NULL, 0, NULL, 0, 8 };
+	struct ops_part loc = { two_local, 2, NULL, 0, 4 };
+	struct ops_part sh = { NULL, 0, two_shard, 2, 4 };
+	struct ops_part whole = { NULL, 0, one, 1, 1 };
+	struct ops_cost c;
+	struct job j;
+	int op;
+
+	small_job(&j);
+	ops_part_cost(&j, &none, &c);
+	for (op = 0; op < OP_OPTIMIZER; op++)
+		if (c.sec[op] != 0 || c.flops[op] != 0 || c.bytes[op] != 0)
+			fail_msg("%s costs %g s with no tokens", ops_name(op),
+			    c.sec[op]);
+	assert_true(c.tokens == 0 && c.ag_sec == 0 && c.rs_sec == 0 &&
+	    c.recompute_sec == 0);
+	assert_true(c.sec[OP_OPTIMIZER] > 0);
+
+	ops_part_cost(&j, &loc, &c);
+	assert_true(c.sec[OP_ATTN_SHARD] == 0 && c.sec[OP_ATTN_SHARD_B] == 0);
+	assert_true(c.ag_bytes == 0 && c.ag_sec == 0 && c.rs_sec == 0);
+	assert_rel(c.recompute_sec, c.sec[OP_ATTN_LOCAL]);
+
+	ops_part_cost(&j, &sh, &c);
+	assert_true(c.sec[OP_ATTN_LOCAL] == 0 && c.sec[OP_ATTN_LOCAL_B] == 0);
+	assert_rel(c.recompute_sec, c.sec[OP_ATTN_SHARD]);
+
+	/* N = 1: the "shard" is the whole sequence, nothing to gather */
+	ops_part_cost(&j, &whole, &c);
+	assert_true(c.ag_sec == 0 && c.rs_sec == 0 && c.ag_bytes == 0);
+	assert_rel(c.flops[OP_ATTN_SHARD], 512.0 * 1000 * 1001);
+}
+
+/*
+ * Parameters: embeddings and output 2 x 1000 x 256 = 512000, per layer
+ * 256 x 256 + 2 x 256 x 128 + 256 x 256 + 3 x 256 x 512 + 2 x 256 =
+ * 590336, two layers 1180672, final norm 256: 1692928.
+ * AdamW, ZeRO-2 over 8 GPUs: 211616 parameters x 28 bytes = 5925248,
+ * 5.925248e-6 + 5e-6 = 1.0925248e-5 s; ZeRO-0: all 1692928 x 28 =
+ * 47401984 bytes, 5.2401984e-5 s.
+ * Gradients per layer 590336 x 2 = 1180672 bytes over 8 GPUs in one
+ * node: reduce-scatter 7 x 2 us + 7/8 x 1180672 / 1e11 = 1.4e-5 +
+ * 1.033088e-5 = 2.433088e-5 s, the parameter all-gather the same;
+ * embeddings and head (512000 + 256) x 2 = 1024512 bytes: 1.4e-5 +
+ * 8.96448e-6 = 2.296448e-5 s.  ZeRO-0: all-reduce, 1.4e-5 + 2 x
+ * 1.033088e-5 = 3.466176e-5 s, no gather.  DP 4 x CP 4 on two nodes:
+ * 15 x 4 us + 15/16 x 1180672 / 2e10 = 6e-5 + 5.5344e-5 = 1.15344e-4 s.
+ */
+static void
+test_optimizer_dp(void **state)
+{
+	struct ops_part none = { NULL, 0, NULL, 0, 4 };
+	struct ops_cost c;
+	struct ops_dp d;
+	struct job j;
+
+	small_job(&j);
+	ops_part_cost(&j, &none, &c);
+	assert_rel(c.bytes[OP_OPTIMIZER], 5925248);
+	assert_rel(c.sec[OP_OPTIMIZER], 1.0925248e-5);
+	ops_dp_cost(&j, &d);
+	assert_rel(d.grad_bytes, 1180672);
+	assert_rel(d.grad_sec, 2.433088e-5);
+	assert_rel(d.param_bytes, 1180672);
+	assert_rel(d.param_sec, 2.433088e-5);
+	assert_rel(d.head_grad_bytes, 1024512);
+	assert_rel(d.head_grad_sec, 2.296448e-5);
+
+	j.zero = 0;
+	ops_part_cost(&j, &none, &c);
+	assert_rel(c.sec[OP_OPTIMIZER], 5.2401984e-5);
+	ops_dp_cost(&j, &d);
+	assert_rel(d.grad_sec, 3.466176e-5);
+	assert_true(d.param_bytes == 0 && d.param_sec == 0);
+
+	j.zero = 2;
+	j.cluster.nodes = 2;
+	j.dp = 4;
+	ops_dp_cost(&j, &d);
+	assert_rel(d.grad_sec, 1.15344e-4);
+}
+
+static void
+random_part(gsl_rng *r, struct ops_part *p, uint32_t *local, uint32_t *shard)
+{
+	static const int degrees[] = { 1, 2, 4, 8, 16 };
+	size_t i;
+
+	p->nlocal = gsl_rng_uniform_int(r, 6);
+	p->nshard = gsl_rng_uniform_int(r, 4);
+	for (i = 0; i < p->nlocal; i++)
+		local[i] = 1 + (uint32_t)gsl_rng_uniform_int(r, 8000);
+	for (i = 0; i < p->nshard; i++)
+		shard[i] = 1 + (uint32_t)gsl_rng_uniform_int(r, 60000);
+	p->local = local;
+	p->shard = shard;
+	p->N = degrees[gsl_rng_uniform_int(r, NELEM(degrees))];
+}
+
+/* More peak FLOP/s or more HBM bandwidth never makes an operation slower,
+ * and changes neither its FLOPs nor its bytes. */
+static void
+test_monotone(void **state)
+{
+	uint32_t local[8], shard[8];
+	struct ops_part p;
+	struct ops_cost base, fast;
+	struct job j, k;
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	int n, op, which;
+
+	assert_non_null(r);
+	gsl_rng_set(r, 20250526);
+	for (n = 0; n < 400; n++) {
+		job_default(&j);
+		j.recompute = (enum recompute)gsl_rng_uniform_int(r, 3);
+		random_part(r, &p, local, shard);
+		ops_part_cost(&j, &p, &base);
+		for (which = 0; which < 2; which++) {
+			k = j;
+			if (which == 0)
+				k.cluster.gpu.peak_flops *= 1 + 3 * gsl_rng_uniform(r);
+			else
+				k.cluster.gpu.hbm_bw *= 1 + 3 * gsl_rng_uniform(r);
+			ops_part_cost(&k, &p, &fast);
+			for (op = 0; op < OP_NCOMPUTE; op++) {
+				if (fast.sec[op] > base.sec[op])
+					fail_msg("case %d: %s %.17g s > %.17g s", n,
+					    ops_name(op), fast.sec[op], base.sec[op]);
+				assert_true(fast.flops[op] == base.flops[op]);
+				assert_true(fast.bytes[op] == base.bytes[op]);
+			}
+			assert_true(fast.recompute_sec <= base.recompute_sec);
+			assert_true(fast.ag_sec == base.ag_sec);
+		}
+	}
+	gsl_rng_free(r);
+}
+
+/*
+ * PAPER.md section 10: Qwen2.5-0.5B on H100, a 1K-token sample sharded
+ * over CP 8 leaves a 128-token shard whose layer, forward and backward,
+ * costs roughly 0.3 ms, launches and the collectives' latency floor
+ * included.  The per-layer total here (forward, backward, selective
+ * recompute, all-gather and reduce-scatter) must lie within a factor of 2
+ * of it, and launches must be most of the compute: 9 forward kernels
+ * (no local attention), 8 GEMM + 4 element-wise + 3 attention kernels
+ * backward, 1 recompute, 25 x 5 us.
+ */
+static void
+test_thin_shard_published(void **state)
+{
+	static const uint32_t sample[] = { 1024 };
+	struct ops_part p = { NULL, 0, sample, 1, 8 };
+	struct ops_cost c;
+	struct job j;
+	double compute = 0, total;
+	int op;
+
+	job_default(&j);
+	ops_part_cost(&j, &p, &c);
+	assert_rel(c.tokens, 128);
+	for (op = OP_NORM_ATTN; op < OP_HEAD; op++)
+		compute += c.sec[op];
+	compute += c.recompute_sec;
+	total = compute + c.ag_sec + c.rs_sec;
+	if (!(total > 0.15e-3 && total < 0.6e-3))
+		fail_msg("a 128-token shard's layer takes %g ms, not 0.3 ms "
+		    "within a factor of 2", total * 1e3);
+	assert_true(25 * j.cluster.eff.launch > 0.5 * compute);
+	/* the collectives sit at their floor: 0.5 MiB, below Table 5's rows */
+	assert_rel(c.ag_bytes, 524288);
+	assert_true(c.ag_sec > 20e-6 && c.ag_sec < 53.29e-6);
+}
+
+static int
+apply(const char *text, struct cluster *c)
+{
+	cJSON *obj = cJSON_Parse(text);
+	int e;
+
+	assert_non_null(obj);
+	e = cluster_from_json(obj, "c.json", c);
+	cJSON_Delete(obj);
+	return e;
+}
+
+static void
+test_eff_presets(void **state)
+{
+	struct cluster c;
+
+	assert_int_equal(cluster_preset("h100", &c), SK_OK);
+	assert_true(c.eff.gemm_max == 0.80 && c.eff.gemm_half == 128 &&
+	    c.eff.attn_max == 0.35 && c.eff.attn_half == 400 &&
+	    c.eff.mem_eff == 0.83 && c.eff.launch == 5e-6);
+	assert_int_equal(cluster_preset("h200", &c), SK_OK);
+	assert_true(c.eff.gemm_max == 0.80 && c.eff.attn_max == 0.35);
+	assert_int_equal(cluster_preset("a100", &c), SK_OK);
+	assert_true(c.eff.gemm_max == 0.87 && c.eff.attn_max == 0.70 &&
+	    c.eff.launch == 5e-6);
+}
+
+static void
+test_eff_json(void **state)
+{
+	struct cluster c, back;
+	const cJSON *eff;
+	cJSON *obj;
+	int i;
+
+	for (i = 0; i < cluster_preset_count(); i++) {
+		assert_int_equal(cluster_preset(cluster_preset_name(i), &c),
+		    SK_OK);
+		c.eff.gemm_max = 0.61;
+		c.eff.gemm_half = 77.5;
+		c.eff.attn_max = 0.29;
+		c.eff.attn_half = 1234;
+		c.eff.mem_eff = 0.91;
+		c.eff.launch = 7.25e-6;
+		obj = cJSON_CreateObject();
+		assert_non_null(obj);
+		assert_int_equal(cluster_to_json(&c, obj), SK_OK);
+		eff = cJSON_GetObjectItemCaseSensitive(obj, "efficiency");
+		assert_true(cJSON_IsObject(eff));
+		assert_true(cJSON_GetObjectItemCaseSensitive(eff,
+		    "attn_half")->valuedouble == 1234);
+		/* from another preset: the six values must come back */
+		assert_int_equal(cluster_preset(i == 0 ? "a100" : "h100", &back),
+		    SK_OK);
+		assert_int_equal(cluster_from_json(obj, "rt", &back), SK_OK);
+		assert_memory_equal(&c.eff, &back.eff, sizeof c.eff);
+		cJSON_Delete(obj);
+	}
+
+	/* a partial object overrides its members only */
+	assert_int_equal(cluster_preset("h100", &c), SK_OK);
+	assert_int_equal(apply("{\"efficiency\": {\"launch\": 1.5e-5, "
+	    "\"attn_half\": 0}}", &c), SK_OK);
+	assert_true(c.eff.launch == 1.5e-5 && c.eff.attn_half == 0);
+	assert_true(c.eff.gemm_max == 0.80 && c.eff.mem_eff == 0.83);
+	/* a preset name restarts from the preset's efficiencies */
+	assert_int_equal(apply("{\"name\": \"a100\"}", &c), SK_OK);
+	assert_true(c.eff.gemm_max == 0.87 && c.eff.launch == 5e-6);
+}
+
+static void
+test_eff_errors(void **state)
+{
+	struct cluster c, keep;
+
+	assert_int_equal(cluster_preset("h100", &c), SK_OK);
+	keep = c;
+	assert_int_equal(apply("{\"efficiency\": {\"gemm_max\": 0}}", &c),
+	    SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "c.json: efficiency.gemm_max 0 is not "
+	    "in (0, 1]");
+	assert_int_equal(apply("{\"efficiency\": {\"mem_eff\": 1.2}}", &c),
+	    SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "c.json: efficiency.mem_eff: 1.2 is not "
+	    "in [0, 1]");
+	assert_int_equal(apply("{\"efficiency\": {\"attn_half\": -1}}", &c),
+	    SK_ERR_RANGE);
+	/* microseconds given as seconds' count: 5 s per kernel */
+	assert_int_equal(apply("{\"efficiency\": {\"launch\": 5}}", &c),
+	    SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "c.json: efficiency.launch: 5 is not "
+	    "in [0, 1]");
+	assert_int_equal(apply("{\"efficiency\": {\"gemm_min\": 0.5}}", &c),
+	    SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "c.json: efficiency: unknown member "
+	    "'gemm_min'");
+	assert_int_equal(apply("{\"efficiency\": 0.8}", &c), SK_ERR_FORMAT);
+	assert_memory_equal(&c, &keep, sizeof c);
+
+	c.eff.attn_max = 1.5;
+	assert_int_equal(cluster_validate(&c, "x"), SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "x: efficiency.attn_max 1.5 is not in "
+	    "(0, 1]");
+	c = keep;
+	c.eff.launch = -1e-6;
+	assert_int_equal(cluster_validate(&c, "x"), SK_ERR_RANGE);
+	c = keep;
+	c.eff.gemm_half = NAN;
+	assert_int_equal(cluster_validate(&c, "x"), SK_ERR_RANGE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_eff_curves),
+		cmocka_unit_test(test_eff_published),
+		cmocka_unit_test(test_local_by_hand),
+		cmocka_unit_test(test_shard_by_hand),
+		cmocka_unit_test(test_recompute),
+		cmocka_unit_test(test_zero_work),
+		cmocka_unit_test(test_optimizer_dp),
+		cmocka_unit_test(test_monotone),
+		cmocka_unit_test(test_thin_shard_published),
+		cmocka_unit_test(test_eff_presets),
+		cmocka_unit_test(test_eff_json),
+		cmocka_unit_test(test_eff_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
