@@ -40,6 +40,16 @@ int cli_parse_ulong(const struct cli_cmd *cmd, const char *opt,
                     const char *text, unsigned long lo, unsigned long hi,
                     unsigned long *out);
 
+/*
+ * The next option of argv (getopt_long with opterr off; start with
+ * optind = 1): *code gets its code, or -1 after the last option.  An
+ * unknown option or a missing value prints the message and cmd's usage and
+ * returns CLI_USAGE; else CLI_OK.  shorts must start with ':'.
+ */
+struct option;
+int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
+               const char *shorts, const struct option *longs, int *code);
+
 /* Print a cJSON value to stdout followed by a newline and free it;
  * CLI_FAIL (with a message) when it cannot be rendered or written. */
 struct cJSON;

@@ -367,20 +367,11 @@ run(int argc, char **argv)
 		goto out;
 	}
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((rc = cli_getopt(&cmd_compare, argc, argv, ":h", longopts, &c)) ==
+	    CLI_OK && c != -1) {
 		switch (c) {
 		case 'h':
 			help();
-			rc = CLI_OK;
-			goto out;
-		case '?':
-			rc = cli_usage(&cmd_compare, "compare: unknown option '%s'",
-			    argv[optind - 1]);
-			goto out;
-		case ':':
-			rc = cli_usage(&cmd_compare, "compare: option '%s' needs a value",
-			    argv[optind - 1]);
 			goto out;
 		case OPT_POLICIES: list = optarg; continue;
 		case OPT_PAPER: paper_mode = 1; continue;
@@ -398,6 +389,8 @@ run(int argc, char **argv)
 		if ((rc = planopts_take(&po, &cmd_compare, c, optarg)) != CLI_OK)
 			goto out;
 	}
+	if (rc != CLI_OK)
+		goto out;
 	rc = CLI_FAIL;
 	if (optind != argc) {
 		rc = cli_usage(&cmd_compare, "compare: unexpected argument '%s'",

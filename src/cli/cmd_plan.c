@@ -191,19 +191,11 @@ run(int argc, char **argv)
 		goto out;
 	}
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+	while ((rc = cli_getopt(&cmd_plan, argc, argv, ":ho:", longopts, &c)) ==
+	    CLI_OK && c != -1) {
 		switch (c) {
 		case 'h':
 			help();
-			rc = CLI_OK;
-			goto out;
-		case '?':
-			rc = cli_usage(&cmd_plan, "plan: unknown option '%s'", argv[optind - 1]);
-			goto out;
-		case ':':
-			rc = cli_usage(&cmd_plan, "plan: option '%s' needs a value",
-			    argv[optind - 1]);
 			goto out;
 		case 'o': out = optarg; continue;
 		case OPT_JSON: json = 1; continue;
@@ -213,6 +205,8 @@ run(int argc, char **argv)
 		if ((rc = planopts_take(&po, &cmd_plan, c, optarg)) != CLI_OK)
 			goto out;
 	}
+	if (rc != CLI_OK)
+		goto out;
 	rc = CLI_FAIL;
 	if (optind != argc) {
 		rc = cli_usage(&cmd_plan, "plan: unexpected argument '%s'", argv[optind]);

@@ -86,19 +86,11 @@ run(int argc, char **argv)
 		goto out;
 	}
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((rc = cli_getopt(&cmd_sim, argc, argv, ":h", longopts, &c)) ==
+	    CLI_OK && c != -1) {
 		switch (c) {
 		case 'h':
 			help();
-			rc = CLI_OK;
-			goto out;
-		case '?':
-			rc = cli_usage(&cmd_sim, "sim: unknown option '%s'", argv[optind - 1]);
-			goto out;
-		case ':':
-			rc = cli_usage(&cmd_sim, "sim: option '%s' needs a value",
-			    argv[optind - 1]);
 			goto out;
 		case OPT_PLAN: plan_path = optarg; continue;
 		case OPT_PER_GPU: sc.per_gpu = 1; continue;
@@ -116,6 +108,8 @@ run(int argc, char **argv)
 		if ((rc = planopts_take(&po, &cmd_sim, c, optarg)) != CLI_OK)
 			goto out;
 	}
+	if (rc != CLI_OK)
+		goto out;
 	rc = CLI_FAIL;
 	if (optind != argc) {
 		rc = cli_usage(&cmd_sim, "sim: unexpected argument '%s'", argv[optind]);

@@ -1,5 +1,6 @@
 /* main: the skrull entry point, the command table and shared helpers. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -135,6 +136,21 @@ cli_parse_ulong(const struct cli_cmd *cmd, const char *opt, const char *text,
 		return cli_usage(cmd, "%s: '%s' is not an integer in [%lu, %lu]",
 		    opt, text, lo, hi);
 	*out = v;
+	return CLI_OK;
+}
+
+int
+cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
+    const char *shorts, const struct option *longs, int *code)
+{
+	opterr = 0;
+	*code = getopt_long(argc, argv, shorts, longs, NULL);
+	if (*code == '?')
+		return cli_usage(cmd, "%s: unknown option '%s'", cmd->name,
+		    argv[optind - 1]);
+	if (*code == ':')
+		return cli_usage(cmd, "%s: option '%s' needs a value", cmd->name,
+		    argv[optind - 1]);
 	return CLI_OK;
 }
 
