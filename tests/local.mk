@@ -19,7 +19,10 @@ SK_UNIT_TESTS = \
 	tests/unit/test_queue \
 	tests/unit/test_ops \
 	tests/unit/test_timeline \
-	tests/unit/test_sim
+	tests/unit/test_sim \
+	tests/unit/test_tune \
+	tests/unit/test_sens \
+	tests/unit/test_svg
 if HAVE_CUDA
 SK_UNIT_TESTS += tests/unit/test_kern_cuda
 endif
@@ -42,7 +45,8 @@ SK_SCRIPT_TESTS = \
 	tests/manlint.sh \
 	tests/reference.sh \
 	tests/regen.sh \
-	tests/knobs.sh
+	tests/knobs.sh \
+	tests/tune-mpi.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/data tests/gpu/check.sh
@@ -50,3 +54,6 @@ tests_unit_test_ops_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sim_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_tune_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_sens_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_svg_LDADD = $(SK_SIM_LIBS) $(LDADD)

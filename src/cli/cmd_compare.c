@@ -404,12 +404,13 @@ run(int argc, char **argv)
 	if (po.trace == NULL)
 		po.trace = access(DEFAULT_TRACE, R_OK) == 0 ? DEFAULT_TRACE :
 		    SKRULL_DATADIR "/" DEFAULT_TRACE;
+	/* After planopts_finish: a job file's knobs are then in po.sp. */
+	if ((rc = planopts_finish(&po, &cmd_compare)) != CLI_OK)
+		goto out;
 	if (parse_list(list, &po.sp, e, &n) != SK_OK) {
 		rc = cli_usage(&cmd_compare, "%s", err_msg());
 		goto out;
 	}
-	if ((rc = planopts_finish(&po, &cmd_compare)) != CLI_OK)
-		goto out;
 	rc = CLI_FAIL;
 	if (trace_read(po.trace, &po.ro, &t, NULL) != SK_OK) {
 		rc = cli_fail();

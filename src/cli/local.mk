@@ -9,5 +9,6 @@ skrull_SOURCES = \
 	src/cli/cmd_plan.c \
 	src/cli/cmd_show.c \
 	src/cli/cmd_sim.c \
-	src/cli/cmd_trace.c
-skrull_LDADD = $(SK_SIM_LIBS) $(SK_CORE_LIBS) $(SK_CUDA_LIBS)
+	src/cli/cmd_trace.c \
+	src/cli/cmd_tune.c
+skrull_LDADD = $(SK_MPI_LIBS) $(SK_SIM_LIBS) $(SK_CORE_LIBS) $(SK_CUDA_LIBS)

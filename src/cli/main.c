@@ -26,6 +26,7 @@ static const struct cli_cmd *const commands[] = {
 	&cmd_plan,
 	&cmd_sim,
 	&cmd_compare,
+	&cmd_tune,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

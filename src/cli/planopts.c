@@ -18,7 +18,7 @@ static const struct option opts[] = {
 
 /* Names of the booleans' negations ("no-rollback"); getopt keeps pointers
  * to them, so they live as long as the program. */
-static char negname[64][40];
+static char negname[PLANOPTS_KNOBS_MAX][40];
 
 void
 planopts_init(struct planopts *o)
@@ -68,9 +68,15 @@ int
 planopts_take(struct planopts *o, const struct cli_cmd *cmd, int code,
     const char *arg)
 {
+	const char *text;
+	size_t k;
+
 	switch (code) {
 	case PLANOPT_TRACE: o->trace = arg; return CLI_OK;
-	case PLANOPT_POLICY: o->policy = arg; return CLI_OK;
+	case PLANOPT_POLICY:
+		o->policy = arg;
+		o->policy_given = 1;
+		return CLI_OK;
 	case PLANOPT_FIELD: o->ro.field = arg; return CLI_OK;
 	case PLANOPT_SKIP_BAD: o->ro.skip_bad = 1; return CLI_OK;
 	case PLANOPT_FORMAT:
@@ -79,25 +85,79 @@ planopts_take(struct planopts *o, const struct cli_cmd *cmd, int code,
 		return CLI_OK;
 	}
 	if (code >= PLANOPT_KNOB && code < PLANOPT_KNOB + (int)sched_nknobs) {
-		if (sched_knob_set(&o->sp, &sched_knobs[code - PLANOPT_KNOB],
-		    arg != NULL ? arg : "on") != SK_OK)
+		k = (size_t)(code - PLANOPT_KNOB);
+		text = arg != NULL ? arg : "on";
+		if (sched_knob_set(&o->sp, &sched_knobs[k], text) != SK_OK)
 			return cli_usage(cmd, "%s", err_msg());
+		o->knob_text[k] = text;
 		return CLI_OK;
 	}
 	if (code >= PLANOPT_NO_KNOB && code < PLANOPT_NO_KNOB + (int)sched_nknobs) {
-		sched_knob_set(&o->sp, &sched_knobs[code - PLANOPT_NO_KNOB], "off");
+		k = (size_t)(code - PLANOPT_NO_KNOB);
+		sched_knob_set(&o->sp, &sched_knobs[k], "off");
+		o->knob_text[k] = "off";
 		return CLI_OK;
 	}
 	return jobopts_take(&o->job, cmd, code, arg);
 }
 
+/* Take the schedule of the job file (if any) into o and clear it from the
+ * job. */
+static int
+take_schedule(struct planopts *o)
+{
+	struct job *j = &o->job.job;
+	const struct sched_knob *k;
+	struct sched_params scratch;
+	char where[1024];
+	int i;
+
+	if (j->policy[0] == '\0')
+		return CLI_OK;
+	snprintf(where, sizeof where, "%s: schedule",
+	    strcmp(o->job.job_path, "-") == 0 ? "<stdin>" : o->job.job_path);
+	if (sched_policy_find(j->policy) == NULL) {
+		err_set(SK_ERR_ARG, "%s.policy: unknown policy '%s' (see skrull "
+		    "plan -h)", where, j->policy);
+		return cli_fail();
+	}
+	if (!o->policy_given) {
+		memcpy(o->job_policy, j->policy, sizeof o->job_policy);
+		o->policy = o->job_policy;
+	}
+	for (i = 0; i < j->nknobs; i++) {
+		if ((k = sched_knob_find(j->knobs[i].name)) == NULL) {
+			err_set(SK_ERR_ARG, "%s.knobs: unknown knob '%s' (see skrull "
+			    "plan -h)", where, j->knobs[i].name);
+			return cli_fail();
+		}
+		/* A knob the command line sets is still checked: the file is
+		 * wrong either way. */
+		scratch = o->sp;
+		if (sched_knob_set(o->knob_text[k - sched_knobs] != NULL ?
+		    &scratch : &o->sp, k, j->knobs[i].value) != SK_OK) {
+			snprintf(where + strlen(where), sizeof where - strlen(where),
+			    ".knobs");
+			err_prefix(where);
+			return cli_fail();
+		}
+	}
+	j->policy[0] = '\0';
+	j->nknobs = 0;
+	return CLI_OK;
+}
+
 int
 planopts_finish(struct planopts *o, const struct cli_cmd *cmd)
 {
-	if (sched_policy_find(o->policy) == NULL)
+	int rc;
+
+	if (o->policy_given && sched_policy_find(o->policy) == NULL)
 		return cli_usage(cmd, "%s: unknown policy '%s' (see skrull plan -h)",
 		    cmd->name, o->policy);
-	return jobopts_finish(&o->job, cmd);
+	if ((rc = jobopts_finish(&o->job, cmd)) != CLI_OK)
+		return rc;
+	return take_schedule(o);
 }
 
 double
@@ -129,7 +189,8 @@ planopts_help(void)
 	size_t i;
 
 	printf("  --trace FILE      the length trace to schedule (skrull-trace(5))\n"
-	    "  --policy NAME     the scheduler (default skrull):\n");
+	    "  --policy NAME     the scheduler (default: the job file's schedule,\n"
+	    "                    else skrull):\n");
 	for (i = 0; i < sched_npolicies; i++)
 		printf("                      %-10s %s\n", sched_policies[i]->name,
 		    sched_policies[i]->summary);

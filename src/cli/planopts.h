@@ -8,6 +8,10 @@
  * the command's own options followed by these; pass each code the command
  * does not handle to planopts_take; after the loop planopts_finish, then
  * planopts_plan.
+ *
+ * A job file may carry a schedule (skrull-job(5)): its policy is used
+ * unless --policy is given, and its knobs are applied except those the
+ * command line sets, so the command line wins whatever the order.
  */
 #ifndef SKRULL_PLANOPTS_H
 #define SKRULL_PLANOPTS_H
@@ -28,12 +32,22 @@ enum {
 	PLANOPT_NO_KNOB = 3000   /* + knob index (booleans) */
 };
 
+/* Knobs planopts can handle (the size of its per-knob tables). */
+#define PLANOPTS_KNOBS_MAX 64
+
 struct planopts {
 	struct jobopts job;
-	struct sched_params sp;
+	struct sched_params sp;  /* the command line's knobs as they are
+	                            taken; planopts_finish adds the job's */
 	struct trace_read_opts ro;
 	const char *trace;   /* NULL: not given */
-	const char *policy;  /* default "skrull" */
+	const char *policy;  /* default "skrull"; after planopts_finish the
+	                        policy to plan with */
+	int policy_given;    /* --policy was given */
+	/* The command line's knob settings as given, by knob index (NULL: not
+	 * given; the last of repeated options): these win over the job's. */
+	const char *knob_text[PLANOPTS_KNOBS_MAX];
+	char job_policy[JOB_NAME_MAX];  /* the job's, when o->policy is it */
 };
 
 void planopts_init(struct planopts *o);
@@ -47,7 +61,11 @@ struct option *planopts_table(const struct option *own, size_t n);
 int planopts_take(struct planopts *o, const struct cli_cmd *cmd, int code,
                   const char *arg);
 
-/* Check the policy name and build the job (jobopts_finish). */
+/* Check the policy name, build the job (jobopts_finish) and take its
+ * schedule: the policy unless --policy was given, the knobs the command
+ * line does not set (an unknown policy or a bad knob in the job file is an
+ * error naming the file and the knob: CLI_FAIL).  The job's schedule is
+ * then cleared, so that plans record the policy and knobs in use, once. */
 int planopts_finish(struct planopts *o, const struct cli_cmd *cmd);
 
 /* Read the trace into t and plan it with the policy into p; *secs gets

@@ -29,9 +29,15 @@ static const char *const precision_names[] = { "bf16", "fp16", "fp32" };
 
 static const char *const keys[] = {
 	"format", "version", "model", "cluster", "dp", "cp", "batch", "zero",
-	"recompute", "precision", "reserve", "bucket"
+	"recompute", "precision", "reserve", "bucket", "schedule"
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
+
+static const char *const schedule_keys[] = { "policy", "knobs" };
+
+/* Knob values given as JSON numbers must be integers that a double holds
+ * exactly; larger or fractional values are written as strings. */
+#define KNOB_NUM_MAX 9007199254740992.0  /* 2^53 */
 
 void
 job_default(struct job *j)
@@ -48,6 +54,42 @@ job_default(struct job *j)
 	j->reserve = RESERVE_DEFAULT;
 	j->bucket_auto = 1;
 	j->bucket = 0;
+}
+
+/* A name of the schedule: non-empty and terminated inside its array. */
+static int
+name_ok(const char *s)
+{
+	return s[0] != '\0' && memchr(s, '\0', JOB_NAME_MAX) != NULL;
+}
+
+static int
+check_schedule(const struct job *j, const char *where)
+{
+	int i, k;
+
+	if (memchr(j->policy, '\0', sizeof j->policy) == NULL)
+		return err_set(SK_ERR_ARG, "%s: schedule.policy is longer than "
+		    "%d characters", where, JOB_NAME_MAX - 1);
+	if (j->nknobs < 0 || j->nknobs > JOB_KNOBS_MAX)
+		return err_set(SK_ERR_ARG, "%s: schedule: %d knobs is not in "
+		    "[0, %d]", where, j->nknobs, JOB_KNOBS_MAX);
+	if (j->policy[0] == '\0' && j->nknobs > 0)
+		return err_set(SK_ERR_ARG, "%s: schedule: knobs without a policy",
+		    where);
+	for (i = 0; i < j->nknobs; i++) {
+		const struct job_knob *kn = &j->knobs[i];
+
+		if (!name_ok(kn->name) || !name_ok(kn->value))
+			return err_set(SK_ERR_ARG, "%s: schedule.knobs: knob %d: "
+			    "the name and the value must be 1 to %d characters",
+			    where, i, JOB_NAME_MAX - 1);
+		for (k = 0; k < i; k++)
+			if (strcmp(j->knobs[k].name, kn->name) == 0)
+				return err_set(SK_ERR_ARG, "%s: schedule.knobs: '%s' "
+				    "is set twice", where, kn->name);
+	}
+	return SK_OK;
 }
 
 int
@@ -89,7 +131,7 @@ job_validate(const struct job *j, const char *where)
 	if (!j->bucket_auto && j->bucket < 1)
 		return err_set(SK_ERR_ARG, "%s: bucket must be at least 1 token "
 		    "or auto", where);
-	return SK_OK;
+	return check_schedule(j, where);
 }
 
 static int
@@ -110,6 +152,78 @@ enum_from(const cJSON *obj, const char *key, const char *where,
 	json_where(at, sizeof at, where, key);
 	return err_set(SK_ERR_FORMAT, "%s: unknown value '%s' (%s, %s, %s)",
 	    at, s, names[0], names[1], names[2]);
+}
+
+/* Copy s into a name of the schedule; SK_ERR_FORMAT naming at when it is
+ * empty or too long. */
+static int
+name_copy(char *dst, const char *s, const char *at, const char *what)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= JOB_NAME_MAX)
+		return err_set(SK_ERR_FORMAT, "%s: %s '%s' is not 1 to %d "
+		    "characters", at, what, s, JOB_NAME_MAX - 1);
+	memcpy(dst, s, n + 1);
+	return SK_OK;
+}
+
+/* One knob value: a string, an integer (written in decimal) or a boolean
+ * ("on", "off"), as text. */
+static int
+knob_value(const cJSON *it, const char *at, char *dst)
+{
+	char num[JOB_NAME_MAX];
+
+	if (cJSON_IsString(it))
+		return name_copy(dst, it->valuestring, at, "value");
+	if (cJSON_IsBool(it))
+		return name_copy(dst, cJSON_IsTrue(it) ? "on" : "off", at, "value");
+	if (cJSON_IsNumber(it) && it->valuedouble >= -KNOB_NUM_MAX &&
+	    it->valuedouble <= KNOB_NUM_MAX &&
+	    it->valuedouble == (double)(long long)it->valuedouble) {
+		snprintf(num, sizeof num, "%lld", (long long)it->valuedouble);
+		return name_copy(dst, num, at, "value");
+	}
+	return err_set(SK_ERR_FORMAT, "%s: expected a string, an integer up "
+	    "to 2^53 or a boolean", at);
+}
+
+/* "schedule": {"policy": NAME, "knobs": {NAME: VALUE, ...}} into t,
+ * replacing t's schedule. */
+static int
+schedule_from_json(const cJSON *obj, const char *where, struct job *t)
+{
+	const cJSON *knobs = NULL, *it;
+	const char *policy;
+	char at[1024], kat[1280], vat[1536];
+	int e, n = 0;
+
+	json_where(at, sizeof at, where, "schedule");
+	if ((e = json_check_keys(obj, at, schedule_keys, 2)) != SK_OK ||
+	    (e = json_get_str(obj, "policy", at, &policy)) != SK_OK)
+		return e;
+	json_where(kat, sizeof kat, at, "policy");
+	if ((e = name_copy(t->policy, policy, kat, "policy")) != SK_OK)
+		return e;
+	if (cJSON_GetObjectItemCaseSensitive(obj, "knobs") != NULL &&
+	    (e = json_get_obj(obj, "knobs", at, &knobs)) != SK_OK)
+		return e;
+	json_where(kat, sizeof kat, at, "knobs");
+	cJSON_ArrayForEach(it, knobs) {
+		if (n == JOB_KNOBS_MAX)
+			return err_set(SK_ERR_FORMAT, "%s: more than %d knobs", kat,
+			    JOB_KNOBS_MAX);
+		if ((e = name_copy(t->knobs[n].name, it->string, kat,
+		    "knob name")) != SK_OK)
+			return e;
+		json_where(vat, sizeof vat, kat, it->string);
+		if ((e = knob_value(it, vat, t->knobs[n].value)) != SK_OK)
+			return e;
+		n++;
+	}
+	t->nknobs = n;
+	return SK_OK;
 }
 
 int
@@ -162,6 +276,9 @@ job_from_json(const cJSON *obj, const char *where, struct job *j)
 		t.bucket_auto = 0;
 		t.bucket = (uint32_t)bucket;
 	}
+	if ((it = cJSON_GetObjectItemCaseSensitive(obj, "schedule")) != NULL &&
+	    (e = schedule_from_json(it, where, &t)) != SK_OK)
+		return e;
 	t.dp = (int)dp;
 	t.cp = (int)cp;
 	t.batch = (int)batch;
@@ -177,8 +294,8 @@ job_from_json(const cJSON *obj, const char *where, struct job *j)
 int
 job_to_json(const struct job *j, cJSON *obj)
 {
-	cJSON *m, *c;
-	int e;
+	cJSON *m, *c, *s, *k;
+	int e, i;
 
 	if (cJSON_AddStringToObject(obj, "format", "skrull-job") == NULL ||
 	    cJSON_AddNumberToObject(obj, "version", 1) == NULL ||
@@ -204,6 +321,16 @@ job_to_json(const struct job *j, cJSON *obj)
 	    cJSON_AddStringToObject(obj, "bucket", "auto") == NULL :
 	    cJSON_AddNumberToObject(obj, "bucket", j->bucket) == NULL)
 		goto nomem;
+	if (j->policy[0] == '\0')
+		return SK_OK;
+	if ((s = cJSON_AddObjectToObject(obj, "schedule")) == NULL ||
+	    cJSON_AddStringToObject(s, "policy", j->policy) == NULL ||
+	    (k = cJSON_AddObjectToObject(s, "knobs")) == NULL)
+		goto nomem;
+	for (i = 0; i < j->nknobs; i++)
+		if (cJSON_AddStringToObject(k, j->knobs[i].name,
+		    j->knobs[i].value) == NULL)
+			goto nomem;
 	return SK_OK;
 nomem:
 	return err_set(SK_ERR_NOMEM, "out of memory building the job JSON");

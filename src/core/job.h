@@ -1,6 +1,7 @@
 /*
  * job: one fine-tuning job: model, cluster, parallel layout and memory
- * settings.  skrull-job(5) documents its JSON form, which `skrull show job
+ * settings, and optionally the schedule to run it with (a policy and its
+ * knobs, as `skrull tune` writes the best it found).  skrull-job(5) documents its JSON form, which `skrull show job
  * --json` prints and `skrull plan --job FILE` reads back unchanged.
  */
 #ifndef SKRULL_JOB_H
@@ -16,6 +17,18 @@
 enum recompute { RECOMPUTE_NONE = 0, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL };
 enum precision { PRECISION_BF16 = 0, PRECISION_FP16, PRECISION_FP32 };
 
+#define JOB_NAME_MAX 32   /* bytes of a policy or knob name, with its NUL */
+#define JOB_KNOBS_MAX 16
+
+/*
+ * One knob setting of a job's schedule, as text: core does not know the
+ * scheduler (it sits above core), so the names and values are checked where
+ * it is known (planopts, with sched_knob_set).
+ */
+struct job_knob {
+	char name[JOB_NAME_MAX];   /* "rollback" */
+	char value[JOB_NAME_MAX];  /* "on" */
+};
 struct job {
 	struct model model;
 	struct cluster cluster;
@@ -29,13 +42,20 @@ struct job {
 	                    buffers and allocator fragmentation */
 	int bucket_auto; /* 1: bucket derived from the memory model (cost_bucket) */
 	uint32_t bucket; /* BucketSize C: tokens of activations a GPU holds, >= 1 */
+	/* The schedule (optional; what `skrull tune` found): the policy, ""
+	 * for none, and knob settings applied before the command line's. */
+	char policy[JOB_NAME_MAX];
+	struct job_knob knobs[JOB_KNOBS_MAX];
+	int nknobs;
 };
 
 /* The defaults: Qwen2.5-0.5B on 4 x 8 H100, DP 4, CP 8, batch 64, ZeRO-2,
  * selective recompute, bf16, bucket auto (the paper's setting). */
 void job_default(struct job *j);
 
-/* Check every field and dp * cp == GPUs; SK_ERR_ARG naming the field. */
+/* Check every field and dp * cp == GPUs, and the schedule's form (names
+ * non-empty and terminated, distinct knobs, none without a policy);
+ * SK_ERR_ARG naming the field. */
 int job_validate(const struct job *j, const char *where);
 
 int job_from_json(const cJSON *obj, const char *where, struct job *j);

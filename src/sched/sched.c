@@ -183,6 +183,25 @@ sched_knob_find(const char *name)
 	return NULL;
 }
 
+int
+sched_knob_text(const struct sched_params *p, const struct sched_knob *k,
+    char *buf, size_t n)
+{
+	uint64_t v = knob_get(p, k);
+	int w;
+
+	if (k->type == KNOB_BOOL)
+		w = snprintf(buf, n, "%s", v ? "on" : "off");
+	else if (k->type == KNOB_ENUM)
+		w = snprintf(buf, n, "%s", k->choices[v]);
+	else
+		w = snprintf(buf, n, "%llu", (unsigned long long)v);
+	if (w < 0 || (size_t)w >= n)
+		return err_set(SK_ERR_RANGE, "--%s: value does not fit %zu "
+		    "characters", k->name, n);
+	return SK_OK;
+}
+
 /* Every knob, by its name: UINT with its number and no text; BOOL as 0/1
  * and "off"/"on"; ENUM as its index and name.  Enough for sched_knob_set
  * to read each back. */
@@ -190,20 +209,18 @@ int
 sched_params_record(const struct sched_params *p, struct plan *pl)
 {
 	const struct sched_knob *k;
-	const char *text;
-	uint64_t v;
+	char text[32];
 	size_t i;
 	int rc;
 
 	for (i = 0; i < sched_nknobs; i++) {
 		k = &sched_knobs[i];
-		v = knob_get(p, k);
-		text = "";
-		if (k->type == KNOB_BOOL)
-			text = v ? "on" : "off";
-		else if (k->type == KNOB_ENUM)
-			text = k->choices[v];
-		if ((rc = plan_param(pl, k->name, (double)v, text)) != SK_OK)
+		if (k->type == KNOB_UINT)
+			text[0] = '\0';
+		else if ((rc = sched_knob_text(p, k, text, sizeof text)) != SK_OK)
+			return rc;
+		if ((rc = plan_param(pl, k->name, (double)knob_get(p, k), text)) !=
+		    SK_OK)
 			return rc;
 	}
 	return SK_OK;

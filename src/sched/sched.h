@@ -64,6 +64,10 @@ extern const size_t sched_nknobs;
 int sched_knob_set(struct sched_params *p, const struct sched_knob *k,
                    const char *text);
 const struct sched_knob *sched_knob_find(const char *name);
+/* The value of knob k in p as sched_knob_set reads it back ("on", "lpt",
+ * "4096"); SK_ERR_RANGE if it does not fit n bytes. */
+int sched_knob_text(const struct sched_params *p, const struct sched_knob *k,
+                    char *buf, size_t n);
 /* Record every knob's value in the plan (plan_param). */
 int sched_params_record(const struct sched_params *p, struct plan *pl);
 

@@ -1,7 +1,7 @@
 /*
  * Unit tests of job: the defaults (the paper's setting), validation, the
- * JSON form (written and read back identical) and job files from
- * tests/data/job/.
+ * JSON form (written and read back identical), the optional schedule and
+ * job files from tests/data/job/.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -193,6 +193,15 @@ test_read_file(void **state)
 	    "cluster has 2 x 8 = 16",
 	    tutil_data("tests/data/job/mismatch.json"));
 	assert_string_equal(err_msg(), want);
+
+	assert_int_equal(job_read(tutil_data("tests/data/job/schedule.json"),
+	    &j), SK_OK);
+	assert_string_equal(j.policy, "deepspeed");
+	assert_int_equal(j.nknobs, 4);
+	assert_string_equal(j.knobs[0].name, "mb-samples");
+	assert_string_equal(j.knobs[0].value, "1");
+	assert_string_equal(j.knobs[3].name, "drop-overlong");
+	assert_string_equal(j.knobs[3].value, "on");
 }
 
 static void
@@ -238,6 +247,148 @@ test_json_errors(void **state)
 	assert_same(&j, &keep);
 }
 
+#define HEAD "{\"format\":\"skrull-job\",\"version\":1,"
+
+static void
+test_schedule(void **state)
+{
+	struct job j, back;
+	cJSON *obj, *s;
+	char *text;
+
+	/* none by default, and none written */
+	job_default(&j);
+	assert_string_equal(j.policy, "");
+	assert_int_equal(j.nknobs, 0);
+	obj = cJSON_CreateObject();
+	assert_int_equal(job_to_json(&j, obj), SK_OK);
+	assert_null(cJSON_GetObjectItemCaseSensitive(obj, "schedule"));
+	cJSON_Delete(obj);
+
+	/* strings, integers and booleans, kept in the file's order */
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":\"dacp\","
+	    "\"knobs\":{\"rollback\":false,\"mb-samples\":3,"
+	    "\"binpack\":\"none\",\"seed\":9007199254740992,"
+	    "\"mb-tokens\":-5}}}", &j), SK_OK);
+	assert_string_equal(j.policy, "dacp");
+	assert_int_equal(j.nknobs, 5);
+	assert_string_equal(j.knobs[0].name, "rollback");
+	assert_string_equal(j.knobs[0].value, "off");
+	assert_string_equal(j.knobs[1].name, "mb-samples");
+	assert_string_equal(j.knobs[1].value, "3");
+	assert_string_equal(j.knobs[2].value, "none");
+	/* 2^53, the largest integer written from a number */
+	assert_string_equal(j.knobs[3].value, "9007199254740992");
+	/* core does not judge values: the scheduler does */
+	assert_string_equal(j.knobs[4].value, "-5");
+
+	/* written as strings, read back the same */
+	obj = cJSON_CreateObject();
+	assert_int_equal(job_to_json(&j, obj), SK_OK);
+	s = cJSON_GetObjectItemCaseSensitive(obj, "schedule");
+	text = cJSON_PrintUnformatted(s);
+	assert_string_equal(text, "{\"policy\":\"dacp\",\"knobs\":{"
+	    "\"rollback\":\"off\",\"mb-samples\":\"3\",\"binpack\":\"none\","
+	    "\"seed\":\"9007199254740992\",\"mb-tokens\":\"-5\"}}");
+	cJSON_free(text);
+	job_default(&back);
+	assert_int_equal(job_from_json(obj, "again.json", &back), SK_OK);
+	cJSON_Delete(obj);
+	assert_same(&j, &back);
+
+	/* a file's schedule replaces the one before; a policy alone is fine */
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":"
+	    "\"deepspeed\"}}", &j), SK_OK);
+	assert_string_equal(j.policy, "deepspeed");
+	assert_int_equal(j.nknobs, 0);
+	/* a file without one keeps it (members left out keep their value) */
+	assert_int_equal(from_text(HEAD "\"batch\":8}", &j), SK_OK);
+	assert_string_equal(j.policy, "deepspeed");
+}
+
+static void
+test_schedule_errors(void **state)
+{
+	struct job j, keep;
+	char text[2048];
+	size_t n;
+	int i;
+
+	job_default(&j);
+	keep = j;
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"knobs\":{}}}", &j),
+	    SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: schedule: missing policy");
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":\"\"}}",
+	    &j), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: schedule.policy: policy '' is "
+	    "not 1 to 31 characters");
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":\"rr\","
+	    "\"knob\":{}}}", &j), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: schedule: unknown member 'knob'");
+	assert_int_equal(from_text(HEAD "\"schedule\":\"rr\"}", &j),
+	    SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: schedule: expected a JSON "
+	    "object");
+	/* 32 characters: one more than a name holds */
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":\"rr\","
+	    "\"knobs\":{\"abcdefghijklmnopqrstuvwxyz012345\":\"1\"}}}", &j),
+	    SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: schedule.knobs: knob name "
+	    "'abcdefghijklmnopqrstuvwxyz012345' is not 1 to 31 characters");
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":\"rr\","
+	    "\"knobs\":{\"seed\":2.5}}}", &j), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: schedule.knobs.seed: expected "
+	    "a string, an integer up to 2^53 or a boolean");
+	/* 2^53 + 2: a double holds it, but not every integer near it */
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":\"rr\","
+	    "\"knobs\":{\"seed\":9007199254740994}}}", &j), SK_ERR_FORMAT);
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":\"rr\","
+	    "\"knobs\":{\"seed\":[1]}}}", &j), SK_ERR_FORMAT);
+	assert_int_equal(from_text(HEAD "\"schedule\":{\"policy\":\"rr\","
+	    "\"knobs\":{\"seed\":\"1\",\"seed\":\"2\"}}}", &j),
+	    SK_ERR_ARG);
+	assert_string_equal(err_msg(), "j.json: schedule.knobs: 'seed' is set "
+	    "twice");
+
+	/* 17 knobs: one more than a job holds */
+	n = (size_t)snprintf(text, sizeof text, HEAD "\"schedule\":{"
+	    "\"policy\":\"rr\",\"knobs\":{");
+	for (i = 0; i < JOB_KNOBS_MAX + 1; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "%s\"k%d\":\"v\"",
+		    i > 0 ? "," : "", i);
+	snprintf(text + n, sizeof text - n, "}}}");
+	assert_int_equal(from_text(text, &j), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: schedule.knobs: more than 16 "
+	    "knobs");
+	/* none of the failures changed the job */
+	assert_same(&j, &keep);
+	assert_string_equal(j.policy, "");
+
+	/* validation of a job built in code */
+	j.nknobs = 1;
+	snprintf(j.knobs[0].name, sizeof j.knobs[0].name, "rollback");
+	snprintf(j.knobs[0].value, sizeof j.knobs[0].value, "off");
+	assert_int_equal(job_validate(&j, "job"), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "job: schedule: knobs without a policy");
+	snprintf(j.policy, sizeof j.policy, "skrull");
+	assert_int_equal(job_validate(&j, "job"), SK_OK);
+	j.knobs[0].value[0] = '\0';
+	assert_int_equal(job_validate(&j, "job"), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "job: schedule.knobs: knob 0: the name "
+	    "and the value must be 1 to 31 characters");
+	j.knobs[0].value[0] = 'o';
+	memset(j.policy, 'x', sizeof j.policy);
+	assert_int_equal(job_validate(&j, "job"), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "job: schedule.policy is longer than 31 "
+	    "characters");
+	j.policy[0] = '\0';
+	j.nknobs = JOB_KNOBS_MAX + 1;
+	assert_int_equal(job_validate(&j, "job"), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "job: schedule: 17 knobs is not in "
+	    "[0, 16]");
+}
+
 static void
 test_names(void **state)
 {
@@ -265,6 +416,8 @@ main(void)
 		cmocka_unit_test(test_json_roundtrip),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_json_errors),
+		cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_schedule_errors),
 		cmocka_unit_test(test_names),
 	};
 

@@ -1,0 +1,1 @@
+skrull plan --job tests/data/job/bad-knob.json --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length

@@ -1,0 +1,1 @@
+skrull tune --trace traces/etalon_sharegpt_8k.csv.gz --nodes 1 --gpus-per-node 4 --global-batch 32 --max-batches 16 --threads 1 -o best.json >/dev/null && skrull plan --job best.json --trace traces/etalon_sharegpt_8k.csv.gz | head -n 3

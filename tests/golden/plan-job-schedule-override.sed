@@ -1,0 +1,1 @@
+s/^planning .*/planning         (time varies)/
