@@ -1,0 +1,1 @@
+skrull tune --policies skrull,fastest

@@ -1,0 +1,1 @@
+skrull tune --trace traces/etalon_sharegpt_8k.csv.gz --nodes 1 --gpus-per-node 2 --global-batch 16 --max-batches 8 --threads 1 --sensitivity s >/dev/null && head -n 1 s-bucket.csv && wc -l <s-batch.csv && grep -c "<polyline" s.svg && tail -c 7 s.svg
