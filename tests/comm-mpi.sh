@@ -1,0 +1,88 @@
+#!/bin/sh
+# comm-mpi.sh: the MPI communicator (src/exec/comm_mpi.c) under 4 MPI
+# ranks: tests/exec/test_comm_mpi's own TAP points, passed on one by one,
+# then the failure drill (a rank that never joins an all-reduce makes the
+# others time out in comm_wait after 2 s, report it and abort the job).
+# Skipped when skrull was built without MPI or mpirun is missing, unless
+# SKRULL_REQUIRE_MPI=1 (then a failure: a machine meant to test MPI must
+# have it).
+. "${top_srcdir:-.}/tests/tap.sh"
+
+: "${TEST_COMM_MPI:=$(pwd)/tests/exec/test_comm_mpi}"
+MPIRUN='mpirun --oversubscribe -np 4'
+# Open MPI refuses to run as root without being told.
+[ "$(id -u)" -eq 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/skrull-comm-mpi.XXXXXX") || exit 99
+trap 'rm -rf "$work"' EXIT INT TERM
+
+missing=
+if "$SKRULL" --version | grep -q '^mpi not built$'; then
+	missing="MPI not built"
+elif ! command -v mpirun >/dev/null 2>&1; then
+	missing="mpirun not found"
+elif [ ! -x "$TEST_COMM_MPI" ]; then
+	missing="$TEST_COMM_MPI not built"
+fi
+if [ -n "$missing" ]; then
+	if [ "${SKRULL_REQUIRE_MPI:-0}" = 1 ]; then
+		tap_check 1 "$missing"
+	else
+		tap_skip "communicator over MPI" "$missing"
+	fi
+	tap_done
+fi
+
+# A hung rank must not hang the test suite.
+limit=
+command -v timeout >/dev/null 2>&1 && limit="timeout 120"
+# Open MPI keeps some of its own allocations to the end: leak checking of
+# a sanitizer build would fail every rank at exit.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+export ASAN_OPTIONS
+
+$limit $MPIRUN "$TEST_COMM_MPI" >"$work/out" 2>"$work/err"
+rc=$?
+plan=
+seen=0
+while IFS= read -r line; do
+	case $line in
+	"ok "*)
+		seen=$((seen + 1))
+		tap_check 0 "${line#ok * - }"
+		;;
+	"not ok "*)
+		seen=$((seen + 1))
+		tap_check 1 "${line#not ok * - }"
+		;;
+	1..*)
+		plan=${line#1..}
+		;;
+	*)
+		echo "# $line"
+		;;
+	esac
+done <"$work/out"
+[ $rc -eq 0 ] && [ -n "$plan" ] && [ "$plan" -eq "$seen" ]
+ok=$?
+[ $ok -ne 0 ] && tap_diag <"$work/err"
+got="exit $rc, $seen of ${plan:-no} planned points"
+tap_check $ok "test_comm_mpi ran to its end ($got)"
+
+# The drill ends through MPI_Abort with status 3 within a few seconds:
+# not 0 (nobody finished), not timeout's 124 or 137 (nobody hung).
+start=$(date +%s)
+$limit $MPIRUN "$TEST_COMM_MPI" --drill-abort >/dev/null 2>"$work/drill"
+rc=$?
+took=$(($(date +%s) - start))
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ] && [ $took -le 30 ]
+ok=$?
+[ $ok -ne 0 ] && tap_diag <"$work/drill"
+tap_check $ok "failure drill: the job aborts (exit $rc after $took s)"
+re='iallreduce: rank [0-2] of 4 in world (world rank [0-2]): 4 elements'
+n=$(grep -c "$re not done after" "$work/drill")
+[ "$n" -eq 3 ]
+ok=$?
+[ $ok -ne 0 ] && tap_diag <"$work/drill"
+tap_check $ok "failure drill: ranks 0, 1 and 2 report the timeout ($n of 3)"
+tap_done
