@@ -1,5 +1,9 @@
-# kernels: math kernels behind kernels/kern.h.  The CUDA half is built only
-# when configure found CUDA; .cu files go through nvcc.
+# kernels: math kernels.  kern_cpu.h: the CPU reference (fp32, GSL's BLAS);
+# kern.h: the CUDA half, built only when configure found CUDA (.cu files go
+# through nvcc).
+noinst_LIBRARIES += libskrull_kcpu.a
+libskrull_kcpu_a_SOURCES = kernels/kern_cpu.c kernels/kern_cpu.h
+SK_KCPU_LIBS = libskrull_kcpu.a
 EXTRA_DIST += kernels/kern.h kernels/probe.cu
 if HAVE_CUDA
 noinst_LIBRARIES += libskrull_cuda.a
