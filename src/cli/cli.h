@@ -26,6 +26,7 @@ extern const struct cli_cmd cmd_plan;
 extern const struct cli_cmd cmd_sim;
 extern const struct cli_cmd cmd_compare;
 extern const struct cli_cmd cmd_tune;
+extern const struct cli_cmd cmd_report;
 
 /* Print "skrull: " and the library's last error message; returns CLI_FAIL. */
 int cli_fail(void);

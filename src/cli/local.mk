@@ -7,6 +7,7 @@ skrull_SOURCES = \
 	src/cli/simcli.c src/cli/simcli.h \
 	src/cli/cmd_compare.c \
 	src/cli/cmd_plan.c \
+	src/cli/cmd_report.c \
 	src/cli/cmd_show.c \
 	src/cli/cmd_sim.c \
 	src/cli/cmd_trace.c \

@@ -27,6 +27,7 @@ static const struct cli_cmd *const commands[] = {
 	&cmd_sim,
 	&cmd_compare,
 	&cmd_tune,
+	&cmd_report,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -8,6 +8,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "err.h"
+#include "json.h"
 #include "report.h"
 
 #define REPORT_FORMAT "skrull-report"
@@ -292,4 +293,75 @@ report_to_json(const struct report *r, cJSON *obj, int per_gpu)
 	return SK_OK;
 nomem:
 	return err_set(SK_ERR_NOMEM, "out of memory building the report JSON");
+}
+
+/*
+ * Read a report written by report_to_json (skrull sim --json, skrull run
+ * -o): the source, the summary's aggregates and the iterations' times and
+ * tokens (per-GPU rows and OOM entries are not read back).  r must be
+ * initialised; it is replaced.
+ */
+int
+report_read(const char *path, struct report *r)
+{
+	static const char *const names[] = {
+		"mean", "p50", "p95", "p99", "total", "tokens_per_s", "mfu",
+		"ideal", "ideal_ratio", "peak_max", "busy_frac", "comm_frac",
+		"wait_frac"
+	};
+	double *dst[sizeof names / sizeof names[0]];
+	const cJSON *s, *iters, *it;
+	cJSON *root = NULL;
+	const char *source;
+	char where[512];
+	long long gpus, first, niter, noom, v;
+	double t;
+	size_t i, k;
+	int rc;
+
+	report_free(r);
+	if ((rc = json_load(path, &root)) != SK_OK)
+		return rc;
+	if ((rc = json_check_version(root, path, REPORT_FORMAT, REPORT_VERSION)) != SK_OK ||
+	    (rc = json_get_str(root, "source", path, &source)) != SK_OK ||
+	    (rc = json_get_obj(root, "summary", path, &s)) != SK_OK)
+		goto out;
+	snprintf(where, sizeof where, "%s: summary", path);
+	if ((rc = json_get_int(s, "gpus", where, 1, 1 << 24, &gpus)) != SK_OK ||
+	    (rc = json_get_int(s, "first", where, 0, 1LL << 40, &first)) != SK_OK ||
+	    (rc = json_get_int(s, "iterations", where, 1, 1LL << 32, &niter)) != SK_OK ||
+	    (rc = json_get_int(s, "oom_count", where, 0, 1LL << 40, &noom)) != SK_OK ||
+	    (rc = json_get_arr(root, "iterations", path, &iters)) != SK_OK)
+		goto out;
+	if ((long long)cJSON_GetArraySize(iters) != niter) {
+		rc = err_set_at(SK_ERR_FORMAT, path, 0, "iterations: %d entries, "
+		    "the summary says %lld", cJSON_GetArraySize(iters), niter);
+		goto out;
+	}
+	if ((rc = report_alloc(r, source, (int)gpus, (size_t)first,
+	    (size_t)niter)) != SK_OK)
+		goto out;
+	dst[0] = &r->mean; dst[1] = &r->p50; dst[2] = &r->p95; dst[3] = &r->p99;
+	dst[4] = &r->total; dst[5] = &r->tokens_per_s; dst[6] = &r->mfu;
+	dst[7] = &r->ideal; dst[8] = &r->ideal_ratio; dst[9] = &r->peak_max;
+	dst[10] = &r->busy_frac; dst[11] = &r->comm_frac; dst[12] = &r->wait_frac;
+	for (k = 0; k < sizeof names / sizeof names[0]; k++)
+		if ((rc = json_get_num(s, names[k], where, 0, 1e300, dst[k])) != SK_OK)
+			goto out;
+	r->noom = (size_t)noom;
+	i = 0;
+	cJSON_ArrayForEach(it, iters) {
+		snprintf(where, sizeof where, "%s: iterations[%zu]", path, i);
+		if ((rc = json_get_num(it, "time", where, 0, 1e300, &t)) != SK_OK ||
+		    (rc = json_get_int(it, "tokens", where, 0, 1LL << 53, &v)) != SK_OK)
+			goto out;
+		r->time[i] = t;
+		r->tokens[i] = (uint64_t)v;
+		i++;
+	}
+out:
+	cJSON_Delete(root);
+	if (rc != SK_OK)
+		report_free(r);
+	return rc;
 }

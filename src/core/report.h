@@ -85,4 +85,8 @@ int report_finish(struct report *r, const struct job *j);
  * peak}] (when per_gpu)}], "ooms":[...]}. */
 int report_to_json(const struct report *r, cJSON *obj, int per_gpu);
 
+/* Read a report file (skrull-report JSON): source, summary aggregates and
+ * per-iteration times and tokens; per-GPU rows and OOMs are not read. */
+int report_read(const char *path, struct report *r);
+
 #endif

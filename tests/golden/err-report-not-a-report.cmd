@@ -1,0 +1,1 @@
+skrull report diff tests/data/cli/good.txt tests/data/cli/good.txt

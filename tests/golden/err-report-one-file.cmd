@@ -1,0 +1,1 @@
+skrull report diff a.json

@@ -1,0 +1,1 @@
+skrull sim --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length --bucket 26000 --iters 0:5 --json >a.json && skrull sim --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length --bucket 26000 --policy deepspeed --iters 0:5 --json >b.json && skrull report diff a.json b.json
