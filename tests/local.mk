@@ -48,7 +48,9 @@ SK_SCRIPT_TESTS = \
 	tests/regen.sh \
 	tests/knobs.sh \
 	tests/tune-mpi.sh \
-	tests/comm-mpi.sh
+	tests/comm-mpi.sh \
+	tests/exec-mpi.sh \
+	tests/run-mpi.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/data tests/gpu/check.sh

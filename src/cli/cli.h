@@ -27,6 +27,7 @@ extern const struct cli_cmd cmd_sim;
 extern const struct cli_cmd cmd_compare;
 extern const struct cli_cmd cmd_tune;
 extern const struct cli_cmd cmd_report;
+extern const struct cli_cmd cmd_run;
 
 /* Print "skrull: " and the library's last error message; returns CLI_FAIL. */
 int cli_fail(void);

@@ -8,8 +8,10 @@ skrull_SOURCES = \
 	src/cli/cmd_compare.c \
 	src/cli/cmd_plan.c \
 	src/cli/cmd_report.c \
+	src/cli/cmd_run.c \
 	src/cli/cmd_show.c \
 	src/cli/cmd_sim.c \
 	src/cli/cmd_trace.c \
 	src/cli/cmd_tune.c
-skrull_LDADD = $(SK_MPI_LIBS) $(SK_SIM_LIBS) $(SK_CORE_LIBS) $(SK_CUDA_LIBS)
+skrull_LDADD = $(SK_MPI_LIBS) $(SK_COMM_MPI_LIBS) $(SK_SIM_LIBS) $(SK_CORE_LIBS) \
+	$(SK_CUDA_LIBS)

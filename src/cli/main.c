@@ -28,6 +28,7 @@ static const struct cli_cmd *const commands[] = {
 	&cmd_compare,
 	&cmd_tune,
 	&cmd_report,
+	&cmd_run,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

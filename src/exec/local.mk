@@ -1,17 +1,29 @@
-# exec: the executor's communicator (ops table); the MPI implementation is a
-# library of its own, built only with MPI, so that only it sees mpi.h.  Its
-# test program runs under mpirun, from tests/comm-mpi.sh, not directly.
+# exec: the executor (plan runner, transformer on a backend ops table, CPU
+# backend) and its communicator.  The MPI implementation of the
+# communicator is a library of its own, built only with MPI, so that only
+# it sees mpi.h; the MPI test programs run under mpirun from
+# tests/comm-mpi.sh and tests/exec-mpi.sh, not directly.
 noinst_LIBRARIES += libskrull_exec.a
-libskrull_exec_a_SOURCES = src/exec/comm.c src/exec/comm.h
-SK_EXEC_LIBS = libskrull_exec.a
-EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c
+libskrull_exec_a_SOURCES = \
+	src/exec/comm.c src/exec/comm.h \
+	src/exec/backend.h src/exec/backend_cpu.c \
+	src/exec/xformer.c src/exec/xformer.h \
+	src/exec/exec.c src/exec/exec.h
+SK_EXEC_LIBS = libskrull_exec.a $(SK_KCPU_LIBS)
+EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c \
+	tests/exec/test_exec_mpi.c
 if HAVE_MPI
 noinst_LIBRARIES += libskrull_comm_mpi.a
 libskrull_comm_mpi_a_SOURCES = src/exec/comm_mpi.c
 libskrull_comm_mpi_a_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
 SK_COMM_MPI_LIBS = libskrull_comm_mpi.a $(SK_EXEC_LIBS) $(MPI_LIBS)
-check_PROGRAMS += tests/exec/test_comm_mpi
+check_PROGRAMS += tests/exec/test_comm_mpi tests/exec/test_exec_mpi
 tests_exec_test_comm_mpi_SOURCES = tests/exec/test_comm_mpi.c
 tests_exec_test_comm_mpi_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
 tests_exec_test_comm_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_CORE_LIBS)
+tests_exec_test_exec_mpi_SOURCES = tests/exec/test_exec_mpi.c
+tests_exec_test_exec_mpi_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
+tests_exec_test_exec_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_CORE_LIBS)
+else
+SK_COMM_MPI_LIBS =
 endif
