@@ -81,8 +81,10 @@ ok=$?
 tap_check $ok "failure drill: the job aborts (exit $rc after $took s)"
 re='iallreduce: rank [0-2] of 4 in world (world rank [0-2]): 4 elements'
 n=$(grep -c "$re not done after" "$work/drill")
-[ "$n" -eq 3 ]
+# The first rank to abort may take the others down before they print (seen
+# under load in CI), so at least one waiting rank must name the timeout.
+[ "$n" -ge 1 ]
 ok=$?
 [ $ok -ne 0 ] && tap_diag <"$work/drill"
-tap_check $ok "failure drill: ranks 0, 1 and 2 report the timeout ($n of 3)"
+tap_check $ok "failure drill: a waiting rank reports the timeout"
 tap_done

@@ -3,7 +3,8 @@
 # etalon trace planned by skrull at DP 2 x CP 2 and by deepspeed at DP 1 x
 # CP 1 gives the same losses (the scheduling only regroups samples); the
 # report written by -o is read back by `skrull report diff`; a plan for
-# another world size is refused on every rank with exit status 1.  Skipped
+# another world size, a plan checked against another trace and a run beyond
+# its memory budget are refused on every rank.  Skipped
 # without MPI unless SKRULL_REQUIRE_MPI=1, as tune-mpi.sh.
 . "${top_srcdir:-.}/tests/tap.sh"
 
@@ -73,4 +74,22 @@ n=$(grep -c 'rank [01]' bad)
 st2=$?
 [ $st2 -ne 0 ] && tap_diag <bad
 tap_check $st2 "a plan for 4 ranks on 2 is refused (exit $st)"
+
+# refused NAME PATTERN ARGS...: the run exits nonzero and the message
+# matching PATTERN comes from every one of the 4 ranks.
+refused() {
+	name=$1 pattern=$2
+	shift 2
+	$limit mpirun $root --oversubscribe -np 4 "$SKRULL" run --plan p22.json \
+	    $MODEL "$@" >bad 2>&1
+	st=$?
+	n=$(grep -c "$pattern" bad)
+	[ $st -ne 0 ] && [ "$n" -eq 4 ]
+	st2=$?
+	[ $st2 -ne 0 ] && tap_diag <bad
+	tap_check $st2 "$name is refused on every rank (exit $st)"
+}
+refused "a plan checked against another trace" "the trace given has" \
+    --trace "$top_srcdir/traces/etalon_sharegpt_8k.csv.gz"
+refused "a run beyond the memory budget" "but may use" --memory 0.001
 tap_done

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -13,6 +14,7 @@
 #include "plan.h"
 #include "report.h"
 #include "simcli.h"
+#include "trace.h"
 #ifdef HAVE_MPI
 #include "comm.h"
 #include "exec.h"
@@ -23,17 +25,17 @@ static int run(int, char **);
 const struct cli_cmd cmd_run = {
 	"run",
 	"execute a plan for real on the CPU backend over MPI",
-	"mpirun -np P skrull run --plan PLAN [--backend cpu] [--iters A:B]\n"
-	"              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
-	"              [--ffn N] [--vocab N] [--seed N] [--lr X] [--timeout S]\n"
-	"              [-o REPORT] [--json]",
+	"mpirun -np P skrull run --plan PLAN [--trace FILE [--field SPEC]]\n"
+	"              [--backend cpu] [--iters A:B] [--hidden N] [--layers N]\n"
+	"              [--heads N] [--kv-heads N] [--ffn N] [--vocab N] [--seed N]\n"
+	"              [--lr X] [--timeout S] [--memory GIB] [-o REPORT] [--json]",
 	run,
 };
 
 enum {
 	OPT_PLAN = 256, OPT_BACKEND, OPT_ITERS, OPT_HIDDEN, OPT_LAYERS,
 	OPT_HEADS, OPT_KV_HEADS, OPT_FFN, OPT_VOCAB, OPT_SEED, OPT_LR,
-	OPT_TIMEOUT, OPT_JSON
+	OPT_TIMEOUT, OPT_JSON, OPT_TRACE, OPT_FIELD, OPT_MEMORY
 };
 
 static const struct option longopts[] = {
@@ -50,6 +52,9 @@ static const struct option longopts[] = {
 	{ "lr", required_argument, NULL, OPT_LR },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "field", required_argument, NULL, OPT_FIELD },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -59,6 +64,11 @@ help(void)
 {
 	printf("usage: %s\n\n%s\n\n", cmd_run.usage, cmd_run.summary);
 	printf("  --plan PLAN     the plan to execute; P must equal its DP x CP\n"
+	    "  --trace FILE    check the plan's samples against this trace first\n"
+	    "  --field SPEC    the trace's length field (skrull-trace(1))\n"
+	    "  --memory GIB    what one rank may use (default: the machine's\n"
+	    "                  memory / the ranks on it); a plan that needs more\n"
+	    "                  is refused before any work\n"
 	    "  --backend cpu   the compute backend (cpu: fp32 reference kernels)\n"
 	    "  --iters A:B     iterations A to B-1 (default all)\n"
 	    "  --hidden, --layers, --heads, --kv-heads, --ffn, --vocab N\n"
@@ -74,6 +84,20 @@ help(void)
 }
 
 #ifdef HAVE_MPI
+/* The machine's memory shared by the ranks on it (Open MPI says how many
+ * with OMPI_COMM_WORLD_LOCAL_SIZE), bytes; 0 (no limit) if unknown. */
+static double
+default_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+	long n = local != NULL ? atol(local) : 1;
+
+	if (pages <= 0 || size <= 0)
+		return 0;
+	return (double)pages * (double)size / (double)(n > 0 ? n : 1);
+}
+
 static int
 parse_int(const char *opt, const char *arg, unsigned long lo, unsigned long hi,
     int *out)
@@ -163,13 +187,18 @@ run(int argc, char **argv)
 	struct plan p;
 	struct report r;
 	struct exec *x = NULL;
-	const char *plan_path = NULL, *out = NULL;
+	const char *plan_path = NULL, *out = NULL, *trace_path = NULL;
+	struct trace_read_opts ro = { 0 };
+	struct trace t;
 	double *loss = NULL, v;
 	cJSON *root = NULL;
-	int c, rc, json = 0, mpi = 0;
+	float agreed;
+	int c, rc, json = 0, mpi = 0, failed;
 
 	exec_model_default(&m);
 	exec_opts_default(&eo);
+	eo.mem_limit = default_memory();
+	trace_init(&t);
 	simcli_init(&sc);
 	plan_init(&p);
 	report_init(&r);
@@ -182,6 +211,12 @@ run(int argc, char **argv)
 			goto out;
 		case 'o': out = optarg; break;
 		case OPT_PLAN: plan_path = optarg; break;
+		case OPT_TRACE: trace_path = optarg; break;
+		case OPT_FIELD: ro.field = optarg; break;
+		case OPT_MEMORY:
+			rc = parse_double("--memory", optarg, 0, 1 << 20, &v);
+			eo.mem_limit = v * 1024 * 1024 * 1024;
+			break;
 		case OPT_JSON: json = 1; break;
 		case OPT_BACKEND:
 			if (strcmp(optarg, "cpu") != 0)
@@ -226,11 +261,24 @@ run(int argc, char **argv)
 		goto out;
 	}
 	mpi = 1;
-	/* Every rank reads and checks the plan; exec_new agrees on errors
-	 * collectively, so all ranks refuse together before any work. */
-	if (plan_read(plan_path, &p) != SK_OK || plan_validate(&p, NULL) != SK_OK) {
+	/* Every rank reads and checks the plan, then the ranks agree: all
+	 * refuse together before any work, each with its reason, instead of
+	 * the first failure aborting the others before they can say why. */
+	failed = plan_read(plan_path, &p) != SK_OK ||
+	    (trace_path != NULL && trace_read(trace_path, &ro, &t, NULL) != SK_OK) ||
+	    plan_validate(&p, trace_path != NULL ? &t : NULL) != SK_OK;
+	if (failed)
+		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
+	agreed = failed ? 1.0f : 0.0f;
+	if (world.ops->allreduce(&world, &agreed, &agreed, 1) != SK_OK) {
 		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
 		world.ops->abort(&world, 1);
+		goto out;
+	}
+	if (agreed > 0) {
+		if (!failed)
+			fprintf(stderr, "skrull: rank %d: the plan was refused on "
+			    "another rank\n", world.rank);
 		goto out;
 	}
 	eo.first = sc.first;
@@ -275,6 +323,7 @@ out:
 	exec_free(x);
 	report_free(&r);
 	plan_free(&p);
+	trace_free(&t);
 	if (mpi)
 		comm_mpi_finalize();
 	return rc;

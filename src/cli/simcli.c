@@ -19,7 +19,8 @@ simcli_init(struct simcli *s)
 	sim_opts_default(&s->opts);
 }
 
-/* "A:B", "A:" or ":B" (B exclusive) -> *a, *b (0 for an open end). */
+/* "A:B", "A:" or ":B" (B exclusive), or "N" for ":N" -> *a, *b (0 for an
+ * open end). */
 static int
 range(const char *text, size_t *a, size_t *b)
 {
@@ -27,8 +28,15 @@ range(const char *text, size_t *a, size_t *b)
 	char *end;
 	unsigned long long v;
 
-	if (colon == NULL)
-		return -1;
+	if (colon == NULL) {
+		errno = 0;
+		v = strtoull(text, &end, 10);
+		if (*end != '\0' || errno != 0 || text[0] == '-' || v == 0)
+			return -1;
+		*a = 0;
+		*b = (size_t)v;
+		return 0;
+	}
 	*a = 0;
 	*b = 0;
 	if (colon != text) {
@@ -60,7 +68,7 @@ simcli_take(struct simcli *s, const struct cli_cmd *cmd, const char *opt,
 		    CLI_USAGE : (s->opts.threads = (int)n, CLI_OK);
 	if (range(arg, &a, &b) != 0)
 		return cli_usage(cmd, "%s: '%s' is not a range A:B of iterations "
-		    "(B > A, either may be left out)", opt, arg);
+		    "(B > A, either may be left out) or a count N", opt, arg);
 	if (strcmp(opt, "--iters") == 0) {
 		s->first = a;
 		s->end = b;

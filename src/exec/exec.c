@@ -319,6 +319,17 @@ setup(struct exec *x, const struct exec_model *m)
 		return err_set(SK_ERR_RANGE, "exec: micro-batches of %zu tokens "
 		    "(%zu sharded) exceed the kernels' int32 offsets", tmax,
 		    gmax);
+	if (x->o.mem_limit > 0) {
+		double need = 4.0 * sizeof(float) * (double)x->l.n +
+		    (double)xf_act_bytes(&x->s, tmax, gmax, smax, cp);
+
+		if (need > x->o.mem_limit)
+			return err_set(SK_ERR_RANGE, "this rank needs %.1f MiB "
+			    "(weights, gradients and AdamW moments of %zu parameters, "
+			    "activations of a %zu-token micro-batch part) but may use "
+			    "%.1f MiB", need / 1048576.0, x->l.n, tmax,
+			    x->o.mem_limit / 1048576.0);
+	}
 	if ((e = xf_new(x->b, &x->s, tmax, gmax, smax, cp, &x->xf)) != SK_OK)
 		return e;
 	x->w = x->b->alloc(x->l.n);

@@ -84,6 +84,10 @@ struct exec_opts {
 	                            job is aborted (a failed peer); < 0 waits
 	                            for ever */
 	const struct backend_ops *backend;  /* NULL: the CPU backend */
+	double mem_limit;        /* bytes one rank may use for parameters,
+	                            gradients, AdamW moments and activations;
+	                            0: no limit.  A plan that needs more is
+	                            refused before any work. */
 };
 
 void exec_model_default(struct exec_model *m);
