@@ -16,30 +16,12 @@ MPIRUN='mpirun --oversubscribe -np 4'
 work=$(mktemp -d "${TMPDIR:-/tmp}/skrull-comm-mpi.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT INT TERM
 
-missing=
-if "$SKRULL" --version | grep -q '^mpi not built$'; then
-	missing="MPI not built"
-elif ! command -v mpirun >/dev/null 2>&1; then
-	missing="mpirun not found"
-elif [ ! -x "$TEST_COMM_MPI" ]; then
-	missing="$TEST_COMM_MPI not built"
-fi
-if [ -n "$missing" ]; then
-	if [ "${SKRULL_REQUIRE_MPI:-0}" = 1 ]; then
-		tap_check 1 "$missing"
-	else
-		tap_skip "communicator over MPI" "$missing"
-	fi
-	tap_done
-fi
+tap_need_mpi "communicator over MPI" "$TEST_COMM_MPI"
+tap_mpi_no_leak_check
 
 # A hung rank must not hang the test suite.
 limit=
 command -v timeout >/dev/null 2>&1 && limit="timeout 120"
-# Open MPI keeps some of its own allocations to the end: leak checking of
-# a sanitizer build would fail every rank at exit.
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-export ASAN_OPTIONS
 
 $limit $MPIRUN "$TEST_COMM_MPI" >"$work/out" 2>"$work/err"
 rc=$?

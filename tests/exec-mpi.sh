@@ -18,30 +18,12 @@ MPIRUN='mpirun --oversubscribe'
 work=$(mktemp -d "${TMPDIR:-/tmp}/skrull-exec-mpi.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT INT TERM
 
-missing=
-if "$SKRULL" --version | grep -q '^mpi not built$'; then
-	missing="MPI not built"
-elif ! command -v mpirun >/dev/null 2>&1; then
-	missing="mpirun not found"
-elif [ ! -x "$TEST_EXEC_MPI" ]; then
-	missing="$TEST_EXEC_MPI not built"
-fi
-if [ -n "$missing" ]; then
-	if [ "${SKRULL_REQUIRE_MPI:-0}" = 1 ]; then
-		tap_check 1 "$missing"
-	else
-		tap_skip "executor over MPI" "$missing"
-	fi
-	tap_done
-fi
+tap_need_mpi "executor over MPI" "$TEST_EXEC_MPI"
+tap_mpi_no_leak_check
 
 # A hung rank must not hang the test suite.
 limit=
 command -v timeout >/dev/null 2>&1 && limit="timeout 300"
-# Open MPI keeps some of its own allocations to the end: leak checking of
-# a sanitizer build would fail every rank at exit.
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-export ASAN_OPTIONS
 
 for layout in 1x1 1x2 2x2 1x4 2x4; do
 	dp=${layout%x*}

@@ -11,25 +11,12 @@
 work=$(mktemp -d "${TMPDIR:-/tmp}/skrull-run-mpi.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT INT TERM
 
-missing=
-if "$SKRULL" --version | grep -q '^mpi not built$'; then
-	missing="MPI not built"
-elif ! command -v mpirun >/dev/null 2>&1; then
-	missing="mpirun not found"
-fi
-if [ -n "$missing" ]; then
-	if [ "${SKRULL_REQUIRE_MPI:-0}" = 1 ]; then
-		tap_check 1 "$missing"
-	else
-		tap_skip "skrull run over MPI" "$missing"
-	fi
-	tap_done
-fi
+tap_need_mpi "skrull run over MPI"
+tap_mpi_no_leak_check
 root=
 [ "$(id -u)" = 0 ] && root=--allow-run-as-root
 limit=
 command -v timeout >/dev/null 2>&1 && limit="timeout 300"
-export ASAN_OPTIONS=detect_leaks=0
 MODEL='--hidden 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --vocab 97'
 
 cd "$work" || exit 99

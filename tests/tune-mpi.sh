@@ -12,20 +12,7 @@ bindir=$(cd "$(dirname "$SKRULL")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/skrull-tune-mpi.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT INT TERM
 
-missing=
-if "$SKRULL" --version | grep -q '^mpi not built$'; then
-	missing="MPI not built"
-elif ! command -v mpirun >/dev/null 2>&1; then
-	missing="mpirun not found"
-fi
-if [ -n "$missing" ]; then
-	if [ "${SKRULL_REQUIRE_MPI:-0}" = 1 ]; then
-		tap_check 1 "$missing"
-	else
-		tap_skip "tune over MPI" "$missing"
-	fi
-	tap_done
-fi
+tap_need_mpi "tune over MPI"
 
 # A hung rank must not hang the test suite.
 limit=
