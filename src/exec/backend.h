@@ -9,7 +9,14 @@
  * sample offsets, row maps: int32) are always host memory, which a device
  * backend copies in itself.  Sizes and counts are in elements unless named
  * bytes.  The ops cannot fail on valid arguments and return nothing, except
- * alloc (NULL when out of memory) and xent (the loss sum).
+ * alloc (NULL when out of memory) and xent (the loss sum).  A device
+ * backend runs them asynchronously and records the first failure, which
+ * sync returns.
+ *
+ * Threads: a backend's state is per host thread (a CUDA backend's stream
+ * and cuBLAS handle): a thread calls open before its first op and close
+ * after its last; buffers may be shared between threads of one process
+ * (ranks emulated on one device) once the writer has called sync.
  *
  * The communicator (comm.h) works on the same buffers: a backend and a
  * communicator must agree on where memory lives (cpu with MPI; CUDA with
@@ -23,11 +30,22 @@
 
 /* The ops table layout this header describes; another is refused
  * (backend_check). */
-#define BACKEND_OPS_VERSION 1
+#define BACKEND_OPS_VERSION 2
 
 struct backend_ops {
 	int version;       /* BACKEND_OPS_VERSION */
-	const char *name;  /* "cpu" */
+	const char *name;  /* "cpu", "cuda" */
+
+	/* Bind the calling thread to device number device (0-based among the
+	 * backend's devices; the CPU has one, 0) and make its state; 0 or an
+	 * SK_ERR_* code with a message.  close releases it (NULL-safe: a
+	 * thread that never opened may call it). */
+	int (*open)(int device);
+	void (*close)(void);
+	/* Wait until every op this thread queued has finished; 0, or the code
+	 * of the first op that failed since the last sync (its message names
+	 * the op and the reason). */
+	int (*sync)(void);
 
 	/* n floats of device memory (contents undefined), NULL when out of
 	 * memory; free(NULL) does nothing. */

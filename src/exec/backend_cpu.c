@@ -97,9 +97,34 @@ cpu_embed_bwd(size_t T, size_t w, const int32_t *tok, const float *dx,
 		cpu_add(w, dx + t * w, dtable + (size_t)tok[t] * w);
 }
 
+/* The CPU has no per-thread state and runs every op to completion at the
+ * call: open, close and sync have nothing to do. */
+static int
+cpu_open(int device)
+{
+	if (device != 0)
+		return err_set(SK_ERR_RANGE, "backend \"cpu\": device %d does not "
+		    "exist (the CPU is device 0)", device);
+	return SK_OK;
+}
+
+static void
+cpu_close(void)
+{
+}
+
+static int
+cpu_sync(void)
+{
+	return SK_OK;
+}
+
 const struct backend_ops backend_cpu_ops = {
 	BACKEND_OPS_VERSION,
 	"cpu",
+	cpu_open,
+	cpu_close,
+	cpu_sync,
 	cpu_alloc,
 	cpu_free,
 	cpu_zero,
