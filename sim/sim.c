@@ -1206,3 +1206,36 @@ out:
 		report_free(r);
 	return e;
 }
+
+int
+sim_predict(const struct plan *p, const struct model *m, enum precision prec,
+    const struct cluster *c, size_t first, size_t count, int threads,
+    double *sec)
+{
+	struct sim_opts o;
+	struct report r;
+	struct plan q;
+	size_t i;
+	int e;
+
+	if (count == 0)
+		return err_set(SK_ERR_RANGE, "sim: no iterations to predict");
+	/* A shallow copy: the simulator only reads the plan's arrays, and the
+	 * copy's job is the one the executor runs. */
+	q = *p;
+	q.job.model = *m;
+	q.job.precision = prec;
+	q.job.zero = 0;
+	q.job.recompute = RECOMPUTE_NONE;
+	q.job.cluster = *c;
+	sim_opts_default(&o);
+	o.first = first;
+	o.count = count;
+	o.threads = threads;
+	if ((e = sim_run(&q, &o, &r)) != SK_OK)
+		return e;
+	for (i = 0; i < count; i++)
+		sec[i] = r.time[i];
+	report_free(&r);
+	return SK_OK;
+}

@@ -31,6 +31,9 @@
 
 #include <stddef.h>
 
+#include "cluster.h"
+#include "job.h"
+#include "model.h"
 #include "plan.h"
 #include "report.h"
 
@@ -51,5 +54,19 @@ void sim_opts_default(struct sim_opts *o);
 /* Simulate the plan's iterations [first, first + count) into r (allocated
  * here; report_free releases it) and compute its aggregates. */
 int sim_run(const struct plan *p, const struct sim_opts *o, struct report *r);
+
+/*
+ * The simulated time of a run of plan p as the executor runs it, for
+ * `skrull run` to set beside the measured time: the plan's layout and
+ * micro-batches with model m (the run's, with its overrides), precision
+ * prec, no ZeRO and no recompute (what the CPU executor does), on
+ * cluster c (a profile applied, profile_apply; its GPU count is not
+ * checked against the plan's DP x CP).  sec[i] receives the seconds of
+ * iteration first + i, for i < count; count 0 is an error, as is a range
+ * past the plan's end (SK_ERR_RANGE).  threads as sim_opts.threads.
+ */
+int sim_predict(const struct plan *p, const struct model *m,
+                enum precision prec, const struct cluster *c, size_t first,
+                size_t count, int threads, double *sec);
 
 #endif

@@ -45,7 +45,8 @@ static const struct thing {
 	{ "cluster", 1, 1u << (JOBOPT_JOB - JOBOPT_BASE) |
 	    1u << (JOBOPT_CLUSTER - JOBOPT_BASE) |
 	    1u << (JOBOPT_NODES - JOBOPT_BASE) |
-	    1u << (JOBOPT_GPN - JOBOPT_BASE) },
+	    1u << (JOBOPT_GPN - JOBOPT_BASE) |
+	    1u << (JOBOPT_PROFILE - JOBOPT_BASE) },
 	{ "job", 0, (1u << NJOBOPTS) - 1 },
 	{ "presets", 1, 0 },
 };

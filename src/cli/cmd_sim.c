@@ -22,8 +22,8 @@ static int run(int, char **);
 const struct cli_cmd cmd_sim = {
 	"sim",
 	"simulate a plan on a model of the cluster: speed, breakdown, memory",
-	"skrull sim --plan PLAN [--iters A:B] [--threads N] [--timeline FILE]\n"
-	"              [--timeline-iters A:B] [--per-gpu] [--json]\n"
+	"skrull sim --plan PLAN [--profile FILE] [--iters A:B] [--threads N]\n"
+	"              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]\n"
 	"       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
 	"              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
 	"              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]",
@@ -124,6 +124,12 @@ run(int argc, char **argv)
 			rc = cli_fail();
 			goto out;
 		}
+		/* The plan carries its job; a profile still applies to its
+		 * cluster, the other job options do not. */
+		if (po.job.profile != NULL &&
+		    (rc = jobopts_profile(po.job.profile, &p.job.cluster)) != CLI_OK)
+			goto out;
+		rc = CLI_FAIL;
 		if (plan_validate(&p, NULL) != SK_OK)
 			fprintf(stderr, "skrull: warning: %s: %s: simulating it anyway\n",
 			    plan_path, err_msg());

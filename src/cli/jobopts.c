@@ -12,6 +12,7 @@
 #include "err.h"
 #include "job.h"
 #include "jobopts.h"
+#include "profile.h"
 
 #define GIB 1073741824.0
 
@@ -36,6 +37,7 @@ const struct option jobopts_long[] = {
 	{ "precision", required_argument, NULL, JOBOPT_PRECISION },
 	{ "reserve", required_argument, NULL, JOBOPT_RESERVE },
 	{ "bucket", required_argument, NULL, JOBOPT_BUCKET },
+	{ "profile", required_argument, NULL, JOBOPT_PROFILE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -53,7 +55,9 @@ const char jobopts_help[] =
     "  --precision P        bf16, fp16 or fp32 (default bf16)\n"
     "  --reserve GIB        GiB per GPU kept free (default 4)\n"
     "  --bucket auto|TOKENS BucketSize C in tokens, K = 1000 (default auto:\n"
-    "                       from the memory model)\n";
+    "                       from the memory model)\n"
+    "  --profile FILE       calibration profile (skrull-profile(5)) over the\n"
+    "                       cluster's GPU speed, efficiencies, collectives\n";
 
 void
 jobopts_init(struct jobopts *o)
@@ -170,6 +174,9 @@ jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
 		return parse_reserve(cmd, arg, &o->reserve);
 	case JOBOPT_BUCKET:
 		return parse_bucket(o, cmd, arg);
+	case JOBOPT_PROFILE:
+		o->profile = arg;
+		return CLI_OK;
 	default:
 		return -1;
 	}
@@ -229,6 +236,9 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 		j->cluster.nodes = o->nodes;
 	if (o->gpus_per_node > 0)
 		j->cluster.gpus_per_node = o->gpus_per_node;
+	if (o->profile != NULL &&
+	    (rc = jobopts_profile(o->profile, &j->cluster)) != CLI_OK)
+		return rc;
 	if (o->batch > 0)
 		j->batch = o->batch;
 	if (o->zero >= 0)
@@ -258,5 +268,20 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 		    j->cluster.gpu.hbm_bytes / GIB, j->reserve / GIB);
 		return cli_fail();
 	}
+	return CLI_OK;
+}
+
+int
+jobopts_profile(const char *path, struct cluster *c)
+{
+	struct profile p;
+
+	profile_init(&p);
+	if (profile_read(path, &p) != SK_OK) {
+		err_prefix("--profile");
+		return cli_fail();
+	}
+	profile_apply(&p, c);
+	profile_free(&p);
 	return CLI_OK;
 }

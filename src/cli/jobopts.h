@@ -2,7 +2,8 @@
  * jobopts: the job options every command that needs a job shares
  * (`skrull show`, `skrull plan`, ...): --job FILE, --model, --cluster,
  * --nodes, --gpus-per-node, --dp, --cp, --batch, --zero, --recompute,
- * --precision, --reserve, --bucket.  skrull-show(1) documents them.
+ * --precision, --reserve, --bucket, --profile.  skrull-show(1) documents
+ * them.
  *
  * Use: jobopts_init; append jobopts_long to the command's getopt_long
  * table (its codes are JOBOPT_BASE and up, clear of a command's own);
@@ -23,6 +24,7 @@ enum {
 	JOBOPT_JOB = JOBOPT_BASE, JOBOPT_MODEL, JOBOPT_CLUSTER, JOBOPT_NODES,
 	JOBOPT_GPN, JOBOPT_DP, JOBOPT_CP, JOBOPT_BATCH, JOBOPT_ZERO,
 	JOBOPT_RECOMPUTE, JOBOPT_PRECISION, JOBOPT_RESERVE, JOBOPT_BUCKET,
+	JOBOPT_PROFILE,
 	JOBOPT_END
 };
 
@@ -32,6 +34,7 @@ struct jobopts {
 	                     the cluster only (no DP x CP check, no bucket) */
 	/* What the options said; jobopts_finish applies them. */
 	const char *job_path, *model, *cluster;
+	const char *profile;                      /* skrull-profile(5) file */
 	int nodes, gpus_per_node, dp, cp, batch;  /* 0: not given */
 	int zero;                                 /* -1: not given */
 	int recompute, precision;                 /* -1: not given */
@@ -56,12 +59,18 @@ int jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
 
 /*
  * Build o->job: the job file (else job_default()), then --model,
- * --cluster, --nodes, --gpus-per-node, the scalar options, then DP and
+ * --cluster, --nodes, --gpus-per-node, --profile over the cluster
+ * (jobopts_profile), the scalar options, then DP and
  * CP: both given are taken as they are; one given derives the other from
  * the GPU count; neither given keeps CP and derives DP when the GPU count
  * changed.  Then validation, and the bucket when auto (cost_bucket).
  * Prints the error and returns CLI_FAIL or CLI_USAGE; CLI_OK on success.
  */
 int jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd);
+
+/* Read the calibration profile at path and apply it over *c
+ * (profile_apply).  Prints the error ("skrull: --profile: FILE: ...") and
+ * returns CLI_FAIL; CLI_OK on success. */
+int jobopts_profile(const char *path, struct cluster *c);
 
 #endif

@@ -13,5 +13,6 @@ libskrull_a_SOURCES = \
 	src/core/cost.c src/core/cost.h \
 	src/core/plan.c src/core/plan.h \
 	src/core/pstats.c src/core/pstats.h \
-	src/core/report.c src/core/report.h
+	src/core/report.c src/core/report.h \
+	src/core/profile.c src/core/profile.h
 SK_CORE_LIBS = libskrull.a $(GSL_LIBS) $(CJSON_LIBS) $(ZLIB_LIBS) $(LIBS)
