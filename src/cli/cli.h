@@ -28,6 +28,7 @@ extern const struct cli_cmd cmd_compare;
 extern const struct cli_cmd cmd_tune;
 extern const struct cli_cmd cmd_report;
 extern const struct cli_cmd cmd_run;
+extern const struct cli_cmd cmd_calibrate;
 
 /* Print "skrull: " and the library's last error message; returns CLI_FAIL. */
 int cli_fail(void);

@@ -5,6 +5,7 @@ skrull_SOURCES = \
 	src/cli/jobopts.c src/cli/jobopts.h \
 	src/cli/planopts.c src/cli/planopts.h \
 	src/cli/simcli.c src/cli/simcli.h \
+	src/cli/cmd_calibrate.c \
 	src/cli/cmd_compare.c \
 	src/cli/cmd_plan.c \
 	src/cli/cmd_report.c \
@@ -13,5 +14,5 @@ skrull_SOURCES = \
 	src/cli/cmd_sim.c \
 	src/cli/cmd_trace.c \
 	src/cli/cmd_tune.c
-skrull_LDADD = $(SK_MPI_LIBS) $(SK_COMM_MPI_LIBS) $(SK_SIM_LIBS) $(SK_CORE_LIBS) \
+skrull_LDADD = $(SK_MPI_LIBS) $(SK_COMM_MPI_LIBS) $(SK_EXEC_LIBS) $(SK_SIM_LIBS) $(SK_CORE_LIBS) \
 	$(SK_CUDA_LIBS)

@@ -29,6 +29,7 @@ static const struct cli_cmd *const commands[] = {
 	&cmd_tune,
 	&cmd_report,
 	&cmd_run,
+	&cmd_calibrate,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

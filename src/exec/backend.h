@@ -108,4 +108,8 @@ int backend_check(const struct backend_ops *b);
 /* The CPU reference backend (kernels/kern_cpu.h). */
 extern const struct backend_ops backend_cpu_ops;
 
+/* The backend called name ("cpu"; "cuda" in CUDA builds) into *out;
+ * SK_ERR_ARG naming the backends this build has otherwise (backend.c). */
+int backend_find(const char *name, const struct backend_ops **out);
+
 #endif

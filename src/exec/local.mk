@@ -6,7 +6,8 @@
 noinst_LIBRARIES += libskrull_exec.a
 libskrull_exec_a_SOURCES = \
 	src/exec/comm.c src/exec/comm.h \
-	src/exec/backend.h src/exec/backend_cpu.c \
+	src/exec/backend.h src/exec/backend.c src/exec/backend_cpu.c \
+	src/exec/calib.c src/exec/calib.h \
 	src/exec/xformer.c src/exec/xformer.h \
 	src/exec/exec.c src/exec/exec.h
 SK_EXEC_LIBS = libskrull_exec.a $(SK_KCPU_LIBS)
