@@ -16,6 +16,7 @@ SK_UNIT_TESTS = \
 	tests/unit/test_gds \
 	tests/unit/test_sched \
 	tests/unit/test_report \
+	tests/unit/test_profile \
 	tests/unit/test_queue \
 	tests/unit/test_ops \
 	tests/unit/test_timeline \
@@ -23,7 +24,8 @@ SK_UNIT_TESTS = \
 	tests/unit/test_tune \
 	tests/unit/test_sens \
 	tests/unit/test_svg \
-	tests/unit/test_kern_cpu
+	tests/unit/test_kern_cpu \
+	tests/unit/test_calib
 if HAVE_CUDA
 SK_UNIT_TESTS += tests/unit/test_kern_cuda
 endif
@@ -62,3 +64,4 @@ tests_unit_test_tune_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sens_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_svg_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_kern_cpu_LDADD = $(SK_KCPU_LIBS) $(LDADD)
+tests_unit_test_calib_LDADD = $(SK_EXEC_LIBS) $(LDADD)

@@ -666,6 +666,54 @@ test_errors(void **state)
 	plan_free(&p);
 }
 
+/*
+ * sim_predict: the executor's run of a one-GPU, one-sample plan.  On
+ * hand_job's cluster every kernel costs its launch and a group of one GPU
+ * communicates for nothing, so an iteration is its launches (hand_job's
+ * comment): per layer 9 forward (one local attention, no shard) and 15
+ * backward (GEMMs 2 each: down, gate_up, oproj, qkv; swiglu, the two
+ * norms, rope 1 each; attention 3), the head 3 + 4, the optimizer 1.  One
+ * layer: 32 launches; the plan's selective recompute adds the attention
+ * forward again, 33.  Predicted with a model of 2 layers, no recompute
+ * (the executor's) and launches of 2 us: 2 (2 x 24 + 8) = 112 us.
+ */
+static void
+test_predict(void **state)
+{
+	static const struct hs s[] = { { 0, 0, 0, 300, 0 } };
+	struct cluster c;
+	struct report r;
+	struct model m;
+	struct plan p;
+	struct job j;
+	double sec[1] = { -1 };
+
+	(void)state;
+	hand_job(&j, 1, 1, 1, 0);
+	j.recompute = RECOMPUTE_SELECTIVE;
+	hand_plan(&p, &j, s, 1);
+	assert_int_equal(simulate(&p, 1, NULL, 0, 0, &r, NULL), SK_OK);
+	assert_int_equal(ns(r.time[0]), 33000);
+	report_free(&r);
+
+	m = j.model;
+	m.layers = 2;
+	c = j.cluster;
+	c.eff.launch = 2e-6;
+	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 1, 1, sec),
+	    SK_OK);
+	assert_int_equal(ns(sec[0]), 112000);
+	/* the plan itself is left as it was */
+	assert_int_equal(p.job.model.layers, 1);
+	assert_int_equal(p.job.recompute, RECOMPUTE_SELECTIVE);
+
+	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 0, 1, sec),
+	    SK_ERR_RANGE);
+	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 2, 1, sec),
+	    SK_ERR_RANGE);
+	plan_free(&p);
+}
+
 int
 main(void)
 {
@@ -677,6 +725,7 @@ main(void)
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_timeline),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_predict),
 	};
 
 	return cmocka_run_group_tests(tests, tutil_setup_tmp,
