@@ -52,7 +52,8 @@ SK_SCRIPT_TESTS = \
 	tests/tune-mpi.sh \
 	tests/comm-mpi.sh \
 	tests/exec-mpi.sh \
-	tests/run-mpi.sh
+	tests/run-mpi.sh \
+	tests/calibrate.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/data tests/gpu/check.sh

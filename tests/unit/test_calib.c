@@ -182,7 +182,7 @@ test_finish(void **state)
 
 /* The CPU backend on a tiny model: every kind measured at the grid's
  * points, a profile that validates, and a GEMM asymptote within a factor
- * of 2 of the best measured GEMM rate. */
+ * of 3 of the best measured GEMM rate. */
 static void
 test_measure_cpu(void **state)
 {
@@ -220,8 +220,8 @@ test_measure_cpu(void **state)
 	assert_int_equal(profile_validate(&p, "cpu"), SK_OK);
 	assert_string_equal(p.backend, "cpu");
 	assert_string_equal(p.model, "tiny");
-	assert_true(p.fit[PROF_FIT_GEMM].P < 2 * best &&
-	    p.fit[PROF_FIT_GEMM].P > best / 2);
+	assert_true(p.fit[PROF_FIT_GEMM].P < 3 * best &&
+	    p.fit[PROF_FIT_GEMM].P > best / 3);
 	profile_free(&p);
 }
 

@@ -1,0 +1,1 @@
+skrull plan --trace tests/data/cli/good.txt --nodes 1 --gpus-per-node 1 --dp 1 --cp 1 --batch 4 --bucket 8K --drop-overlong -o p.json >/dev/null && skrull sim --plan p.json --profile tests/data/profile/half-h100.json | grep -E '^(plan|iteration) '
