@@ -248,8 +248,8 @@ drain(const struct comm *c, struct impl *x, const char *op, cudaEvent_t ev)
 }
 
 /*
- * The enqueue step of every collective, on x->stream (after_compute done):
- * what names it, the arguments are those of comm_ops (checked).
+ * A collective's arguments (those of its comm_ops entry) and its enqueue
+ * step on x->stream, after after_compute; op names it in messages.
  */
 enum kind { K_ALLGATHER, K_ALLGATHERV, K_REDUCE_SCATTER, K_ALLREDUCE,
 	K_BCAST };
