@@ -30,19 +30,35 @@
 _Static_assert(sizeof(ncclUniqueId) % sizeof(float) == 0,
     "ncclUniqueId is not a whole number of floats");
 
-/* One non-blocking operation: its completion event on the comm stream. */
+/* Where the result of an operation on host buffers goes once it is
+ * done: n floats from the staging buffer at from to the host at to. */
+struct back {
+	float *to;
+	const float *from;
+	size_t n;
+};
+
+/* One non-blocking operation: its completion event on the comm stream,
+ * its staging region (host buffers) and what to copy back from it. */
 struct slot {
 	cudaEvent_t done;
 	int busy;
+	float *stage;   /* COMM_NCCL_HOST_MAX floats of x->stage */
+	struct back back;
 };
 
 struct impl {
 	ncclComm_t nc;
 	int device;            /* the CUDA device of this rank */
 	cudaStream_t stream;   /* communication stream */
+	cudaStream_t copy;     /* staged results back to the host: not
+	                          behind later operations on stream */
 	cudaEvent_t ready;     /* recorded on the compute stream at a start */
 	cudaEvent_t done;      /* end of a blocking operation */
 	float *one;            /* device: the barrier's float */
+	float *stage;          /* device: (COMM_REQ_MAX + 1) regions of
+	                          COMM_NCCL_HOST_MAX floats, the last one for
+	                          blocking operations */
 	double timeout;        /* limit on calls left in progress, s */
 	struct comm *mpi;      /* the MPI world we were bootstrapped over */
 	int pending;           /* slots busy */
@@ -393,11 +409,117 @@ check_args(const struct comm *c, const char *op, const struct args *a)
 	return SK_OK;
 }
 
+/* *host = whether p (not NULL) is host memory, which NCCL cannot use. */
+static int
+is_host(const struct comm *c, const char *op, const void *p, int *host)
+{
+	struct cudaPointerAttributes at;
+	cudaError_t rc;
+
+	if ((rc = cudaPointerGetAttributes(&at, p)) != cudaSuccess)
+		return cuda_fail(c, NULL, op, "cudaPointerGetAttributes", rc);
+	*host = at.type == cudaMemoryTypeUnregistered ||
+	    at.type == cudaMemoryTypeHost;
+	return SK_OK;
+}
+
+static int
+upload(const struct comm *c, struct impl *x, const char *op, float *dev,
+    const float *src, size_t n)
+{
+	cudaError_t rc;
+
+	if (n > 0 && (rc = cudaMemcpyAsync(dev, src, n * sizeof *dev,
+	    cudaMemcpyHostToDevice, x->stream)) != cudaSuccess)
+		return cuda_fail(c, NULL, op, "cudaMemcpyAsync", rc);
+	return SK_OK;
+}
+
+/*
+ * Host buffers (small messages: setup agreements) go through stage, a
+ * device region of COMM_NCCL_HOST_MAX floats: *d gets a's arguments on
+ * the device (a's own when they are device memory), the inputs are copied
+ * in on the comm stream, and *b says what to copy back once done.
+ */
+static int
+stage_in(const struct comm *c, struct impl *x, const char *op,
+    const struct args *a, float *stage, struct args *d, struct back *b)
+{
+	const size_t size = (size_t)c->size, r = (size_t)c->rank;
+	size_t need = a->count, k;
+	int e, hs = -1, hr = -1;
+
+	*d = *a;
+	memset(b, 0, sizeof *b);
+	if (a->send != NULL && (e = is_host(c, op, a->send, &hs)) != SK_OK)
+		return e;
+	if (a->recv != NULL && (e = is_host(c, op, a->recv, &hr)) != SK_OK)
+		return e;
+	if (hs != 1 && hr != 1)
+		return SK_OK;
+	if (hs == 0 || hr == 0)
+		return bad(c, op, SK_ERR_ARG, "one buffer is host memory, the "
+		    "other device memory");
+	if (a->kind == K_ALLGATHER || a->kind == K_REDUCE_SCATTER)
+		need = size * a->count;
+	if (a->kind == K_ALLGATHERV)
+		for (need = 0, k = 0; k < size; k++)
+			if (a->displs[k] + a->counts[k] > need)
+				need = a->displs[k] + a->counts[k];
+	if (need > COMM_NCCL_HOST_MAX)
+		return bad(c, op, SK_ERR_ARG, "host buffers of %zu elements; the "
+		    "most is %d (use device memory)", need, COMM_NCCL_HOST_MAX);
+	d->send = stage;
+	d->recv = stage;
+	b->to = a->recv;
+	b->from = stage;
+	b->n = need;
+	switch (a->kind) {
+	case K_ALLGATHER:
+		d->send = stage + r * a->count;
+		return upload(c, x, op, stage + r * a->count, a->send, a->count);
+	case K_ALLGATHERV:
+		/* recv's elements outside the blocks come back as they were. */
+		d->send = stage + a->displs[r];
+		if ((e = upload(c, x, op, stage, a->recv, need)) != SK_OK)
+			return e;
+		return upload(c, x, op, stage + a->displs[r], a->send, a->count);
+	case K_REDUCE_SCATTER:
+		b->n = a->count;
+		return upload(c, x, op, stage, a->send, need);
+	case K_ALLREDUCE:
+	case K_BCAST:
+		return upload(c, x, op, stage, a->send, a->count);
+	}
+	return SK_OK;
+}
+
+/* Copy a finished operation's staged result back to the host (on a
+ * stream of its own: the data is final, and later operations queued on
+ * the communication stream may wait for peers). */
+static int
+stage_out(const struct comm *c, struct impl *x, const char *op,
+    const struct back *b)
+{
+	cudaError_t rc;
+
+	if (b->n == 0)
+		return SK_OK;
+	if ((rc = cudaMemcpyAsync(b->to, b->from, b->n * sizeof *b->to,
+	    cudaMemcpyDeviceToHost, x->copy)) != cudaSuccess)
+		return cuda_fail(c, NULL, op, "cudaMemcpyAsync", rc);
+	if ((rc = cudaStreamSynchronize(x->copy)) != cudaSuccess)
+		return cuda_fail(c, NULL, op, "cudaStreamSynchronize", rc);
+	return SK_OK;
+}
+
 /* A blocking collective: ordered after compute, waited for. */
 static int
 blocking(struct comm *c, const char *op, const struct args *a)
 {
 	struct impl *x;
+	struct args d;
+	struct back b;
 	cudaError_t rc;
 	int e;
 
@@ -405,11 +527,15 @@ blocking(struct comm *c, const char *op, const struct args *a)
 		return err_code();
 	if ((e = check_args(c, op, a)) != SK_OK ||
 	    (e = after_compute(c, x, op)) != SK_OK ||
-	    (e = enqueue(c, x, op, a)) != SK_OK)
+	    (e = stage_in(c, x, op, a, x->stage + (size_t)COMM_REQ_MAX *
+	    COMM_NCCL_HOST_MAX, &d, &b)) != SK_OK ||
+	    (e = enqueue(c, x, op, &d)) != SK_OK)
 		return e;
 	if ((rc = cudaEventRecord(x->done, x->stream)) != cudaSuccess)
 		return cuda_fail(c, NULL, op, "cudaEventRecord", rc);
-	return drain(c, x, op, x->done);
+	if ((e = drain(c, x, op, x->done)) != SK_OK)
+		return e;
+	return stage_out(c, x, op, &b);
 }
 
 /* A non-blocking start: as blocking, with a slot's event to test. */
@@ -419,6 +545,7 @@ start(struct comm *c, const char *op, const struct args *a, size_t count,
 {
 	struct impl *x;
 	struct slot *s = NULL;
+	struct args d;
 	cudaError_t rc;
 	int e, k;
 
@@ -433,7 +560,8 @@ start(struct comm *c, const char *op, const struct args *a, size_t count,
 		    "most one communicator holds", COMM_REQ_MAX);
 	if ((e = check_args(c, op, a)) != SK_OK ||
 	    (e = after_compute(c, x, op)) != SK_OK ||
-	    (e = enqueue(c, x, op, a)) != SK_OK)
+	    (e = stage_in(c, x, op, a, s->stage, &d, &s->back)) != SK_OK ||
+	    (e = enqueue(c, x, op, &d)) != SK_OK)
 		return e;
 	if ((rc = cudaEventRecord(s->done, x->stream)) != cudaSuccess)
 		return cuda_fail(c, NULL, op, "cudaEventRecord", rc);
@@ -566,6 +694,10 @@ req_test(struct comm_req *req, int *done)
 	if ((e = poll_event(req->comm, x, req->op, s->done, done)) != SK_OK ||
 	    !*done)
 		return e;
+	if ((e = stage_out(req->comm, x, req->op, &s->back)) != SK_OK) {
+		*done = 0;
+		return e;
+	}
 	/* Later compute on this thread's stream sees the data. */
 	if ((rc = cudaStreamWaitEvent(cudaStreamPerThread, s->done, 0)) !=
 	    cudaSuccess) {
@@ -607,7 +739,10 @@ destroy_impl(struct impl *x)
 		cudaEventDestroy(x->ready);
 	if (x->stream != NULL)
 		cudaStreamDestroy(x->stream);
+	if (x->copy != NULL)
+		cudaStreamDestroy(x->copy);
 	cudaFree(x->one);
+	cudaFree(x->stage);
 	free(x);
 }
 
@@ -643,7 +778,9 @@ make(ncclComm_t nc, int device, const char *name, int world_rank,
 		goto fail;
 	call = "cudaStreamCreateWithPriority";
 	if ((rc = cudaStreamCreateWithPriority(&x->stream,
-	    cudaStreamNonBlocking, hi)) != cudaSuccess)
+	    cudaStreamNonBlocking, hi)) != cudaSuccess ||
+	    (rc = cudaStreamCreateWithPriority(&x->copy,
+	    cudaStreamNonBlocking, lo)) != cudaSuccess)
 		goto fail;
 	call = "cudaEventCreateWithFlags";
 	if ((rc = cudaEventCreateWithFlags(&x->ready,
@@ -656,8 +793,12 @@ make(ncclComm_t nc, int device, const char *name, int world_rank,
 		    cudaEventDisableTiming)) != cudaSuccess)
 			goto fail;
 	call = "cudaMalloc";
-	if ((rc = cudaMalloc((void **)&x->one, sizeof *x->one)) != cudaSuccess)
+	if ((rc = cudaMalloc((void **)&x->one, sizeof *x->one)) != cudaSuccess ||
+	    (rc = cudaMalloc((void **)&x->stage, (size_t)(COMM_REQ_MAX + 1) *
+	    COMM_NCCL_HOST_MAX * sizeof *x->stage)) != cudaSuccess)
 		goto fail;
+	for (k = 0; k < COMM_REQ_MAX; k++)
+		x->slot[k].stage = x->stage + (size_t)k * COMM_NCCL_HOST_MAX;
 	memset(out, 0, sizeof *out);
 	out->ops = &comm_nccl_ops;
 	out->rank = rank;

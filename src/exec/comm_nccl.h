@@ -5,7 +5,10 @@
  * one process driving all its GPUs, one thread each.
  *
  * Buffers are device memory of the communicator's device; counts are
- * floats (ncclFloat32), sums.  Every operation is ordered after the work
+ * floats (ncclFloat32), sums.  Small messages (setup agreements such as
+ * exec_new's, at most COMM_NCCL_HOST_MAX elements in all) may be host
+ * memory instead, send and receive alike: they are staged through a
+ * device buffer the communicator holds (larger ones: SK_ERR_ARG).  Every operation is ordered after the work
  * the calling thread queued on its compute stream (cudaStreamPerThread,
  * the CUDA backend's) and runs on the communicator's own stream, so that
  * CP traffic overlaps compute: a non-blocking start records an event on
@@ -33,6 +36,9 @@
 #define SKRULL_COMM_NCCL_H
 
 #include "comm.h"
+
+/* The most elements an operation on host buffers may span. */
+#define COMM_NCCL_HOST_MAX 1024
 
 /* The default limit, seconds, on a call NCCL leaves in progress (the
  * executor's default collective timeout). */

@@ -38,7 +38,7 @@ enum {
 	T_ALLGATHER, T_ALLGATHER_IN, T_ALLGATHERV, T_ALLGATHERV_IN,
 	T_REDUCE_SCATTER, T_REDUCE_SCATTER_IN, T_ALLREDUCE, T_ALLREDUCE_IN,
 	T_BARRIER, T_BCAST, T_IALLGATHERV, T_IREDUCE_SCATTER, T_IALLREDUCE,
-	T_BAD_ROOT, T_WRONG_DEVICE, T_SPLIT, T_FREE, T_N
+	T_BAD_ROOT, T_HOST, T_HOST_BIG, T_WRONG_DEVICE, T_SPLIT, T_FREE, T_N
 };
 
 static const char *names[T_N] = {
@@ -48,6 +48,8 @@ static const char *names[T_N] = {
 	"barrier", "bcast from the last rank", "iallgatherv + comm_wait",
 	"ireduce_scatter + comm_wait", "iallreduce + test loop",
 	"bcast with a bad root fails alike on every rank (SK_ERR_ARG)",
+	"host buffers (staged): allreduce in place, iallgatherv",
+	"host buffers above COMM_NCCL_HOST_MAX are refused (SK_ERR_ARG)",
 	"an operation on another thread's device is refused",
 	"split into 2 groups (reversed keys), allreduce in each",
 	"free",
@@ -300,6 +302,52 @@ t_bcast(int me, struct bufs *b)
 		note(me, T_BAD_ROOT, "bcast to root %d: %s", ndev, err_msg());
 }
 
+/* Small host buffers, as exec_new's agreement sends. */
+static void
+t_host(int me)
+{
+	const int t = T_HOST;
+	float v[9], w[9], g[MAXDEV * 3 + 2], gw[MAXDEV * 3 + 2];
+	size_t counts[MAXDEV], displs[MAXDEV], i;
+	struct comm_req rq = { 0 };
+	int k;
+
+	for (i = 0; i < 9; i++) {
+		v[i] = x(me, i);
+		w[i] = 0;
+		for (k = 0; k < ndev; k++)
+			w[i] += x(k, i);
+	}
+	if (ok(me, t, world[me].ops->allreduce(&world[me], v, v, 9),
+	    "allreduce"))
+		same(me, t, v, w, 9);
+	/* Rank k's 3 elements at 3 k + 1; the first and last stay. */
+	for (i = 0; i < (size_t)ndev * 3 + 2; i++)
+		g[i] = gw[i] = SENTINEL;
+	for (k = 0; k < ndev; k++) {
+		counts[k] = 3;
+		displs[k] = (size_t)k * 3 + 1;
+		for (i = 0; i < 3; i++)
+			gw[displs[k] + i] = x(k, i);
+	}
+	for (i = 0; i < 3; i++)
+		v[i] = x(me, i);
+	if (ok(me, t, world[me].ops->iallgatherv(&world[me], v, 3, g, counts,
+	    displs, &rq), "iallgatherv") &&
+	    ok(me, t, comm_wait(&rq, 60), "comm_wait"))
+		same(me, t, g, gw, (size_t)ndev * 3 + 2);
+}
+
+static void
+t_host_big(int me, struct bufs *b)
+{
+	if (world[me].ops->allreduce(&world[me], b->h, b->h,
+	    COMM_NCCL_HOST_MAX + 1) != SK_ERR_ARG ||
+	    strstr(err_msg(), "host") == NULL)
+		note(me, T_HOST_BIG, "allreduce of %d host floats: %s",
+		    COMM_NCCL_HOST_MAX + 1, err_msg());
+}
+
 static void
 t_split(int me, struct bufs *b)
 {
@@ -362,6 +410,8 @@ worker(void *arg)
 	t_allgatherv(me, &b, 0, 1);
 	t_reduce_scatter(me, &b, 0, 1);
 	t_allreduce(me, &b, 0, 1);
+	t_host(me);
+	t_host_big(me, &b);
 	if (ndev >= 2) {
 		/* Refused before any communication: no peer is involved. */
 		int d = (me + 1) % ndev;
