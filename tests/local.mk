@@ -27,9 +27,9 @@ SK_UNIT_TESTS = \
 	tests/unit/test_kern_cpu \
 	tests/unit/test_calib
 if HAVE_CUDA
-SK_UNIT_TESTS += tests/unit/test_kern_cuda
+SK_UNIT_TESTS += tests/unit/test_kern_cuda tests/unit/test_backend_cuda
 endif
-EXTRA_DIST += tests/unit/test_kern_cuda.c
+EXTRA_DIST += tests/unit/test_kern_cuda.c tests/unit/test_backend_cuda.c
 
 check_PROGRAMS += $(SK_UNIT_TESTS)
 # The helpers the test programs share, built once.
@@ -40,6 +40,7 @@ tests_unit_libtutil_a_SOURCES = tests/unit/tutil.c tests/unit/tutil.h
 LDADD = tests/unit/libtutil.a $(SK_CORE_LIBS) $(CMOCKA_LIBS)
 if HAVE_CUDA
 tests_unit_test_kern_cuda_LDADD = $(SK_CUDA_LIBS) $(LDADD)
+tests_unit_test_backend_cuda_LDADD = $(SK_EXEC_CUDA_LIBS) $(LDADD)
 endif
 
 SK_SCRIPT_TESTS = \

@@ -1,8 +1,9 @@
 /*
  * backend: the compute operations of the executor, one versioned ops table
- * per device kind, so that a CUDA backend plugs in beside the CPU one
- * (backend_cpu.c, the kernels of kernels/kern_cpu.h).  The executor and
- * the model (xformer.c) touch float buffers only through this table.
+ * per device kind: the CPU one (backend_cpu.c, the kernels of
+ * kernels/kern_cpu.h) and the CUDA one (backend_cuda.c, kernels/kern.h).
+ * The executor and the model (xformer.c) touch float buffers only through
+ * this table.
  *
  * Memory: float buffers come from alloc and live on the backend's device
  * (host memory for "cpu"); index arrays (token ids, targets, positions,
@@ -111,5 +112,23 @@ extern const struct backend_ops backend_cpu_ops;
 /* The backend called name ("cpu"; "cuda" in CUDA builds) into *out;
  * SK_ERR_ARG naming the backends this build has otherwise (backend.c). */
 int backend_find(const char *name, const struct backend_ops **out);
+/*
+ * The CUDA backend (backend_cuda.c, built only with HAVE_CUDA, over the
+ * kcuda_* launchers of kernels/kern.h): device is a CUDA device number;
+ * each thread's ops run on its per-thread default stream
+ * (cudaStreamPerThread), which the NCCL communicator orders its traffic
+ * against.  Nested open calls on one device are counted (close releases
+ * at the last).  Storage is fp32, so results match "cpu" to rounding.
+ *
+ * bf16: the kernels also run on bf16 activations (KERN_BF16; fp32
+ * statistics, accumulators, weights' master copy), used by calibration
+ * and benchmarks, but this table is typed float *.  A bf16 backend needs
+ * a table whose activation buffers are untyped (void *) with an element
+ * size, alloc in elements of that size, upload / download converting
+ * from and to fp32 host data, and the communicator's counts and dtype
+ * (ncclBfloat16) following the buffers; weights, gradients and AdamW
+ * moments stay fp32, so the executor needs a cast op between the two.
+ */
+extern const struct backend_ops backend_cuda_ops;
 
 #endif

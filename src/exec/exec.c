@@ -39,10 +39,15 @@ struct exec {
 	int32_t *ts;             /* cp */
 	int32_t *gmap;           /* gmax */
 	int32_t *pos, *tok, *tgt;  /* tmax */
-	/* Communication buffers (backend memory). */
+	/* Communication buffers (backend memory), and their host copies:
+	 * a device backend's memory is not the host's, so the host writes
+	 * and reads them only through upload and download. */
 	float *sync;             /* 2: the loss, as a float pair */
 	float *cells, *all;      /* count x C_N, and that for every rank */
+	float pair[2];           /* host: sync */
+	float *hcells, *hall;    /* host: cells, all */
 	size_t *counts, *displs; /* world size: the report's gather */
+	int opened;              /* b->open succeeded: release closes it */
 };
 
 static double
@@ -301,6 +306,9 @@ setup(struct exec *x, const struct exec_model *m)
 		return e;
 	if ((e = backend_check(x->b)) != SK_OK)
 		return e;
+	if ((e = x->b->open(x->o.device)) != SK_OK)
+		return e;
+	x->opened = 1;
 	xf_layout(&x->s, &x->l);
 	x->first = x->o.first;
 	x->count = x->o.count > 0 ? x->o.count : p->niter - x->o.first;
@@ -347,6 +355,8 @@ setup(struct exec *x, const struct exec_model *m)
 	x->pos = calloc(tmax > 0 ? tmax : 1, sizeof *x->pos);
 	x->tok = calloc(tmax > 0 ? tmax : 1, sizeof *x->tok);
 	x->tgt = calloc(tmax > 0 ? tmax : 1, sizeof *x->tgt);
+	x->hcells = calloc(x->count * C_N, sizeof *x->hcells);
+	x->hall = calloc(x->count * C_N * (size_t)ws, sizeof *x->hall);
 	x->counts = calloc((size_t)ws, sizeof *x->counts);
 	x->displs = calloc((size_t)ws, sizeof *x->displs);
 	host = malloc(x->l.n * sizeof *host);
@@ -354,8 +364,9 @@ setup(struct exec *x, const struct exec_model *m)
 	    x->sync == NULL || x->cells == NULL || x->all == NULL ||
 	    x->cu_loc == NULL || x->cu_sh == NULL || x->cu_g == NULL ||
 	    x->ts == NULL || x->gmap == NULL || x->pos == NULL ||
-	    x->tok == NULL || x->tgt == NULL || x->counts == NULL ||
-	    x->displs == NULL || host == NULL) {
+	    x->tok == NULL || x->tgt == NULL || x->hcells == NULL ||
+	    x->hall == NULL || x->counts == NULL || x->displs == NULL ||
+	    host == NULL) {
 		free(host);
 		return err_set(SK_ERR_NOMEM, "exec: out of memory for %zu "
 		    "parameters and their state", x->l.n);
@@ -367,7 +378,9 @@ setup(struct exec *x, const struct exec_model *m)
 	x->b->zero(x->m, x->l.n);
 	x->b->zero(x->v, x->l.n);
 	x->seed = m->seed;
-	return SK_OK;
+	/* A device backend's failures so far (the uploads above) are part of
+	 * this rank's setup, agreed like the others. */
+	return x->b->sync();
 }
 
 static void
@@ -384,6 +397,8 @@ release(struct exec *x)
 		b->free(x->sync);
 		b->free(x->cells);
 		b->free(x->all);
+		if (x->opened)
+			b->close();
 	}
 	free(x->cu_loc);
 	free(x->cu_sh);
@@ -393,6 +408,8 @@ release(struct exec *x)
 	free(x->pos);
 	free(x->tok);
 	free(x->tgt);
+	free(x->hcells);
+	free(x->hall);
 	free(x->counts);
 	free(x->displs);
 	free(x);
@@ -527,7 +544,7 @@ exec_set_params(struct exec *x, const float *w, size_t n)
 		return err_set(SK_ERR_ARG, "exec: %zu parameters given, the model "
 		    "has %zu", w != NULL ? n : 0, x->l.n);
 	x->b->upload(x->w, w, n);
-	return SK_OK;
+	return x->b->sync();
 }
 
 /* Target tokens and tokens of iteration it's global batch (all DP
@@ -605,30 +622,41 @@ iteration(struct exec *x, size_t it, float *cell, double *loss)
 		sum += l;
 	}
 	/* The loss as a float pair (hi + lo carries about 48 bits), summed
-	 * over the world; waiting for it is waiting for the slowest rank. */
+	 * over the world; waiting for it is waiting for the slowest rank.
+	 * The sync first ends this rank's compute (the gradient the next
+	 * reduce sends, the loss pair's upload) and reports its failures;
+	 * a failure leaves the peers inside the reduce, as a dead rank would
+	 * (exec.h: the caller aborts). */
 	hi = (float)sum;
-	x->sync[0] = hi;
-	x->sync[1] = (float)(sum - (double)hi);
+	x->pair[0] = hi;
+	x->pair[1] = (float)(sum - (double)hi);
+	x->b->upload(x->sync, x->pair, 2);
+	if ((e = x->b->sync()) != SK_OK)
+		return e;
 	if ((e = reduce(x->world, x->sync, 2, x->o.timeout, &wait)) != SK_OK ||
 	    (e = reduce(x->world, x->g, x->l.n, x->o.timeout,
 	    &st.comm)) != SK_OK)
 		return e;
+	x->b->download(x->pair, x->sync, 2);
 	if (x->o.step) {
 		x->t++;
 		x->b->adamw(x->l.n, x->w, x->g, x->m, x->v, x->o.lr, x->o.beta1,
 		    x->o.beta2, x->o.eps, x->o.wd, x->t);
 	}
+	/* The iteration ends when the device has finished its update. */
+	if ((e = x->b->sync()) != SK_OK)
+		return e;
 	cell[C_WALL] = (float)(now() - t0);
 	cell[C_COMM] = (float)st.comm;
 	cell[C_BUSY] = (float)fmax(0, cell[C_WALL] - st.comm - wait);
 	cell[C_FLOPS] = (float)st.flops;
 	cell[C_PEAK] = (float)peak;
-	*loss = targets > 0 ? ((double)x->sync[0] + (double)x->sync[1]) /
+	*loss = targets > 0 ? ((double)x->pair[0] + (double)x->pair[1]) /
 	    (double)targets : 0;
 	return SK_OK;
 }
 
-/* The report from every rank's cells (x->all). */
+/* The report from every rank's cells (x->hall). */
 static int
 fill_report(struct exec *x, struct report *r)
 {
@@ -647,12 +675,12 @@ fill_report(struct exec *x, struct report *r)
 		time = 0;
 		f = 0;
 		for (k = 0; k < ng; k++) {
-			a = x->all + ((size_t)k * x->count + it) * C_N;
+			a = x->hall + ((size_t)k * x->count + it) * C_N;
 			time = fmax(time, a[C_WALL]);
 			f += a[C_FLOPS];
 		}
 		for (k = 0; k < ng; k++) {
-			a = x->all + ((size_t)k * x->count + it) * C_N;
+			a = x->hall + ((size_t)k * x->count + it) * C_N;
 			c = report_cell(r, it, k);
 			c->busy = a[C_BUSY];
 			c->comm = a[C_COMM];
@@ -682,7 +710,7 @@ exec_run(struct exec *x, struct report *r, double *loss)
 	if (r != NULL)
 		report_init(r);
 	for (it = 0; it < x->count; it++) {
-		if ((e = iteration(x, x->first + it, x->cells + it * C_N,
+		if ((e = iteration(x, x->first + it, x->hcells + it * C_N,
 		    &l)) != SK_OK)
 			return e;
 		if (loss != NULL)
@@ -694,9 +722,15 @@ exec_run(struct exec *x, struct report *r, double *loss)
 		x->counts[k] = nc;
 		x->displs[k] = (size_t)k * nc;
 	}
+	x->b->upload(x->cells, x->hcells, nc);
+	if ((e = x->b->sync()) != SK_OK)
+		return e;
 	if ((e = x->world->ops->iallgatherv(x->world, x->cells, nc, x->all,
 	    x->counts, x->displs, &rq)) != SK_OK ||
 	    (e = comm_wait(&rq, x->o.timeout)) != SK_OK)
+		return e;
+	x->b->download(x->hall, x->all, nc * (size_t)ng);
+	if ((e = x->b->sync()) != SK_OK)
 		return e;
 	if (r == NULL)
 		return SK_OK;

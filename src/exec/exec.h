@@ -53,8 +53,11 @@
  *   keeps its message; the others name the failed rank).  exec_run fails
  *   only on communication (SK_ERR_IO: a peer died or stalled past
  *   exec_opts.timeout; the communicators are then unusable: print
- *   err_msg() and call world->ops->abort, do not call exec_free) or on
- *   the report (identically on every rank).
+ *   err_msg() and call world->ops->abort, do not call exec_free), on the
+ *   device (the backend's sync reports that an op of this rank failed:
+ *   its code and message; the peers are left inside the next collective,
+ *   so handle it as SK_ERR_IO: print and abort) or on the report
+ *   (identically on every rank).
  */
 #ifndef SKRULL_EXEC_H
 #define SKRULL_EXEC_H
@@ -84,6 +87,8 @@ struct exec_opts {
 	                            job is aborted (a failed peer); < 0 waits
 	                            for ever */
 	const struct backend_ops *backend;  /* NULL: the CPU backend */
+	int device;              /* the backend's device this rank uses
+	                            (0-based; 0 for the CPU) */
 	double mem_limit;        /* bytes one rank may use for parameters,
 	                            gradients, AdamW moments and activations;
 	                            0: no limit.  A plan that needs more is
@@ -96,8 +101,11 @@ void exec_opts_default(struct exec_opts *o);
 struct exec;  /* the executor's state: weights, gradients, moments, workspaces */
 
 /* Set up on every rank: check the plan against the world (dp x cp ranks),
- * the model overrides, and allocate everything once.  Errors name the rank
- * and are returned on every rank (collectively agreed) before any work. */
+ * the model overrides, open the backend on device o->device for the
+ * calling thread, and allocate everything once.  Errors name the rank
+ * and are returned on every rank (collectively agreed) before any work.
+ * The backend's state is the calling thread's: call exec_run, exec_free
+ * and the accessors below on that thread (exec_free closes it). */
 int exec_new(const struct plan *p, const struct exec_model *m,
              const struct exec_opts *o, struct comm *world, struct exec **out);
 void exec_free(struct exec *x);

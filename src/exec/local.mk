@@ -13,6 +13,34 @@ libskrull_exec_a_SOURCES = \
 SK_EXEC_LIBS = libskrull_exec.a $(SK_KCPU_LIBS)
 EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c \
 	tests/exec/test_exec_mpi.c
+# The CUDA backend and the NCCL communicator, each in a library of its own
+# that only CUDA (NCCL) builds make and link; test_comm_nccl skips without
+# a device.
+EXTRA_DIST += src/exec/backend_cuda.c src/exec/comm_nccl.c \
+	src/exec/comm_nccl.h tests/exec/test_comm_nccl.c
+if HAVE_CUDA
+noinst_LIBRARIES += libskrull_exec_cuda.a
+libskrull_exec_cuda_a_SOURCES = src/exec/backend_cuda.c
+libskrull_exec_cuda_a_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS)
+SK_EXEC_CUDA_LIBS = libskrull_exec_cuda.a $(SK_EXEC_LIBS) $(SK_CUDA_LIBS)
+else
+SK_EXEC_CUDA_LIBS =
+endif
+if HAVE_NCCL
+noinst_LIBRARIES += libskrull_comm_nccl.a
+libskrull_comm_nccl_a_SOURCES = src/exec/comm_nccl.c src/exec/comm_nccl.h
+libskrull_comm_nccl_a_CPPFLAGS = $(AM_CPPFLAGS) $(NCCL_CFLAGS) $(CUDA_CFLAGS)
+SK_COMM_NCCL_LIBS = libskrull_comm_nccl.a $(SK_EXEC_LIBS) $(NCCL_LIBS) \
+	$(CUDA_LIBS)
+check_PROGRAMS += tests/exec/test_comm_nccl
+TESTS += tests/exec/test_comm_nccl
+tests_exec_test_comm_nccl_SOURCES = tests/exec/test_comm_nccl.c
+tests_exec_test_comm_nccl_CPPFLAGS = $(AM_CPPFLAGS) $(NCCL_CFLAGS) \
+	$(CUDA_CFLAGS)
+tests_exec_test_comm_nccl_LDADD = $(SK_COMM_NCCL_LIBS) $(SK_CORE_LIBS)
+else
+SK_COMM_NCCL_LIBS =
+endif
 if HAVE_MPI
 noinst_LIBRARIES += libskrull_comm_mpi.a
 libskrull_comm_mpi_a_SOURCES = src/exec/comm_mpi.c

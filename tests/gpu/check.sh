@@ -6,7 +6,7 @@ set -u
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || exit 1
 ./skrull --version || exit 1
 st=0
-for t in tests/unit/test_kern_cuda; do
+for t in tests/unit/test_kern_cuda tests/unit/test_backend_cuda tests/exec/test_comm_nccl; do
 	CMOCKA_MESSAGE_OUTPUT=TAP "$t" || st=1
 done
 exit $st
