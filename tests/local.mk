@@ -23,7 +23,8 @@ SK_UNIT_TESTS = \
 	tests/unit/test_tune \
 	tests/unit/test_sens \
 	tests/unit/test_svg \
-	tests/unit/test_kern_cpu
+	tests/unit/test_kern_cpu \
+	tests/unit/test_comm_loop
 if HAVE_CUDA
 SK_UNIT_TESTS += tests/unit/test_kern_cuda
 endif
@@ -62,3 +63,4 @@ tests_unit_test_tune_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sens_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_svg_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_kern_cpu_LDADD = $(SK_KCPU_LIBS) $(LDADD)
+tests_unit_test_comm_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
