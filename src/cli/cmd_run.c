@@ -25,12 +25,13 @@ static int run(int, char **);
 
 const struct cli_cmd cmd_run = {
 	"run",
-	"execute a plan for real on the CPU backend, ranks as threads or over MPI",
-	"[mpirun -np P] skrull run --plan PLAN [--comm mpi|loop] [--ranks N]\n"
+	"execute a plan for real on the CPU backend, as threads or over MPI",
+	"skrull run --plan PLAN [--comm loop|mpi] [--ranks N]\n"
 	"              [--trace FILE [--field SPEC]] [--backend cpu] [--iters A:B]\n"
 	"              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
 	"              [--ffn N] [--vocab N] [--seed N] [--lr X] [--timeout S]\n"
-	"              [--memory GIB] [-o REPORT] [--json]",
+	"              [--memory GIB] [-o REPORT] [--json]\n"
+	"       mpirun -np P skrull run --plan PLAN [--comm mpi] [OPTION ...]",
 	run,
 };
 
@@ -87,11 +88,11 @@ help(void)
 {
 	printf("usage: %s\n\n%s\n\n", cmd_run.usage, cmd_run.summary);
 	printf("  --plan PLAN     the plan to execute\n"
-	    "  --comm mpi|loop how the ranks communicate: mpi, one process per\n"
-	    "                  rank under mpirun (P must equal the plan's DP x CP);\n"
-	    "                  loop, every rank a thread of this process, the\n"
-	    "                  communication emulated by copies in memory (default:\n"
-	    "                  mpi when started by a launcher, else loop)\n"
+	    "  --comm loop|mpi how the ranks run: loop, every rank a thread of this\n"
+	    "                  process, the communication emulated by copies in\n"
+	    "                  memory; mpi, one process per rank under mpirun (P\n"
+	    "                  must equal the plan's DP x CP) (default: mpi when a\n"
+	    "                  launcher started skrull, else loop)\n"
 	    "  --ranks N       with loop: the ranks, which must equal the plan's\n"
 	    "                  DP x CP (default: that)\n"
 	    "  --trace FILE    check the plan's samples against this trace first\n"
@@ -491,7 +492,7 @@ run(int argc, char **argv)
 				o.comm = COMM_LOOP;
 			else
 				rc = cli_usage(&cmd_run, "--comm: '%s' is not "
-				    "available (mpi, loop)", optarg);
+				    "available (loop, mpi)", optarg);
 			break;
 		case OPT_RANKS: rc = parse_int("--ranks", optarg, 1, 65536, &o.ranks); break;
 		case OPT_ITERS: rc = simcli_take(&o.sc, &cmd_run, "--iters", optarg); break;
