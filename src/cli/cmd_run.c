@@ -145,13 +145,14 @@ launched(void)
 static enum comm_kind
 pick_comm(enum comm_kind asked)
 {
+	int mpi = 0;
+
+#ifdef HAVE_MPI
+	mpi = 1;
+#endif
 	if (asked != COMM_AUTO)
 		return asked;
-#ifdef HAVE_MPI
-	if (launched())
-		return COMM_MPI;
-#endif
-	return COMM_LOOP;
+	return mpi && launched() ? COMM_MPI : COMM_LOOP;
 }
 
 static int

@@ -129,7 +129,8 @@ rank_main(int rank, void *arg)
 	    SK_OK)
 		goto out;
 	v = exec_grads(x, &n);
-	u->n = n;
+	if (rank == 0)
+		u->n = n;
 	if ((u->grad[rank] = malloc(n * sizeof *v)) == NULL ||
 	    (u->param[rank] = malloc(n * sizeof *v)) == NULL) {
 		e = err_set(SK_ERR_NOMEM, "out of memory");
