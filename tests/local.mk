@@ -25,7 +25,9 @@ SK_UNIT_TESTS = \
 	tests/unit/test_sens \
 	tests/unit/test_svg \
 	tests/unit/test_kern_cpu \
-	tests/unit/test_calib
+	tests/unit/test_calib \
+	tests/unit/test_comm_loop \
+	tests/unit/test_exec_loop
 if HAVE_CUDA
 SK_UNIT_TESTS += tests/unit/test_kern_cuda tests/unit/test_backend_cuda
 endif
@@ -67,3 +69,5 @@ tests_unit_test_sens_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_svg_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_kern_cpu_LDADD = $(SK_KCPU_LIBS) $(LDADD)
 tests_unit_test_calib_LDADD = $(SK_EXEC_LIBS) $(LDADD)
+tests_unit_test_comm_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
+tests_unit_test_exec_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)

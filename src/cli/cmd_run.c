@@ -8,34 +8,38 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "backend.h"
 #include "cli.h"
+#include "comm.h"
+#include "comm_loop.h"
 #include "err.h"
+#include "exec.h"
 #include "json.h"
 #include "plan.h"
+#include "ranks.h"
 #include "report.h"
 #include "simcli.h"
 #include "trace.h"
-#ifdef HAVE_MPI
-#include "comm.h"
-#include "exec.h"
-#endif
 
 static int run(int, char **);
 
 const struct cli_cmd cmd_run = {
 	"run",
-	"execute a plan for real on the CPU backend over MPI",
-	"mpirun -np P skrull run --plan PLAN [--trace FILE [--field SPEC]]\n"
-	"              [--backend cpu] [--iters A:B] [--hidden N] [--layers N]\n"
-	"              [--heads N] [--kv-heads N] [--ffn N] [--vocab N] [--seed N]\n"
-	"              [--lr X] [--timeout S] [--memory GIB] [-o REPORT] [--json]",
+	"execute a plan for real on the CPU backend, as threads or over MPI",
+	"skrull run --plan PLAN [--comm loop|mpi] [--ranks N]\n"
+	"              [--trace FILE [--field SPEC]] [--backend cpu] [--iters A:B]\n"
+	"              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
+	"              [--ffn N] [--vocab N] [--seed N] [--lr X] [--timeout S]\n"
+	"              [--memory GIB] [-o REPORT] [--json]\n"
+	"       mpirun -np P skrull run --plan PLAN [--comm mpi] [OPTION ...]",
 	run,
 };
 
 enum {
 	OPT_PLAN = 256, OPT_BACKEND, OPT_ITERS, OPT_HIDDEN, OPT_LAYERS,
 	OPT_HEADS, OPT_KV_HEADS, OPT_FFN, OPT_VOCAB, OPT_SEED, OPT_LR,
-	OPT_TIMEOUT, OPT_JSON, OPT_TRACE, OPT_FIELD, OPT_MEMORY
+	OPT_TIMEOUT, OPT_JSON, OPT_TRACE, OPT_FIELD, OPT_MEMORY, OPT_COMM,
+	OPT_RANKS
 };
 
 static const struct option longopts[] = {
@@ -55,15 +59,42 @@ static const struct option longopts[] = {
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "field", required_argument, NULL, OPT_FIELD },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "ranks", required_argument, NULL, OPT_RANKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
+};
+
+/* The communicators `run` can use; COMM_AUTO picks one (pick_comm). */
+enum comm_kind { COMM_AUTO, COMM_MPI, COMM_LOOP };
+
+/* What the options ask for. */
+struct runopts {
+	const char *plan_path, *out, *trace_path;
+	struct trace_read_opts ro;
+	struct exec_model m;
+	struct exec_opts eo;
+	struct simcli sc;
+	enum comm_kind comm;
+	int ranks;              /* --ranks, 0 when not given */
+	int memory;             /* --memory given */
+	int json;
+	const struct backend_ops *b;
+	int ndev;               /* devices of b the ranks are spread over */
 };
 
 static void
 help(void)
 {
 	printf("usage: %s\n\n%s\n\n", cmd_run.usage, cmd_run.summary);
-	printf("  --plan PLAN     the plan to execute; P must equal its DP x CP\n"
+	printf("  --plan PLAN     the plan to execute\n"
+	    "  --comm loop|mpi how the ranks run: loop, every rank a thread of this\n"
+	    "                  process, the communication emulated by copies in\n"
+	    "                  memory; mpi, one process per rank under mpirun (P\n"
+	    "                  must equal the plan's DP x CP) (default: mpi when a\n"
+	    "                  launcher started skrull, else loop)\n"
+	    "  --ranks N       with loop: the ranks, which must equal the plan's\n"
+	    "                  DP x CP (default: that)\n"
 	    "  --trace FILE    check the plan's samples against this trace first\n"
 	    "  --field SPEC    the trace's length field (skrull-trace(1))\n"
 	    "  --memory GIB    what one rank may use (default: the machine's\n"
@@ -83,19 +114,45 @@ help(void)
 	    "\nSee skrull-run(1).\n");
 }
 
-#ifdef HAVE_MPI
-/* The machine's memory shared by the ranks on it (Open MPI says how many
- * with OMPI_COMM_WORLD_LOCAL_SIZE), bytes; 0 (no limit) if unknown. */
+/* The machine's memory shared by per ranks, bytes; 0 (no limit) if
+ * unknown. */
 static double
-default_memory(void)
+default_memory(long per)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-	long n = local != NULL ? atol(local) : 1;
 
 	if (pages <= 0 || size <= 0)
 		return 0;
-	return (double)pages * (double)size / (double)(n > 0 ? n : 1);
+	return (double)pages * (double)size / (double)(per > 0 ? per : 1);
+}
+
+/* Whether a launcher (mpirun, srun, a PMI process manager) started this
+ * process: then its peers are other processes, reached through MPI. */
+static int
+launched(void)
+{
+	static const char *const vars[] = {
+		"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		if (getenv(vars[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+static enum comm_kind
+pick_comm(enum comm_kind asked)
+{
+	int mpi = 0;
+
+#ifdef HAVE_MPI
+	mpi = 1;
+#endif
+	if (asked != COMM_AUTO)
+		return asked;
+	return mpi && launched() ? COMM_MPI : COMM_LOOP;
 }
 
 static int
@@ -125,12 +182,13 @@ parse_double(const char *opt, const char *arg, double lo, double hi,
 }
 
 static void
-print_text(const struct report *r, const double *loss)
+print_text(const struct report *r, const double *loss, const char *how)
 {
 	size_t i;
 
 	printf("%-14s %zu run (%zu to %zu) on %d ranks\n", "iterations", r->niter,
 	    r->first, r->first + r->niter - 1, r->ngpus);
+	printf("%-14s %s\n", "communication", how);
 	printf("%-14s mean %.3f ms, p50 %.3f, p95 %.3f, p99 %.3f ms\n",
 	    "iteration", r->mean * 1e3, r->p50 * 1e3, r->p95 * 1e3, r->p99 * 1e3);
 	printf("%-14s %.0f tokens/s\n", "throughput", r->tokens_per_s);
@@ -163,100 +221,177 @@ nomem:
 	err_set(SK_ERR_NOMEM, "out of memory");
 	return NULL;
 }
-#endif
+
+/* Write and print the results (once, by rank 0 or the one process);
+ * how describes the communication for the text. */
+static int
+results(const struct runopts *o, const struct report *r, const double *loss,
+    const char *how)
+{
+	cJSON *root = NULL;
+
+	if ((o->out != NULL || o->json) && (root = report_json(r, loss)) == NULL)
+		return cli_fail();
+	if (o->out != NULL && json_save(o->out, root, 1) != SK_OK) {
+		cJSON_Delete(root);
+		return cli_fail();
+	}
+	if (o->json)
+		return cli_print_json(root);
+	cJSON_Delete(root);
+	print_text(r, loss, how);
+	return CLI_OK;
+}
+
+/* Read the plan and check it (against the trace when one is given);
+ * SK_OK or a code with its message. */
+static int
+load_plan(const struct runopts *o, struct plan *p)
+{
+	struct trace t;
+	int e;
+
+	trace_init(&t);
+	if ((e = plan_read(o->plan_path, p)) == SK_OK &&
+	    (o->trace_path == NULL ||
+	    (e = trace_read(o->trace_path, &o->ro, &t, NULL)) == SK_OK))
+		e = plan_validate(p, o->trace_path != NULL ? &t : NULL);
+	trace_free(&t);
+	return e;
+}
+
+/*
+ * The ranks of one process, each a thread (ranks_run): rank k opens the
+ * backend on device k mod ndev and runs the plan on world[k].  A
+ * communicator of this kind needs only its worlds and a stop.
+ */
+struct team {
+	const struct runopts *o;
+	const struct plan *p;
+	struct comm *world;      /* one per rank, made before the threads */
+	struct comm_loop_group *g;  /* the loopback group, for stop */
+	struct report *r;        /* rank 0's report */
+	double *loss;            /* rank 0's losses */
+};
 
 static int
-run(int argc, char **argv)
+rank_main(int rank, void *arg)
 {
-#ifndef HAVE_MPI
-	int i;
+	struct team *t = arg;
+	const struct backend_ops *b = t->o->b;
+	struct exec *x = NULL;
+	int e;
 
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			help();
-			return CLI_OK;
-		}
-	err_set(SK_ERR_UNSUPPORTED, "run: this skrull was built without MPI; "
-	    "install Open MPI (libopenmpi-dev) and reconfigure");
-	return cli_fail();
-#else
-	struct exec_model m;
-	struct exec_opts eo;
-	struct simcli sc;
+	if ((e = b->open(rank % t->o->ndev)) != SK_OK)
+		return e;
+	if ((e = exec_new(t->p, &t->o->m, &t->o->eo, &t->world[rank], &x)) ==
+	    SK_OK)
+		e = exec_run(x, rank == 0 ? t->r : NULL, rank == 0 ? t->loss :
+		    NULL);
+	/* After a communication failure the communicators are unusable
+	 * (exec.h): what is left goes with the process. */
+	if (e != SK_ERR_IO) {
+		exec_free(x);
+		t->world[rank].ops->free(&t->world[rank]);
+	}
+	b->close();
+	return e;
+}
+
+static void
+loop_stop(int rank, void *arg)
+{
+	comm_loop_poison(((struct team *)arg)->g, rank);
+}
+
+/* `run` with every rank a thread of this process over the loopback
+ * communicator. */
+static int
+run_loop(struct runopts *o)
+{
+	struct team t;
+	struct plan p;
+	struct report r;
+	struct comm_loop_group *g = NULL;
+	struct comm *world = NULL;
+	double *loss = NULL;
+	char how[96];
+	int rc = CLI_FAIL, n, k, failed;
+
+	plan_init(&p);
+	report_init(&r);
+	if (load_plan(o, &p) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	n = p.job.dp * p.job.cp;
+	if (o->ranks > 0 && o->ranks != n) {
+		err_set(SK_ERR_ARG, "run: --ranks %d, but the plan's grid is DP "
+		    "%d x CP %d: it needs %d ranks", o->ranks, p.job.dp,
+		    p.job.cp, n);
+		rc = cli_fail();
+		goto out;
+	}
+	if (!o->memory)
+		o->eo.mem_limit = default_memory(n);
+	o->eo.first = o->sc.first;
+	o->eo.count = o->sc.end > o->sc.first ? o->sc.end - o->sc.first : 0;
+	if ((loss = calloc(p.niter, sizeof *loss)) == NULL ||
+	    (world = calloc((size_t)n, sizeof *world)) == NULL) {
+		err_set(SK_ERR_NOMEM, "out of memory");
+		rc = cli_fail();
+		goto out;
+	}
+	if (comm_loop_group_new(n, o->b, o->eo.timeout, &g) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	for (k = 0; k < n; k++)
+		comm_loop_join(g, k, &world[k]);
+	t.o = o;
+	t.p = &p;
+	t.world = world;
+	t.g = g;
+	t.r = &r;
+	t.loss = loss;
+	if (ranks_run(n, rank_main, loop_stop, &t, &failed) != SK_OK) {
+		fprintf(stderr, "skrull: rank %d: %s\n", failed, err_msg());
+		goto out;
+	}
+	snprintf(r.comm, sizeof r.comm, "%s", comm_loop_ops.name);
+	r.emulated = 1;
+	snprintf(how, sizeof how, "loopback (emulated: %d rank%s in one "
+	    "process)", n, n == 1 ? "" : "s");
+	rc = results(o, &r, loss, how);
+out:
+	comm_loop_group_free(g);
+	free(world);
+	free(loss);
+	report_free(&r);
+	plan_free(&p);
+	return rc;
+}
+
+#ifdef HAVE_MPI
+/* `run` as one of P processes under mpirun. */
+static int
+run_mpi(struct runopts *o, int *argc, char ***argv)
+{
+	const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
 	struct comm world;
 	struct plan p;
 	struct report r;
 	struct exec *x = NULL;
-	const char *plan_path = NULL, *out = NULL, *trace_path = NULL;
-	struct trace_read_opts ro = { 0 };
-	struct trace t;
-	double *loss = NULL, v;
-	cJSON *root = NULL;
+	double *loss = NULL;
+	char how[64];
 	float agreed;
-	int c, rc, json = 0, mpi = 0, failed;
+	int rc = CLI_FAIL, mpi = 0, failed;
 
-	exec_model_default(&m);
-	exec_opts_default(&eo);
-	eo.mem_limit = default_memory();
-	trace_init(&t);
-	simcli_init(&sc);
 	plan_init(&p);
 	report_init(&r);
-	optind = 1;
-	while ((rc = cli_getopt(&cmd_run, argc, argv, ":ho:", longopts, &c)) ==
-	    CLI_OK && c != -1) {
-		switch (c) {
-		case 'h':
-			help();
-			goto out;
-		case 'o': out = optarg; break;
-		case OPT_PLAN: plan_path = optarg; break;
-		case OPT_TRACE: trace_path = optarg; break;
-		case OPT_FIELD: ro.field = optarg; break;
-		case OPT_MEMORY:
-			rc = parse_double("--memory", optarg, 0, 1 << 20, &v);
-			eo.mem_limit = v * 1024 * 1024 * 1024;
-			break;
-		case OPT_JSON: json = 1; break;
-		case OPT_BACKEND:
-			if (strcmp(optarg, "cpu") != 0)
-				rc = cli_usage(&cmd_run, "--backend: '%s' is not "
-				    "available (cpu)", optarg);
-			break;
-		case OPT_ITERS: rc = simcli_take(&sc, &cmd_run, "--iters", optarg); break;
-		case OPT_HIDDEN: rc = parse_int("--hidden", optarg, 8, 65536, &m.hidden); break;
-		case OPT_LAYERS: rc = parse_int("--layers", optarg, 1, 1024, &m.layers); break;
-		case OPT_HEADS: rc = parse_int("--heads", optarg, 1, 1024, &m.heads); break;
-		case OPT_KV_HEADS: rc = parse_int("--kv-heads", optarg, 1, 1024, &m.kv_heads); break;
-		case OPT_FFN: rc = parse_int("--ffn", optarg, 8, 1 << 20, &m.ffn); break;
-		case OPT_VOCAB: rc = parse_int("--vocab", optarg, 2, 1 << 24, &m.vocab); break;
-		case OPT_SEED: {
-			unsigned long s;
-
-			rc = cli_parse_ulong(&cmd_run, "--seed", optarg, 0, 4294967295UL, &s);
-			m.seed = s;
-			break;
-		}
-		case OPT_LR:
-			rc = parse_double("--lr", optarg, 0, 1, &v);
-			eo.lr = (float)v;
-			break;
-		case OPT_TIMEOUT:
-			rc = parse_double("--timeout", optarg, 0, 86400, &eo.timeout);
-			break;
-		}
-		if (rc != CLI_OK)
-			goto out;
-	}
-	if (rc != CLI_OK)
-		goto out;
-	if (optind != argc || plan_path == NULL) {
-		rc = cli_usage(&cmd_run, optind != argc ? "run: unexpected argument "
-		    "'%s'" : "run: --plan PLAN is required", argv[optind]);
-		goto out;
-	}
-	rc = CLI_FAIL;
-	if (comm_mpi_world(&argc, &argv, &world) != SK_OK) {
+	if (!o->memory)
+		o->eo.mem_limit = default_memory(local != NULL ? atol(local) : 1);
+	if (comm_mpi_world(argc, argv, &world) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}
@@ -264,9 +399,7 @@ run(int argc, char **argv)
 	/* Every rank reads and checks the plan, then the ranks agree: all
 	 * refuse together before any work, each with its reason, instead of
 	 * the first failure aborting the others before they can say why. */
-	failed = plan_read(plan_path, &p) != SK_OK ||
-	    (trace_path != NULL && trace_read(trace_path, &ro, &t, NULL) != SK_OK) ||
-	    plan_validate(&p, trace_path != NULL ? &t : NULL) != SK_OK;
+	failed = load_plan(o, &p) != SK_OK;
 	if (failed)
 		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
 	agreed = failed ? 1.0f : 0.0f;
@@ -281,9 +414,9 @@ run(int argc, char **argv)
 			    "another rank\n", world.rank);
 		goto out;
 	}
-	eo.first = sc.first;
-	eo.count = sc.end > sc.first ? sc.end - sc.first : 0;
-	if (exec_new(&p, &m, &eo, &world, &x) != SK_OK) {
+	o->eo.first = o->sc.first;
+	o->eo.count = o->sc.end > o->sc.first ? o->sc.end - o->sc.first : 0;
+	if (exec_new(&p, &o->m, &o->eo, &world, &x) != SK_OK) {
 		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
 		goto out;
 	}
@@ -302,30 +435,110 @@ run(int argc, char **argv)
 		rc = CLI_OK;
 		goto out;
 	}
-	if ((out != NULL || json) && (root = report_json(&r, loss)) == NULL) {
-		rc = cli_fail();
-		goto out;
-	}
-	if (out != NULL && json_save(out, root, 1) != SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	if (json) {
-		rc = cli_print_json(root);
-		root = NULL;
-	} else {
-		print_text(&r, loss);
-		rc = CLI_OK;
-	}
+	snprintf(r.comm, sizeof r.comm, "%s", comm_mpi_ops.name);
+	r.emulated = 0;
+	snprintf(how, sizeof how, "mpi (%d process%s)", world.size,
+	    world.size == 1 ? "" : "es");
+	rc = results(o, &r, loss, how);
 out:
-	cJSON_Delete(root);
 	free(loss);
 	exec_free(x);
 	report_free(&r);
 	plan_free(&p);
-	trace_free(&t);
 	if (mpi)
 		comm_mpi_finalize();
 	return rc;
+}
+#endif
+
+static int
+run(int argc, char **argv)
+{
+	struct runopts o;
+	double v;
+	int c, rc;
+
+	memset(&o, 0, sizeof o);
+	exec_model_default(&o.m);
+	exec_opts_default(&o.eo);
+	simcli_init(&o.sc);
+	o.b = &backend_cpu_ops;
+	o.ndev = 1;
+	optind = 1;
+	while ((rc = cli_getopt(&cmd_run, argc, argv, ":ho:", longopts, &c)) ==
+	    CLI_OK && c != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			return CLI_OK;
+		case 'o': o.out = optarg; break;
+		case OPT_PLAN: o.plan_path = optarg; break;
+		case OPT_TRACE: o.trace_path = optarg; break;
+		case OPT_FIELD: o.ro.field = optarg; break;
+		case OPT_MEMORY:
+			rc = parse_double("--memory", optarg, 0, 1 << 20, &v);
+			o.eo.mem_limit = v * 1024 * 1024 * 1024;
+			o.memory = 1;
+			break;
+		case OPT_JSON: o.json = 1; break;
+		case OPT_BACKEND:
+			if (strcmp(optarg, "cpu") != 0)
+				rc = cli_usage(&cmd_run, "--backend: '%s' is not "
+				    "available (cpu)", optarg);
+			break;
+		case OPT_COMM:
+			if (strcmp(optarg, "mpi") == 0)
+				o.comm = COMM_MPI;
+			else if (strcmp(optarg, "loop") == 0)
+				o.comm = COMM_LOOP;
+			else
+				rc = cli_usage(&cmd_run, "--comm: '%s' is not "
+				    "available (loop, mpi)", optarg);
+			break;
+		case OPT_RANKS: rc = parse_int("--ranks", optarg, 1, 65536, &o.ranks); break;
+		case OPT_ITERS: rc = simcli_take(&o.sc, &cmd_run, "--iters", optarg); break;
+		case OPT_HIDDEN: rc = parse_int("--hidden", optarg, 8, 65536, &o.m.hidden); break;
+		case OPT_LAYERS: rc = parse_int("--layers", optarg, 1, 1024, &o.m.layers); break;
+		case OPT_HEADS: rc = parse_int("--heads", optarg, 1, 1024, &o.m.heads); break;
+		case OPT_KV_HEADS: rc = parse_int("--kv-heads", optarg, 1, 1024, &o.m.kv_heads); break;
+		case OPT_FFN: rc = parse_int("--ffn", optarg, 8, 1 << 20, &o.m.ffn); break;
+		case OPT_VOCAB: rc = parse_int("--vocab", optarg, 2, 1 << 24, &o.m.vocab); break;
+		case OPT_SEED: {
+			unsigned long s;
+
+			rc = cli_parse_ulong(&cmd_run, "--seed", optarg, 0, 4294967295UL, &s);
+			o.m.seed = s;
+			break;
+		}
+		case OPT_LR:
+			rc = parse_double("--lr", optarg, 0, 1, &v);
+			o.eo.lr = (float)v;
+			break;
+		case OPT_TIMEOUT:
+			rc = parse_double("--timeout", optarg, 0, 86400, &o.eo.timeout);
+			break;
+		}
+		if (rc != CLI_OK)
+			return rc;
+	}
+	if (rc != CLI_OK)
+		return rc;
+	if (optind != argc || o.plan_path == NULL)
+		return cli_usage(&cmd_run, optind != argc ? "run: unexpected "
+		    "argument '%s'" : "run: --plan PLAN is required",
+		    argv[optind]);
+	o.comm = pick_comm(o.comm);
+	if (o.comm == COMM_MPI && o.ranks > 0)
+		return cli_usage(&cmd_run, "run: --ranks is for --comm loop; "
+		    "with mpi the launcher sets the ranks (mpirun -np)");
+	if (o.comm == COMM_LOOP)
+		return run_loop(&o);
+#ifdef HAVE_MPI
+	return run_mpi(&o, &argc, &argv);
+#else
+	err_set(SK_ERR_UNSUPPORTED, "run: --comm mpi: this skrull was built "
+	    "without MPI; install Open MPI (libopenmpi-dev) and reconfigure, or "
+	    "run the ranks as threads with --comm loop");
+	return cli_fail();
 #endif
 }

@@ -228,8 +228,14 @@ report_to_json(const struct report *r, cJSON *obj, int per_gpu)
 	}
 	if (cJSON_AddStringToObject(obj, "format", REPORT_FORMAT) == NULL ||
 	    cJSON_AddNumberToObject(obj, "version", REPORT_VERSION) == NULL ||
-	    cJSON_AddStringToObject(obj, "source", r->source) == NULL ||
-	    (s = cJSON_AddObjectToObject(obj, "summary")) == NULL)
+	    cJSON_AddStringToObject(obj, "source", r->source) == NULL)
+		goto nomem;
+	if (r->comm[0] != '\0' &&
+	    ((o = cJSON_AddObjectToObject(obj, "communication")) == NULL ||
+	    cJSON_AddStringToObject(o, "communicator", r->comm) == NULL ||
+	    cJSON_AddBoolToObject(o, "emulated", r->emulated) == NULL))
+		goto nomem;
+	if ((s = cJSON_AddObjectToObject(obj, "summary")) == NULL)
 		goto nomem;
 	{
 		const double v[] = {
@@ -295,6 +301,33 @@ nomem:
 	return err_set(SK_ERR_NOMEM, "out of memory building the report JSON");
 }
 
+/* The optional "communication" object of report root (from path) into r. */
+static int
+read_comm(const cJSON *root, const char *path, struct report *r)
+{
+	static const char *const keys[] = { "communicator", "emulated" };
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "communication");
+	const char *name = NULL;
+	char where[512];
+	int rc;
+
+	if (c == NULL)
+		return SK_OK;
+	json_where(where, sizeof where, path, "communication");
+	if (!cJSON_IsObject(c))
+		return err_set(SK_ERR_FORMAT, "%s: not an object", where);
+	if ((rc = json_check_keys(c, where, keys, 2)) != SK_OK ||
+	    (rc = json_get_str(c, "communicator", where, &name)) != SK_OK ||
+	    (rc = json_get_bool(c, "emulated", where, &r->emulated)) != SK_OK)
+		return rc;
+	if (name[0] == '\0' || strlen(name) >= sizeof r->comm)
+		return err_set(SK_ERR_FORMAT, "%s: communicator \"%s\" is not "
+		    "a name of 1 to %zu characters", where, name,
+		    sizeof r->comm - 1);
+	strcpy(r->comm, name);
+	return SK_OK;
+}
+
 /*
  * Read a report written by report_to_json (skrull sim --json, skrull run
  * -o): the source, the summary's aggregates and the iterations' times and
@@ -340,6 +373,8 @@ report_read(const char *path, struct report *r)
 	}
 	if ((rc = report_alloc(r, source, (int)gpus, (size_t)first,
 	    (size_t)niter)) != SK_OK)
+		goto out;
+	if ((rc = read_comm(root, path, r)) != SK_OK)
 		goto out;
 	dst[0] = &r->mean; dst[1] = &r->p50; dst[2] = &r->p95; dst[3] = &r->p99;
 	dst[4] = &r->total; dst[5] = &r->tokens_per_s; dst[6] = &r->mfu;

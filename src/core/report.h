@@ -40,6 +40,12 @@ struct report_oom {
 
 struct report {
 	char source[8];        /* "sim" or "run" */
+	char comm[8];          /* the communicator of a run: "mpi", "loop",
+	                          "nccl"; "" when none was named (simulations,
+	                          older reports) */
+	int emulated;          /* 1 when the communication was emulated (the
+	                          loopback communicator: ranks as threads of
+	                          one process, copies in memory), else 0 */
 	int ngpus;
 	size_t niter;          /* iterations reported */
 	size_t first;          /* plan index of the first one */
@@ -80,13 +86,16 @@ int report_add_oom(struct report *r, size_t iter, int gpu, double need,
  * count, best efficiency cluster.eff.gemm_max for the ideal bound). */
 int report_finish(struct report *r, const struct job *j);
 
-/* JSON: {"format":"skrull-report","version":1,"source":...,"summary":{...},
+/* JSON: {"format":"skrull-report","version":1,"source":...,
+ * "communication":{"communicator","emulated"} (when comm is not ""),
+ * "summary":{...},
  * "iterations":[{"index","time","tokens","gpus":[{busy,comm,wait,flops,
  * peak}] (when per_gpu)}], "ooms":[...]}. */
 int report_to_json(const struct report *r, cJSON *obj, int per_gpu);
 
-/* Read a report file (skrull-report JSON): source, summary aggregates and
- * per-iteration times and tokens; per-GPU rows and OOMs are not read. */
+/* Read a report file (skrull-report JSON): source, communication (optional:
+ * older reports lack it), summary aggregates and per-iteration times and
+ * tokens; per-GPU rows and OOMs are not read. */
 int report_read(const char *path, struct report *r);
 
 #endif

@@ -39,9 +39,10 @@
  *   stage is ignored): every rank holds the whole weights, gradients and
  *   AdamW moments.
  * - Times per iteration and rank: comm is the time spent in comm_wait on
- *   data (CP K/V all-gather, dK/dV reduce-scatter, gradient all-reduce);
- *   waiting is the time in the all-reduce of the loss that precedes the
- *   gradient's (it absorbs the ranks' imbalance), plus the difference
+ *   data (CP K/V all-gather, dK/dV reduce-scatter) and in the gradient
+ *   all-reduce (its start and wait); waiting is the time in the
+ *   all-reduce of the loss that precedes the gradient's (start and wait:
+ *   it absorbs the ranks' imbalance), plus the difference
  *   between this rank's wall time and the slowest rank's, which is the
  *   iteration's time; busy (compute) is the rest of this rank's wall time.
  *   busy + comm + wait = the iteration's time.  Peak memory is the

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "json.h"
 #include "report.h"
 #include "tutil.h"
 
@@ -390,6 +391,76 @@ test_errors(void **state)
 	report_free(&r);
 }
 
+/* Write r as JSON to name in the temporary directory; its path. */
+static const char *
+save(const struct report *r, const char *name)
+{
+	cJSON *obj = cJSON_CreateObject();
+	const char *path = tutil_path(name);
+
+	assert_non_null(obj);
+	assert_int_equal(report_to_json(r, obj, 0), SK_OK);
+	assert_int_equal(json_save(path, obj, 0), SK_OK);
+	cJSON_Delete(obj);
+	return path;
+}
+
+/* The communicator and "emulated" go to the file and come back; a report
+ * without them (a simulation's, an older run's) reads as none. */
+static void
+test_read_comm(void **state)
+{
+	struct report r, back;
+	struct job j;
+	const char *path;
+	char *text;
+	size_t n;
+
+	make_job(&j);
+	make_report(&r);
+	assert_int_equal(report_finish(&r, &j), SK_OK);
+	report_init(&back);
+	path = save(&r, "sim.json");
+	text = tutil_slurp(path, &n);
+	assert_null(strstr(text, "communication"));
+	free(text);
+	assert_int_equal(report_read(path, &back), SK_OK);
+	assert_string_equal(back.comm, "");
+	assert_int_equal(back.emulated, 0);
+
+	strcpy(r.comm, "loop");
+	r.emulated = 1;
+	path = save(&r, "loop.json");
+	text = tutil_slurp(path, &n);
+	assert_non_null(strstr(text, "\"communication\":{\"communicator\":"
+	    "\"loop\",\"emulated\":true}"));
+	free(text);
+	assert_int_equal(report_read(path, &back), SK_OK);
+	assert_string_equal(back.comm, "loop");
+	assert_int_equal(back.emulated, 1);
+	assert_near(back.mean, r.mean, 1e-12);
+
+	strcpy(r.comm, "mpi");
+	r.emulated = 0;
+	assert_int_equal(report_read(save(&r, "mpi.json"), &back), SK_OK);
+	assert_string_equal(back.comm, "mpi");
+	assert_int_equal(back.emulated, 0);
+
+	/* "emulated" dropped from a valid file. */
+	strcpy(r.comm, "loop");
+	r.emulated = 1;
+	text = tutil_slurp(save(&r, "bad.json"), &n);
+	memmove(strstr(text, ",\"emulated\""), strstr(text, "true}") + 4,
+	    strlen(strstr(text, "true}") + 4) + 1);
+	path = tutil_put("bad.json", text);
+	free(text);
+	assert_int_equal(report_read(path, &back), SK_ERR_FORMAT);
+	assert_non_null(strstr(err_msg(), "communication"));
+	assert_non_null(strstr(err_msg(), "emulated"));
+	report_free(&back);
+	report_free(&r);
+}
+
 int
 main(void)
 {
@@ -401,7 +472,9 @@ main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_oom_list),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_read_comm),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }

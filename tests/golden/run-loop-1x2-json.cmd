@@ -1,0 +1,1 @@
+skrull trace synth -n 8 --seed 5 --min 8 --max 300 lognormal:80:1 -o t.txt && skrull plan --trace t.txt --nodes 1 --gpus-per-node 2 --dp 1 --cp 2 --batch 8 --bucket 160 -o p.json >/dev/null && skrull run --plan p.json --hidden 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --vocab 97 --ranks 2 --json | grep -A3 '"communication"'
