@@ -12,12 +12,17 @@
 #include "cli.h"
 #include "comm.h"
 #include "comm_loop.h"
+#ifdef HAVE_NCCL
+#include "comm_nccl.h"
+#endif
 #include "err.h"
 #include "exec.h"
 #include "json.h"
 #include "plan.h"
+#include "profile.h"
 #include "ranks.h"
 #include "report.h"
+#include "sim.h"
 #include "simcli.h"
 #include "trace.h"
 
@@ -25,13 +30,13 @@ static int run(int, char **);
 
 const struct cli_cmd cmd_run = {
 	"run",
-	"execute a plan for real on the CPU backend, as threads or over MPI",
-	"skrull run --plan PLAN [--comm loop|mpi] [--ranks N]\n"
-	"              [--trace FILE [--field SPEC]] [--backend cpu] [--iters A:B]\n"
+	"execute a plan for real on the CPU or GPUs, as threads or over MPI",
+	"skrull run --plan PLAN [--backend cpu|cuda] [--comm loop|nccl|mpi]\n"
+	"              [--ranks N] [--trace FILE [--field SPEC]] [--iters A:B]\n"
 	"              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
 	"              [--ffn N] [--vocab N] [--seed N] [--lr X] [--timeout S]\n"
-	"              [--memory GIB] [-o REPORT] [--json]\n"
-	"       mpirun -np P skrull run --plan PLAN [--comm mpi] [OPTION ...]",
+	"              [--memory GIB] [--profile FILE] [-o REPORT] [--json]\n"
+	"       mpirun -np P skrull run --plan PLAN [--comm mpi|nccl] [OPTION ...]",
 	run,
 };
 
@@ -39,7 +44,7 @@ enum {
 	OPT_PLAN = 256, OPT_BACKEND, OPT_ITERS, OPT_HIDDEN, OPT_LAYERS,
 	OPT_HEADS, OPT_KV_HEADS, OPT_FFN, OPT_VOCAB, OPT_SEED, OPT_LR,
 	OPT_TIMEOUT, OPT_JSON, OPT_TRACE, OPT_FIELD, OPT_MEMORY, OPT_COMM,
-	OPT_RANKS
+	OPT_RANKS, OPT_PROFILE
 };
 
 static const struct option longopts[] = {
@@ -61,16 +66,19 @@ static const struct option longopts[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "ranks", required_argument, NULL, OPT_RANKS },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
-/* The communicators `run` can use; COMM_AUTO picks one (pick_comm). */
-enum comm_kind { COMM_AUTO, COMM_MPI, COMM_LOOP };
+/* The communicators `run` can use; COMM_AUTO picks one (processes() and
+ * thread_comm()). */
+enum comm_kind { COMM_AUTO, COMM_MPI, COMM_LOOP, COMM_NCCL };
 
 /* What the options ask for. */
 struct runopts {
 	const char *plan_path, *out, *trace_path;
+	const char *profile_path;  /* --profile: simulate beside the run */
 	struct trace_read_opts ro;
 	struct exec_model m;
 	struct exec_opts eo;
@@ -88,11 +96,18 @@ help(void)
 {
 	printf("usage: %s\n\n%s\n\n", cmd_run.usage, cmd_run.summary);
 	printf("  --plan PLAN     the plan to execute\n"
-	    "  --comm loop|mpi how the ranks run: loop, every rank a thread of this\n"
+	    "  --backend cpu|cuda\n"
+	    "                  the compute backend: cpu, fp32 reference kernels;\n"
+	    "                  cuda, the GPU kernels (fp32 storage), rank k of a\n"
+	    "                  process on GPU k mod the GPUs (default cpu)\n"
+	    "  --comm loop|nccl|mpi\n"
+	    "                  how the ranks run: loop, every rank a thread of this\n"
 	    "                  process, the communication emulated by copies in\n"
-	    "                  memory; mpi, one process per rank under mpirun (P\n"
-	    "                  must equal the plan's DP x CP) (default: mpi when a\n"
-	    "                  launcher started skrull, else loop)\n"
+	    "                  memory; nccl, NCCL between GPUs, a thread per GPU,\n"
+	    "                  or a process per GPU under mpirun; mpi, one process\n"
+	    "                  per rank under mpirun, host buffers (default: under\n"
+	    "                  a launcher, nccl for cuda and mpi for cpu; else\n"
+	    "                  nccl when cuda has a GPU per rank, loop otherwise)\n"
 	    "  --ranks N       with loop: the ranks, which must equal the plan's\n"
 	    "                  DP x CP (default: that)\n"
 	    "  --trace FILE    check the plan's samples against this trace first\n"
@@ -100,15 +115,15 @@ help(void)
 	    "  --memory GIB    what one rank may use (default: the machine's\n"
 	    "                  memory / the ranks on it); a plan that needs more\n"
 	    "                  is refused before any work\n"
-	    "  --backend cpu   the compute backend (cpu: fp32 reference kernels)\n"
 	    "  --iters A:B     iterations A to B-1 (default all)\n"
 	    "  --hidden, --layers, --heads, --kv-heads, --ffn, --vocab N\n"
-	    "                  scale the plan's model down to fit a CPU (defaults\n"
-	    "                  256, 2, 8, 2, 512, 4096)\n"
+	    "                  scale the plan's model down (default: the plan's)\n"
 	    "  --seed N        weights and synthetic token ids (default 1)\n"
 	    "  --lr X          AdamW learning rate (default 1e-3)\n"
 	    "  --timeout S     seconds a collective may wait before the job is\n"
-	    "                  aborted (default 60)\n"
+	    "                  aborted (default 600)\n"
+	    "  --profile FILE  simulate each iteration with this calibration\n"
+	    "                  profile (skrull-profile(5)) beside the measured time\n"
 	    "  -o REPORT       write the report (skrull-report, with the losses)\n"
 	    "  --json          print the report as JSON\n"
 	    "\nSee skrull-run(1).\n");
@@ -142,17 +157,55 @@ launched(void)
 	return 0;
 }
 
-static enum comm_kind
-pick_comm(enum comm_kind asked)
+/* Whether the ranks are processes under a launcher (one each) rather than
+ * threads of this one: mpi always is; nccl is when a launcher started
+ * skrull; left to choose, processes when launched and built with MPI. */
+static int
+processes(const struct runopts *o)
 {
 	int mpi = 0;
 
 #ifdef HAVE_MPI
 	mpi = 1;
 #endif
-	if (asked != COMM_AUTO)
-		return asked;
-	return mpi && launched() ? COMM_MPI : COMM_LOOP;
+	if (o->comm == COMM_MPI)
+		return 1;
+	if (o->comm == COMM_LOOP)
+		return 0;
+	return mpi && launched();
+}
+
+/* The communicator of n ranks as threads: the one asked for, or NCCL
+ * when the backend has a GPU for each of two or more ranks (real
+ * transfers), else the loopback. */
+static enum comm_kind
+thread_comm(const struct runopts *o, int n)
+{
+	if (o->comm != COMM_AUTO)
+		return o->comm;
+#ifdef HAVE_NCCL
+	if (strcmp(o->b->name, "cuda") == 0 && n >= 2 && n <= o->ndev)
+		return COMM_NCCL;
+#endif
+	return COMM_LOOP;
+}
+
+/* This process's index among the ranks on its machine, as the launcher
+ * tells it (Open MPI, Slurm, MPICH), for the GPU it takes; 0 if none
+ * says. */
+static int
+local_rank(void)
+{
+	static const char *const vars[] = {
+		"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"
+	};
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		if ((v = getenv(vars[i])) != NULL && atoi(v) >= 0)
+			return atoi(v);
+	return 0;
 }
 
 static int
@@ -222,25 +275,134 @@ nomem:
 	return NULL;
 }
 
-/* Write and print the results (once, by rank 0 or the one process);
- * how describes the communication for the text. */
+/* The simulated seconds of each iteration run (sec[r->niter]): the plan
+ * with the model as run (its overrides), fp32 (the executor's storage on
+ * either backend), on the plan's cluster with the profile applied. */
 static int
-results(const struct runopts *o, const struct report *r, const double *loss,
-    const char *how)
+predict(const struct runopts *o, const struct plan *p, const struct report *r,
+    double *sec)
+{
+	struct profile pf;
+	struct cluster c = p->job.cluster;
+	struct model m;
+	int e;
+
+	profile_init(&pf);
+	if ((e = exec_model_resolve(&p->job.model, &o->m, &m)) == SK_OK &&
+	    (e = profile_read(o->profile_path, &pf)) == SK_OK) {
+		profile_apply(&pf, &c);
+		e = sim_predict(p, &m, PRECISION_FP32, &c, r->first, r->niter, 0,
+		    sec);
+	}
+	profile_free(&pf);
+	if (e != SK_OK)
+		err_prefix("--profile");
+	return e;
+}
+
+/* Relative error of a simulated time against the measured one. */
+static double
+rel_error(double sim, double measured)
+{
+	return measured > 0 ? (sim - measured) / measured : 0;
+}
+
+static void
+print_prediction(const struct runopts *o, const struct report *r,
+    const double *sec)
+{
+	double sum = 0;
+	size_t i;
+
+	printf("%-14s profile %s: the simulator beside the run\n", "prediction",
+	    o->profile_path);
+	printf("  %-12s %13s %13s %9s\n", "iteration", "measured ms",
+	    "simulated ms", "error");
+	for (i = 0; i < r->niter; i++) {
+		double e = rel_error(sec[i], r->time[i]);
+
+		printf("  %-12zu %13.3f %13.3f %+8.1f%%\n", r->first + i,
+		    r->time[i] * 1e3, sec[i] * 1e3, 100 * e);
+		sum += e < 0 ? -e : e;
+	}
+	printf("  %-12s %36.1f%%\n", "mean |error|", 100 * sum /
+	    (double)(r->niter > 0 ? r->niter : 1));
+}
+
+/* The prediction as JSON, added to root. */
+static int
+prediction_json(const struct runopts *o, const struct report *r,
+    const double *sec, cJSON *root)
+{
+	cJSON *pred, *arr, *it;
+	double sum = 0;
+	size_t i;
+
+	if ((pred = cJSON_AddObjectToObject(root, "prediction")) == NULL ||
+	    cJSON_AddStringToObject(pred, "profile", o->profile_path) == NULL ||
+	    (arr = cJSON_AddArrayToObject(pred, "iterations")) == NULL)
+		return err_set(SK_ERR_NOMEM, "out of memory");
+	for (i = 0; i < r->niter; i++) {
+		double e = rel_error(sec[i], r->time[i]);
+
+		sum += e < 0 ? -e : e;
+		if ((it = cJSON_CreateObject()) == NULL ||
+		    cJSON_AddItemToArray(arr, it) == 0 ||
+		    cJSON_AddNumberToObject(it, "iteration",
+		    (double)(r->first + i)) == NULL ||
+		    cJSON_AddNumberToObject(it, "measured", r->time[i]) == NULL ||
+		    cJSON_AddNumberToObject(it, "simulated", sec[i]) == NULL ||
+		    cJSON_AddNumberToObject(it, "error", e) == NULL)
+			return err_set(SK_ERR_NOMEM, "out of memory");
+	}
+	if (cJSON_AddNumberToObject(pred, "mean_abs_error", sum /
+	    (double)(r->niter > 0 ? r->niter : 1)) == NULL)
+		return err_set(SK_ERR_NOMEM, "out of memory");
+	return SK_OK;
+}
+
+/* Write and print the results (once, by rank 0 or the one process);
+ * how describes the communication for the text.  With --profile, the
+ * simulated time of each iteration beside the measured one. */
+static int
+results(const struct runopts *o, const struct plan *p, const struct report *r,
+    const double *loss, const char *how)
 {
 	cJSON *root = NULL;
+	double *sec = NULL;
+	int rc = CLI_FAIL;
 
-	if ((o->out != NULL || o->json) && (root = report_json(r, loss)) == NULL)
-		return cli_fail();
-	if (o->out != NULL && json_save(o->out, root, 1) != SK_OK) {
-		cJSON_Delete(root);
-		return cli_fail();
+	if (o->profile_path != NULL &&
+	    ((sec = calloc(r->niter > 0 ? r->niter : 1, sizeof *sec)) == NULL ||
+	    predict(o, p, r, sec) != SK_OK)) {
+		if (sec == NULL)
+			err_set(SK_ERR_NOMEM, "out of memory");
+		rc = cli_fail();
+		goto out;
 	}
-	if (o->json)
-		return cli_print_json(root);
-	cJSON_Delete(root);
+	if ((o->out != NULL || o->json) && ((root = report_json(r, loss)) ==
+	    NULL || (sec != NULL && prediction_json(o, r, sec, root) !=
+	    SK_OK))) {
+		rc = cli_fail();
+		goto out;
+	}
+	if (o->out != NULL && json_save(o->out, root, 1) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	if (o->json) {
+		rc = cli_print_json(root);
+		root = NULL;
+		goto out;
+	}
 	print_text(r, loss, how);
-	return CLI_OK;
+	if (sec != NULL)
+		print_prediction(o, r, sec);
+	rc = CLI_OK;
+out:
+	cJSON_Delete(root);
+	free(sec);
+	return rc;
 }
 
 /* Read the plan and check it (against the trace when one is given);
@@ -279,12 +441,14 @@ rank_main(int rank, void *arg)
 {
 	struct team *t = arg;
 	const struct backend_ops *b = t->o->b;
+	struct exec_opts eo = t->o->eo;
 	struct exec *x = NULL;
 	int e;
 
-	if ((e = b->open(rank % t->o->ndev)) != SK_OK)
+	eo.device = rank % t->o->ndev;
+	if ((e = b->open(eo.device)) != SK_OK)
 		return e;
-	if ((e = exec_new(t->p, &t->o->m, &t->o->eo, &t->world[rank], &x)) ==
+	if ((e = exec_new(t->p, &t->o->m, &eo, &t->world[rank], &x)) ==
 	    SK_OK)
 		e = exec_run(x, rank == 0 ? t->r : NULL, rank == 0 ? t->loss :
 		    NULL);
@@ -304,20 +468,69 @@ loop_stop(int rank, void *arg)
 	comm_loop_poison(((struct team *)arg)->g, rank);
 }
 
-/* `run` with every rank a thread of this process over the loopback
- * communicator. */
+#ifdef HAVE_NCCL
+/* NCCL has no way to wake peers blocked in a collective but aborting: the
+ * failed rank says why, then stops the job (ncclCommAbort, exit 1). */
+static void
+nccl_stop(int rank, void *arg)
+{
+	struct team *t = arg;
+
+	fprintf(stderr, "skrull: rank %d: %s\n", rank, err_msg());
+	t->world[rank].ops->abort(&t->world[rank], 1);
+}
+#endif
+
+/* The n world communicators of the threads, of kind k; *stop receives
+ * the hook that makes the others fail when one rank does. */
 static int
-run_loop(struct runopts *o)
+thread_worlds(const struct runopts *o, enum comm_kind k, int n,
+    struct team *t, void (**stop)(int, void *))
+{
+	int i;
+
+	if (k == COMM_NCCL) {
+#ifdef HAVE_NCCL
+		if (n > o->ndev)
+			return err_set(SK_ERR_ARG, "run: --comm nccl in one process "
+			    "needs a GPU per rank: the plan has %d ranks, this "
+			    "machine shows %d GPU%s (--comm loop emulates the "
+			    "ranks on fewer)", n, o->ndev, o->ndev == 1 ? "" : "s");
+		*stop = nccl_stop;
+		if ((i = comm_nccl_world_all(n, t->world)) != SK_OK)
+			return i;
+		for (i = 0; i < n; i++)
+			comm_nccl_set_timeout(&t->world[i], o->eo.timeout);
+		return SK_OK;
+#else
+		return err_set(SK_ERR_UNSUPPORTED, "run: --comm nccl: this skrull "
+		    "was built without NCCL");
+#endif
+	}
+	*stop = loop_stop;
+	if ((i = comm_loop_group_new(n, o->b, o->eo.timeout, &t->g)) != SK_OK)
+		return i;
+	for (i = 0; i < n; i++)
+		comm_loop_join(t->g, i, &t->world[i]);
+	return SK_OK;
+}
+
+/* `run` with every rank a thread of this process, over the loopback
+ * communicator or NCCL (a GPU each). */
+static int
+run_threads(struct runopts *o)
 {
 	struct team t;
 	struct plan p;
 	struct report r;
-	struct comm_loop_group *g = NULL;
 	struct comm *world = NULL;
 	double *loss = NULL;
+	void (*stop)(int, void *) = NULL;
+	enum comm_kind kind;
 	char how[96];
-	int rc = CLI_FAIL, n, k, failed;
+	int rc = CLI_FAIL, n, failed;
 
+	memset(&t, 0, sizeof t);
 	plan_init(&p);
 	report_init(&r);
 	if (load_plan(o, &p) != SK_OK) {
@@ -333,7 +546,8 @@ run_loop(struct runopts *o)
 		goto out;
 	}
 	if (!o->memory)
-		o->eo.mem_limit = default_memory(n);
+		o->eo.mem_limit = strcmp(o->b->name, "cpu") == 0 ?
+		    default_memory(n) : 0;
 	o->eo.first = o->sc.first;
 	o->eo.count = o->sc.end > o->sc.first ? o->sc.end - o->sc.first : 0;
 	if ((loss = calloc(p.niter, sizeof *loss)) == NULL ||
@@ -342,29 +556,31 @@ run_loop(struct runopts *o)
 		rc = cli_fail();
 		goto out;
 	}
-	if (comm_loop_group_new(n, o->b, o->eo.timeout, &g) != SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	for (k = 0; k < n; k++)
-		comm_loop_join(g, k, &world[k]);
+	kind = thread_comm(o, n);
 	t.o = o;
 	t.p = &p;
 	t.world = world;
-	t.g = g;
 	t.r = &r;
 	t.loss = loss;
-	if (ranks_run(n, rank_main, loop_stop, &t, &failed) != SK_OK) {
+	if (thread_worlds(o, kind, n, &t, &stop) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	if (ranks_run(n, rank_main, stop, &t, &failed) != SK_OK) {
 		fprintf(stderr, "skrull: rank %d: %s\n", failed, err_msg());
 		goto out;
 	}
-	snprintf(r.comm, sizeof r.comm, "%s", comm_loop_ops.name);
-	r.emulated = 1;
-	snprintf(how, sizeof how, "loopback (emulated: %d rank%s in one "
-	    "process)", n, n == 1 ? "" : "s");
-	rc = results(o, &r, loss, how);
+	snprintf(r.comm, sizeof r.comm, "%s", world[0].ops->name);
+	r.emulated = kind == COMM_LOOP;
+	if (kind == COMM_LOOP)
+		snprintf(how, sizeof how, "loopback (emulated: %d rank%s in one "
+		    "process)", n, n == 1 ? "" : "s");
+	else
+		snprintf(how, sizeof how, "nccl (%d GPU%s, a thread each)", n,
+		    n == 1 ? "" : "s");
+	rc = results(o, &p, &r, loss, how);
 out:
-	comm_loop_group_free(g);
+	comm_loop_group_free(t.g);
 	free(world);
 	free(loss);
 	report_free(&r);
@@ -373,12 +589,18 @@ out:
 }
 
 #ifdef HAVE_MPI
-/* `run` as one of P processes under mpirun. */
+/* `run` as one of P processes under mpirun (or srun): the ranks meet
+ * over MPI, and then communicate over MPI, or over NCCL (kind) with the
+ * process on GPU local rank mod GPUs. */
 static int
-run_mpi(struct runopts *o, int *argc, char ***argv)
+run_mpi(struct runopts *o, enum comm_kind kind, int *argc, char ***argv)
 {
 	const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-	struct comm world;
+	struct comm mpiw, *w = &mpiw;
+#ifdef HAVE_NCCL
+	struct comm ncw;
+	int nccl = 0;
+#endif
 	struct plan p;
 	struct report r;
 	struct exec *x = NULL;
@@ -390,8 +612,10 @@ run_mpi(struct runopts *o, int *argc, char ***argv)
 	plan_init(&p);
 	report_init(&r);
 	if (!o->memory)
-		o->eo.mem_limit = default_memory(local != NULL ? atol(local) : 1);
-	if (comm_mpi_world(argc, argv, &world) != SK_OK) {
+		o->eo.mem_limit = strcmp(o->b->name, "cpu") == 0 ?
+		    default_memory(local != NULL ? atol(local) : 1) : 0;
+	o->eo.device = local_rank() % o->ndev;
+	if (comm_mpi_world(argc, argv, &mpiw) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}
@@ -401,48 +625,66 @@ run_mpi(struct runopts *o, int *argc, char ***argv)
 	 * the first failure aborting the others before they can say why. */
 	failed = load_plan(o, &p) != SK_OK;
 	if (failed)
-		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
+		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
 	agreed = failed ? 1.0f : 0.0f;
-	if (world.ops->allreduce(&world, &agreed, &agreed, 1) != SK_OK) {
-		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
-		world.ops->abort(&world, 1);
+	if (w->ops->allreduce(w, &agreed, &agreed, 1) != SK_OK) {
+		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
+		w->ops->abort(w, 1);
 		goto out;
 	}
 	if (agreed > 0) {
 		if (!failed)
 			fprintf(stderr, "skrull: rank %d: the plan was refused on "
-			    "another rank\n", world.rank);
+			    "another rank\n", w->rank);
 		goto out;
 	}
+#ifdef HAVE_NCCL
+	if (kind == COMM_NCCL) {
+		if (comm_nccl_world_mpi(&mpiw, o->eo.device, &ncw) != SK_OK) {
+			fprintf(stderr, "skrull: rank %d: %s\n", mpiw.rank,
+			    err_msg());
+			goto out;
+		}
+		nccl = 1;
+		comm_nccl_set_timeout(&ncw, o->eo.timeout);
+		w = &ncw;
+	}
+#else
+	(void)kind;
+#endif
 	o->eo.first = o->sc.first;
 	o->eo.count = o->sc.end > o->sc.first ? o->sc.end - o->sc.first : 0;
-	if (exec_new(&p, &o->m, &o->eo, &world, &x) != SK_OK) {
-		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
+	if (exec_new(&p, &o->m, &o->eo, w, &x) != SK_OK) {
+		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
 		goto out;
 	}
 	if ((loss = calloc(p.niter, sizeof *loss)) == NULL) {
 		err_set(SK_ERR_NOMEM, "out of memory");
-		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
-		world.ops->abort(&world, 1);
+		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
+		w->ops->abort(w, 1);
 		goto out;
 	}
 	if (exec_run(x, &r, loss) != SK_OK) {
-		fprintf(stderr, "skrull: rank %d: %s\n", world.rank, err_msg());
-		world.ops->abort(&world, 1);
+		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
+		w->ops->abort(w, 1);
 		goto out;
 	}
-	if (world.rank != 0) {
+	if (w->rank != 0) {
 		rc = CLI_OK;
 		goto out;
 	}
-	snprintf(r.comm, sizeof r.comm, "%s", comm_mpi_ops.name);
+	snprintf(r.comm, sizeof r.comm, "%s", w->ops->name);
 	r.emulated = 0;
-	snprintf(how, sizeof how, "mpi (%d process%s)", world.size,
-	    world.size == 1 ? "" : "es");
-	rc = results(o, &r, loss, how);
+	snprintf(how, sizeof how, "%s (%d process%s)", w->ops->name, w->size,
+	    w->size == 1 ? "" : "es");
+	rc = results(o, &p, &r, loss, how);
 out:
 	free(loss);
 	exec_free(x);
+#ifdef HAVE_NCCL
+	if (nccl)
+		ncw.ops->free(&ncw);
+#endif
 	report_free(&r);
 	plan_free(&p);
 	if (mpi)
@@ -455,8 +697,9 @@ static int
 run(int argc, char **argv)
 {
 	struct runopts o;
+	enum comm_kind kind;
 	double v;
-	int c, rc;
+	int c, rc, procs;
 
 	memset(&o, 0, sizeof o);
 	exec_model_default(&o.m);
@@ -482,19 +725,21 @@ run(int argc, char **argv)
 			break;
 		case OPT_JSON: o.json = 1; break;
 		case OPT_BACKEND:
-			if (strcmp(optarg, "cpu") != 0)
-				rc = cli_usage(&cmd_run, "--backend: '%s' is not "
-				    "available (cpu)", optarg);
+			if (backend_find(optarg, &o.b) != SK_OK)
+				rc = cli_usage(&cmd_run, "--backend: %s", err_msg());
 			break;
 		case OPT_COMM:
 			if (strcmp(optarg, "mpi") == 0)
 				o.comm = COMM_MPI;
 			else if (strcmp(optarg, "loop") == 0)
 				o.comm = COMM_LOOP;
+			else if (strcmp(optarg, "nccl") == 0)
+				o.comm = COMM_NCCL;
 			else
 				rc = cli_usage(&cmd_run, "--comm: '%s' is not "
-				    "available (loop, mpi)", optarg);
+				    "one of loop, nccl, mpi", optarg);
 			break;
+		case OPT_PROFILE: o.profile_path = optarg; break;
 		case OPT_RANKS: rc = parse_int("--ranks", optarg, 1, 65536, &o.ranks); break;
 		case OPT_ITERS: rc = simcli_take(&o.sc, &cmd_run, "--iters", optarg); break;
 		case OPT_HIDDEN: rc = parse_int("--hidden", optarg, 8, 65536, &o.m.hidden); break;
@@ -527,18 +772,41 @@ run(int argc, char **argv)
 		return cli_usage(&cmd_run, optind != argc ? "run: unexpected "
 		    "argument '%s'" : "run: --plan PLAN is required",
 		    argv[optind]);
-	o.comm = pick_comm(o.comm);
-	if (o.comm == COMM_MPI && o.ranks > 0)
-		return cli_usage(&cmd_run, "run: --ranks is for --comm loop; "
-		    "with mpi the launcher sets the ranks (mpirun -np)");
-	if (o.comm == COMM_LOOP)
-		return run_loop(&o);
+	procs = processes(&o);
+	if (procs && o.ranks > 0)
+		return cli_usage(&cmd_run, "run: --ranks is for ranks as threads; "
+		    "under a launcher it sets the ranks (mpirun -np)");
+#ifndef HAVE_NCCL
+	if (o.comm == COMM_NCCL) {
+		err_set(SK_ERR_UNSUPPORTED, "run: --comm nccl: this skrull was "
+		    "built without NCCL (configure --with-nccl)");
+		return cli_fail();
+	}
+#endif
+	if (o.b->devices(&o.ndev) != SK_OK)
+		return cli_fail();
+	if (o.ndev < 1) {
+		err_set(SK_ERR_UNSUPPORTED, "run: --backend %s: no device is "
+		    "visible to this process", o.b->name);
+		return cli_fail();
+	}
+	if (!procs)
+		return run_threads(&o);
+	kind = o.comm != COMM_AUTO ? o.comm : strcmp(o.b->name, "cpu") != 0 ?
+	    COMM_NCCL : COMM_MPI;
+	if (kind == COMM_MPI && strcmp(o.b->name, "cpu") != 0) {
+		err_set(SK_ERR_UNSUPPORTED, "run: --comm mpi moves host memory, "
+		    "and the %s backend's buffers are on the device: use --comm "
+		    "nccl", o.b->name);
+		return cli_fail();
+	}
 #ifdef HAVE_MPI
-	return run_mpi(&o, &argc, &argv);
+	return run_mpi(&o, kind, &argc, &argv);
 #else
-	err_set(SK_ERR_UNSUPPORTED, "run: --comm mpi: this skrull was built "
+	err_set(SK_ERR_UNSUPPORTED, "run: --comm %s: this skrull was built "
 	    "without MPI; install Open MPI (libopenmpi-dev) and reconfigure, or "
-	    "run the ranks as threads with --comm loop");
+	    "run the ranks as threads with --comm loop", kind == COMM_NCCL ?
+	    "nccl under a launcher" : "mpi");
 	return cli_fail();
 #endif
 }

@@ -2,12 +2,16 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "config.h"
 #include "backend.h"
 #include "err.h"
 
-/* Every backend of this build, by name; a CUDA build adds its own. */
+/* Every backend of this build, by name. */
 static const struct backend_ops *const backends[] = {
 	&backend_cpu_ops,
+#ifdef HAVE_CUDA
+	&backend_cuda_ops,
+#endif
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
@@ -21,6 +25,11 @@ backend_find(const char *name, const struct backend_ops **out)
 			*out = backends[i];
 			return SK_OK;
 		}
+#ifdef HAVE_CUDA
 	return err_set(SK_ERR_ARG, "unknown backend '%s' (this build has: "
-	    "cpu)", name);
+	    "cpu, cuda)", name);
+#else
+	return err_set(SK_ERR_ARG, "unknown backend '%s' (this build has: "
+	    "cpu; cuda needs a build with CUDA)", name);
+#endif
 }

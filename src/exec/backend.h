@@ -37,6 +37,10 @@ struct backend_ops {
 	int version;       /* BACKEND_OPS_VERSION */
 	const char *name;  /* "cpu", "cuda" */
 
+	/* The devices this process can use (the CPU: 1; CUDA: the visible
+	 * GPUs, 0 when there is none or no driver, which is not an error);
+	 * 0 or an SK_ERR_* code with a message. */
+	int (*devices)(int *n);
 	/* Bind the calling thread to device number device (0-based among the
 	 * backend's devices; the CPU has one, 0) and make its state; 0 or an
 	 * SK_ERR_* code with a message.  close releases it (NULL-safe: a

@@ -100,6 +100,13 @@ cpu_embed_bwd(size_t T, size_t w, const int32_t *tok, const float *dx,
 /* The CPU has no per-thread state and runs every op to completion at the
  * call: open, close and sync have nothing to do. */
 static int
+cpu_devices(int *n)
+{
+	*n = 1;
+	return SK_OK;
+}
+
+static int
 cpu_open(int device)
 {
 	if (device != 0)
@@ -122,6 +129,7 @@ cpu_sync(void)
 const struct backend_ops backend_cpu_ops = {
 	BACKEND_OPS_VERSION,
 	"cpu",
+	cpu_devices,
 	cpu_open,
 	cpu_close,
 	cpu_sync,

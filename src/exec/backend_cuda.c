@@ -112,6 +112,15 @@ put(const char *op, const int32_t *a, size_t n)
 }
 
 static int
+cuda_devices(int *n)
+{
+	if (kern_cuda_device_count(n) != 0)
+		return err_set(SK_ERR_IO, "backend \"cuda\": %s",
+		    kern_cuda_error());
+	return SK_OK;
+}
+
+static int
 cuda_open(int device)
 {
 	struct kcuda *h;
@@ -456,6 +465,7 @@ cuda_adamw(size_t n, float *p, const float *g, float *m, float *v, float lr,
 const struct backend_ops backend_cuda_ops = {
 	BACKEND_OPS_VERSION,
 	"cuda",
+	cuda_devices,
 	cuda_open,
 	cuda_close,
 	cuda_sync,

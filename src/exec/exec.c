@@ -263,6 +263,27 @@ shape(const struct model *pm, const struct exec_model *m, struct xf_shape *s)
 	return SK_OK;
 }
 
+int
+exec_model_resolve(const struct model *pm, const struct exec_model *m,
+    struct model *out)
+{
+	struct xf_shape s;
+	int e;
+
+	if ((e = shape(pm, m, &s)) != SK_OK)
+		return e;
+	*out = *pm;
+	out->hidden = (int)s.hidden;
+	out->layers = (int)s.layers;
+	out->heads = (int)s.heads;
+	out->kv_heads = (int)s.kv_heads;
+	out->head_dim = (int)s.head_dim;
+	out->ffn = (int)s.ffn;
+	out->vocab = (int)s.vocab;
+	out->qkv_bias = 0;
+	return SK_OK;
+}
+
 static int
 check_opts(const struct exec_opts *o, size_t niter)
 {

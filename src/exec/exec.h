@@ -97,6 +97,13 @@ struct exec_opts {
 };
 
 void exec_model_default(struct exec_model *m);
+
+/* The model the executor runs for the plan's model pm with overrides m,
+ * as a struct model (pm's name and tying; no biases: the executor has
+ * none), for simulating what a run executes; SK_ERR_ARG, as exec_new,
+ * when the overrides do not make a model. */
+int exec_model_resolve(const struct model *pm, const struct exec_model *m,
+    struct model *out);
 void exec_opts_default(struct exec_opts *o);
 
 struct exec;  /* the executor's state: weights, gradients, moments, workspaces */

@@ -12,7 +12,6 @@ libskrull_exec_a_SOURCES = \
 	src/exec/calib.c src/exec/calib.h \
 	src/exec/xformer.c src/exec/xformer.h \
 	src/exec/exec.c src/exec/exec.h
-SK_EXEC_LIBS = libskrull_exec.a $(SK_KCPU_LIBS)
 EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c \
 	tests/exec/test_exec_mpi.c
 # The CUDA backend and the NCCL communicator, each in a library of its own
@@ -20,13 +19,16 @@ EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c \
 # a device.
 EXTRA_DIST += src/exec/backend_cuda.c src/exec/comm_nccl.c \
 	src/exec/comm_nccl.h tests/exec/test_comm_nccl.c
+# backend_find (backend.c) names the CUDA backend in CUDA builds, so the
+# executor's libraries are the two together there.
 if HAVE_CUDA
 noinst_LIBRARIES += libskrull_exec_cuda.a
 libskrull_exec_cuda_a_SOURCES = src/exec/backend_cuda.c
 libskrull_exec_cuda_a_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS)
-SK_EXEC_CUDA_LIBS = libskrull_exec_cuda.a $(SK_EXEC_LIBS) $(SK_CUDA_LIBS)
+SK_EXEC_LIBS = libskrull_exec.a libskrull_exec_cuda.a libskrull_exec.a \
+	$(SK_KCPU_LIBS) $(SK_CUDA_LIBS)
 else
-SK_EXEC_CUDA_LIBS =
+SK_EXEC_LIBS = libskrull_exec.a $(SK_KCPU_LIBS)
 endif
 if HAVE_NCCL
 noinst_LIBRARIES += libskrull_comm_nccl.a
