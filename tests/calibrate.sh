@@ -44,6 +44,24 @@ END {
 }' prof.json
 tap_check $? "the fitted GEMM asymptote is within 3x of the best GEMM rate"
 
+# run --profile: every iteration run is simulated beside its measured time,
+# and each error is (simulated - measured) / measured of the two printed.
+"$SKRULL" plan --trace "$top_srcdir/tests/data/cli/good.txt" --model tiny.json \
+    --nodes 1 --gpus-per-node 2 --dp 1 --cp 2 --batch 4 --bucket 8K \
+    --drop-overlong -o plan.json >/dev/null 2>&1 &&
+    "$SKRULL" run --plan plan.json --iters 0:2 --profile prof.json --json \
+    >run.json 2>err.txt
+tap_check $? "run --profile --json"
+awk '
+/"prediction":/ { inpred = 1 }
+inpred && /"measured":/ { gsub(/,/, ""); m = $2 }
+inpred && /"simulated":/ { gsub(/,/, ""); s = $2 }
+inpred && /"error":/ { gsub(/,/, ""); e = $2; n++
+	d = e - (s - m) / m; if (d < 0) d = -d
+	if (!(m > 0 && s > 0) || d > 1e-9) bad = 1 }
+END { printf "# %d iterations predicted\n", n; exit !(n == 2 && !bad) }' run.json
+tap_check $? "run --profile: both iterations, errors of the times printed"
+
 "$SKRULL" calibrate --quick --model tiny.json --max-len 256 -o j.json --json \
     >j.txt 2>err.txt && grep -q '"format":[[:space:]]*"skrull-profile"' j.txt && [ -s j.json ]
 tap_check $? "calibrate --json prints the profile and writes it"
