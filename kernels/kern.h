@@ -121,6 +121,9 @@ const char *kern_cuda_error(void);
  * qpos, target) included; sizes are in elements unless they say bytes.
  * Launchers are asynchronous on the compute stream: errors of a kernel that
  * already ran show up at kcuda_sync (or at the next synchronous call).
+ * Index values (idx, tok, pos, cu_q, cu_k) must be in range: the device
+ * does not check them.  The calling thread's current device is the one
+ * kcuda_open set.
  */
 
 /* Element type of activation buffers on the device. */
@@ -177,8 +180,8 @@ int kcuda_gemm(struct kcuda *k, enum kern_dtype dt, int ta, int tb, size_t m,
     void *C);
 int kcuda_rmsnorm_fwd(struct kcuda *k, enum kern_dtype dt, size_t T, size_t d,
     const void *x, const float *w, float eps, void *y, float *rstd);
-/* dx overwritten, dw accumulated (deterministic: one thread per column
- * sums the rows in order). */
+/* dx overwritten, dw accumulated (deterministic: fixed-order sums, no
+ * atomics). */
 int kcuda_rmsnorm_bwd(struct kcuda *k, enum kern_dtype dt, size_t T, size_t d,
     const void *x, const float *w, const float *rstd, const void *dy, void *dx,
     float *dw);
@@ -211,7 +214,8 @@ int kcuda_attn_bwd(struct kcuda *k, enum kern_dtype dt, size_t nseq,
     const void *q, const void *kk, const void *v, const void *o,
     const float *lse, const void *dout, void *dq, void *dk, void *dv);
 /* loss: host pointer, the sum over rows (waits for it).  dlogits may be
- * logits, as for kcpu_xent. */
+ * logits, as for kcpu_xent.  A target outside [0, V) counts as -1
+ * (ignored).  Uses the handle's scratch (T + 1 doubles). */
 int kcuda_xent(struct kcuda *k, enum kern_dtype dt, size_t T, size_t V,
     const void *logits, const int32_t *target, float scale, void *dlogits,
     double *loss);
