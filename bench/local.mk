@@ -4,3 +4,12 @@ EXTRA_PROGRAMS = bench/plan_latency
 bench_plan_latency_SOURCES = bench/plan_latency.c
 bench_plan_latency_LDADD = $(SK_CORE_LIBS)
 CLEANFILES += bench/plan_latency
+EXTRA_DIST += bench/attn_cuda.c
+if HAVE_CUDA
+# The GPU attention benchmark: make bench/attn_cuda && bench/attn_cuda.
+EXTRA_PROGRAMS += bench/attn_cuda
+bench_attn_cuda_SOURCES = bench/attn_cuda.c
+bench_attn_cuda_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS)
+bench_attn_cuda_LDADD = $(SK_CUDA_LIBS)
+CLEANFILES += bench/attn_cuda
+endif

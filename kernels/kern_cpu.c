@@ -1,11 +1,11 @@
-/* kern_cpu: see kern_cpu.h. */
+/* kern_cpu: the CPU reference kernels of kern.h. */
 #include <math.h>
 #include <string.h>
 
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_matrix_float.h>
 
-#include "kern_cpu.h"
+#include "kern.h"
 
 /*
  * Keys per block of the online softmax: the scores of one block sit on the

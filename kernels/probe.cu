@@ -1,18 +1,11 @@
 // probe: the CUDA toolchain probe of kern.h (device count, runtime version,
 // and an axpy kernel that a GPU test compares with the CPU).
 #include <cuda_runtime.h>
-#include <stdio.h>
 
-#include "kern.h"
+#include "kcuda_impl.h"
 
-static thread_local char last_error[256];
-
-static int
-fail(const char *what, cudaError_t e)
-{
-	snprintf(last_error, sizeof last_error, "%s: %s", what, cudaGetErrorString(e));
-	return 1;
-}
+// The last error lives in kcuda.cu (kern_cuda_error), shared with kcuda_*.
+#define fail(what, e) kc_fail(what, __FILE__, __LINE__, cudaGetErrorString(e))
 
 __global__ static void
 axpy_kernel(float a, const float *x, float *y, size_t n)
@@ -60,10 +53,4 @@ out:
 	cudaFree(dx);
 	cudaFree(dy);
 	return rc;
-}
-
-extern "C" const char *
-kern_cuda_error(void)
-{
-	return last_error;
 }

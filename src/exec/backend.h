@@ -1,7 +1,7 @@
 /*
  * backend: the compute operations of the executor, one versioned ops table
  * per device kind: the CPU one (backend_cpu.c, the kernels of
- * kernels/kern_cpu.h) and the CUDA one (backend_cuda.c, kernels/kern.h).
+ * kernels/kern.h's kcpu_*) and the CUDA one (backend_cuda.c, its kcuda_*).
  * The executor and the model (xformer.c) touch float buffers only through
  * this table.
  *
@@ -76,7 +76,7 @@ struct backend_ops {
 	void (*embed_bwd)(size_t T, size_t w, const int32_t *tok,
 	    const float *dx, float *dtable);
 
-	/* The kernels, with kern_cpu.h's arguments and meaning (empty sizes
+	/* The kernels, with kern.h's kcpu_* arguments and meaning (empty sizes
 	 * allowed everywhere). */
 	void (*gemm)(int ta, int tb, size_t m, size_t n, size_t k, float alpha,
 	    const float *A, const float *B, float beta, float *C);
@@ -110,7 +110,7 @@ struct backend_ops {
  * BACKEND_OPS_VERSION (the message names the backend). */
 int backend_check(const struct backend_ops *b);
 
-/* The CPU reference backend (kernels/kern_cpu.h). */
+/* The CPU reference backend (kernels/kern.h). */
 extern const struct backend_ops backend_cpu_ops;
 
 /* The backend called name ("cpu"; "cuda" in CUDA builds) into *out;

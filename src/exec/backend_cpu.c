@@ -1,13 +1,13 @@
 /*
  * backend_cpu: the CPU backend of backend.h, over the reference kernels of
- * kernels/kern_cpu.h; and backend_check, which every backend shares.
+ * kernels/kern.h; and backend_check, which every backend shares.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
 #include "err.h"
-#include "kern_cpu.h"
+#include "kern.h"
 
 int
 backend_check(const struct backend_ops *b)

@@ -2,7 +2,7 @@
  * exec: the executor.  It runs a plan for real: every process is one GPU
  * of the plan's DP x CP grid (global rank g = d x cp + r) and executes, in
  * each iteration, its DP rank's micro-batches as the plan places them, on a
- * compute backend (kernels/kern_cpu.h for now) and a communicator
+ * compute backend (kernels/kern.h for now) and a communicator
  * (src/exec/comm.h).  It knows neither MPI nor CUDA.
  *
  * The model is a decoder-only transformer with the plan's model's shape,

@@ -24,7 +24,7 @@
 #include <cmocka.h>
 #include <gsl/gsl_rng.h>
 
-#include "kern_cpu.h"
+#include "kern.h"
 
 #define TOL_FWD 1e-5
 #define TOL_BWD 1e-5
