@@ -101,14 +101,14 @@ done
 # --- 2. attention throughput ----------------------------------------------
 timeout 120 bench/attn_cuda >"$out/attn.txt" 2>&1 || st=1
 cat "$out/attn.txt" | tee -a "$log"
-while read -r what len tf _; do
-	case $what in fwd|bwd) row "attention $what $len" "$tf TFLOP/s" ;; esac
-done <"$out/attn.txt"
+# "S   1024  runs 5  fwd  0.123 ms 12.34 TFLOP/s  bwd  0.456 ms 8.76 TFLOP/s"
+awk '$1 == "S" { printf "%-34s %s / %s TFLOP/s\n", "attention fwd / bwd, " $2 " tokens", $8, $13 }' \
+    "$out/attn.txt" >>"$summary"
 
 # --- 3. calibration --------------------------------------------------------
 say "calibrate (at $(elapsed) s)"
-timeout 180 ./skrull calibrate --backend cuda --quick --cluster h200 \
-    -o "$out/profile.json" >"$out/calibrate.txt" 2>&1 || st=1
+timeout 180 ./skrull calibrate --backend cuda --quick --max-len 32768 \
+    --cluster h200 -o "$out/profile.json" >"$out/calibrate.txt" 2>&1 || st=1
 cat "$out/calibrate.txt" >>"$log"
 grep -E '^(gemm|attn) ' "$out/calibrate.txt" | while read -r l; do
 	row "fit $(echo "$l" | cut -c1-9)" "$(echo "$l" | cut -c11-)"
