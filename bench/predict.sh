@@ -28,7 +28,7 @@ grep -E '^(gemm|attn) ' cal.txt
 awk '{ v = int($1 / 16); print (v < 1 ? 1 : v) }' full.txt >t.txt
 for policy in deepspeed skrull; do
 	"$skrull" plan --trace t.txt --policy "$policy" --model m.json \
-	    --nodes 1 --gpus-per-node 2 --dp 1 --cp 2 --batch 16 --bucket 4096 \
+	    --nodes 1 --gpus-per-node 2 --dp 1 --cp 2 --batch 8 --bucket 4096 \
 	    -o "$policy.json" >/dev/null
 	"$skrull" run --plan "$policy.json" --iters "0:$iters" \
 	    --profile prof.json >"$policy.txt"
