@@ -1,6 +1,7 @@
 /* comm: see comm.h.  The helpers every backend shares. */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -32,6 +33,19 @@ comm_where(const struct comm *c, char *buf, size_t n)
 {
 	snprintf(buf, n, "rank %d of %d in %s (world rank %d)", c->rank,
 	    c->size, c->name, c->world_rank);
+}
+
+int
+comm_err(const struct comm *c, const char *op, int code, const char *fmt, ...)
+{
+	char where[160], what[512];
+	va_list ap;
+
+	comm_where(c, where, sizeof where);
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return err_set(code, "%s: %s: %s", op, where, what);
 }
 
 int

@@ -155,6 +155,12 @@ int comm_check(const struct comm *c);
  * when longer), for messages. */
 void comm_where(const struct comm *c, char *buf, size_t n);
 
+/* For backends: record an error of operation op on c with the message
+ * "OP: rank R of S in NAME (world rank W): ..." (printf-style) and return
+ * code. */
+int comm_err(const struct comm *c, const char *op, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
 /* World rank g of a dp x cp grid -> its DP rank *d = g / cp and CP rank
  * *r = g % cp.  SK_ERR_ARG when dp or cp < 1 or dp * cp overflows,
  * SK_ERR_RANGE when g is outside 0 .. dp * cp - 1. */

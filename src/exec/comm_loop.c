@@ -74,21 +74,6 @@ struct comm_loop_group {
 	struct post post[];     /* size */
 };
 
-/* Record an error of operation op on c. */
-__attribute__((format(printf, 4, 5)))
-static int
-bad(const struct comm *c, const char *op, int code, const char *fmt, ...)
-{
-	char where[160], what[512];
-	va_list ap;
-
-	comm_where(c, where, sizeof where);
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return err_set(code, "%s: %s: %s", op, where, what);
-}
-
 /* Mark f failed on world rank culprit (f->mu held) and wake every
  * waiter; the first failure is the one remembered. */
 __attribute__((format(printf, 3, 4)))
@@ -111,7 +96,7 @@ poison_locked(struct family *f, int culprit, const char *fmt, ...)
 static int
 poisoned(const struct comm *c, const struct family *f, const char *op)
 {
-	return bad(c, op, SK_ERR_IO, "world rank %d failed (%s); the "
+	return comm_err(c, op, SK_ERR_IO, "world rank %d failed (%s); the "
 	    "communicator cannot be used", f->culprit, f->why);
 }
 
@@ -124,7 +109,7 @@ group_of(const struct comm *c, const char *op)
 		return NULL;
 	}
 	if (c->ops != &comm_loop_ops || c->impl == NULL) {
-		bad(c, op, SK_ERR_ARG, "not a loopback communicator, or freed");
+		comm_err(c, op, SK_ERR_ARG, "not a loopback communicator, or freed");
 		return NULL;
 	}
 	return c->impl;
@@ -136,7 +121,7 @@ check_buf(const struct comm *c, const char *op, const char *what,
     const void *buf, size_t count)
 {
 	if (buf == NULL && count > 0)
-		return bad(c, op, SK_ERR_ARG, "%s buffer is NULL for %zu "
+		return comm_err(c, op, SK_ERR_ARG, "%s buffer is NULL for %zu "
 		    "elements", what, count);
 	return SK_OK;
 }
@@ -185,7 +170,7 @@ meet(const struct comm *c, const char *op)
 	arrived = g->arrived;
 	poison_locked(f, c->world_rank, "waited over %.3g s in %s", f->timeout,
 	    op);
-	e = bad(c, op, SK_ERR_IO, "%d of %d ranks arrived within %.3g s: a "
+	e = comm_err(c, op, SK_ERR_IO, "%d of %d ranks arrived within %.3g s: a "
 	    "peer has failed or is stuck", arrived, g->size, f->timeout);
 out:
 	pthread_mutex_unlock(&f->mu);
@@ -223,7 +208,7 @@ scratch(const struct comm *c, const char *op, size_t n)
 	f->mem->free(s->p);
 	s->cap = 0;
 	if ((s->p = f->mem->alloc(n)) == NULL) {
-		bad(c, op, SK_ERR_NOMEM, "out of memory for %zu elements of "
+		comm_err(c, op, SK_ERR_NOMEM, "out of memory for %zu elements of "
 		    "scratch", n);
 		pthread_mutex_lock(&f->mu);
 		poison_locked(f, c->world_rank, "ran out of memory in %s", op);
@@ -257,10 +242,10 @@ mismatch(const struct comm *c, const char *op, int same_count)
 	for (k = 0; k < g->size; k++) {
 		p = &g->post[k];
 		if (p->kind != me->kind)
-			return bad(c, op, SK_ERR_ARG, "rank %d called %s at the "
+			return comm_err(c, op, SK_ERR_ARG, "rank %d called %s at the "
 			    "same time", k, kind_names[p->kind]);
 		if (same_count && p->count != me->count)
-			return bad(c, op, SK_ERR_ARG, "rank %d gave count %zu, "
+			return comm_err(c, op, SK_ERR_ARG, "rank %d gave count %zu, "
 			    "this rank %zu", k, p->count, me->count);
 	}
 	return SK_OK;
@@ -290,7 +275,7 @@ gather(struct comm *c, const char *op, const float *send, float *recv,
 	if ((e = check_buf(c, op, "send", send, count)) != SK_OK)
 		return e;
 	if (count > SIZE_MAX / (size_t)g->size)
-		return bad(c, op, SK_ERR_RANGE, "%d blocks of %zu elements do "
+		return comm_err(c, op, SK_ERR_RANGE, "%d blocks of %zu elements do "
 		    "not fit in memory", g->size, count);
 	if ((e = check_buf(c, op, "receive", recv, count)) != SK_OK)
 		return e;
@@ -329,15 +314,15 @@ gatherv(struct comm *c, const char *op, const float *send, size_t count,
 	if ((e = check_buf(c, op, "send", send, count)) != SK_OK)
 		return e;
 	if (counts == NULL || displs == NULL || recv == NULL)
-		return bad(c, op, SK_ERR_ARG, "NULL %s",
+		return comm_err(c, op, SK_ERR_ARG, "NULL %s",
 		    counts == NULL ? "counts" : displs == NULL ? "displs" :
 		    "receive buffer");
 	if (counts[c->rank] != count)
-		return bad(c, op, SK_ERR_ARG, "this rank sends %zu elements but "
+		return comm_err(c, op, SK_ERR_ARG, "this rank sends %zu elements but "
 		    "counts[%d] is %zu", count, c->rank, counts[c->rank]);
 	for (k = 0; k < g->size; k++)
 		if (displs[k] > SIZE_MAX - counts[k])
-			return bad(c, op, SK_ERR_RANGE, "rank %d's block (count "
+			return comm_err(c, op, SK_ERR_RANGE, "rank %d's block (count "
 			    "%zu at displacement %zu) is beyond memory", k,
 			    counts[k], displs[k]);
 	me = post(c, K_ALLGATHERV);
@@ -348,7 +333,7 @@ gatherv(struct comm *c, const char *op, const float *send, size_t count,
 	if ((m = mismatch(c, op, 0)) == SK_OK)
 		for (k = 0; k < g->size; k++)
 			if (g->post[k].count != counts[k]) {
-				m = bad(c, op, SK_ERR_ARG, "rank %d sends %zu "
+				m = comm_err(c, op, SK_ERR_ARG, "rank %d sends %zu "
 				    "elements but counts[%d] is %zu", k,
 				    g->post[k].count, k, counts[k]);
 				break;
@@ -401,7 +386,7 @@ scatter(struct comm *c, const char *op, const float *send, float *recv,
 	if ((e = check_buf(c, op, "receive", recv, count)) != SK_OK)
 		return e;
 	if (count > SIZE_MAX / (size_t)g->size)
-		return bad(c, op, SK_ERR_RANGE, "%d blocks of %zu elements do "
+		return comm_err(c, op, SK_ERR_RANGE, "%d blocks of %zu elements do "
 		    "not fit in memory", g->size, count);
 	if ((e = check_buf(c, op, "send", send, count * (size_t)g->size)) !=
 	    SK_OK)
@@ -552,7 +537,7 @@ bcast(struct comm *c, float *buf, size_t count, int root)
 	if ((e = check_buf(c, op, "buffer", buf, count)) != SK_OK)
 		return e;
 	if (root < 0 || root >= c->size)
-		return bad(c, op, SK_ERR_ARG, "root %d is outside 0..%d", root,
+		return comm_err(c, op, SK_ERR_ARG, "root %d is outside 0..%d", root,
 		    c->size - 1);
 	me = post(c, K_BCAST);
 	me->recv = buf;
@@ -563,7 +548,7 @@ bcast(struct comm *c, float *buf, size_t count, int root)
 	if ((m = mismatch(c, op, 1)) == SK_OK)
 		for (k = 0; k < g->size; k++)
 			if (g->post[k].root != root) {
-				m = bad(c, op, SK_ERR_ARG, "rank %d gave root %d, "
+				m = comm_err(c, op, SK_ERR_ARG, "rank %d gave root %d, "
 				    "this rank %d", k, g->post[k].root, root);
 				break;
 			}
@@ -605,7 +590,7 @@ split(struct comm *c, int color, int key, const char *name, struct comm *out)
 	if ((g = group_of(c, op)) == NULL)
 		return err_code();
 	if (color < 0)
-		return bad(c, op, SK_ERR_ARG, "color %d for \"%s\" is negative",
+		return comm_err(c, op, SK_ERR_ARG, "color %d for \"%s\" is negative",
 		    color, name != NULL ? name : "?");
 	me = post(c, K_SPLIT);
 	me->color = color;
@@ -632,7 +617,7 @@ split(struct comm *c, int color, int key, const char *name, struct comm *out)
 	if ((e = meet(c, op)) != SK_OK)
 		return e;
 	if (m == SK_OK && (ng = g->post[leader].made) == NULL)
-		m = bad(c, op, SK_ERR_NOMEM, "out of memory for a group of %d "
+		m = comm_err(c, op, SK_ERR_NOMEM, "out of memory for a group of %d "
 		    "ranks", size);
 	/* The leader's post is read until here. */
 	if ((e = meet(c, op)) != SK_OK)

@@ -1,7 +1,6 @@
 /* comm_mpi: the MPI communicator (see comm.h); the only file that sees
  * mpi.h. */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +30,6 @@ struct impl {
 static int started;  /* comm_mpi_world called MPI_Init_thread and
                         comm_mpi_finalize has not ended MPI */
 
-/* Record an argument error of operation op on c. */
-__attribute__((format(printf, 4, 5)))
-static int
-bad(const struct comm *c, const char *op, int code, const char *fmt, ...)
-{
-	char where[160], what[512];
-	va_list ap;
-
-	comm_where(c, where, sizeof where);
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return err_set(code, "%s: %s: %s", op, where, what);
-}
-
 /* Record the failure of MPI call `call` (code rc) inside operation op on c
  * (NULL before c exists). */
 static int
@@ -71,7 +55,7 @@ impl_of(const struct comm *c, const char *op)
 		return NULL;
 	}
 	if (c->impl == NULL) {
-		bad(c, op, SK_ERR_ARG, "communicator freed or not made");
+		comm_err(c, op, SK_ERR_ARG, "communicator freed or not made");
 		return NULL;
 	}
 	return c->impl;
@@ -83,10 +67,10 @@ check_buf(const struct comm *c, const char *op, const char *what,
     const void *buf, size_t count)
 {
 	if (count > INT_MAX)
-		return bad(c, op, SK_ERR_RANGE, "%s count %zu is above %d", what,
+		return comm_err(c, op, SK_ERR_RANGE, "%s count %zu is above %d", what,
 		    count, INT_MAX);
 	if (buf == NULL && count > 0)
-		return bad(c, op, SK_ERR_ARG, "%s buffer is NULL for %zu "
+		return comm_err(c, op, SK_ERR_ARG, "%s buffer is NULL for %zu "
 		    "elements", what, count);
 	return SK_OK;
 }
@@ -100,7 +84,7 @@ take(const struct comm *c, struct impl *x, const char *op)
 	for (k = 0; k < COMM_REQ_MAX; k++)
 		if (!x->slot[k].busy)
 			return &x->slot[k];
-	bad(c, op, SK_ERR_RANGE, "%d requests already pending, the most one "
+	comm_err(c, op, SK_ERR_RANGE, "%d requests already pending, the most one "
 	    "communicator holds", COMM_REQ_MAX);
 	return NULL;
 }
@@ -200,7 +184,7 @@ comm_mpi_split(struct comm *c, int color, int key, const char *name,
 	if ((x = impl_of(c, "split")) == NULL)
 		return err_code();
 	if (color < 0)
-		return bad(c, "split", SK_ERR_ARG, "color %d for \"%s\" is "
+		return comm_err(c, "split", SK_ERR_ARG, "color %d for \"%s\" is "
 		    "negative", color, name);
 	if ((rc = MPI_Comm_split(x->comm, color, key, &mc)) != MPI_SUCCESS)
 		return fail(c, "split", "MPI_Comm_split", rc);
@@ -218,7 +202,7 @@ comm_mpi_free(struct comm *c)
 	if ((x = impl_of(c, "free")) == NULL)
 		return err_code();
 	if (x->pending > 0)
-		return bad(c, "free", SK_ERR_ARG, "%d requests still pending",
+		return comm_err(c, "free", SK_ERR_ARG, "%d requests still pending",
 		    x->pending);
 	rc = MPI_Comm_free(&x->comm);
 	free(x);
@@ -287,15 +271,15 @@ gatherv_args(const struct comm *c, const char *op, const float *send,
 	if ((e = check_buf(c, op, "send", send, count)) != SK_OK)
 		return e;
 	if (counts == NULL || displs == NULL || recv == NULL)
-		return bad(c, op, SK_ERR_ARG, "NULL %s",
+		return comm_err(c, op, SK_ERR_ARG, "NULL %s",
 		    counts == NULL ? "counts" : displs == NULL ? "displs" :
 		    "receive buffer");
 	if (counts[c->rank] != count)
-		return bad(c, op, SK_ERR_ARG, "this rank sends %zu elements but "
+		return comm_err(c, op, SK_ERR_ARG, "this rank sends %zu elements but "
 		    "counts[%d] is %zu", count, c->rank, counts[c->rank]);
 	for (k = 0; k < c->size; k++) {
 		if (counts[k] > INT_MAX || displs[k] > INT_MAX)
-			return bad(c, op, SK_ERR_RANGE, "rank %d's block (count "
+			return comm_err(c, op, SK_ERR_RANGE, "rank %d's block (count "
 			    "%zu at displacement %zu) is beyond %d", k,
 			    counts[k], displs[k], INT_MAX);
 		ci[k] = (int)counts[k];
@@ -363,7 +347,7 @@ scatter_args(const struct comm *c, const char *op, const float *send,
 	if ((e = check_buf(c, op, "receive", recv, count)) != SK_OK)
 		return e;
 	if (count > (size_t)INT_MAX / (size_t)c->size)
-		return bad(c, op, SK_ERR_RANGE, "%d blocks of %zu elements are "
+		return comm_err(c, op, SK_ERR_RANGE, "%d blocks of %zu elements are "
 		    "above %d in all", c->size, count, INT_MAX);
 	return check_buf(c, op, "send", send, count * (size_t)c->size);
 }
@@ -488,7 +472,7 @@ bcast(struct comm *c, float *buf, size_t count, int root)
 	if ((e = check_buf(c, op, "buffer", buf, count)) != SK_OK)
 		return e;
 	if (root < 0 || root >= c->size)
-		return bad(c, op, SK_ERR_ARG, "root %d is outside 0..%d", root,
+		return comm_err(c, op, SK_ERR_ARG, "root %d is outside 0..%d", root,
 		    c->size - 1);
 	if ((rc = MPI_Bcast(buf, (int)count, MPI_FLOAT, root, x->comm)) !=
 	    MPI_SUCCESS)
@@ -506,7 +490,7 @@ slot_of(struct comm_req *req, struct impl **xp, const char *op)
 		return NULL;
 	if (req->handle < 1 || req->handle > COMM_REQ_MAX ||
 	    !x->slot[req->handle - 1].busy) {
-		bad(req->comm, op, SK_ERR_ARG, "request handle %d of %s names "
+		comm_err(req->comm, op, SK_ERR_ARG, "request handle %d of %s names "
 		    "no pending operation", req->handle,
 		    req->op != NULL ? req->op : "?");
 		return NULL;

@@ -1,7 +1,6 @@
 /* comm_nccl: the NCCL communicator (see comm_nccl.h); the only file that
  * sees nccl.h.  It knows MPI only through the MPI world's ops table. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,21 +94,6 @@ where(const struct comm *c, const char *fallback, char *buf, size_t n)
 		snprintf(buf, n, "%s", fallback);
 }
 
-/* Record an argument error of operation op on c. */
-__attribute__((format(printf, 4, 5)))
-static int
-bad(const struct comm *c, const char *op, int code, const char *fmt, ...)
-{
-	char w[160], what[512];
-	va_list ap;
-
-	comm_where(c, w, sizeof w);
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return err_set(code, "%s: %s: %s", op, w, what);
-}
-
 /* Record the failure of CUDA call `call` inside op on c (NULL: on what
  * names). */
 static int
@@ -184,7 +168,7 @@ impl_of(const struct comm *c, const char *op)
 		return NULL;
 	}
 	if ((x = c->impl) == NULL) {
-		bad(c, op, SK_ERR_ARG, "communicator freed or not made");
+		comm_err(c, op, SK_ERR_ARG, "communicator freed or not made");
 		return NULL;
 	}
 	if ((rc = cudaGetDevice(&d)) != cudaSuccess) {
@@ -192,7 +176,7 @@ impl_of(const struct comm *c, const char *op)
 		return NULL;
 	}
 	if (d != x->device) {
-		bad(c, op, SK_ERR_ARG, "called on a thread bound to device %d; the "
+		comm_err(c, op, SK_ERR_ARG, "called on a thread bound to device %d; the "
 		    "communicator's is device %d", d, x->device);
 		return NULL;
 	}
@@ -204,7 +188,7 @@ check_buf(const struct comm *c, const char *op, const char *what,
     const void *buf, size_t count)
 {
 	if (buf == NULL && count > 0)
-		return bad(c, op, SK_ERR_ARG, "%s buffer is NULL for %zu "
+		return comm_err(c, op, SK_ERR_ARG, "%s buffer is NULL for %zu "
 		    "elements", what, count);
 	return SK_OK;
 }
@@ -364,7 +348,7 @@ check_args(const struct comm *c, const char *op, const struct args *a)
 	switch (a->kind) {
 	case K_ALLGATHER:
 		if (a->count > SIZE_MAX / sizeof(float) / (size_t)c->size)
-			return bad(c, op, SK_ERR_RANGE, "%d blocks of %zu elements "
+			return comm_err(c, op, SK_ERR_RANGE, "%d blocks of %zu elements "
 			    "overflow", c->size, a->count);
 		if ((e = check_buf(c, op, "send", a->send, a->count)) != SK_OK)
 			return e;
@@ -373,22 +357,22 @@ check_args(const struct comm *c, const char *op, const struct args *a)
 		if ((e = check_buf(c, op, "send", a->send, a->count)) != SK_OK)
 			return e;
 		if (a->counts == NULL || a->displs == NULL || a->recv == NULL)
-			return bad(c, op, SK_ERR_ARG, "NULL %s",
+			return comm_err(c, op, SK_ERR_ARG, "NULL %s",
 			    a->counts == NULL ? "counts" : a->displs == NULL ?
 			    "displs" : "receive buffer");
 		if (a->counts[c->rank] != a->count)
-			return bad(c, op, SK_ERR_ARG, "this rank sends %zu elements "
+			return comm_err(c, op, SK_ERR_ARG, "this rank sends %zu elements "
 			    "but counts[%d] is %zu", a->count, c->rank,
 			    a->counts[c->rank]);
 		for (k = 0; k < c->size; k++)
 			if (a->displs[k] > SIZE_MAX / sizeof(float) - a->counts[k])
-				return bad(c, op, SK_ERR_RANGE, "rank %d's block (count "
+				return comm_err(c, op, SK_ERR_RANGE, "rank %d's block (count "
 				    "%zu at displacement %zu) overflows", k,
 				    a->counts[k], a->displs[k]);
 		return SK_OK;
 	case K_REDUCE_SCATTER:
 		if (a->count > SIZE_MAX / sizeof(float) / (size_t)c->size)
-			return bad(c, op, SK_ERR_RANGE, "%d blocks of %zu elements "
+			return comm_err(c, op, SK_ERR_RANGE, "%d blocks of %zu elements "
 			    "overflow", c->size, a->count);
 		if ((e = check_buf(c, op, "receive", a->recv, a->count)) != SK_OK)
 			return e;
@@ -402,7 +386,7 @@ check_args(const struct comm *c, const char *op, const struct args *a)
 		if ((e = check_buf(c, op, "buffer", a->recv, a->count)) != SK_OK)
 			return e;
 		if (a->root < 0 || a->root >= c->size)
-			return bad(c, op, SK_ERR_ARG, "root %d is outside 0..%d",
+			return comm_err(c, op, SK_ERR_ARG, "root %d is outside 0..%d",
 			    a->root, c->size - 1);
 		return SK_OK;
 	}
@@ -458,7 +442,7 @@ stage_in(const struct comm *c, struct impl *x, const char *op,
 	if (hs != 1 && hr != 1)
 		return SK_OK;
 	if (hs == 0 || hr == 0)
-		return bad(c, op, SK_ERR_ARG, "one buffer is host memory, the "
+		return comm_err(c, op, SK_ERR_ARG, "one buffer is host memory, the "
 		    "other device memory");
 	if (a->kind == K_ALLGATHER || a->kind == K_REDUCE_SCATTER)
 		need = size * a->count;
@@ -467,7 +451,7 @@ stage_in(const struct comm *c, struct impl *x, const char *op,
 			if (a->displs[k] + a->counts[k] > need)
 				need = a->displs[k] + a->counts[k];
 	if (need > COMM_NCCL_HOST_MAX)
-		return bad(c, op, SK_ERR_ARG, "host buffers of %zu elements; the "
+		return comm_err(c, op, SK_ERR_ARG, "host buffers of %zu elements; the "
 		    "most is %d (use device memory)", need, COMM_NCCL_HOST_MAX);
 	d->send = stage;
 	d->recv = stage;
@@ -556,7 +540,7 @@ start(struct comm *c, const char *op, const struct args *a, size_t count,
 		if (!x->slot[k].busy)
 			s = &x->slot[k];
 	if (s == NULL)
-		return bad(c, op, SK_ERR_RANGE, "%d requests already pending, the "
+		return comm_err(c, op, SK_ERR_RANGE, "%d requests already pending, the "
 		    "most one communicator holds", COMM_REQ_MAX);
 	if ((e = check_args(c, op, a)) != SK_OK ||
 	    (e = after_compute(c, x, op)) != SK_OK ||
@@ -667,7 +651,7 @@ slot_of(struct comm_req *req, struct impl **xp, const char *op)
 		return NULL;
 	if (req->handle < 1 || req->handle > COMM_REQ_MAX ||
 	    !x->slot[req->handle - 1].busy) {
-		bad(req->comm, op, SK_ERR_ARG, "request handle %d of %s names "
+		comm_err(req->comm, op, SK_ERR_ARG, "request handle %d of %s names "
 		    "no pending operation", req->handle,
 		    req->op != NULL ? req->op : "?");
 		return NULL;
@@ -1022,7 +1006,7 @@ split(struct comm *c, int color, int key, const char *name, struct comm *out)
 	if ((x = impl_of(c, "split")) == NULL)
 		return err_code();
 	if (color < 0)
-		return bad(c, "split", SK_ERR_ARG, "color %d for \"%s\" is "
+		return comm_err(c, "split", SK_ERR_ARG, "color %d for \"%s\" is "
 		    "negative", color, name);
 	/* A NULL config: the new communicator inherits c's (non-blocking). */
 	nr = ncclCommSplit(x->nc, color, key, &nn, NULL);
@@ -1050,7 +1034,7 @@ comm_free(struct comm *c)
 	if ((x = impl_of(c, "free")) == NULL)
 		return err_code();
 	if (x->pending > 0)
-		return bad(c, "free", SK_ERR_ARG, "%d requests still pending",
+		return comm_err(c, "free", SK_ERR_ARG, "%d requests still pending",
 		    x->pending);
 	/* Finalize waits for the other ranks (collective); a rank that
 	 * does not come leaves it in progress, so it is bounded and an

@@ -44,7 +44,17 @@ if [ -f .gpu/skrull.tar.gz ]; then
 	deps=/tmp/skrull-deps
 	rm -rf "$deps" /tmp/skrull-src
 	mkdir -p "$deps" /tmp/skrull-src
-	for f in .gpu/deb/*.deb; do dpkg -x "$f" "$deps" || exit 1; done
+	for f in .gpu/deb/*.deb; do
+		if command -v dpkg >/dev/null 2>&1; then
+			dpkg -x "$f" "$deps" || exit 1
+		else
+			# A .deb is an ar archive holding data.tar.*.
+			(cd "$deps" && ar p "$top/$f" "$(ar t "$top/$f" | grep '^data.tar')" |
+			    tar xJf - 2>/dev/null ||
+			    ar p "$top/$f" "$(ar t "$top/$f" | grep '^data.tar')" |
+			    tar xf -) || exit 1
+		fi
+	done
 	inc=$deps/usr/include
 	lib=$deps/usr/lib/x86_64-linux-gnu
 	flags="-L$lib -Wl,-rpath,$lib"
