@@ -140,7 +140,7 @@ for pol in deepspeed skrull; do
 	m=$(awk '/^  [0-9]/ { s += $2; n++ } END { if (n) printf "%.1f", s / n }' "run-$pol.txt")
 	p=$(awk '/^  [0-9]/ { s += $3; n++ } END { if (n) printf "%.1f", s / n }' "run-$pol.txt")
 	e=$(awk '/mean \|error\|/ { print $3 }' "run-$pol.txt")
-	row "run $pol (ms measured/simulated)" "$m / $p, mean |error| $e"
+	row "run $pol, ms measured / sim." "$m / $p, mean |error| $e"
 done
 cd "$bin" || exit 1
 
