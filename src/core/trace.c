@@ -237,8 +237,8 @@ refill(struct rd *r)
 			return gz_fail(r);
 		if (errnum == Z_BUF_ERROR)
 			return err_set_at(SK_ERR_IO, r->name, 0,
-			    "read error: truncated gzip stream after %llu "
-			    "bytes of data", r->off + r->end + (size_t)n);
+			    "read error: truncated gzip stream (after %llu "
+			    "bytes of data)", r->off + r->end + (size_t)n);
 	}
 	r->end += (size_t)n;
 	return SK_OK;

@@ -701,7 +701,9 @@ test_gzip(void **state)
 	path = put_gz("cut.gz", plain, strlen(plain));
 	n = slurp(path, b, sizeof b);
 	path = tutil_put_bytes("cut.gz", b, n - 6);
-	read_fails(path, NULL, SK_ERR_IO, ": read error: truncated gzip stream");
+	/* all 18 bytes of plain come out before the trailer is missed */
+	read_fails(path, NULL, SK_ERR_IO, ": read error: truncated gzip stream "
+	    "(after 18 bytes of data)");
 	trace_free(&t);
 }
 
