@@ -952,7 +952,7 @@ json_value(struct rd *r, const struct fieldspec *f, const cJSON *obj,
            uint32_t *out)
 {
 	char txt[48], ctx[300];
-	const cJSON *v;
+	const cJSON *v, *c;
 	long long x, sum = 0;
 	double d = 0;
 	size_t i;
@@ -963,6 +963,12 @@ json_value(struct rd *r, const struct fieldspec *f, const cJSON *obj,
 		if ((v = json_path(obj, &f->term[i])) == NULL)
 			return bad(r, r->lineno, SK_ERR_FORMAT, "no field '%s'",
 			    f->term[i].name);
+		/* cJSON returns the first of a repeated key: the record is
+		 * ambiguous, not the first one right */
+		for (c = v->next; c != NULL; c = c->next)
+			if (strcmp(c->string, v->string) == 0)
+				return bad(r, r->lineno, SK_ERR_FORMAT,
+				    "field '%s' appears twice", v->string);
 		if (cJSON_IsArray(v)) {
 			x = cJSON_GetArraySize(v);
 		} else if (cJSON_IsNumber(v)) {
