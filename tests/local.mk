@@ -2,6 +2,7 @@
 # command-line golden tests, man-page lint, and checks of the bundled traces.
 SK_UNIT_TESTS = \
 	tests/unit/test_err \
+	tests/unit/test_afile \
 	tests/unit/test_json \
 	tests/unit/test_trace \
 	tests/unit/test_tstats \
@@ -47,6 +48,7 @@ endif
 
 SK_SCRIPT_TESTS = \
 	tests/golden.sh \
+	tests/bad.sh \
 	tests/examples.sh \
 	tests/manlint.sh \
 	tests/reference.sh \
@@ -59,7 +61,9 @@ SK_SCRIPT_TESTS = \
 	tests/calibrate.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
-EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/data tests/gpu/check.sh
+EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/bad tests/data tests/gpu/check.sh
+# Full-disk stubs: the writers' write, close and rename go through the test's.
+tests_unit_test_afile_LDFLAGS = -Wl,--wrap=write,--wrap=close,--wrap=rename
 tests_unit_test_ops_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)

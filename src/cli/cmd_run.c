@@ -416,8 +416,9 @@ load_plan(const struct runopts *o, struct plan *p)
 	trace_init(&t);
 	if ((e = plan_read(o->plan_path, p)) == SK_OK &&
 	    (o->trace_path == NULL ||
-	    (e = trace_read(o->trace_path, &o->ro, &t, NULL)) == SK_OK))
-		e = plan_validate(p, o->trace_path != NULL ? &t : NULL);
+	    (e = trace_read(o->trace_path, &o->ro, &t, NULL)) == SK_OK) &&
+	    (e = plan_validate(p, o->trace_path != NULL ? &t : NULL)) != SK_OK)
+		err_prefix(o->plan_path);  /* as plan --check names it */
 	trace_free(&t);
 	return e;
 }

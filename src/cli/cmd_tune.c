@@ -190,6 +190,23 @@ baseline_of(const struct tune_result *r, const struct tune_candidate *c)
 	return NULL;
 }
 
+static const char *const sens_suffix[] = { "-bucket.csv", "-batch.csv",
+    ".svg" };
+
+/* Remove the first n files of --sensitivity PREFIX: a command that fails
+ * leaves no output behind, not even the complete ones. */
+static void
+unlink_sensitivity(const char *prefix, int n)
+{
+	char path[1024];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[i]);
+		unlink(path);
+	}
+}
+
 /* --sensitivity PREFIX: the two sweeps of the winner, as CSV and SVG. */
 static int
 write_sensitivity(const char *prefix, const struct tune_result *r,
@@ -198,21 +215,27 @@ write_sensitivity(const char *prefix, const struct tune_result *r,
 	const struct tune_candidate *w = &r->c[r->best];
 	struct sens_curve bucket, batch;
 	char path[1024], title[256];
-	int rc;
+	int rc, done = 0;
 
 	if ((rc = sens_bucket(w, baseline_of(r, w), t, o, &bucket)) != SK_OK ||
 	    (rc = sens_batch(w, baseline_of(r, w), t, o, &batch)) != SK_OK)
 		return rc;
-	snprintf(path, sizeof path, "%s-bucket.csv", prefix);
+	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[0]);
 	if ((rc = sens_write_csv(path, &bucket)) != SK_OK)
-		return rc;
-	snprintf(path, sizeof path, "%s-batch.csv", prefix);
+		goto out;
+	done++;
+	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[1]);
 	if ((rc = sens_write_csv(path, &batch)) != SK_OK)
-		return rc;
-	snprintf(path, sizeof path, "%s.svg", prefix);
+		goto out;
+	done++;
+	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[2]);
 	snprintf(title, sizeof title, "%s, %s, DP %d x CP %d: speed-up over "
 	    "packed DeepSpeed", w->job.model.name, w->policy, w->job.dp, w->job.cp);
-	return sens_plot(path, title, &bucket, &batch);
+	rc = sens_plot(path, title, &bucket, &batch);
+out:
+	if (rc != SK_OK)
+		unlink_sensitivity(prefix, done);
+	return rc;
 }
 
 static int
@@ -440,8 +463,15 @@ run(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
-	if ((ta.out != NULL && write_best(ta.out, &res.c[res.best]) != SK_OK) ||
-	    (ta.sens != NULL && write_sensitivity(ta.sens, &res, &t, &to) != SK_OK)) {
+	/* the sweeps first: they can fail after work, the job file hardly */
+	if (ta.sens != NULL && write_sensitivity(ta.sens, &res, &t, &to) !=
+	    SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
+	if (ta.out != NULL && write_best(ta.out, &res.c[res.best]) != SK_OK) {
+		if (ta.sens != NULL)
+			unlink_sensitivity(ta.sens, 3);
 		rc = cli_fail();
 		goto out;
 	}

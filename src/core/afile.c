@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ fill_name(char *name)
 int
 afile_open(const char *path, struct afile *af)
 {
+	struct stat st;
 	int i;
 
 	af->path = path;
@@ -55,6 +57,13 @@ afile_open(const char *path, struct afile *af)
 		af->fd = 1;
 		return SK_OK;
 	}
+	/* rename(2) would fail on a directory only after all the work, and
+	 * would replace a device or FIFO (as root, even /dev/null) with a
+	 * regular file. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return err_set_at(SK_ERR_IO, path, 0, S_ISDIR(st.st_mode) ?
+		    "is a directory" : "is not a regular file (write to - "
+		    "for standard output)");
 	if ((af->tmp = malloc(strlen(path) + 8)) == NULL)
 		return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
 	/* open(2) with mode 0666 applies the umask itself, which mkstemp's

@@ -14,7 +14,8 @@ struct afile {
 	int fd;            /* open descriptor to write to */
 };
 
-/* Create the temporary file; SK_ERR_IO naming path on failure. */
+/* Create the temporary file; SK_ERR_IO naming path on failure, or when
+ * path exists and is not a regular file (a directory, a device). */
 int afile_open(const char *path, struct afile *af);
 
 /* Close fd (unless the caller already did, then pass closed != 0) and

@@ -85,12 +85,22 @@ slurp(const char *path, const char *name, char **text, size_t *len)
 		}
 		if ((got = gzread(gz, buf + n, CHUNK)) < 0) {
 			msg = gzerror(gz, &errnum);
+			/* zlib's message repeats the name: "NAME: text" */
+			if ((p = strrchr(msg, ':')) != NULL && p[1] == ' ')
+				msg = p + 2;
 			e = err_set_at(SK_ERR_IO, name, 0, "read error: %s",
 			    errnum == Z_ERRNO ? strerror(errno) : msg);
 			goto out;
 		}
 		if (got == 0)
 			break;
+		/* checked per chunk, so that a gzip bomb of zeros stops at
+		 * the first one instead of filling memory */
+		if ((p = memchr(buf + n, '\0', (size_t)got)) != NULL) {
+			e = err_set_at(SK_ERR_FORMAT, name, 0, "byte %zu: not a "
+			    "JSON file (it holds a NUL byte)", (size_t)(p - buf));
+			goto out;
+		}
 		n += (size_t)got;
 	}
 	buf[n] = '\0';
@@ -108,6 +118,94 @@ out:
 	return SK_OK;
 }
 
+/* A step on the way down to a value, for the JSON path of a message. */
+struct step {
+	const struct step *up;
+	const cJSON *v;  /* the member or element */
+	int index;       /* its position, for an element of an array */
+};
+
+/* Write the path of s ("a.b[2].c") to buf. */
+static void
+step_path(char *buf, size_t size, const struct step *s)
+{
+	char tail[ERR_MSG_MAX / 2];
+
+	buf[0] = '\0';
+	for (; s != NULL; s = s->up) {
+		if (s->v->string != NULL)
+			snprintf(tail, sizeof tail, "%s%s%s", s->v->string,
+			    buf[0] != '\0' && buf[0] != '[' ? "." : "", buf);
+		else
+			snprintf(tail, sizeof tail, "[%d]%s%s", s->index,
+			    buf[0] != '\0' && buf[0] != '[' ? "." : "", buf);
+		snprintf(buf, size, "%s", tail);
+	}
+}
+
+/*
+ * cJSON keeps every member of an object and its getters return the first
+ * of a name, so a repeated key would be silently ignored: refuse it.  The
+ * pairwise check is quadratic, which objects of skrull's formats (a few
+ * dozen members; the long lists are arrays) keep small; a hostile object
+ * of many members falls back to sorting.
+ */
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+unique_keys(const cJSON *v, const struct step *up, const char *name)
+{
+	const cJSON *c, *d;
+	const char **names, *twice = NULL;
+	struct step here = { .up = up };
+	char at[ERR_MSG_MAX / 2];
+	size_t n = 0, i;
+	int e;
+
+	if (cJSON_IsObject(v)) {
+		for (c = v->child; c != NULL; c = c->next)
+			n++;
+		if (n <= 64) {
+			for (c = v->child; c != NULL && twice == NULL;
+			    c = c->next)
+				for (d = c->next; d != NULL; d = d->next)
+					if (strcmp(c->string, d->string) == 0) {
+						twice = c->string;
+						break;
+					}
+		} else {
+			if ((names = malloc(n * sizeof *names)) == NULL)
+				return err_set_at(SK_ERR_NOMEM, name, 0,
+				    "out of memory");
+			for (i = 0, c = v->child; c != NULL; c = c->next)
+				names[i++] = c->string;
+			qsort(names, n, sizeof *names, cmp_name);
+			for (i = 1; i < n && twice == NULL; i++)
+				if (strcmp(names[i - 1], names[i]) == 0)
+					twice = names[i];
+			free(names);
+		}
+		if (twice != NULL) {
+			step_path(at, sizeof at, up);
+			return err_set_at(SK_ERR_FORMAT, name, 0, "%s%skey '%s' "
+			    "appears twice", at, at[0] != '\0' ? ": " : "",
+			    twice);
+		}
+	}
+	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+		return SK_OK;
+	for (c = v->child; c != NULL; c = c->next, here.index++) {
+		here.v = c;
+		if ((e = unique_keys(c, &here, name)) != SK_OK)
+			return e;
+	}
+	return SK_OK;
+}
+
 int
 json_load(const char *path, cJSON **root)
 {
@@ -121,11 +219,6 @@ json_load(const char *path, cJSON **root)
 	*root = NULL;
 	if ((e = slurp(path, name, &text, &n)) != SK_OK)
 		return e;
-	if (memchr(text, '\0', n) != NULL) {
-		free(text);
-		return err_set_at(SK_ERR_FORMAT, name, 0,
-		    "not a JSON file (it holds a NUL byte)");
-	}
 	for (i = 0; i < n && strchr(" \t\r\n", text[i]) != NULL; i++)
 		;
 	if (i == n) {
@@ -146,6 +239,9 @@ json_load(const char *path, cJSON **root)
 			}
 		e = err_set_at(SK_ERR_FORMAT, name, line,
 		    "malformed JSON near column %zu", (size_t)(end - bol) + 1);
+	} else if ((e = unique_keys(*root, NULL, name)) != SK_OK) {
+		cJSON_Delete(*root);
+		*root = NULL;
 	}
 	free(text);
 	return e;

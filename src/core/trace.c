@@ -195,13 +195,18 @@ rd_close(struct rd *r)
 static int
 gz_fail(struct rd *r)
 {
-	const char *msg;
+	const char *msg, *colon;
 	int errnum;
 
 	msg = gzerror(r->gz, &errnum);
 	if (errnum == Z_ERRNO)
-		msg = strerror(errno);
-	return err_set_at(SK_ERR_IO, r->name, 0, "read error: %s", msg);
+		return err_set_at(SK_ERR_IO, r->name, 0, "read error: %s",
+		    strerror(errno));
+	/* zlib's message repeats the file name: "NAME: text" */
+	if ((colon = strrchr(msg, ':')) != NULL && colon[1] == ' ')
+		msg = colon + 2;
+	return err_set_at(SK_ERR_IO, r->name, 0, "read error: %s (after %llu "
+	    "bytes of data)", msg, r->off + r->end);
 }
 
 /*
@@ -232,7 +237,8 @@ refill(struct rd *r)
 			return gz_fail(r);
 		if (errnum == Z_BUF_ERROR)
 			return err_set_at(SK_ERR_IO, r->name, 0,
-			    "read error: truncated gzip stream");
+			    "read error: truncated gzip stream (after %llu "
+			    "bytes of data)", r->off + r->end + (size_t)n);
 	}
 	r->end += (size_t)n;
 	return SK_OK;
@@ -284,13 +290,20 @@ static int
 read_line(struct rd *r, size_t keep, const char **s, size_t *n)
 {
 	size_t len = keep, k;
-	char *nl;
+	char *nl, *nul;
 	int e;
 
 	r->lineno++;
 	for (;;) {
 		nl = memchr(r->buf + r->pos, '\n', r->end - r->pos);
 		k = (nl != NULL ? (size_t)(nl - r->buf) : r->end) - r->pos;
+		/* Text holds no NUL: stop a binary file (or a gzip bomb of
+		 * zeros) here rather than buffer it as one huge line. */
+		if ((nul = memchr(r->buf + r->pos, '\0', k)) != NULL)
+			return err_set_at(SK_ERR_FORMAT, r->name, r->lineno,
+			    "byte %llu: NUL byte in a text line (a binary file? "
+			    "see --format)", r->off + (unsigned long long)(nul -
+			    r->buf));
 		if (nl != NULL && len == 0) {
 			*s = r->buf + r->pos;
 			*n = k;
@@ -939,7 +952,7 @@ json_value(struct rd *r, const struct fieldspec *f, const cJSON *obj,
            uint32_t *out)
 {
 	char txt[48], ctx[300];
-	const cJSON *v;
+	const cJSON *v, *c;
 	long long x, sum = 0;
 	double d = 0;
 	size_t i;
@@ -950,6 +963,12 @@ json_value(struct rd *r, const struct fieldspec *f, const cJSON *obj,
 		if ((v = json_path(obj, &f->term[i])) == NULL)
 			return bad(r, r->lineno, SK_ERR_FORMAT, "no field '%s'",
 			    f->term[i].name);
+		/* cJSON returns the first of a repeated key: the record is
+		 * ambiguous, not the first one right */
+		for (c = v->next; c != NULL; c = c->next)
+			if (strcmp(c->string, v->string) == 0)
+				return bad(r, r->lineno, SK_ERR_FORMAT,
+				    "field '%s' appears twice", v->string);
 		if (cJSON_IsArray(v)) {
 			x = cJSON_GetArraySize(v);
 		} else if (cJSON_IsNumber(v)) {

@@ -701,7 +701,9 @@ test_gzip(void **state)
 	path = put_gz("cut.gz", plain, strlen(plain));
 	n = slurp(path, b, sizeof b);
 	path = tutil_put_bytes("cut.gz", b, n - 6);
-	read_fails(path, NULL, SK_ERR_IO, ": read error: truncated gzip stream");
+	/* all 18 bytes of plain come out before the trailer is missed */
+	read_fails(path, NULL, SK_ERR_IO, ": read error: truncated gzip stream "
+	    "(after 18 bytes of data)");
 	trace_free(&t);
 }
 
@@ -855,12 +857,12 @@ test_write_bad(void **state)
 	snprintf(want, sizeof want, "%s: cannot create a temporary file: No "
 	    "such file or directory", path);
 	assert_string_equal(err_msg(), want);
-	/* the target is a directory: the rename fails, the temporary goes */
+	/* the target is a directory: refused before any temporary is made */
 	snprintf(path, sizeof path, "%s/sub", dir);
 	assert_int_equal(mkdir(path, 0755), 0);
 	assert_int_equal(trace_write(path, TRACE_FORMAT_PLAIN, &t), SK_ERR_IO);
-	snprintf(want, sizeof want, "%s: cannot rename %s.", path, path);
-	assert_memory_equal(err_msg(), want, strlen(want));
+	snprintf(want, sizeof want, "%s: is a directory", path);
+	assert_string_equal(err_msg(), want);
 	assert_int_equal(tutil_count_entries(dir), 1);
 	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(rmdir(dir), 0);

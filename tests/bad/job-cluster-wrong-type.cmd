@@ -1,0 +1,1 @@
+skrull compare --job tests/bad/files/job-type.json --trace tests/data/cli/good.txt

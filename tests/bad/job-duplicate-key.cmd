@@ -1,0 +1,1 @@
+skrull plan --job tests/bad/files/job-dupkey.json --trace tests/data/cli/good.txt -o out.json

@@ -1,0 +1,1 @@
+skrull tune --job tests/bad/files/job-cut.json --trace tests/data/cli/good.txt -o out.json

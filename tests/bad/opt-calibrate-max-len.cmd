@@ -1,0 +1,1 @@
+skrull calibrate --max-len 0 -o out.json

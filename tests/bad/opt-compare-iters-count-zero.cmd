@@ -1,0 +1,1 @@
+skrull compare --trace tests/data/cli/good.txt --iters 0

@@ -1,0 +1,1 @@
+skrull sim --trace tests/data/cli/good.txt --bucket -1

@@ -1,0 +1,1 @@
+skrull plan --check /proc/self/mem

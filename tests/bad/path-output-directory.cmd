@@ -1,0 +1,2 @@
+mkdir out.txt
+skrull trace convert -o out.txt tests/data/cli/good.txt

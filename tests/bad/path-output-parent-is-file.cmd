@@ -1,0 +1,2 @@
+echo x >file
+skrull sim --trace tests/data/cli/good.txt --drop-overlong --timeline file/out.json

@@ -1,0 +1,1 @@
+skrull trace synth -n 10 -o out.txt lognormal:4K:nan

@@ -1,0 +1,2 @@
+echo keep >out.txt
+skrull trace convert --field length -o out.txt tests/bad/files/unterminated.csv

@@ -1,0 +1,1 @@
+skrull trace stats tests/bad/files/v9.npy
