@@ -2,8 +2,8 @@
 # calibrate.sh: `skrull calibrate` on the CPU end to end.  A quick
 # calibration of a small model writes a profile that validates (show
 # cluster reads it), that sim --profile uses, whose fitted GEMM asymptote
-# lies within a factor of 3 of the best GEMM rate measured (a sanity
-# bound: a fit gone astray breaks it), and whose --json output is the
+# lies between a third of the median and 3x the best GEMM rate measured (a
+# sanity bound: a fit gone astray breaks it), and whose --json output is the
 # profile.  Under mpirun -np 2 (when MPI is built) the collectives are
 # measured too: a table of group 2 whose latencies never fall with size.
 . "${top_srcdir:-.}/tests/tap.sh"
@@ -37,12 +37,17 @@ infits && /"gemm":/ { ingemm = 1 }
 ingemm && /"P":/ { gsub(/[",]/, ""); P = $2; ingemm = 0; infits = 0 }
 /"kind":/ { kind = $2 }
 kind ~ /gemm/ && /"work":/ { gsub(/,/, ""); w = $2 }
-kind ~ /gemm/ && /"seconds":/ { gsub(/,/, ""); if (w / $2 > best) best = w / $2 }
+kind ~ /gemm/ && /"seconds":/ { gsub(/,/, ""); r[++n] = w / $2; if (w / $2 > best) best = w / $2 }
 END {
-	printf "# fitted %g FLOP/s, best measured %g FLOP/s\n", P, best
-	exit !(P > 0 && best > 0 && P < 3 * best && P > best / 3)
+	# the median rate: one lucky (or one starved) point on a loaded
+	# machine must not decide
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+	med = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+	printf "# fitted %g FLOP/s, measured median %g, best %g FLOP/s\n", P, med, best
+	exit !(P > 0 && med > 0 && P < 3 * best && P > med / 3)
 }' prof.json
-tap_check $? "the fitted GEMM asymptote is within 3x of the best GEMM rate"
+tap_check $? "the fitted GEMM asymptote lies between a third of the median and 3x the best GEMM rate"
 
 # run --profile: every iteration run is simulated beside its measured time,
 # and each error is (simulated - measured) / measured of the two printed.
