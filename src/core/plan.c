@@ -960,3 +960,72 @@ out:
 		plan_free(p);
 	return e;
 }
+
+/* ---- digest ---- */
+
+/* FNV-1a, 64 bits: h updated with n bytes at b. */
+static uint64_t
+fnv(uint64_t h, const void *b, size_t n)
+{
+	const unsigned char *c = b;
+
+	while (n-- > 0) {
+		h ^= *c++;
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+/* h updated with v as 8 little-endian bytes, whatever the host's order. */
+static uint64_t
+fnv_u64(uint64_t h, uint64_t v)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	return fnv(h, b, sizeof b);
+}
+
+int
+plan_digest(const struct plan *p, uint64_t *out)
+{
+	cJSON *o;
+	char *text;
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+	int e;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return err_set(SK_ERR_NOMEM, "plan digest: out of memory");
+	if ((e = job_to_json(&p->job, o)) != SK_OK) {
+		cJSON_Delete(o);
+		return e;
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		return err_set(SK_ERR_NOMEM, "plan digest: out of memory");
+	h = fnv(h, text, strlen(text) + 1);
+	cJSON_free(text);
+	h = fnv(h, p->policy, strnlen(p->policy, sizeof p->policy));
+	h = fnv_u64(h, p->niter);
+	h = fnv_u64(h, p->nranks);
+	for (i = 0; i < p->nranks; i++)
+		h = fnv_u64(h, p->ranks[i].n);
+	h = fnv_u64(h, p->nmbs);
+	for (i = 0; i < p->nmbs; i++)
+		h = fnv_u64(h, p->mbs[i].n);
+	h = fnv_u64(h, p->nsamples);
+	for (i = 0; i < p->nsamples; i++) {
+		h = fnv_u64(h, (uint64_t)p->samples[i].index |
+		    (uint64_t)p->samples[i].len << 32);
+		h = fnv_u64(h, (uint64_t)(uint32_t)p->samples[i].place);
+	}
+	h = fnv_u64(h, p->nbatch);
+	for (i = 0; i < p->nbatch; i++)
+		h = fnv_u64(h, p->batch[i]);
+	*out = h;
+	return SK_OK;
+}
