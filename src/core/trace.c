@@ -13,6 +13,7 @@
 
 #include "afile.h"
 #include "err.h"
+#include "mem.h"
 #include "trace.h"
 
 /* Bytes read or written per call: large enough that syscalls and gzread
@@ -1103,8 +1104,10 @@ read_elements(struct rd *r, unsigned long long count, enum dtype dt,
 	size_t have;
 	int e;
 
-	if ((e = trace_reserve(r->t, count < RESERVE_MAX ? (size_t)count :
-	    RESERVE_MAX)) != SK_OK)
+	/* A header's count that can never fit is refused before reading. */
+	if ((e = mem_check(r->name, (double)count * MEM_TRACE_BYTES, count)) !=
+	    SK_OK || (e = trace_reserve(r->t, count < RESERVE_MAX ?
+	    (size_t)count : RESERVE_MAX)) != SK_OK)
 		return e;
 	while (done < count) {
 		if ((e = need(r, size, &have)) != SK_OK)
