@@ -111,7 +111,8 @@ mem_check(const char *what, double need, uint64_t n)
 
 	if (have <= 0 || need <= have)
 		return SK_OK;
-	return err_set(SK_ERR_NOMEM, "%s: needs about %.1f GiB for %llu "
-	    "samples, %.1f GiB available (%s)", what, need / gib,
-	    (unsigned long long)n, have / gib, which);
+	return err_set(SK_ERR_NOMEM, "%s: needs about %.*f GiB for %llu "
+	    "samples, %.*f GiB available (%s)", what, need < 10 * gib ? 2 : 1,
+	    need / gib, (unsigned long long)n, have < 10 * gib ? 2 : 1,
+	    have / gib, which);
 }

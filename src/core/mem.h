@@ -35,10 +35,12 @@ int mem_check(const char *what, double need, uint64_t n);
 /* Bytes per sample of the steps that allocate per sample, measured at
  * 10^8 samples (bench/limits.sh) and rounded up. */
 #define MEM_TRACE_BYTES 4.0    /* a read trace: uint32 lengths */
-#define MEM_STATS_BYTES 16.0   /* trace stats: the trace, its sorted copy
+#define MEM_STATS_BYTES 12.0   /* trace stats: the trace, its sorted copy
                                   and the radix sort's buffer */
-#define MEM_PLAN_BYTES 48.0    /* planning: the trace, the batcher's
+#define MEM_PLAN_BYTES 32.0    /* planning: the trace, the batcher's
                                   order, the plan's arrays */
+#define MEM_SIM_ITER_BYTES 64.0   /* sim: per iteration (times, tokens) */
+#define MEM_SIM_CELL_BYTES 48.0   /* sim: per iteration and GPU (report) */
 #define MEM_PLAN_READ_FACTOR 20.0  /* reading a JSON plan: bytes per byte
                                       of its text (the text and the
                                       parsed tree) */
