@@ -1,7 +1,7 @@
 #!/bin/sh
 # determinism.sh: the same inputs and seed give byte-identical output from
 # every command that writes some, across runs, --threads and MPI splits
-# (skrull(7), DETERMINISM).  Each command runs twice (or with --threads 1
+# (skrull(1), Determinism).  Each command runs twice (or with --threads 1
 # and 2, or in one process and over 2 MPI ranks) and the outputs are
 # compared with cmp.  What is measured is left out, and only that:
 #  - plan --json: planning_seconds (the planner's wall time);
