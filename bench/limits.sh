@@ -10,22 +10,22 @@
 # files, default a temporary directory, removed at the end; needs about
 # 3 GB of disk at 10^8)
 #
-# Measured at 10^8 on 2 cores shared with other jobs (24 GB, Linux 6.18):
-#   command                      seconds   max RSS
-#   trace synth -o big.npy            27    0.39 GB   (4 B a sample)
-#   trace stats big.npy              6.9    1.18 GB   (12 B a sample)
-#   plan --trace big.npy              ~100   2.4 GB   (24 B a sample)
-#   plan --trace big.npy -o (JSON text 2.3 GB, streamed)
-#                                    ~110   2.4 GB;  before the streamed
-#                                    writer: 7.2 GB and then "out of memory
-#                                    rendering JSON" (cJSON's 2 GiB limit)
-#   plan --check big.json            refused at once: needs ~45 GiB
-#                                    (the JSON tree, ~400 B a sample)
-#   sim --trace big.npy (all 390,625 iterations)
-#                                    > 512 s (stopped), 2.4 GB; about 7 ms
-#                                    an iteration on one core: ~45 min
-# See the report of this measurement in the commit that added it for
-# the figures of the run at hand; rerun to measure another machine.
+# Measured at 10^8 on this project's 2-core, 24 GB build machine, shared
+# with other jobs (load 8 to 15), Linux 6.18:
+#   command                         seconds  max RSS
+#   trace synth -o big.npy             48.4  0.40 GB  (4 B a sample)
+#   trace stats big.npy                 8.4  1.20 GB  (12 B a sample)
+#   plan --trace big.npy               22.2  2.46 GB  (25 B a sample)
+#   plan --trace big.npy -o big.json   37.5  2.46 GB  (a 2.65 GB file)
+#     before the streamed writer: 7.2 GB, then "out of memory rendering
+#     JSON" (cJSON prints at most 2 GiB)
+#   plan --check big.json              0.0   refused: "needs about 49.3
+#     GiB for 110356886 samples, 23.5 GiB available" (the cJSON tree, ~19
+#     bytes per byte of text; 422 MB for a 22.5 MB plan of 10^6 samples)
+#   sim --trace big.npy --iters 0:2000 23.5  2.46 GB  (planning ~20 s,
+#     then ~1.7 ms an iteration on 2 threads)
+#   sim --trace big.npy (390,625 iterations): stopped after 512 s under
+#     load, 2.40 GB; ~11 min on 2 idle cores by the rate above
 set -u
 n=${1:-100000000}
 dir=${2:-}
@@ -43,7 +43,9 @@ m() {
 	name=$1
 	shift
 	/usr/bin/time -f "%e %M %x" -o time.txt "$@" >out.txt 2>err.txt
-	read -r s kb rc <time.txt
+	# A failure adds a line before the figures.
+	tail -n 1 time.txt >last.txt
+	read -r s kb rc <last.txt
 	printf '%-34s %11s %9s s %8.2f GB  exit %s\n' "$name" "$n" "$s" \
 	    "$(echo "$kb" | awk '{ print $1 * 1024 / 1e9 }')" "$rc"
 	[ "$rc" = 0 ] || sed 's/^/    /' err.txt
