@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -1088,6 +1089,18 @@ element(const unsigned char *p, enum dtype dt)
 	}
 }
 
+/* Whether r is an uncompressed regular file with fewer than bytes left
+ * after the current position. */
+static int
+short_file(const struct rd *r, unsigned long long bytes)
+{
+	struct stat st;
+
+	return gzdirect(r->gz) && stat(r->name, &st) == 0 &&
+	    S_ISREG(st.st_mode) && (unsigned long long)st.st_size <
+	    r->off + r->pos + bytes;
+}
+
 /*
  * Read count elements of type dt at the current position, checking each.
  * what names the elements in the truncation message.
@@ -1104,10 +1117,14 @@ read_elements(struct rd *r, unsigned long long count, enum dtype dt,
 	size_t have;
 	int e;
 
-	/* A header's count that can never fit is refused before reading. */
-	if ((e = mem_check(r->name, (double)count * MEM_TRACE_BYTES, count)) !=
-	    SK_OK || (e = trace_reserve(r->t, count < RESERVE_MAX ?
-	    (size_t)count : RESERVE_MAX)) != SK_OK)
+	/* A header's count that can never fit is refused before reading,
+	 * unless the file is too short to hold it: then it is truncated,
+	 * which reading finds. */
+	if ((!short_file(r, count > ULLONG_MAX / size ? ULLONG_MAX :
+	    count * size) && (e = mem_check(r->name,
+	    (double)count * MEM_TRACE_BYTES, count)) != SK_OK) ||
+	    (e = trace_reserve(r->t, count < RESERVE_MAX ? (size_t)count :
+	    RESERVE_MAX)) != SK_OK)
 		return e;
 	while (done < count) {
 		if ((e = need(r, size, &have)) != SK_OK)
