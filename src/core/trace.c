@@ -1095,10 +1095,11 @@ static int
 short_file(const struct rd *r, unsigned long long bytes)
 {
 	struct stat st;
+	unsigned long long at = r->off + r->pos;
 
 	return gzdirect(r->gz) && stat(r->name, &st) == 0 &&
-	    S_ISREG(st.st_mode) && (unsigned long long)st.st_size <
-	    r->off + r->pos + bytes;
+	    S_ISREG(st.st_mode) && ((unsigned long long)st.st_size < at ||
+	    (unsigned long long)st.st_size - at < bytes);
 }
 
 /*
