@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -20,6 +19,7 @@
 #include "err.h"
 #include "exec.h"
 #include "json.h"
+#include "mem.h"
 #include "plan.h"
 #include "profile.h"
 #include "ranks.h"
@@ -131,16 +131,13 @@ help(void)
 	    "\nSee skrull-run(1).\n");
 }
 
-/* The machine's memory shared by per ranks, bytes; 0 (no limit) if
+/* What this process may use (mem.h: the machine's memory, or a lower
+ * rlimit or cgroup limit) shared by per ranks, bytes; 0 (no limit) if
  * unknown. */
 static double
 default_memory(long per)
 {
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-
-	if (pages <= 0 || size <= 0)
-		return 0;
-	return (double)pages * (double)size / (double)(per > 0 ? per : 1);
+	return mem_available() / (double)(per > 0 ? per : 1);
 }
 
 /* Whether a launcher (mpirun, srun, a PMI process manager) started this
