@@ -96,6 +96,7 @@
 
 #include "cost.h"
 #include "err.h"
+#include "mem.h"
 #include "ops.h"
 #include "queue.h"
 #include "sim.h"
@@ -1132,6 +1133,12 @@ sim_run(const struct plan *p, const struct sim_opts *o, struct report *r)
 		return err_set(SK_ERR_RANGE, "sim: iterations %zu to %zu: the "
 		    "plan has %zu", o->first, o->first + count, p->niter);
 	end = o->first + count;
+	/* The report (a cell per GPU and iteration) and the iteration times
+	 * beside the plan already in memory. */
+	if ((e = mem_check("sim", (double)p->nsamples * MEM_PLAN_BYTES +
+	    (double)count * (MEM_SIM_ITER_BYTES + MEM_SIM_CELL_BYTES *
+	    (double)p->job.dp * (double)p->job.cp), p->nsamples)) != SK_OK)
+		return e;
 	if ((e = ctx_init(&x, p, r)) != SK_OK ||
 	    (e = ctx_scan(&x, o->first, end)) != SK_OK ||
 	    (e = report_alloc(r, "sim", x.G, o->first, count)) != SK_OK)

@@ -58,6 +58,9 @@ SK_SCRIPT_TESTS = \
 	tests/comm-mpi.sh \
 	tests/exec-mpi.sh \
 	tests/run-mpi.sh \
+	tests/drills-mpi.sh \
+	tests/limits.sh \
+	tests/determinism.sh \
 	tests/calibrate.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)

@@ -1,9 +1,10 @@
 /* cmd_run: `skrull run`, see skrull-run(1). */
 #include <getopt.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -18,6 +19,7 @@
 #include "err.h"
 #include "exec.h"
 #include "json.h"
+#include "mem.h"
 #include "plan.h"
 #include "profile.h"
 #include "ranks.h"
@@ -129,16 +131,13 @@ help(void)
 	    "\nSee skrull-run(1).\n");
 }
 
-/* The machine's memory shared by per ranks, bytes; 0 (no limit) if
+/* What this process may use (mem.h: the machine's memory, or a lower
+ * rlimit or cgroup limit) shared by per ranks, bytes; 0 (no limit) if
  * unknown. */
 static double
 default_memory(long per)
 {
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-
-	if (pages <= 0 || size <= 0)
-		return 0;
-	return (double)pages * (double)size / (double)(per > 0 ? per : 1);
+	return mem_available() / (double)(per > 0 ? per : 1);
 }
 
 /* Whether a launcher (mpirun, srun, a PMI process manager) started this
@@ -590,6 +589,105 @@ out:
 }
 
 #ifdef HAVE_MPI
+/* A rank's outcome in agree_plan. */
+enum { AGREE_OK, AGREE_LOAD, AGREE_DIGEST, AGREE_CELLS = 5 };
+
+/* "ranks 1, 3, 4" (at most 8 named, then the count) of the world's n
+ * ranks whose cell v[k * AGREE_CELLS] is what, into buf; how many. */
+static int
+agree_ranks(const float *v, int n, int what, char *buf, size_t len)
+{
+	size_t at = 0;
+	int k, c = 0;
+
+	buf[0] = '\0';
+	for (k = 0; k < n; k++) {
+		if ((int)v[(size_t)k * AGREE_CELLS] != what)
+			continue;
+		if (c < 8 && at < len)
+			at += (size_t)snprintf(buf + at, len - at, "%s%d",
+			    c > 0 ? ", " : "", k);
+		c++;
+	}
+	if (c > 8 && at < len)
+		snprintf(buf + at, len - at, " and %d more", c - 8);
+	return c;
+}
+
+/*
+ * The ranks agree on the plan before any work: each adds its outcome
+ * (failed, the load failed and it said why) and its plan's digest
+ * (plan_digest, in four 16-bit parts, exact in floats) to a world
+ * all-reduce, so every rank sees every rank's; a digest other than rank
+ * 0's means the ranks were given different plans, which would deadlock or
+ * compute garbage.  0 when all agree; 1 after printing this rank's
+ * refusal, naming the ranks at fault; -1 (message recorded) when the
+ * communication failed: abort.
+ */
+static int
+agree_plan(const struct runopts *o, struct comm *w, const struct plan *p,
+    int failed)
+{
+	struct comm_req rq = { 0 };
+	uint64_t mine = 0, d0 = 0;
+	size_t n = (size_t)w->size * AGREE_CELLS, at = (size_t)w->rank *
+	    AGREE_CELLS;
+	float *v;
+	char who[160];
+	int i, k, nload, ndiff, rc = -1;
+
+	if ((v = calloc(n, sizeof *v)) == NULL) {
+		err_set(SK_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	if (!failed && plan_digest(p, &mine) != SK_OK) {
+		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
+		failed = 1;
+	}
+	v[at] = failed ? AGREE_LOAD : AGREE_OK;
+	for (i = 0; i < 4; i++)
+		v[at + 1 + (size_t)i] = (float)((mine >> (16 * i)) & 0xffff);
+	if (w->ops->iallreduce(w, v, v, n, &rq) != SK_OK ||
+	    comm_wait(&rq, o->eo.timeout) != SK_OK)
+		goto out;
+	for (i = 0; i < 4; i++)
+		d0 |= (uint64_t)v[1 + i] << (16 * i);
+	for (k = 1; k < w->size; k++) {
+		uint64_t dk = 0;
+
+		for (i = 0; i < 4; i++)
+			dk |= (uint64_t)v[(size_t)k * AGREE_CELLS + 1 + (size_t)i] <<
+			    (16 * i);
+		if (v[0] == AGREE_OK && v[(size_t)k * AGREE_CELLS] == AGREE_OK &&
+		    dk != d0)
+			v[(size_t)k * AGREE_CELLS] = AGREE_DIGEST;
+	}
+	rc = 1;
+	if ((nload = agree_ranks(v, w->size, AGREE_LOAD, who, sizeof who)) > 0) {
+		if (!failed)
+			fprintf(stderr, "skrull: rank %d: the plan could not be "
+			    "loaded on rank%s %s (see %s message%s): refused\n",
+			    w->rank, nload == 1 ? "" : "s", who, nload == 1 ?
+			    "its" : "their", nload == 1 ? "" : "s");
+	} else if ((ndiff = agree_ranks(v, w->size, AGREE_DIGEST, who,
+	    sizeof who)) > 0) {
+		if (v[at] == AGREE_DIGEST)
+			fprintf(stderr, "skrull: rank %d: the plan %s (digest "
+			    "%016" PRIx64 ") differs from rank 0's (digest %016"
+			    PRIx64 "): every rank must run the same plan; "
+			    "refused\n", w->rank, o->plan_path, mine, d0);
+		else
+			fprintf(stderr, "skrull: rank %d: rank%s %s %s a plan "
+			    "other than rank 0's (digest %016" PRIx64 "): "
+			    "refused\n", w->rank, ndiff == 1 ? "" : "s", who,
+			    ndiff == 1 ? "has" : "have", d0);
+	} else
+		rc = 0;
+out:
+	free(v);
+	return rc;
+}
+
 /* `run` as one of P processes under mpirun (or srun): the ranks meet
  * over MPI, and then communicate over MPI, or over NCCL (kind) with the
  * process on GPU local rank mod GPUs. */
@@ -607,7 +705,6 @@ run_mpi(struct runopts *o, enum comm_kind kind, int *argc, char ***argv)
 	struct exec *x = NULL;
 	double *loss = NULL;
 	char how[64];
-	float agreed;
 	int rc = CLI_FAIL, mpi = 0, failed;
 
 	plan_init(&p);
@@ -621,24 +718,20 @@ run_mpi(struct runopts *o, enum comm_kind kind, int *argc, char ***argv)
 		goto out;
 	}
 	mpi = 1;
-	/* Every rank reads and checks the plan, then the ranks agree: all
-	 * refuse together before any work, each with its reason, instead of
-	 * the first failure aborting the others before they can say why. */
+	/* Every rank reads and checks the plan, then the ranks agree (on
+	 * its digest too): all refuse together before any work, each with
+	 * its reason, instead of the first failure aborting the others
+	 * before they can say why. */
 	failed = load_plan(o, &p) != SK_OK;
 	if (failed)
 		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
-	agreed = failed ? 1.0f : 0.0f;
-	if (w->ops->allreduce(w, &agreed, &agreed, 1) != SK_OK) {
+	if ((failed = agree_plan(o, w, &p, failed)) < 0) {
 		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
 		w->ops->abort(w, 1);
 		goto out;
 	}
-	if (agreed > 0) {
-		if (!failed)
-			fprintf(stderr, "skrull: rank %d: the plan was refused on "
-			    "another rank\n", w->rank);
+	if (failed)
 		goto out;
-	}
 #ifdef HAVE_NCCL
 	if (kind == COMM_NCCL) {
 		if (comm_nccl_world_mpi(&mpiw, o->eo.device, &ncw) != SK_OK) {

@@ -14,5 +14,6 @@ libskrull_a_SOURCES = \
 	src/core/plan.c src/core/plan.h \
 	src/core/pstats.c src/core/pstats.h \
 	src/core/report.c src/core/report.h \
-	src/core/profile.c src/core/profile.h
+	src/core/profile.c src/core/profile.h \
+	src/core/mem.c src/core/mem.h
 SK_CORE_LIBS = libskrull.a $(GSL_LIBS) $(CJSON_LIBS) $(ZLIB_LIBS) $(LIBS)

@@ -1,14 +1,19 @@
 /* plan: see plan.h; the file format is skrull-plan(5). */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "afile.h"
 #include "err.h"
 #include "json.h"
+#include "mem.h"
 #include "plan.h"
 
 #define PLAN_FORMAT "skrull-plan"
@@ -440,17 +445,24 @@ out:
 /* ---- writing ---- */
 
 /*
- * The integer arrays (a global batch, a micro-batch's samples) are formatted
- * here and handed to cJSON as raw members: cJSON 1.7 prints each number
- * node with "%1.15g" and a read-back check, which makes a 1M-sample plan
- * take seconds to write instead of a tenth of one.  Objects, keys and every
- * other value go through cJSON as usual.
+ * The job, policy and trace go through cJSON; the iterations, which hold
+ * one entry per sample, are formatted here and streamed to the file one
+ * iteration at a time, exactly as cJSON would print them unindented: a
+ * plan of 10^8 samples needs no tree of 10^8 nodes, no second copy of its
+ * text, and is not cut by cJSON's 2 GiB limit on printed text.  cJSON 1.7
+ * would also print each number with "%1.15g" and a read-back check, which
+ * makes a 1M-sample plan take seconds instead of a tenth of one.
  */
 
 /* Widest text of one sample, "[4294967295,2147483647,-2147483648],". */
 #define SAMPLE_TEXT_MAX 37
 /* Widest text of one index, "4294967295,". */
 #define INDEX_TEXT_MAX 11
+/* Text around an iteration's arrays: {"batch":[],"ranks":[]}, and per DP
+ * rank {"micro_batches":[]}, and per micro-batch [], with commas. */
+#define ITER_TEXT 32
+#define RANK_TEXT 24
+#define MB_TEXT 4
 
 /* v in decimal at b; returns the end. */
 static char *
@@ -471,132 +483,122 @@ putint(char *b, int64_t v)
 	return b;
 }
 
-/* End the array whose text ends at b: its last ',' becomes ']'. */
-static void
-close_array(char *b)
+/* s at b; returns the end. */
+static char *
+put(char *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(b, s, n);
+	return b + n;
+}
+
+/* End the list whose text ends at b (its last ',' or its opening) with
+ * c; returns the end. */
+static char *
+close_list(char *b, char c)
 {
 	if (b[-1] == ',')
 		b--;
-	*b++ = ']';
-	*b = '\0';
+	*b++ = c;
+	return b;
 }
 
-/* Append raw JSON text to array a, or to object o as key when o != NULL;
- * nonzero when cJSON could not allocate. */
-static int
-addraw(cJSON *a, const char *key, const char *text)
+/* The most text one iteration of p takes, bytes. */
+static size_t
+iter_text_max(const struct plan *p)
 {
-	cJSON *n;
+	size_t it, n, most = 0;
+	int d;
 
-	if (key != NULL)
-		return cJSON_AddRawToObject(a, key, text) == NULL;
-	if ((n = cJSON_CreateRaw(text)) == NULL)
-		return -1;
-	if (!cJSON_AddItemToArray(a, n)) {
-		cJSON_Delete(n);
-		return -1;
+	for (it = 0; it < p->niter; it++) {
+		n = ITER_TEXT + (p->batch_first[it + 1] - p->batch_first[it]) *
+		    INDEX_TEXT_MAX;
+		for (d = 0; d < p->job.dp; d++) {
+			const struct plan_rank *rk =
+			    &p->ranks[it * (size_t)p->job.dp + (size_t)d];
+			const struct plan_mb *last = rk->n > 0 ?
+			    &p->mbs[rk->first + rk->n - 1] : NULL;
+
+			n += RANK_TEXT + rk->n * MB_TEXT + (last == NULL ? 0 :
+			    (last->first + last->n - p->mbs[rk->first].first) *
+			    SAMPLE_TEXT_MAX);
+		}
+		if (n > most)
+			most = n;
 	}
-	return 0;
+	return most;
 }
 
-/* A new object appended to array a. */
-static cJSON *
-addobj(cJSON *a)
-{
-	cJSON *n;
-
-	if ((n = cJSON_CreateObject()) == NULL)
-		return NULL;
-	if (!cJSON_AddItemToArray(a, n)) {
-		cJSON_Delete(n);
-		return NULL;
-	}
-	return n;
-}
-
-/* Iteration it as its JSON object, appended to iters; buf holds the text
- * of the largest array.  0, -1 when cJSON could not allocate, 1 when a
- * micro-batch is empty. */
-static int
-iter_json(const struct plan *p, size_t it, cJSON *iters, char *buf)
+/* Iteration it's JSON object at b, followed by a ','; returns the end.
+ * b holds iter_text_max(p). */
+static char *
+iter_text(const struct plan *p, size_t it, char *b)
 {
 	const struct plan_rank *rk;
 	const struct plan_mb *mb;
-	const struct plan_sample *s;
-	cJSON *o, *ranks, *ro, *mbs;
+	const struct plan_sample *sm;
 	size_t i, m, k;
-	char *b;
 	int d;
 
-	if ((o = addobj(iters)) == NULL)
-		return -1;
-	b = buf;
-	*b++ = '[';
+	b = put(b, "{\"batch\":[");
 	for (i = p->batch_first[it]; i < p->batch_first[it + 1]; i++) {
 		b = putint(b, p->batch[i]);
 		*b++ = ',';
 	}
-	close_array(b);
-	if (addraw(o, "batch", buf) != 0 ||
-	    (ranks = cJSON_AddArrayToObject(o, "ranks")) == NULL)
-		return -1;
+	b = put(close_list(b, ']'), ",\"ranks\":[");
 	for (d = 0; d < p->job.dp; d++) {
 		rk = &p->ranks[it * (size_t)p->job.dp + (size_t)d];
-		if ((ro = addobj(ranks)) == NULL ||
-		    (mbs = cJSON_AddArrayToObject(ro, "micro_batches")) == NULL)
-			return -1;
+		b = put(b, "{\"micro_batches\":[");
 		for (m = 0; m < rk->n; m++) {
 			mb = &p->mbs[rk->first + m];
-			/* Readers refuse an empty micro-batch. */
-			if (mb->n == 0)
-				return 1;
-			b = buf;
 			*b++ = '[';
 			for (k = 0; k < mb->n; k++) {
-				s = &p->samples[mb->first + k];
+				sm = &p->samples[mb->first + k];
 				*b++ = '[';
-				b = putint(b, s->index);
+				b = putint(b, sm->index);
 				*b++ = ',';
-				b = putint(b, s->len);
+				b = putint(b, sm->len);
 				*b++ = ',';
-				b = putint(b, s->place);
-				*b++ = ']';
-				*b++ = ',';
+				b = putint(b, sm->place);
+				b = put(b, "],");
 			}
-			close_array(b);
-			if (addraw(mbs, NULL, buf) != 0)
-				return -1;
+			b = put(close_list(b, ']'), ",");
 		}
+		b = put(close_list(b, ']'), "},");
 	}
-	return 0;
+	return put(close_list(b, ']'), "},");
 }
 
-int
-plan_write(const char *path, const struct plan *p)
+/* Write n bytes of b to fd; SK_ERR_IO naming name. */
+static int
+write_all(int fd, const char *name, const char *b, size_t n)
 {
-	cJSON *root = NULL, *o, *params, *iters;
-	char *buf = NULL;
-	size_t it, i, n, most = 0;
-	int e;
+	ssize_t w;
 
-	if (p->job.bucket_auto)
-		return err_set_at(SK_ERR_ARG, path, 0, "job.bucket: a plan needs "
-		    "a resolved BucketSize, not \"auto\"");
-	if (p->job.dp < 1 || p->nranks != p->niter * (size_t)p->job.dp)
-		return err_set_at(SK_ERR_ARG, path, 0, "incomplete plan: %zu DP "
-		    "ranks for %zu iterations of dp %d", p->nranks, p->niter,
-		    p->job.dp);
-	for (it = 0; it < p->niter; it++)
-		if ((n = p->batch_first[it + 1] - p->batch_first[it]) *
-		    INDEX_TEXT_MAX > most)
-			most = n * INDEX_TEXT_MAX;
-	for (i = 0; i < p->nmbs; i++)
-		if (p->mbs[i].n * SAMPLE_TEXT_MAX > most)
-			most = p->mbs[i].n * SAMPLE_TEXT_MAX;
-	if ((buf = malloc(most + 3)) == NULL ||
-	    (root = cJSON_CreateObject()) == NULL)
-		goto nomem;
-	if (cJSON_AddStringToObject(root, "format", PLAN_FORMAT) == NULL ||
+	while (n > 0) {
+		if ((w = write(fd, b, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_set_at(SK_ERR_IO, name, 0, "write error: %s",
+			    strerror(errno));
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+	return SK_OK;
+}
+
+/* The plan without its iterations, as cJSON prints it unindented. */
+static int
+head_text(const char *path, const struct plan *p, char **text)
+{
+	cJSON *root, *o, *params;
+	int i, e = SK_OK;
+
+	*text = NULL;
+	if ((root = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(root, "format", PLAN_FORMAT) == NULL ||
 	    cJSON_AddNumberToObject(root, "version", PLAN_VERSION) == NULL ||
 	    (o = cJSON_AddObjectToObject(root, "job")) == NULL)
 		goto nomem;
@@ -606,7 +608,7 @@ plan_write(const char *path, const struct plan *p)
 	    cJSON_AddStringToObject(o, "name", p->policy) == NULL ||
 	    (params = cJSON_AddObjectToObject(o, "params")) == NULL)
 		goto nomem;
-	for (i = 0; i < (size_t)p->nparams; i++) {
+	for (i = 0; i < p->nparams; i++) {
 		const struct plan_param *q = &p->params[i];
 
 		if ((q->text[0] != '\0' ?
@@ -618,25 +620,80 @@ plan_write(const char *path, const struct plan *p)
 	    cJSON_AddStringToObject(o, "path", p->trace) == NULL ||
 	    cJSON_AddNumberToObject(o, "samples", (double)p->trace_n) == NULL ||
 	    cJSON_AddNumberToObject(o, "dropped", (double)p->dropped) == NULL ||
-	    (iters = cJSON_AddArrayToObject(root, "iterations")) == NULL)
+	    (*text = cJSON_PrintUnformatted(root)) == NULL)
 		goto nomem;
-	for (it = 0; it < p->niter; it++) {
-		if ((e = iter_json(p, it, iters, buf)) == 1) {
-			e = err_set_at(SK_ERR_ARG, path, 0, "iteration %zu has an "
-			    "empty micro-batch", it);
-			goto out;
-		}
-		if (e != 0)
-			goto nomem;
-	}
-	/* A plan is data: written unindented (see skrull-plan(5)). */
-	e = json_save(path, root, 0);
 	goto out;
 nomem:
 	e = err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
 out:
-	free(buf);
 	cJSON_Delete(root);
+	return e;
+}
+
+int
+plan_write(const char *path, const struct plan *p)
+{
+	const char *name = strcmp(path, "-") == 0 ? "<stdout>" : path;
+	struct afile af;
+	char *head = NULL, *buf = NULL, *b;
+	size_t it, m;
+	int e, open = 0;
+
+	if (p->job.bucket_auto)
+		return err_set_at(SK_ERR_ARG, path, 0, "job.bucket: a plan needs "
+		    "a resolved BucketSize, not \"auto\"");
+	if (p->job.dp < 1 || p->nranks != p->niter * (size_t)p->job.dp)
+		return err_set_at(SK_ERR_ARG, path, 0, "incomplete plan: %zu DP "
+		    "ranks for %zu iterations of dp %d", p->nranks, p->niter,
+		    p->job.dp);
+	/* Readers refuse an empty micro-batch. */
+	for (it = 0; it < p->niter; it++)
+		for (m = 0; m < (size_t)p->job.dp; m++) {
+			const struct plan_rank *rk =
+			    &p->ranks[it * (size_t)p->job.dp + m];
+			size_t k;
+
+			for (k = 0; k < rk->n; k++)
+				if (p->mbs[rk->first + k].n == 0)
+					return err_set_at(SK_ERR_ARG, path, 0,
+					    "iteration %zu has an empty "
+					    "micro-batch", it);
+		}
+	if ((e = head_text(path, p, &head)) != SK_OK)
+		goto out;
+	if ((buf = malloc(iter_text_max(p) + 1)) == NULL) {
+		e = err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+		goto out;
+	}
+	/* What the caller printed through stdio goes first. */
+	if (strcmp(path, "-") == 0 && fflush(stdout) != 0) {
+		e = err_set_at(SK_ERR_IO, name, 0, "write error: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if ((e = afile_open(path, &af)) != SK_OK)
+		goto out;
+	open = 1;
+	/* head ends with the object's '}': the iterations go before it. */
+	if ((e = write_all(af.fd, name, head, strlen(head) - 1)) != SK_OK ||
+	    (e = write_all(af.fd, name, ",\"iterations\":[", 15)) != SK_OK)
+		goto out;
+	for (it = 0; it < p->niter; it++) {
+		b = iter_text(p, it, buf);
+		/* The last iteration's ',' is left out. */
+		if ((e = write_all(af.fd, name, buf, (size_t)(b - buf) -
+		    (it + 1 == p->niter))) != SK_OK)
+			goto out;
+	}
+	if ((e = write_all(af.fd, name, "]}\n", 3)) != SK_OK)
+		goto out;
+	open = 0;
+	e = afile_commit(&af, 0);
+out:
+	if (open)
+		afile_abort(&af, 0);
+	cJSON_free(head);
+	free(buf);
 	return e;
 }
 
@@ -897,6 +954,30 @@ read_iter(const char *path, const cJSON *o, size_t it, uint32_t *scratch,
 	return SK_OK;
 }
 
+/* A plan's text per sample, bytes: "[123456789,1234,-1]," and its index
+ * in the batch, "123456789,", rounded down (so the count is an upper
+ * bound). */
+#define PLAN_TEXT_PER_SAMPLE 24.0
+
+/* SK_OK unless reading path (a regular file, not compressed: a gzip
+ * file's size says too little) can never fit in memory: then
+ * SK_ERR_NOMEM with the estimate (mem.h). */
+static int
+fits(const char *path)
+{
+	struct stat st;
+	char where[WHERE_MAX];
+	double n;
+
+	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 ||
+	    !S_ISREG(st.st_mode))
+		return SK_OK;
+	n = (double)st.st_size / PLAN_TEXT_PER_SAMPLE;
+	snprintf(where, sizeof where, "%s: reading this plan", path);
+	return mem_check(where, (double)st.st_size * MEM_PLAN_READ_FACTOR,
+	    (uint64_t)n);
+}
+
 int
 plan_read(const char *path, struct plan *p)
 {
@@ -909,7 +990,8 @@ plan_read(const char *path, struct plan *p)
 	int e;
 
 	plan_init(&q);
-	if ((e = json_load(path, &root)) != SK_OK)
+	if ((e = fits(path)) != SK_OK ||
+	    (e = json_load(path, &root)) != SK_OK)
 		goto out;
 	if (!cJSON_IsObject(root)) {
 		e = err_set_at(SK_ERR_FORMAT, path, 0, "expected a JSON object");
@@ -959,4 +1041,73 @@ out:
 	if (e != SK_OK)
 		plan_free(p);
 	return e;
+}
+
+/* ---- digest ---- */
+
+/* FNV-1a, 64 bits: h updated with n bytes at b. */
+static uint64_t
+fnv(uint64_t h, const void *b, size_t n)
+{
+	const unsigned char *c = b;
+
+	while (n-- > 0) {
+		h ^= *c++;
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+/* h updated with v as 8 little-endian bytes, whatever the host's order. */
+static uint64_t
+fnv_u64(uint64_t h, uint64_t v)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	return fnv(h, b, sizeof b);
+}
+
+int
+plan_digest(const struct plan *p, uint64_t *out)
+{
+	cJSON *o;
+	char *text;
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+	int e;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return err_set(SK_ERR_NOMEM, "plan digest: out of memory");
+	if ((e = job_to_json(&p->job, o)) != SK_OK) {
+		cJSON_Delete(o);
+		return e;
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		return err_set(SK_ERR_NOMEM, "plan digest: out of memory");
+	h = fnv(h, text, strlen(text) + 1);
+	cJSON_free(text);
+	h = fnv(h, p->policy, strnlen(p->policy, sizeof p->policy));
+	h = fnv_u64(h, p->niter);
+	h = fnv_u64(h, p->nranks);
+	for (i = 0; i < p->nranks; i++)
+		h = fnv_u64(h, p->ranks[i].n);
+	h = fnv_u64(h, p->nmbs);
+	for (i = 0; i < p->nmbs; i++)
+		h = fnv_u64(h, p->mbs[i].n);
+	h = fnv_u64(h, p->nsamples);
+	for (i = 0; i < p->nsamples; i++) {
+		h = fnv_u64(h, (uint64_t)p->samples[i].index |
+		    (uint64_t)p->samples[i].len << 32);
+		h = fnv_u64(h, (uint64_t)(uint32_t)p->samples[i].place);
+	}
+	h = fnv_u64(h, p->nbatch);
+	for (i = 0; i < p->nbatch; i++)
+		h = fnv_u64(h, p->batch[i]);
+	*out = h;
+	return SK_OK;
 }

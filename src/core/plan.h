@@ -106,4 +106,14 @@ int plan_validate(const struct plan *p, const struct trace *t);
 int plan_write(const char *path, const struct plan *p);
 int plan_read(const char *path, struct plan *p);
 
+/*
+ * A 64-bit digest (FNV-1a) of what the plan schedules: its job (as
+ * skrull-plan(5) writes it), policy name, and every iteration's global
+ * batch, micro-batches and samples with their placements; not the trace's
+ * path or the policy's parameters.  Equal plans give equal digests on
+ * every host; for telling whether the ranks of a job hold the same plan.
+ * SK_ERR_NOMEM.
+ */
+int plan_digest(const struct plan *p, uint64_t *out);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -13,6 +14,7 @@
 
 #include "afile.h"
 #include "err.h"
+#include "mem.h"
 #include "trace.h"
 
 /* Bytes read or written per call: large enough that syscalls and gzread
@@ -1106,6 +1108,19 @@ element(const unsigned char *p, enum dtype dt)
 	}
 }
 
+/* Whether r is an uncompressed regular file with fewer than bytes left
+ * after the current position. */
+static int
+short_file(const struct rd *r, unsigned long long bytes)
+{
+	struct stat st;
+	unsigned long long at = r->off + r->pos;
+
+	return gzdirect(r->gz) && stat(r->name, &st) == 0 &&
+	    S_ISREG(st.st_mode) && ((unsigned long long)st.st_size < at ||
+	    (unsigned long long)st.st_size - at < bytes);
+}
+
 /*
  * Read count elements of type dt at the current position, checking each.
  * what names the elements in the truncation message.
@@ -1122,7 +1137,13 @@ read_elements(struct rd *r, unsigned long long count, enum dtype dt,
 	size_t have;
 	int e;
 
-	if ((e = trace_reserve(r->t, count < RESERVE_MAX ? (size_t)count :
+	/* A header's count that can never fit is refused before reading,
+	 * unless the file is too short to hold it: then it is truncated,
+	 * which reading finds. */
+	if ((!short_file(r, count > ULLONG_MAX / size ? ULLONG_MAX :
+	    count * size) && (e = mem_check(r->name,
+	    (double)count * MEM_TRACE_BYTES, count)) != SK_OK) ||
+	    (e = trace_reserve(r->t, count < RESERVE_MAX ? (size_t)count :
 	    RESERVE_MAX)) != SK_OK)
 		return e;
 	while (done < count) {

@@ -6,6 +6,7 @@
 #include <gsl/gsl_statistics_uint.h>
 
 #include "err.h"
+#include "mem.h"
 #include "tstats.h"
 
 const uint32_t tstats_thresh[TSTATS_NTHRESH] = {
@@ -84,6 +85,9 @@ tstats_compute(const struct trace *t, struct tstats *s)
 	if (n == 0)
 		return err_set(SK_ERR_ARG, "statistics of an empty trace");
 	memset(s, 0, sizeof *s);
+	if ((rc = mem_check("trace statistics", (double)n * MEM_STATS_BYTES,
+	    n)) != SK_OK)
+		return rc;
 	buf = malloc(2 * n * sizeof *buf);
 	hs = log2_histogram();
 	ht = log2_histogram();

@@ -14,6 +14,7 @@
 #include "cost.h"
 #include "dacp.h"
 #include "err.h"
+#include "mem.h"
 #include "sched.h"
 #include "ws.h"
 
@@ -548,6 +549,9 @@ sched_plan(const struct job *j, const struct sched_params *p,
 	if (t->n > UINT32_MAX)
 		return err_set_at(SK_ERR_RANGE, trace_path, 0, "trace of %zu "
 		    "samples: a plan indexes at most %u", t->n, UINT32_MAX);
+	if ((rc = mem_check("plan", (double)t->n * MEM_PLAN_BYTES, t->n)) !=
+	    SK_OK)
+		return rc;
 	G = (size_t)j->dp * (size_t)j->batch;
 	cap = (uint64_t)j->cp * j->bucket;
 

@@ -607,6 +607,56 @@ test_roundtrip(void **state)
 	plan_free(&q);
 }
 
+/* plan_digest: the same schedule read back, or under another trace path
+ * and parameters, has the same digest; one placement or the batch order
+ * changed gives another. */
+static void
+test_digest(void **state)
+{
+	static const uint32_t swapped[6] = { 11, 6, 9, 7, 8, 10 };
+	struct ent e[12];
+	char path[1024];
+	struct plan p, q;
+	uint64_t dp, dq;
+
+	write_base("d.json", path, sizeof path, &p);
+	assert_int_equal(plan_digest(&p, &dp), SK_OK);
+	plan_init(&q);
+	assert_int_equal(plan_read(path, &q), SK_OK);
+	assert_int_equal(plan_digest(&q, &dq), SK_OK);
+	assert_true(dp == dq);
+	snprintf(q.trace, sizeof q.trace, "elsewhere.txt");
+	q.nparams = 0;
+	assert_int_equal(plan_digest(&q, &dq), SK_OK);
+	assert_true(dp == dq);
+	plan_free(&q);
+
+	/* Sample 8 whole on CP rank 2 instead of 3 (4 x 998 fits either). */
+	memcpy(e, base, sizeof e);
+	e[11].place = 2;
+	build(&q, e, 12, batch1, SIZE_MAX, 0);
+	assert_int_equal(plan_digest(&q, &dq), SK_OK);
+	assert_true(dp != dq);
+	plan_free(&q);
+
+	/* The same samples placed alike, global batch 1 listed in another
+	 * order. */
+	build(&q, base, 12, swapped, SIZE_MAX, 0);
+	assert_int_equal(plan_digest(&q, &dq), SK_OK);
+	assert_true(dp != dq);
+	plan_free(&q);
+
+	/* Another model. */
+	build(&q, base, 12, batch1, SIZE_MAX, 0);
+	assert_int_equal(plan_digest(&q, &dq), SK_OK);
+	assert_true(dp == dq);
+	q.job.model.layers++;
+	assert_int_equal(plan_digest(&q, &dq), SK_OK);
+	assert_true(dp != dq);
+	plan_free(&q);
+	plan_free(&p);
+}
+
 static void
 test_write_refuses(void **state)
 {
@@ -943,6 +993,7 @@ main(void)
 		cmocka_unit_test(test_room),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_write_refuses),
 		cmocka_unit_test(test_read_bad),
 		cmocka_unit_test(test_read_truncated),
