@@ -61,12 +61,22 @@ SK_SCRIPT_TESTS = \
 	tests/drills-mpi.sh \
 	tests/limits.sh \
 	tests/determinism.sh \
-	tests/calibrate.sh
+	tests/calibrate.sh \
+	tests/fuzz-regress.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/bad tests/data tests/gpu/check.sh
 # Full-disk stubs: the writers' write, close and rename go through the test's.
 tests_unit_test_afile_LDFLAGS = -Wl,--wrap=write,--wrap=close,--wrap=rename
+# The fuzz targets (tests/fuzz/README.md): built by tests/fuzz/build.sh with
+# clang, not by make; their regressions run in make check (fuzz-regress.sh).
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh \
+	tests/fuzz/fuzz.h tests/fuzz/fuzz_trace.h tests/fuzz/fuzz_trace_plain.c \
+	tests/fuzz/fuzz_trace_csv.c tests/fuzz/fuzz_trace_jsonl.c \
+	tests/fuzz/fuzz_trace_npy.c tests/fuzz/fuzz_trace_idx.c \
+	tests/fuzz/fuzz_trace_gzip.c tests/fuzz/fuzz_plan.c tests/fuzz/fuzz_job.c \
+	tests/fuzz/fuzz_profile.c tests/fuzz/fuzz_synth_spec.c \
+	tests/fuzz/corpus tests/fuzz/dict tests/fuzz/regress
 tests_unit_test_ops_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)

@@ -18,6 +18,9 @@
  * int, so a whole file cannot be read in one call). */
 #define CHUNK (1 << 20)
 
+/* The first buffer, bytes: a job or a profile fits. */
+#define FIRST (64 * 1024)
+
 /* Shown in messages in place of "-". */
 #define STDIN_NAME "<stdin>"
 #define STDOUT_NAME "<stdout>"
@@ -74,8 +77,10 @@ slurp(const char *path, const char *name, char **text, size_t *len)
 			    errno != 0 ? strerror(errno) : "out of memory");
 	}
 	for (;;) {
-		if (cap - n < CHUNK + 1) {
-			cap = cap == 0 ? 4 * CHUNK : 2 * cap;
+		/* Grown by doubling from FIRST, so that the many small files
+		 * (jobs, profiles) do not each cost a large allocation. */
+		if (cap - n < 2) {
+			cap = cap == 0 ? FIRST : 2 * cap;
 			if ((p = realloc(buf, cap)) == NULL) {
 				e = err_set_at(SK_ERR_NOMEM, name, 0,
 				    "out of memory reading %zu bytes", n);
@@ -83,7 +88,8 @@ slurp(const char *path, const char *name, char **text, size_t *len)
 			}
 			buf = p;
 		}
-		if ((got = gzread(gz, buf + n, CHUNK)) < 0) {
+		if ((got = gzread(gz, buf + n, (unsigned)(cap - n - 1 < CHUNK ?
+		    cap - n - 1 : CHUNK))) < 0) {
 			msg = gzerror(gz, &errnum);
 			/* zlib's message repeats the name: "NAME: text" */
 			if ((p = strrchr(msg, ':')) != NULL && p[1] == ' ')

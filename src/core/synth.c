@@ -285,6 +285,20 @@ cdf_draw(const struct synth_cdf *cdf, double u)
 }
 
 /*
+ * The exact quota n * w / wsum of a component of weight w <= wsum.  A
+ * weight near DBL_MAX makes n * w infinite (and floor(inf) converted to
+ * size_t is undefined), so then the weight is normalised first; otherwise
+ * the product comes first, as it always has, so that counts do not change.
+ */
+static double
+quota(size_t n, double w, double wsum)
+{
+	double q = (double)n * w;
+
+	return isfinite(q) ? q / wsum : (double)n * (w / wsum);
+}
+
+/*
  * Samples of component i among n: largest remainder of the exact quotas
  * n * w_i / W, the leftover units going to the largest remainders, ties to
  * the lower index.  Recomputes the ranks instead of storing them: k is
@@ -298,11 +312,11 @@ share(const struct synth_component *c, size_t k, size_t n, double wsum,
 	size_t j, floors = 0, rank = 0;
 
 	for (j = 0; j < k; j++)
-		floors += (size_t)floor((double)n * c[j].weight / wsum);
-	q = (double)n * c[i].weight / wsum;
+		floors += (size_t)floor(quota(n, c[j].weight, wsum));
+	q = quota(n, c[i].weight, wsum);
 	r = q - floor(q);
 	for (j = 0; j < k; j++) {
-		rj = (double)n * c[j].weight / wsum;
+		rj = quota(n, c[j].weight, wsum);
 		rj -= floor(rj);
 		if (rj > r || (rj == r && j < i))
 			rank++;

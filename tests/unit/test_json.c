@@ -66,6 +66,37 @@ test_load_gzip(void **state)
 	cJSON_Delete(root);
 }
 
+/* Files around the sizes where the reading buffer grows (64 KiB, doubled)
+ * and past the 1 MiB read size: {"s":"xxx..."} of total bytes, whose
+ * string is total - 8 bytes long. */
+static void
+test_load_sizes(void **state)
+{
+	static const size_t total[] = {
+		9, 65534, 65535, 65536, 65537, 131071, 131073, 3 * 1048576 + 5
+	};
+	const cJSON *s;
+	cJSON *root;
+	char *text;
+	size_t i, n;
+
+	for (i = 0; i < sizeof total / sizeof total[0]; i++) {
+		n = total[i];
+		text = malloc(n + 1);
+		assert_non_null(text);
+		memcpy(text, "{\"s\":\"", 6);
+		memset(text + 6, 'x', n - 8);
+		memcpy(text + n - 2, "\"}", 3);
+		assert_int_equal(json_load(tutil_put("big.json", text), &root),
+		    SK_OK);
+		s = cJSON_GetObjectItemCaseSensitive(root, "s");
+		assert_true(cJSON_IsString(s));
+		assert_int_equal(strlen(s->valuestring), n - 8);
+		cJSON_Delete(root);
+		free(text);
+	}
+}
+
 static void
 test_load_errors(void **state)
 {
@@ -287,6 +318,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_gzip),
+		cmocka_unit_test(test_load_sizes),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_getters),
 		cmocka_unit_test(test_version_and_keys),
