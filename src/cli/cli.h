@@ -59,4 +59,14 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
 struct cJSON;
 int cli_print_json(struct cJSON *root);
 
+/* Whether a launcher (mpirun, srun, a PMI process manager) started this
+ * process (OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK or SLURM_NTASKS is
+ * set): then its peers are other processes, reached through MPI. */
+int cli_launched(void);
+
+/* This process's index among the ranks on its machine, as the launcher
+ * tells it (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID),
+ * for the GPU it takes; 0 if none says. */
+int cli_local_rank(void);
+
 #endif

@@ -13,6 +13,9 @@
 #include "cli.h"
 #include "cluster.h"
 #include "comm.h"
+#ifdef HAVE_NCCL
+#include "comm_nccl.h"
+#endif
 #include "err.h"
 #include "job.h"
 #include "model.h"
@@ -62,15 +65,6 @@ help(void)
 	    "  --json               print the profile as JSON instead of tables\n"
 	    "\nUnder mpirun (with MPI) the collectives are measured across the\n"
 	    "ranks too.  See skrull-calibrate(1).\n");
-}
-
-/* MPI only when a launcher started us: a lone process measures compute
- * and need not start MPI at all. */
-static int
-under_mpirun(void)
-{
-	return getenv("OMPI_COMM_WORLD_SIZE") != NULL ||
-	    getenv("PMI_SIZE") != NULL || getenv("PMIX_RANK") != NULL;
 }
 
 /* The unit and scale of a measurement's rate. */
@@ -139,6 +133,11 @@ run(int argc, char **argv)
 	struct model m;
 	struct cluster cl;
 	struct comm world, *w = NULL;
+#ifdef HAVE_NCCL
+	struct comm ncw;
+	int nccl = 0;
+#endif
+	int ndev = 0;
 	unsigned long v;
 	cJSON *root = NULL;
 	int c, rc, json = 0, mpi = 0;
@@ -198,14 +197,35 @@ run(int argc, char **argv)
 		o.hbm_bw = cl.gpu.hbm_bw;
 	}
 	o.model = &m;
-	if (under_mpirun()) {
+	if (cli_launched()) {
 #ifdef HAVE_MPI
-		if (comm_mpi_world(&argc, &argv, &world) != SK_OK) {
+		if (b->devices(&ndev) != SK_OK || comm_mpi_world(&argc, &argv,
+		    &world) != SK_OK) {
 			rc = cli_fail();
 			goto out;
 		}
 		mpi = 1;
 		w = &world;
+		/* A process per GPU; MPI moves host memory only, so a device
+		 * backend's collectives go through NCCL. */
+		o.device = ndev > 0 ? cli_local_rank() % ndev : 0;
+		if (strcmp(b->name, "cpu") != 0) {
+#ifdef HAVE_NCCL
+			if (comm_nccl_world_mpi(&world, o.device, &ncw) != SK_OK) {
+				fprintf(stderr, "skrull: rank %d: %s\n", world.rank,
+				    err_msg());
+				goto out;
+			}
+			nccl = 1;
+			w = &ncw;
+#else
+			err_set(SK_ERR_UNSUPPORTED, "calibrate: --backend %s under "
+			    "a launcher needs NCCL for its collectives, and this "
+			    "skrull was built without it", b->name);
+			rc = cli_fail();
+			goto out;
+#endif
+		}
 #else
 		fprintf(stderr, "skrull: warning: this skrull was built without "
 		    "MPI: measuring this process alone, no collectives\n");
@@ -246,6 +266,10 @@ run(int argc, char **argv)
 out:
 	cJSON_Delete(root);
 	profile_free(&p);
+#ifdef HAVE_NCCL
+	if (nccl)
+		ncw.ops->free(&ncw);
+#endif
 #ifdef HAVE_MPI
 	if (mpi) {
 		world.ops->free(&world);
@@ -254,6 +278,7 @@ out:
 #else
 	(void)world;
 	(void)mpi;
+	(void)ndev;
 #endif
 	return rc;
 }

@@ -140,22 +140,6 @@ default_memory(long per)
 	return mem_available() / (double)(per > 0 ? per : 1);
 }
 
-/* Whether a launcher (mpirun, srun, a PMI process manager) started this
- * process: then its peers are other processes, reached through MPI. */
-static int
-launched(void)
-{
-	static const char *const vars[] = {
-		"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
-		if (getenv(vars[i]) != NULL)
-			return 1;
-	return 0;
-}
-
 /* Whether the ranks are processes under a launcher (one each) rather than
  * threads of this one: mpi always is; nccl is when a launcher started
  * skrull; left to choose, processes when launched and built with MPI. */
@@ -171,7 +155,7 @@ processes(const struct runopts *o)
 		return 1;
 	if (o->comm == COMM_LOOP)
 		return 0;
-	return mpi && launched();
+	return mpi && cli_launched();
 }
 
 /* The communicator of n ranks as threads: the one asked for, or NCCL
@@ -187,24 +171,6 @@ thread_comm(const struct runopts *o, int n)
 		return COMM_NCCL;
 #endif
 	return COMM_LOOP;
-}
-
-/* This process's index among the ranks on its machine, as the launcher
- * tells it (Open MPI, Slurm, MPICH), for the GPU it takes; 0 if none
- * says. */
-static int
-local_rank(void)
-{
-	static const char *const vars[] = {
-		"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"
-	};
-	const char *v;
-	size_t i;
-
-	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
-		if ((v = getenv(vars[i])) != NULL && atoi(v) >= 0)
-			return atoi(v);
-	return 0;
 }
 
 static int
@@ -712,7 +678,7 @@ run_mpi(struct runopts *o, enum comm_kind kind, int *argc, char ***argv)
 	if (!o->memory)
 		o->eo.mem_limit = strcmp(o->b->name, "cpu") == 0 ?
 		    default_memory(local != NULL ? atol(local) : 1) : 0;
-	o->eo.device = local_rank() % o->ndev;
+	o->eo.device = cli_local_rank() % o->ndev;
 	if (comm_mpi_world(argc, argv, &mpiw) != SK_OK) {
 		rc = cli_fail();
 		goto out;

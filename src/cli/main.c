@@ -216,3 +216,32 @@ main(int argc, char **argv)
 	}
 	return rc;
 }
+
+int
+cli_launched(void)
+{
+	static const char *const vars[] = {
+		"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		if (getenv(vars[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+int
+cli_local_rank(void)
+{
+	static const char *const vars[] = {
+		"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"
+	};
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		if ((v = getenv(vars[i])) != NULL && atoi(v) >= 0)
+			return atoi(v);
+	return 0;
+}
