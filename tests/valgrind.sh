@@ -13,11 +13,11 @@ st=0
 step() {
 	name=$1
 	shift
-	if (cd "$work" && $vg "$@") >"$work/out" 2>&1; then
+	if (cd "$work" && $vg "$@") >"$work/stdout" 2>"$work/out"; then
 		echo "PASS: valgrind $name"
 	else
 		echo "FAIL: valgrind $name"
-		sed 's/^/# /' "$work/out" | head -n 40
+		cat "$work/stdout" "$work/out" | sed 's/^/# /' | head -n 40
 		st=1
 	fi
 }
@@ -28,7 +28,8 @@ step "plan skrull" "$top/skrull" plan --trace t.npy --bucket 16384 \
     --drop-overlong -o p.json
 step "plan --check" "$top/skrull" plan --check p.json --trace t.npy
 step "sim" "$top/skrull" sim --plan p.json --iters 0:3 --threads 2 \
-    --timeline tl.json -o r.json
+    --timeline tl.json --json
+cp "$work/stdout" "$work/r.json"
 step "compare" "$top/skrull" compare --trace t.npy --bucket 16384 \
     --drop-overlong --iters 0:2 --threads 2
 step "report diff" "$top/skrull" report diff r.json r.json
