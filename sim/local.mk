@@ -4,7 +4,6 @@
 noinst_LIBRARIES += libskrull_sim.a
 libskrull_sim_a_SOURCES = \
 	sim/queue.c sim/queue.h \
-	sim/ops.c sim/ops.h \
 	sim/timeline.c sim/timeline.h \
 	sim/sim.c sim/sim.h \
 	sim/tune/tune.c sim/tune/tune.h \

@@ -77,7 +77,6 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh \
 	tests/fuzz/fuzz_trace_gzip.c tests/fuzz/fuzz_plan.c tests/fuzz/fuzz_job.c \
 	tests/fuzz/fuzz_profile.c tests/fuzz/fuzz_synth_spec.c \
 	tests/fuzz/corpus tests/fuzz/dict tests/fuzz/regress
-tests_unit_test_ops_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sim_LDADD = $(SK_SIM_LIBS) $(LDADD)

@@ -303,22 +303,6 @@ cost_cp_bytes(const struct job *j, double S)
 	return 2 * S * (double)m->kv_heads * m->head_dim * cost_elem_bytes(j);
 }
 
-double
-cost_cp_time(const struct job *j, double S)
-{
-	const struct cluster *c = &j->cluster;
-	double bytes;
-	int spans;
-
-	if (j->cp <= 1)
-		return 0;
-	bytes = cost_cp_bytes(j, S);
-	spans = j->cp > c->gpus_per_node;
-	return j->model.layers *
-	    (cluster_coll_time(c, COLL_ALLGATHER, bytes, j->cp, spans) +
-	    cluster_coll_time(c, COLL_REDUCESCATTER, bytes, j->cp, spans));
-}
-
 int
 cost_elem_bytes(const struct job *j)
 {

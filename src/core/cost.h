@@ -77,13 +77,6 @@ double cost_act_bytes(const struct job *j, double tokens);
  * dV has the same size. */
 double cost_cp_bytes(const struct job *j, double S);
 
-/* Time of those collectives over the CP group, all layers, forward
- * all-gathers plus backward reduce-scatters, seconds (cluster_coll_time;
- * the group spans nodes when cp > gpus_per_node).  S is the total length of
- * the sharded sequences of one micro-batch: they are gathered together, one
- * collective per layer and direction. */
-double cost_cp_time(const struct job *j, double S);
-
 /* Bytes per element of the training precision (2 for bf16/fp16, 4 fp32). */
 int cost_elem_bytes(const struct job *j);
 

@@ -11,6 +11,7 @@ libskrull_a_SOURCES = \
 	src/core/cluster.c src/core/cluster.h \
 	src/core/job.c src/core/job.h \
 	src/core/cost.c src/core/cost.h \
+	src/core/ops.c src/core/ops.h \
 	src/core/plan.c src/core/plan.h \
 	src/core/pstats.c src/core/pstats.h \
 	src/core/report.c src/core/report.h \

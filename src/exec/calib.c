@@ -20,6 +20,7 @@
 #include "cost.h"
 #include "err.h"
 #include "model.h"
+#include "ops.h"
 #include "profile.h"
 
 #define REPS_MAX 16
@@ -472,7 +473,7 @@ resid(const gsl_vector *prm, void *arg, gsl_vector *r)
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
-		gsl_vector_set(r, i, (P * d->x[i] / (d->x[i] + h) - d->y[i]) /
+		gsl_vector_set(r, i, (ops_curve(P, h, d->x[i]) - d->y[i]) /
 		    d->y[i]);
 	return GSL_SUCCESS;
 }
@@ -487,7 +488,7 @@ jac(const gsl_vector *prm, void *arg, gsl_matrix *J)
 	size_t i;
 
 	for (i = 0; i < d->n; i++) {
-		fy = P * d->x[i] / (d->x[i] + h) / d->y[i];
+		fy = ops_curve(P, h, d->x[i]) / d->y[i];
 		gsl_matrix_set(J, i, 0, fy);
 		gsl_matrix_set(J, i, 1, -fy * h / (d->x[i] + h));
 	}

@@ -22,6 +22,7 @@ extern const struct sched_policy baseline_deepspeed_policy;
 extern const struct sched_policy baseline_sorted_policy;
 extern const struct sched_policy gds_policy;
 extern const struct sched_policy rr_policy;
+extern const struct sched_policy tgds_policy;
 
 /* Knobs of enum type are stored as int (sched_knob_set writes an int). */
 _Static_assert(sizeof (enum sched_binpack) == sizeof (int), "enum size");
@@ -235,6 +236,7 @@ const struct sched_policy *const sched_policies[] = {
 	&dacp_policy,
 	&rr_policy,
 	&gds_policy,
+	&tgds_policy,
 };
 const size_t sched_npolicies =
     sizeof sched_policies / sizeof sched_policies[0];
@@ -303,12 +305,20 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	ws->rb = calloc(N, sizeof *ws->rb);
 	ws->load = calloc(N, sizeof *ws->load);
 	ws->head = calloc(N, sizeof *ws->head);
+	ws->w = calloc(n, sizeof *ws->w);
+	ws->cand = calloc(n, sizeof *ws->cand);
+	ws->rl = calloc(N, sizeof *ws->rl);
+	ws->mbw = calloc(n, sizeof *ws->mbw);
+	ws->mbtok = calloc(n, sizeof *ws->mbtok);
 	if (ws->fl == NULL || ws->key == NULL || ws->bin == NULL ||
 	    ws->binload == NULL || ws->sub == NULL || ws->arr == NULL ||
 	    ws->mbfirst == NULL || ws->place == NULL || ws->glen == NULL ||
 	    ws->gfl == NULL || ws->dkey == NULL || ws->dfl == NULL ||
-	    ws->tmp == NULL || ws->rb == NULL || ws->load == NULL || ws->head == NULL)
+	    ws->tmp == NULL || ws->rb == NULL || ws->load == NULL ||
+	    ws->head == NULL || ws->w == NULL || ws->cand == NULL ||
+	    ws->rl == NULL || ws->mbw == NULL || ws->mbtok == NULL)
 		goto nomem;
+	ops_rate_init(&ws->rate, &ws->job);
 	return ws;
 nomem:
 	sched_ws_free(ws);
@@ -338,6 +348,11 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->rb);
 	free(ws->load);
 	free(ws->head);
+	free(ws->w);
+	free(ws->cand);
+	free(ws->rl);
+	free(ws->mbw);
+	free(ws->mbtok);
 	free(ws);
 }
 

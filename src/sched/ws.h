@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "job.h"
+#include "ops.h"
 #include "plan.h"
 #include "sched.h"
 
@@ -53,6 +54,15 @@ struct sched_ws {
 	int64_t *rb;                /* N: remaining bucket, tokens x N */
 	double *load;               /* N: FLOPs per CP rank */
 	size_t *head;               /* N: roll-back scan start in dkey */
+
+	/* Time-driven planning (cdacp.c, tgds.c). */
+	struct ops_rate rate;       /* the job's rates, on ws->job */
+	double *w;                  /* max: GPU-seconds of batch sample i */
+	double wmax;                /* the largest of them */
+	int32_t *cand;              /* max: a candidate placement */
+	struct ops_load *rl;        /* N: a candidate's load per CP rank */
+	double *mbw;                /* max: weight per micro-batch */
+	uint64_t *mbtok;            /* max: tokens per micro-batch */
 };
 
 /* Placement of one micro-batch: len[k] (fl[k] its FLOPs, may be NULL where
@@ -92,6 +102,26 @@ int baseline_run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 int gds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
                 size_t n, sched_place_fn place, int batch_order,
                 struct plan *out);
+
+/*
+ * Cost-driven DACP (cdacp.c): place the n sequences len[0..n) with weights
+ * w[i] (ops_seq_sec whole) so that the micro-batch's estimated makespan,
+ * the largest ops_mb_time over its CP ranks, is least; place[i] =
+ * PLAN_SHARDED or a CP rank.  SK_ERR_RANGE when they hold more than
+ * N x C tokens (no placement fits).
+ */
+int cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
+                size_t n, int32_t *place);
+
+/* ws->w[i] = GPU-seconds of batch sample i: ops_seq_sec whole when it fits
+ * one rank (len <= bucket), else over the CP group (tgds.c). */
+void tgds_weights(struct sched_ws *ws, const uint32_t *len, size_t n);
+
+/* Time-balanced GDS (tgds.c): LPT on ws->w over DP with bounded improving
+ * moves, per DP rank the fewest micro-batches that hold its tokens, filled
+ * by weight, cdacp_place inside each. */
+int tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+                 size_t n, struct plan *out);
 
 /* Algorithm 4 (round-robin by free memory) with roll-back. */
 int rr_place(struct sched_ws *ws, const uint32_t *len, const double *fl,

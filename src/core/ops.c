@@ -56,19 +56,21 @@ static const char *const names[OP_NCOMPUTE] = {
 #define ATTN_BWD_LAUNCHES 3
 
 double
+ops_curve(double max, double half, double x)
+{
+	return x > 0 ? max * x / (x + half) : 0;
+}
+
+double
 ops_gemm_eff(const struct cluster_eff *e, double rows)
 {
-	if (!(rows > 0))
-		return 0;
-	return e->gemm_max * rows / (rows + e->gemm_half);
+	return ops_curve(e->gemm_max, e->gemm_half, rows);
 }
 
 double
 ops_attn_eff(const struct cluster_eff *e, double keys)
 {
-	if (!(keys > 0))
-		return 0;
-	return e->attn_max * keys / (keys + e->attn_half);
+	return ops_curve(e->attn_max, e->attn_half, keys);
 }
 
 /* Seconds to stream bytes through HBM. */
@@ -203,11 +205,32 @@ optimizer(const struct job *j, struct ops_cost *c)
 	    mem_time(cl, ADAM_BYTES * P) + cl->eff.launch);
 }
 
+void
+ops_load_init(struct ops_load *l, int N)
+{
+	memset(l, 0, sizeof *l);
+	l->N = N > 0 ? N : 1;
+}
+
 /*
  * Local attention: each whole sequence of S tokens, causal, 2 h_q S (S + 1)
- * FLOPs (cost_layer_attn_fwd) at the efficiency of its length.  Sharded
- * attention: this rank's S / N queries of each sharded sequence (two
- * chunks under causal load balancing, 1/N of the pairs) against the
+ * FLOPs (cost_layer_attn_fwd) at the efficiency of its length.
+ */
+void
+ops_load_local(const struct job *j, struct ops_load *l, double S)
+{
+	double f = cost_layer_attn_fwd(&j->model, S);
+
+	l->local_tokens += S;
+	l->local_flops += f;
+	l->local_math += math_time(&j->cluster, f,
+	    ops_attn_eff(&j->cluster.eff, S));
+	l->nlocal++;
+}
+
+/*
+ * Sharded attention: this rank's S / N queries of each sharded sequence
+ * (two chunks under causal load balancing, 1/N of the pairs) against the
  * gathered S keys.  Its efficiency is that of the shard's query count
  * q = S / N, not of the S keys: FlashAttention parallelises over query
  * blocks and heads, and a thin shard leaves most of the GPU idle however
@@ -215,47 +238,34 @@ optimizer(const struct job *j, struct ops_cost *c)
  * degree).
  */
 void
-ops_part_cost(const struct job *j, const struct ops_part *p,
+ops_load_shard(const struct job *j, struct ops_load *l, double S)
+{
+	double q = S / l->N, f = cost_layer_attn_fwd(&j->model, S) / l->N;
+
+	l->shard_queries += q;
+	l->shard_keys += S;
+	l->shard_flops += f;
+	l->shard_math += math_time(&j->cluster, f,
+	    ops_attn_eff(&j->cluster.eff, q));
+	l->nshard++;
+}
+
+void
+ops_load_cost(const struct job *j, const struct ops_load *l,
     struct ops_cost *c)
 {
-	const struct cluster *cl = &j->cluster;
 	const struct model *m = &j->model;
 	double h = m->hidden, ffn = m->ffn, e = cost_elem_bytes(j);
 	double hq = (double)m->heads * m->head_dim;
 	double hkv = (double)m->kv_heads * m->head_dim;
-	double N = p->N > 0 ? p->N : 1;
-	double S, q, f, T, flops, math, keys, queries, sharded = 0;
-	int spans, op;
-	size_t i;
+	double T = l->local_tokens + l->shard_queries;
+	int op;
 
 	memset(c, 0, sizeof *c);
-
-	flops = math = queries = 0;
-	for (i = 0; i < p->nlocal; i++) {
-		S = p->local[i];
-		f = cost_layer_attn_fwd(m, S);
-		flops += f;
-		math += math_time(cl, f, ops_attn_eff(&cl->eff, S));
-		queries += S;
-	}
-	attention(j, flops, math, queries, queries, OP_ATTN_LOCAL,
-	    OP_ATTN_LOCAL_B, c);
-	T = queries;
-
-	flops = math = queries = keys = 0;
-	for (i = 0; i < p->nshard; i++) {
-		S = p->shard[i];
-		q = S / N;
-		f = cost_layer_attn_fwd(m, S) / N;
-		flops += f;
-		math += math_time(cl, f, ops_attn_eff(&cl->eff, q));
-		queries += q;
-		keys += S;
-	}
-	attention(j, flops, math, queries, keys, OP_ATTN_SHARD,
-	    OP_ATTN_SHARD_B, c);
-	sharded = keys;
-	T += queries;
+	attention(j, l->local_flops, l->local_math, l->local_tokens,
+	    l->local_tokens, OP_ATTN_LOCAL, OP_ATTN_LOCAL_B, c);
+	attention(j, l->shard_flops, l->shard_math, l->shard_queries,
+	    l->shard_keys, OP_ATTN_SHARD, OP_ATTN_SHARD_B, c);
 
 	elementwise(j, NORM_FLOPS * T * h, 2 * e * T * h, OP_NORM_ATTN,
 	    OP_NORM_ATTN_B, c);
@@ -288,17 +298,132 @@ ops_part_cost(const struct job *j, const struct ops_part *p,
 		break;
 	}
 
-	if (p->nshard > 0 && p->N > 1) {
-		spans = p->N > cl->gpus_per_node;
-		c->ag_bytes = cost_cp_bytes(j, sharded);
-		c->ag_sec = cluster_coll_time(cl, COLL_ALLGATHER, c->ag_bytes,
-		    p->N, spans);
+	if (l->nshard > 0 && l->N > 1) {
+		c->ag_bytes = cost_cp_bytes(j, l->shard_keys);
 		c->rs_bytes = c->ag_bytes;
-		c->rs_sec = cluster_coll_time(cl, COLL_REDUCESCATTER, c->rs_bytes,
-		    p->N, spans);
+		ops_cp_time(j, l->shard_keys, l->N, &c->ag_sec, &c->rs_sec);
 	}
 	c->tokens = T;
 	c->act_bytes = cost_act_bytes(j, T);
+}
+
+void
+ops_cp_time(const struct job *j, double keys, int N, double *ag, double *rs)
+{
+	const struct cluster *cl = &j->cluster;
+	double bytes = cost_cp_bytes(j, keys);
+	int spans = N > cl->gpus_per_node;
+
+	*ag = cluster_coll_time(cl, COLL_ALLGATHER, bytes, N, spans);
+	*rs = cluster_coll_time(cl, COLL_REDUCESCATTER, bytes, N, spans);
+}
+
+void
+ops_part_cost(const struct job *j, const struct ops_part *p,
+    struct ops_cost *c)
+{
+	struct ops_load l;
+	size_t i;
+
+	ops_load_init(&l, p->N);
+	for (i = 0; i < p->nlocal; i++)
+		ops_load_local(j, &l, p->local[i]);
+	for (i = 0; i < p->nshard; i++)
+		ops_load_shard(j, &l, p->shard[i]);
+	ops_load_cost(j, &l, c);
+}
+
+/*
+ * The simulator's program per layer (sim.h): the forward ops in order,
+ * the K/V all-gather issued after RoPE overlapping the local attention
+ * (the sharded attention waits for it), and in backward the dK/dV
+ * reduce-scatter after the sharded attention's backward overlapping the
+ * local attention's backward (RoPE's backward waits for it).  Alone on its
+ * CP group, with the collectives starting at once, a rank spends per layer
+ * its ops' seconds plus the part of each collective its local attention
+ * does not hide.
+ */
+double
+ops_mb_time(const struct job *j, const struct ops_cost *c)
+{
+	double layer = c->recompute_sec;
+	int op;
+
+	for (op = OP_NORM_ATTN; op <= OP_NORM_ATTN_B; op++)
+		layer += c->sec[op];
+	layer += fmax(0, c->ag_sec - c->sec[OP_ATTN_LOCAL]) +
+	    fmax(0, c->rs_sec - c->sec[OP_ATTN_LOCAL_B]);
+	return j->model.layers * layer + c->sec[OP_HEAD] + c->sec[OP_HEAD_B];
+}
+
+/*
+ * The slope of ops_mb_time in tokens where every op is saturated: a load
+ * of T tokens without attention is affine in T once T is far above every
+ * GEMM's half-efficiency point and every weight read (max of two affine
+ * functions, the steeper wins), so two such loads give its slope exactly
+ * up to rounding.
+ */
+static double
+token_sec(const struct job *j)
+{
+	const double t1 = 1073741824.0, t2 = 2 * t1;  /* 2^30, 2^31 tokens */
+	struct ops_load l;
+	struct ops_cost c;
+	double y1, y2;
+
+	ops_load_init(&l, 1);
+	l.local_tokens = t1;
+	ops_load_cost(j, &l, &c);
+	y1 = ops_mb_time(j, &c);
+	l.local_tokens = t2;
+	ops_load_cost(j, &l, &c);
+	y2 = ops_mb_time(j, &c);
+	return (y2 - y1) / (t2 - t1);
+}
+
+/*
+ * Launches of one micro-batch on a GPU that holds tokens: per layer
+ * forward the nine ops (one attention kernel at least), backward two per
+ * GEMM (4 GEMMs), one per element-wise kernel (4), ATTN_BWD_LAUNCHES for
+ * the attention; recompute re-launches the attention (selective) or the
+ * whole forward (full); the head three forward, four backward.
+ */
+static double
+mb_launches(const struct job *j)
+{
+	double fwd = 9, bwd = 2 * 4 + 4 + ATTN_BWD_LAUNCHES, rec = 0;
+
+	if (j->recompute == RECOMPUTE_SELECTIVE)
+		rec = 1;
+	else if (j->recompute == RECOMPUTE_FULL)
+		rec = fwd;
+	return j->model.layers * (fwd + bwd + rec) + 3 + 4;
+}
+
+/*
+ * Attention of one layer runs forward, backward (ATTN_BWD_FLOPS times the
+ * forward's FLOPs) and, under recompute of either kind, forward again.
+ */
+void
+ops_rate_init(struct ops_rate *r, const struct job *j)
+{
+	r->j = j;
+	r->token_sec = token_sec(j);
+	r->attn_passes = 1 + ATTN_BWD_FLOPS +
+	    (j->recompute != RECOMPUTE_NONE ? 1 : 0);
+	r->launch_sec = mb_launches(j) * j->cluster.eff.launch;
+}
+
+double
+ops_seq_sec(const struct ops_rate *r, double S, int d)
+{
+	const struct cluster *cl = &r->j->cluster;
+	double f = cost_layer_attn_fwd(&r->j->model, S);
+
+	if (d < 1)
+		d = 1;
+	return r->token_sec * S + r->j->model.layers * r->attn_passes *
+	    math_time(cl, f, ops_attn_eff(&cl->eff, S / d));
 }
 
 /*

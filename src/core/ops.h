@@ -23,8 +23,8 @@
  *
  * Pure functions of the job; units: FLOPs, bytes, seconds, tokens.
  */
-#ifndef SKRULL_SIM_OPS_H
-#define SKRULL_SIM_OPS_H
+#ifndef SKRULL_OPS_H
+#define SKRULL_OPS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +74,73 @@ struct ops_cost {
  * per layer).  OP_OPTIMIZER is filled for the iteration's step. */
 void ops_part_cost(const struct job *j, const struct ops_part *part,
                    struct ops_cost *c);
+
+/*
+ * The sums over a CP rank's sequences that its costs depend on: the same
+ * costs as ops_part_cost, built one sequence at a time (a planner adds and
+ * compares without listing lengths).  Add the sequences in the order
+ * ops_part_cost would (locals, then shards) for bit-identical sums.
+ */
+struct ops_load {
+	double local_tokens;   /* tokens of the sequences held whole */
+	double local_flops;    /* their attention FLOPs per layer forward */
+	double local_math;     /* ... seconds, each at its own efficiency */
+	double shard_queries;  /* this rank's share of the sharded: sum S / N */
+	double shard_keys;     /* their full lengths: sum S, tokens */
+	double shard_flops;    /* this rank's sharded attention FLOPs per layer */
+	double shard_math;     /* ... seconds at the shards' efficiency */
+	size_t nlocal, nshard;
+	int N;                 /* CP degree, >= 1 */
+};
+void ops_load_init(struct ops_load *l, int N);
+void ops_load_local(const struct job *j, struct ops_load *l, double S);
+void ops_load_shard(const struct job *j, struct ops_load *l, double S);
+void ops_load_cost(const struct job *j, const struct ops_load *l,
+                   struct ops_cost *c);
+
+/* The CP group's K/V all-gather and dK/dV reduce-scatter per layer for
+ * sharded sequences of `keys` tokens in all over N ranks, seconds. */
+void ops_cp_time(const struct job *j, double keys, int N, double *ag,
+                 double *rs);
+
+/*
+ * Seconds one CP rank spends on its part of a micro-batch, every layer
+ * forward, recompute and backward plus the head, with the part of the CP
+ * collectives its local attention does not hide (the paper's Eq. 2): the
+ * simulator's time for the micro-batch alone on its group when every rank
+ * reaches each collective together.  The optimizer and DP synchronisation
+ * are not included.
+ */
+double ops_mb_time(const struct job *j, const struct ops_cost *c);
+
+/*
+ * Rates the planner and the lower bound read per job (ops_rate_init):
+ * token_sec, the seconds per token of everything but attention where every
+ * op is saturated (the slope of ops_mb_time); attn_passes, how many times
+ * an attention forward's work one layer runs (forward, backward,
+ * recompute); launch_sec, the launch cost of one micro-batch on a GPU
+ * that holds tokens.  j must outlive r.
+ */
+struct ops_rate {
+	const struct job *j;
+	double token_sec;    /* s per token */
+	double attn_passes;  /* forward-equivalents of attention work */
+	double launch_sec;   /* s per micro-batch */
+};
+void ops_rate_init(struct ops_rate *r, const struct job *j);
+
+/*
+ * GPU-seconds of a sequence of S tokens spread over d ranks (d = 1: whole),
+ * all ranks together, at saturation: token_sec x S plus its attention at
+ * the efficiency of its S / d queries per rank.  No launches, no
+ * communication, no half-efficiency offsets: a lower bound of what any
+ * placement of it costs, and the planner's weight.
+ */
+double ops_seq_sec(const struct ops_rate *r, double S, int d);
+
+/* The saturating efficiency curve of every kernel kind: max x / (x + half)
+ * for x > 0, else 0 (the calibration fits it, exec/calib.c). */
+double ops_curve(double max, double half, double x);
 
 /* Efficiency of a GEMM of `rows` tokens and of attention over a key length
  * (fractions of peak, from cluster_eff). */

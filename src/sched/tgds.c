@@ -1,0 +1,264 @@
+/*
+ * tgds: time-balanced GDS and the `skrull` policy (ws.h): the global
+ * batch balanced over the DP ranks by estimated GPU-seconds, the fewest
+ * micro-batches memory allows, and cost-driven DACP (cdacp.c) inside each.
+ *
+ * The paper's Algorithm 2 balances its FLOPs formula, which leaves out the
+ * logits GEMM and that attention runs far below the GEMMs' efficiency;
+ * here a sample weighs what the simulator charges for it (ops_seq_sec:
+ * whole when it fits one rank, else over the CP group).  GDS only regroups
+ * the samples of one global batch, so the update is the same as any other
+ * policy's.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "ops.h"
+#include "plan.h"
+#include "ws.h"
+
+#define POS_MASK 0xffffffffu
+/* Improving moves after LPT: a bound, not a convergence test, so that the
+ * planning time stays fixed. */
+#define MOVES 16
+/* A gap below this fraction of the slowest rank's load is within the time
+ * model's own error: stop. */
+#define BALANCED 1e-3
+
+void
+tgds_weights(struct sched_ws *ws, const uint32_t *len, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ws->w[i] = ops_seq_sec(&ws->rate, len[i],
+		    len[i] > ws->job.bucket ? ws->N : 1);
+}
+
+static int
+slowest(const struct sched_ws *ws)
+{
+	int d, t = 0;
+
+	for (d = 1; d < ws->dp; d++)
+		if (ws->binload[d] > ws->binload[t])
+			t = d;
+	return t;
+}
+
+static int
+fastest(const struct sched_ws *ws)
+{
+	int d, t = 0;
+
+	for (d = 1; d < ws->dp; d++)
+		if (ws->binload[d] < ws->binload[t])
+			t = d;
+	return t;
+}
+
+/*
+ * LPT on the weights, heaviest first into the least-loaded rank (lowest
+ * index on ties), then up to MOVES improving steps between the slowest
+ * rank s and the fastest f, gap D = load[s] - load[f]: move the sample of
+ * s whose weight is nearest D / 2 (below D), or swap the pair whose
+ * difference is; a step that cannot narrow the gap ends the search.
+ */
+static void
+balance(struct sched_ws *ws, size_t n)
+{
+	size_t i, q, a, b, bi, bj;
+	double D, x, gain, bgain;
+	int d, s, f, t, dp = ws->dp, step;
+
+	/* Heaviest first, ties by position: the weight scaled to 32 bits
+	 * (wmax > 0: every sample has a token). */
+	for (i = 0; i < n; i++)
+		ws->key[i] = (uint64_t)(UINT32_MAX - (uint32_t)(ws->w[i] /
+		    ws->wmax * (UINT32_MAX - 1))) << 32 | i;
+	sched_sort_u64(ws, ws->key, n);
+	for (d = 0; d < dp; d++)
+		ws->binload[d] = 0;
+	for (q = 0; q < n; q++) {
+		i = ws->key[q] & POS_MASK;
+		t = fastest(ws);
+		ws->bin[i] = t;
+		ws->binload[t] += ws->w[i];
+	}
+	for (step = 0; step < MOVES && dp > 1; step++) {
+		s = slowest(ws);
+		f = fastest(ws);
+		D = ws->binload[s] - ws->binload[f];
+		if (D <= BALANCED * ws->binload[s])
+			break;
+		bgain = 0;
+		bi = bj = n;
+		/* A transfer of x from s to f leaves max(L_s - x, L_f + x):
+		 * the gain over L_s is min(x, D - x). */
+		for (a = 0; a < n; a++) {
+			if (ws->bin[a] != s)
+				continue;
+			x = ws->w[a];
+			gain = x < D - x ? x : D - x;
+			if (gain > bgain) {
+				bgain = gain;
+				bi = a;
+				bj = n;
+			}
+			for (b = 0; b < n; b++) {
+				if (ws->bin[b] != f || ws->w[b] >= x)
+					continue;
+				x = ws->w[a] - ws->w[b];
+				gain = x < D - x ? x : D - x;
+				if (gain > bgain) {
+					bgain = gain;
+					bi = a;
+					bj = b;
+				}
+				x = ws->w[a];
+			}
+		}
+		if (bi == n)
+			break;
+		ws->bin[bi] = f;
+		ws->binload[s] -= ws->w[bi];
+		ws->binload[f] += ws->w[bi];
+		if (bj < n) {
+			ws->bin[bj] = s;
+			ws->binload[f] -= ws->w[bj];
+			ws->binload[s] += ws->w[bj];
+		}
+	}
+}
+
+/*
+ * One DP rank's c samples sub[0..c) (batch positions, heaviest first) into
+ * m micro-batches: each sample, heaviest first, into the micro-batch with
+ * the least weight that still has room for its tokens (N x C).  Returns
+ * SK_ERR_RANGE when one fits none (try m + 1).  arr/mbfirst then hold the
+ * micro-batches, each in batch order.
+ */
+static int
+fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
+{
+	size_t q, j, t, pos;
+	uint32_t p;
+
+	for (j = 0; j < m; j++) {
+		ws->mbw[j] = 0;
+		ws->mbtok[j] = 0;
+	}
+	for (j = 0; j <= m; j++)
+		ws->mbfirst[j] = 0;
+	for (q = 0; q < c; q++) {
+		p = ws->sub[q];
+		t = m;
+		for (j = 0; j < m; j++)
+			if (ws->mbtok[j] + len[p] <= ws->cap &&
+			    (t == m || ws->mbw[j] < ws->mbw[t]))
+				t = j;
+		if (t == m)
+			return SK_ERR_RANGE;
+		ws->mbw[t] += ws->w[p];
+		ws->mbtok[t] += len[p];
+		ws->glen[q] = (uint32_t)t;  /* micro-batch of sub[q] */
+		ws->mbfirst[t + 1]++;
+	}
+	/* Counting sort by micro-batch; sub is heaviest first, so order
+	 * each micro-batch by batch position afterwards. */
+	ws->mbfirst[0] = 0;
+	for (j = 0; j < m; j++)
+		ws->mbfirst[j + 1] += ws->mbfirst[j];
+	for (j = 0; j < m; j++)
+		ws->mbtok[j] = ws->mbfirst[j];
+	for (q = 0; q < c; q++)
+		ws->arr[ws->mbtok[ws->glen[q]]++] = ws->sub[q];
+	for (j = 0; j < m; j++) {
+		pos = ws->mbfirst[j];
+		for (q = pos; q < ws->mbfirst[j + 1]; q++)
+			ws->dkey[q - pos] = ws->arr[q];
+		sched_sort_u64(ws, ws->dkey, ws->mbfirst[j + 1] - pos);
+		for (q = pos; q < ws->mbfirst[j + 1]; q++)
+			ws->arr[q] = (uint32_t)ws->dkey[q - pos];
+	}
+	return SK_OK;
+}
+
+int
+tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+    size_t n, struct plan *out)
+{
+	size_t i, q, c, m, a, k;
+	uint64_t tok;
+	char where[64];
+	int d, rc;
+
+	if (n > ws->max)
+		return err_set(SK_ERR_RANGE, "global batch of %zu samples "
+		    "exceeds the scheduler workspace of %zu", n, ws->max);
+	tgds_weights(ws, len, n);
+	ws->wmax = 0;
+	for (i = 0; i < n; i++)
+		if (ws->w[i] > ws->wmax)
+			ws->wmax = ws->w[i];
+	balance(ws, n);
+	for (d = 0; d < ws->dp; d++) {
+		c = 0;
+		tok = 0;
+		for (q = 0; q < n; q++) {
+			i = ws->key[q] & POS_MASK;
+			if (ws->bin[i] != d)
+				continue;
+			ws->sub[c++] = (uint32_t)i;
+			tok += len[i];
+		}
+		m = (size_t)((tok + ws->cap - 1) / ws->cap);
+		if (m == 0)
+			m = 1;
+		rc = SK_ERR_RANGE;
+		for (; c > 0 && m <= c; m++)
+			if ((rc = fill(ws, len, c, m)) == SK_OK)
+				break;
+		if (c == 0)
+			m = 0;
+		else if (rc != SK_OK)
+			return err_set(SK_ERR_RANGE, "DP rank %d: no micro-batching "
+			    "of its %zu samples (%llu tokens) fits capacity %d x "
+			    "%u", d, c, (unsigned long long)tok, ws->N,
+			    ws->job.bucket);
+		for (q = 0; q < m; q++) {
+			a = ws->mbfirst[q];
+			k = ws->mbfirst[q + 1] - a;
+			for (i = 0; i < k; i++) {
+				ws->glen[i] = len[ws->arr[a + i]];
+				ws->gfl[i] = ws->w[ws->arr[a + i]];
+			}
+			rc = cdacp_place(ws, ws->glen, ws->gfl, k, ws->place + a);
+			if (rc != SK_OK) {
+				snprintf(where, sizeof where, "DP rank %d, "
+				    "micro-batch %zu", d, q);
+				err_prefix(where);
+				return rc;
+			}
+		}
+		if ((rc = sched_push_rank(ws, idx, len, m, out)) != SK_OK)
+			return rc;
+	}
+	return SK_OK;
+}
+
+static int
+run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
+    struct plan *out)
+{
+	return tgds_compose(ws, idx, len, n, out);
+}
+
+const struct sched_policy tgds_policy = {
+	"skrull",
+	"time-balanced GDS over DP, fewest micro-batches; cost-driven DACP "
+	"placement (the default)",
+	run
+};
