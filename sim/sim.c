@@ -1200,7 +1200,8 @@ sim_run(const struct plan *p, const struct sim_opts *o, struct report *r)
 		*o->events = events;
 	if (r->noom > 1)
 		qsort(r->oom, r->noom, sizeof *r->oom, cmp_oom);
-	e = report_finish(r, &p->job);
+	if ((e = report_bounds(r, p)) == SK_OK)
+		e = report_finish(r, &p->job);
 out:
 	if (mu)
 		pthread_mutex_destroy(&x.mu);

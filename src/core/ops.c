@@ -401,6 +401,27 @@ mb_launches(const struct job *j)
 }
 
 /*
+ * What follows the last backward op of an iteration on every GPU in the
+ * simulator (sim.h): that layer's gradient collective, then the embedding
+ * and head gradients' (both over all dp x cp GPUs, so after the slowest
+ * GPU's backward), the optimizer step, then under ZeRO >= 1 one parameter
+ * all-gather per layer, all in sequence.
+ */
+static double
+tail_sec(const struct job *j)
+{
+	struct ops_load l;
+	struct ops_cost c;
+	struct ops_dp d;
+
+	ops_dp_cost(j, &d);
+	ops_load_init(&l, 1);
+	ops_load_cost(j, &l, &c);
+	return d.grad_sec + d.head_grad_sec + c.sec[OP_OPTIMIZER] +
+	    j->model.layers * d.param_sec;
+}
+
+/*
  * Attention of one layer runs forward, backward (ATTN_BWD_FLOPS times the
  * forward's FLOPs) and, under recompute of either kind, forward again.
  */
@@ -412,6 +433,7 @@ ops_rate_init(struct ops_rate *r, const struct job *j)
 	r->attn_passes = 1 + ATTN_BWD_FLOPS +
 	    (j->recompute != RECOMPUTE_NONE ? 1 : 0);
 	r->launch_sec = mb_launches(j) * j->cluster.eff.launch;
+	r->tail_sec = tail_sec(j);
 }
 
 double
@@ -424,6 +446,32 @@ ops_seq_sec(const struct ops_rate *r, double S, int d)
 		d = 1;
 	return r->token_sec * S + r->j->model.layers * r->attn_passes *
 	    math_time(cl, f, ops_attn_eff(&cl->eff, S / d));
+}
+
+void
+ops_bound_add(const struct ops_rate *r, struct ops_bound *b, double S)
+{
+	const struct job *j = r->j;
+	double d = ceil(S / j->bucket), t;
+
+	if (d < 1)
+		d = 1;
+	if (d > j->cp)
+		d = j->cp;
+	b->work += ops_seq_sec(r, S, (int)d);
+	t = ops_seq_sec(r, S, j->cp) / j->cp;
+	if (t > b->single)
+		b->single = t;
+}
+
+double
+ops_bound_sec(const struct ops_rate *r, const struct ops_bound *b)
+{
+	double G = (double)r->j->dp * r->j->cp;
+
+	if (!(b->work > 0))
+		return 0;
+	return r->launch_sec + fmax(b->work / G, b->single) + r->tail_sec;
 }
 
 /*

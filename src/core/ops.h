@@ -126,6 +126,10 @@ struct ops_rate {
 	double token_sec;    /* s per token */
 	double attn_passes;  /* forward-equivalents of attention work */
 	double launch_sec;   /* s per micro-batch */
+	double tail_sec;     /* s after the last backward op of an iteration:
+	                        the first layer's DP gradient collective, the
+	                        embedding and head gradients', the optimizer
+	                        step and the parameter all-gathers (ZeRO >= 1) */
 };
 void ops_rate_init(struct ops_rate *r, const struct job *j);
 
@@ -137,6 +141,22 @@ void ops_rate_init(struct ops_rate *r, const struct job *j);
  * placement of it costs, and the planner's weight.
  */
 double ops_seq_sec(const struct ops_rate *r, double S, int d);
+
+/*
+ * The best possible iteration at the job's layout (skrull(7), "bound"): no
+ * plan of these samples can take less in the simulator.  Accumulate an
+ * iteration's samples with ops_bound_add (b zeroed first), then
+ *   bound = launch_sec + max(work / (dp cp), single) + tail_sec,
+ * work the sum of each sample's ops_seq_sec over the fewest ranks its
+ * memory allows (ceil(S / bucket): whole when it fits), single the largest
+ * ops_seq_sec(S, cp) / cp (a sample spreads over at most its CP group).
+ */
+struct ops_bound {
+	double work;    /* GPU-seconds, s */
+	double single;  /* s */
+};
+void ops_bound_add(const struct ops_rate *r, struct ops_bound *b, double S);
+double ops_bound_sec(const struct ops_rate *r, const struct ops_bound *b);
 
 /* The saturating efficiency curve of every kernel kind: max x / (x + half)
  * for x > 0, else 0 (the calibration fits it, exec/calib.c). */

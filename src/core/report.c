@@ -9,6 +9,8 @@
 
 #include "err.h"
 #include "json.h"
+#include "ops.h"
+#include "plan.h"
 #include "report.h"
 
 #define REPORT_FORMAT "skrull-report"
@@ -30,6 +32,7 @@ report_free(struct report *r)
 	free(r->time);
 	free(r->tokens);
 	free(r->model_flops);
+	free(r->bounds);
 	free(r->cell);
 	free(r->oom);
 	report_init(r);
@@ -54,9 +57,10 @@ report_alloc(struct report *r, const char *source, int ngpus, size_t first,
 	r->time = calloc(n, sizeof *r->time);
 	r->tokens = calloc(n, sizeof *r->tokens);
 	r->model_flops = calloc(n, sizeof *r->model_flops);
+	r->bounds = calloc(n, sizeof *r->bounds);
 	r->cell = calloc(n * (size_t)ngpus, sizeof *r->cell);
 	if (r->time == NULL || r->tokens == NULL || r->model_flops == NULL ||
-	    r->cell == NULL) {
+	    r->bounds == NULL || r->cell == NULL) {
 		report_free(r);
 		return err_set(SK_ERR_NOMEM, "report: %zu iterations of %d GPUs: "
 		    "out of memory", niter, ngpus);
@@ -111,13 +115,47 @@ check_value(const struct report *r, size_t it, const char *what, double v)
 }
 
 int
+report_bounds(struct report *r, const struct plan *p)
+{
+	const struct job *j = &p->job;
+	struct ops_rate rate;
+	struct ops_bound b;
+	size_t it, m, k, ri;
+	int d;
+
+	if (r->first > p->niter || r->niter > p->niter - r->first ||
+	    p->nranks < p->niter * (size_t)j->dp)
+		return err_set(SK_ERR_FORMAT, "report: iterations %zu to %zu are "
+		    "not in the plan of %zu", r->first, r->first + r->niter,
+		    p->niter);
+	ops_rate_init(&rate, j);
+	for (it = 0; it < r->niter; it++) {
+		b.work = b.single = 0;
+		for (d = 0; d < j->dp; d++) {
+			ri = (r->first + it) * (size_t)j->dp + (size_t)d;
+			for (m = 0; m < p->ranks[ri].n; m++) {
+				const struct plan_mb *mb =
+				    &p->mbs[p->ranks[ri].first + m];
+
+				for (k = 0; k < mb->n; k++)
+					ops_bound_add(&rate, &b,
+					    p->samples[mb->first + k].len);
+			}
+		}
+		r->bounds[it] = ops_bound_sec(&rate, &b);
+	}
+	return SK_OK;
+}
+
+int
 report_finish(struct report *r, const struct job *j)
 {
 	const double peak = j->cluster.gpu.peak_flops;
 	const double gemm_max = j->cluster.eff.gemm_max;
 	const double g = (double)r->ngpus;
 	double *sorted = NULL;
-	double busy = 0, comm = 0, wait = 0, mflops = 0, ideal = 0, gputime;
+	double busy = 0, comm = 0, wait = 0, mflops = 0, ideal = 0, bound = 0;
+	double gputime;
 	uint64_t tokens = 0;
 	size_t it;
 	int k, e = SK_OK;
@@ -155,6 +193,7 @@ report_finish(struct report *r, const struct job *j)
 		double f = 0;
 
 		r->total += r->time[it];
+		bound += r->bounds[it];
 		tokens += r->tokens[it];
 		mflops += r->model_flops[it];
 		for (k = 0; k < r->ngpus; k++) {
@@ -184,6 +223,8 @@ report_finish(struct report *r, const struct job *j)
 	r->mfu = r->total > 0 ? mflops / (r->total * g * peak) : 0;
 	r->ideal = ideal / (double)r->niter;
 	r->ideal_ratio = r->ideal > 0 ? r->mean / r->ideal : 0;
+	r->bound = bound / (double)r->niter;
+	r->bound_ratio = r->bound > 0 ? r->mean / r->bound : 0;
 	gputime = r->total * g;
 	r->busy_frac = gputime > 0 ? busy / gputime : 0;
 	r->comm_frac = gputime > 0 ? comm / gputime : 0;
@@ -209,13 +250,15 @@ report_to_json(const struct report *r, cJSON *obj, int per_gpu)
 	static const char *const summary_names[] = {
 		"gpus", "first", "iterations", "tokens", "model_flops",
 		"mean", "p50", "p95", "p99", "total", "tokens_per_s", "mfu",
-		"ideal", "ideal_ratio", "peak_max", "busy_frac", "comm_frac",
-		"wait_frac", "oom_count"
+		"ideal", "ideal_ratio", "bound", "bound_ratio", "peak_max",
+		"busy_frac", "comm_frac", "wait_frac", "oom_count"
 	};
 	static const char *const cell_names[] = {
 		"busy", "comm", "wait", "flops", "peak"
 	};
-	static const char *const iter_names[] = { "index", "time", "tokens" };
+	static const char *const iter_names[] = {
+		"index", "time", "tokens", "bound"
+	};
 	static const char *const oom_names[] = { "iter", "gpu", "need", "avail" };
 	double tokens = 0, mflops = 0;
 	cJSON *s, *iters, *ooms, *o, *gpus;
@@ -242,7 +285,7 @@ report_to_json(const struct report *r, cJSON *obj, int per_gpu)
 			r->ngpus, (double)r->first, (double)r->niter, tokens,
 			mflops, r->mean, r->p50, r->p95, r->p99, r->total,
 			r->tokens_per_s, r->mfu, r->ideal, r->ideal_ratio,
-			r->peak_max, r->busy_frac, r->comm_frac, r->wait_frac,
+			r->bound, r->bound_ratio, r->peak_max, r->busy_frac, r->comm_frac, r->wait_frac,
 			(double)r->noom
 		};
 
@@ -253,7 +296,8 @@ report_to_json(const struct report *r, cJSON *obj, int per_gpu)
 		goto nomem;
 	for (it = 0; it < r->niter; it++) {
 		const double v[] = {
-			(double)(r->first + it), r->time[it], (double)r->tokens[it]
+			(double)(r->first + it), r->time[it], (double)r->tokens[it],
+			r->bounds[it]
 		};
 
 		if ((o = cJSON_CreateObject()) == NULL)
@@ -342,6 +386,7 @@ report_read(const char *path, struct report *r)
 		"ideal", "ideal_ratio", "peak_max", "busy_frac", "comm_frac",
 		"wait_frac"
 	};
+	static const char *const bnames[] = { "bound", "bound_ratio" };
 	double *dst[sizeof names / sizeof names[0]];
 	const cJSON *s, *iters, *it;
 	cJSON *root = NULL;
@@ -383,6 +428,12 @@ report_read(const char *path, struct report *r)
 	for (k = 0; k < sizeof names / sizeof names[0]; k++)
 		if ((rc = json_get_num(s, names[k], where, 0, 1e300, dst[k])) != SK_OK)
 			goto out;
+	/* The bound came later than version 1: optional. */
+	for (k = 0; k < 2; k++)
+		if (cJSON_GetObjectItemCaseSensitive(s, bnames[k]) != NULL &&
+		    (rc = json_get_num(s, bnames[k], where, 0, 1e300,
+		    k == 0 ? &r->bound : &r->bound_ratio)) != SK_OK)
+			goto out;
 	r->noom = (size_t)noom;
 	i = 0;
 	cJSON_ArrayForEach(it, iters) {
@@ -392,6 +443,10 @@ report_read(const char *path, struct report *r)
 			goto out;
 		r->time[i] = t;
 		r->tokens[i] = (uint64_t)v;
+		if (cJSON_GetObjectItemCaseSensitive(it, "bound") != NULL &&
+		    (rc = json_get_num(it, "bound", where, 0, 1e300,
+		    &r->bounds[i])) != SK_OK)
+			goto out;
 		i++;
 	}
 out:

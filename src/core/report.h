@@ -8,7 +8,9 @@
  * stream idles) and waiting (both idle: imbalance and dependencies), which
  * add up to the iteration time; FLOPs done; peak memory.
  * Aggregates (report_finish): mean, p50, p95, p99 iteration time; tokens/s;
- * MFU; the ideal bound and the distance from it; OOM count.
+ * MFU; the ideal (every FLOP at the best GEMM efficiency) and the bound
+ * (the best possible iteration, ops.h) with the distance from each; OOM
+ * count.
  *
  * Units: seconds, FLOPs, bytes, tokens.
  */
@@ -53,6 +55,10 @@ struct report {
 	uint64_t *tokens;      /* niter: tokens trained */
 	double *model_flops;   /* niter: model FLOPs (forward + backward, no
 	                          recompute) of the iteration's samples */
+	double *bounds;        /* niter: the best possible iteration time at
+	                          the job's layout (ops_bound_sec), s; 0 when
+	                          not known (report_bounds not called, or an
+	                          older report read back) */
 	struct report_cell *cell;   /* niter x ngpus, row-major by iteration */
 	struct report_oom *oom;
 	size_t noom, cap_oom;
@@ -63,6 +69,8 @@ struct report {
 	double mfu;                     /* model FLOPs / (total x GPUs x peak) */
 	double ideal;                   /* mean ideal iteration time, s */
 	double ideal_ratio;             /* mean / ideal */
+	double bound;                   /* mean of the iterations' bounds, s */
+	double bound_ratio;             /* mean / bound, 0 when bound is 0 */
 	double peak_max;                /* largest peak memory, bytes */
 	double busy_frac, comm_frac, wait_frac;  /* shares of GPU time */
 };
@@ -82,6 +90,12 @@ report_cell(struct report *r, size_t it, int gpu)
 int report_add_oom(struct report *r, size_t iter, int gpu, double need,
                    double avail);
 
+/* The bound of each reported iteration of plan p (ops_bound_sec over the
+ * samples of its global batch, with the plan's job), before
+ * report_finish.  SK_ERR_FORMAT when r's iterations are not the plan's. */
+struct plan;
+int report_bounds(struct report *r, const struct plan *p);
+
 /* Aggregates from the per-iteration data and the job (peak FLOP/s, GPU
  * count, best efficiency cluster.eff.gemm_max for the ideal bound). */
 int report_finish(struct report *r, const struct job *j);
@@ -89,7 +103,7 @@ int report_finish(struct report *r, const struct job *j);
 /* JSON: {"format":"skrull-report","version":1,"source":...,
  * "communication":{"communicator","emulated"} (when comm is not ""),
  * "summary":{...},
- * "iterations":[{"index","time","tokens","gpus":[{busy,comm,wait,flops,
+ * "iterations":[{"index","time","tokens","bound","gpus":[{busy,comm,wait,flops,
  * peak}] (when per_gpu)}], "ooms":[...]}. */
 int report_to_json(const struct report *r, cJSON *obj, int per_gpu);
 

@@ -713,7 +713,8 @@ fill_report(struct exec *x, struct report *r)
 		r->model_flops[it] = f;
 		batch_tokens(p, x->first + it, &targets, &r->tokens[it]);
 	}
-	if ((e = report_finish(r, &p->job)) != SK_OK)
+	if ((e = report_bounds(r, p)) != SK_OK ||
+	    (e = report_finish(r, &p->job)) != SK_OK)
 		report_free(r);
 	return e;
 }
