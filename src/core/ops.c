@@ -251,6 +251,20 @@ ops_load_shard(const struct job *j, struct ops_load *l, double S)
 }
 
 void
+ops_load_merge(struct ops_load *dst, const struct ops_load *src)
+{
+	dst->local_tokens += src->local_tokens;
+	dst->local_flops += src->local_flops;
+	dst->local_math += src->local_math;
+	dst->shard_queries += src->shard_queries;
+	dst->shard_keys += src->shard_keys;
+	dst->shard_flops += src->shard_flops;
+	dst->shard_math += src->shard_math;
+	dst->nlocal += src->nlocal;
+	dst->nshard += src->nshard;
+}
+
+void
 ops_load_cost(const struct job *j, const struct ops_load *l,
     struct ops_cost *c)
 {

@@ -97,6 +97,9 @@ void ops_load_local(const struct job *j, struct ops_load *l, double S);
 void ops_load_shard(const struct job *j, struct ops_load *l, double S);
 void ops_load_cost(const struct job *j, const struct ops_load *l,
                    struct ops_cost *c);
+/* dst += src, every sum and count (the same N): a planner computes each
+ * sequence's load once and adds it to candidate ranks. */
+void ops_load_merge(struct ops_load *dst, const struct ops_load *src);
 
 /* The CP group's K/V all-gather and dK/dV reduce-scatter per layer for
  * sharded sequences of `keys` tokens in all over N ranks, seconds. */

@@ -35,7 +35,7 @@
 #include "ws.h"
 
 #define POS_MASK 0xffffffffu
-#define PATIENCE 2
+#define PATIENCE 1
 
 /* Candidate: the sorted sequences [0, k) sharded (shard holds their sums),
  * the rest placed by LPT into ws->cand.  Returns its makespan, or INFINITY
@@ -83,7 +83,7 @@ candidate(struct sched_ws *ws, const uint32_t *len, const double *w,
 		ws->cand[p] = best;
 		ws->rb[best] -= ns;
 		ws->load[best] += w[p];
-		ops_load_local(j, &ws->rl[best], (double)s);
+		ops_load_merge(&ws->rl[best], &ws->one[p]);
 	}
 	for (r = 0; r < N; r++) {
 		ops_load_cost(j, &ws->rl[r], &c);
@@ -94,6 +94,7 @@ candidate(struct sched_ws *ws, const uint32_t *len, const double *w,
 	return worst;
 }
 
+long ncand, ncall;
 int
 cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
     size_t n, int32_t *place)
@@ -104,6 +105,7 @@ cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
 	uint64_t sharded = 0, tok = 0;
 	size_t i, k, p, since = 0;
 
+	ncall++;
 	if (n > ws->max)
 		return err_set(SK_ERR_RANGE, "micro-batch of %zu sequences "
 		    "exceeds the scheduler workspace of %zu", n, ws->max);
@@ -112,6 +114,8 @@ cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
 		ws->dkey[i] = (uint64_t)(UINT32_MAX - len[i]) << 32 | i;
 		rest += w[i];
 		tok += len[i];
+		ops_load_init(&ws->one[i], ws->N);
+		ops_load_local(j, &ws->one[i], len[i]);
 	}
 	if (tok > ws->cap)
 		return err_set(SK_ERR_RANGE, "micro-batch of %zu sequences holds "
@@ -127,6 +131,7 @@ cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
 		rest -= w[p];
 	}
 	for (;; k++) {
+		{ extern long ncand; ncand++; }
 		t = candidate(ws, len, w, n, k, &shard, sharded);
 		if (t < best) {
 			best = t;
@@ -139,7 +144,7 @@ cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
 			break;
 		p = ws->dkey[k] & POS_MASK;
 		if (best < INFINITY && since >= PATIENCE &&
-		    w[p] <= 0.5 * rest / ws->N)
+		    w[p] <= rest / ws->N)
 			break;
 		ops_load_shard(j, &shard, len[p]);
 		sharded += len[p];

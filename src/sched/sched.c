@@ -308,6 +308,7 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	ws->w = calloc(n, sizeof *ws->w);
 	ws->cand = calloc(n, sizeof *ws->cand);
 	ws->rl = calloc(N, sizeof *ws->rl);
+	ws->one = calloc(n, sizeof *ws->one);
 	ws->mbw = calloc(n, sizeof *ws->mbw);
 	ws->mbtok = calloc(n, sizeof *ws->mbtok);
 	if (ws->fl == NULL || ws->key == NULL || ws->bin == NULL ||
@@ -316,7 +317,7 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	    ws->gfl == NULL || ws->dkey == NULL || ws->dfl == NULL ||
 	    ws->tmp == NULL || ws->rb == NULL || ws->load == NULL ||
 	    ws->head == NULL || ws->w == NULL || ws->cand == NULL ||
-	    ws->rl == NULL || ws->mbw == NULL || ws->mbtok == NULL)
+	    ws->rl == NULL || ws->one == NULL || ws->mbw == NULL || ws->mbtok == NULL)
 		goto nomem;
 	ops_rate_init(&ws->rate, &ws->job);
 	return ws;
@@ -351,6 +352,7 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->w);
 	free(ws->cand);
 	free(ws->rl);
+	free(ws->one);
 	free(ws->mbw);
 	free(ws->mbtok);
 	free(ws);

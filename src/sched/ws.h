@@ -61,6 +61,7 @@ struct sched_ws {
 	double wmax;                /* the largest of them */
 	int32_t *cand;              /* max: a candidate placement */
 	struct ops_load *rl;        /* N: a candidate's load per CP rank */
+	struct ops_load *one;       /* max: micro-batch sequence i alone, whole */
 	double *mbw;                /* max: weight per micro-batch */
 	uint64_t *mbtok;            /* max: tokens per micro-batch */
 };
