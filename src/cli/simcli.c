@@ -117,6 +117,9 @@ print_text(const struct simcli *s, const struct plan *p, const char *label,
 	printf("%-14s %.1f%%\n", "MFU", 100 * r->mfu);
 	printf("%-14s %.3f ms per iteration; this run takes %.2fx the ideal\n",
 	    "ideal", r->ideal * 1e3, r->ideal_ratio);
+	printf("%-14s %.3f ms per iteration, the best possible at this layout; "
+	    "this run takes %.3fx the bound\n", "bound", r->bound * 1e3,
+	    r->bound_ratio);
 	printf("%-14s busy %.1f%%, exposed communication %.1f%%, waiting %.1f%%\n",
 	    "GPU time", 100 * r->busy_frac, 100 * r->comm_frac, 100 * r->wait_frac);
 	printf("%-14s %.2f GiB (of %.2f GiB available)\n", "peak memory",

@@ -67,17 +67,17 @@ const struct sched_knob sched_knobs[] = {
 	  "at most (0: pack by tokens; 1: the paper's baseline)",
 	  Z(mb_samples) },
 	{ "rollback", KNOB_BOOL, "on", 0, 1, NULL, F(rollback),
-	  "dacp, rr, skrull: roll back local placements that overflow "
-	  "memory", Z(rollback) },
+	  "dacp, rr, skrull-paper: roll back local placements that "
+	  "overflow memory", Z(rollback) },
 	{ "binpack", KNOB_ENUM, "lpt", 0, 0, binpack_names, F(binpack),
-	  "skrull, rr: DP assignment: lpt (FLOPs, heaviest first) or none "
-	  "(contiguous slices)", Z(binpack) },
+	  "skrull-paper, rr: DP assignment: lpt (FLOPs, heaviest first) "
+	  "or none (contiguous slices)", Z(binpack) },
 	{ "interleave", KNOB_ENUM, "strided", 0, 0, interleave_names,
-	  F(interleave), "skrull, rr: micro-batches of the sorted samples: "
-	  "strided or blocked", Z(interleave) },
+	  F(interleave), "skrull-paper, rr: micro-batches of the sorted "
+	  "samples: strided or blocked", Z(interleave) },
 	{ "flops", KNOB_ENUM, "paper", 0, 0, flops_names, F(flops),
-	  "dacp, rr, skrull: FLOPs estimate: paper (the paper's formula) or "
-	  "exact (the cost model)", Z(flops) },
+	  "dacp, rr, skrull-paper: FLOPs estimate: paper (the paper's "
+	  "formula) or exact (the cost model)", Z(flops) },
 	{ "order", KNOB_ENUM, "dataset", 0, 0, order_names, F(order),
 	  "global batches in dataset order or shuffled (not sorted, which "
 	  "has its own)", Z(order) },

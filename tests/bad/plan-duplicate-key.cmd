@@ -1,3 +1,3 @@
-skrull plan --trace tests/data/cli/good.txt --dp 1 --cp 2 --nodes 1 --gpus-per-node 2 --batch 4 --bucket 4096 --drop-overlong -o p.json >/dev/null
+skrull plan --trace tests/data/cli/good.txt --dp 1 --cp 2 --nodes 1 --gpus-per-node 2 --batch 4 --bucket 4096 --policy skrull-paper --drop-overlong -o p.json >/dev/null
 sed 's/"cp":2,/"cp":2,"cp":8,/' p.json >bad.json
 skrull sim --plan bad.json

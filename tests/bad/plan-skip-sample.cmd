@@ -1,3 +1,3 @@
-skrull plan --trace tests/data/cli/good.txt --dp 1 --cp 2 --nodes 1 --gpus-per-node 2 --batch 4 --bucket 4096 --drop-overlong -o p.json >/dev/null
+skrull plan --trace tests/data/cli/good.txt --dp 1 --cp 2 --nodes 1 --gpus-per-node 2 --batch 4 --bucket 4096 --policy skrull-paper --drop-overlong -o p.json >/dev/null
 sed 's/,\[5,4096,-1\]//' p.json >bad.json
 skrull plan --check bad.json --trace tests/data/cli/good.txt

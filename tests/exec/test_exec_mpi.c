@@ -60,8 +60,8 @@ static const uint32_t lens[NSAMPLES] = {
 	37, 5, 60, 12, 3, 44, 21, 9, 58, 16, 7, 30, 51, 4, 26, 14
 };
 
-static const char *const policies[] = { "deepspeed", "skrull", "dacp",
-    "sorted" };
+static const char *const policies[] = { "deepspeed", "skrull",
+    "skrull-paper", "dacp", "sorted" };
 
 static int me = -1, nranks;
 static int points;
@@ -525,7 +525,7 @@ test_policy(struct comm *world, const struct ref *rf, const char *pol,
 	    "sched_plan") && rc_is(plan_validate(&p, &t), SK_OK,
 	    "plan_validate") && p.niter == 1;
 	count_places(&p, &sh, &loc);
-	if (ok && cp > 1 && (strcmp(pol, "skrull") == 0 ||
+	if (ok && cp > 1 && (strcmp(pol, "skrull-paper") == 0 ||
 	    strcmp(pol, "dacp") == 0) && (sh == 0 || loc == 0)) {
 		note("%d sharded and %d local samples", sh, loc);
 		ok = 0;

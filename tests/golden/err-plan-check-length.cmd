@@ -1,1 +1,1 @@
-skrull plan --trace tests/data/cli/good.txt --dp 1 --cp 2 --nodes 1 --gpus-per-node 2 --batch 4 --bucket 4096 --drop-overlong -o small.json >/dev/null && sed 's/\[0,347,1\]/[0,348,1]/' small.json >bad.json && skrull plan --check bad.json --trace tests/data/cli/good.txt
+skrull plan --trace tests/data/cli/good.txt --dp 1 --cp 2 --nodes 1 --gpus-per-node 2 --batch 4 --bucket 4096 --policy skrull-paper --drop-overlong -o small.json >/dev/null && sed 's/\[0,347,1\]/[0,348,1]/' small.json >bad.json && skrull plan --check bad.json --trace tests/data/cli/good.txt

@@ -1,1 +1,1 @@
-skrull plan --trace tests/data/cli/good.txt --dp 1 --cp 2 --nodes 1 --gpus-per-node 2 --batch 4 --bucket 4096 --drop-overlong -o small.json >/dev/null && skrull plan --check small.json --trace tests/data/cli/good.txt
+skrull plan --trace tests/data/cli/good.txt --dp 1 --cp 2 --nodes 1 --gpus-per-node 2 --batch 4 --bucket 4096 --policy skrull-paper --drop-overlong -o small.json >/dev/null && skrull plan --check small.json --trace tests/data/cli/good.txt

@@ -277,6 +277,13 @@ test_skrull(void **state)
 }
 
 static void
+test_skrull_paper(void **state)
+{
+	(void)state;
+	check_policy("skrull-paper", 1);
+}
+
+static void
 test_deepspeed(void **state)
 {
 	(void)state;
@@ -308,6 +315,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_skrull),
+		cmocka_unit_test(test_skrull_paper),
 		cmocka_unit_test(test_deepspeed),
 		cmocka_unit_test(test_seed_matters),
 	};

@@ -54,7 +54,7 @@ plan8(const struct sched_params *p, struct plan *pl, struct trace *t)
 	tutil_job64(&j, 2, 4, 2, 100);
 	tutil_trace(t, batch8, 8);
 	plan_init(pl);
-	assert_int_equal(sched_plan(&j, p, "skrull", t, "batch8", pl), SK_OK);
+	assert_int_equal(sched_plan(&j, p, "skrull-paper", t, "batch8", pl), SK_OK);
 }
 
 /*
@@ -106,7 +106,7 @@ test_gds_hand(void **state)
 	sched_params_default(&p);
 	plan8(&p, &pl, &t);
 	expect_plan(&pl, &t, w, 8, nmb);
-	assert_string_equal(pl.policy, "skrull");
+	assert_string_equal(pl.policy, "skrull-paper");
 	assert_int_equal(pl.dropped, 0);
 	plan_free(&pl);
 	trace_free(&t);
@@ -230,7 +230,7 @@ test_gds_small_batch(void **state)
 	tutil_job64(&j, 4, 2, 2, 100);
 	tutil_trace(&t, v, 3);
 	plan_init(&pl);
-	assert_int_equal(sched_plan(&j, &p, "skrull", &t, NULL, &pl), SK_OK);
+	assert_int_equal(sched_plan(&j, &p, "skrull-paper", &t, NULL, &pl), SK_OK);
 	expect_plan(&pl, &t, w, 3, nmb);
 	plan_free(&pl);
 	trace_free(&t);

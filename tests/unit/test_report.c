@@ -240,6 +240,12 @@ test_json(void **state)
 
 	make_job(&j);
 	make_report(&r);
+	/* Bounds 2.0, 1.5, 2.5, 2.0 s: mean 8 / 4 = 2.0, against the mean
+	 * time 2.5: ratio 1.25. */
+	r.bounds[0] = 2.0;
+	r.bounds[1] = 1.5;
+	r.bounds[2] = 2.5;
+	r.bounds[3] = 2.0;
 	assert_int_equal(report_add_oom(&r, 12, 1, 90e9, 80.5e9), SK_OK);
 	assert_int_equal(report_finish(&r, &j), SK_OK);
 	obj = cJSON_CreateObject();
@@ -266,12 +272,14 @@ test_json(void **state)
 	assert_near(num(s, "mfu"), 0.125, 1e-12);
 	assert_near(num(s, "ideal"), 0.85, 1e-12);
 	assert_near(num(s, "ideal_ratio"), 2.5 / 0.85, 1e-12);
+	assert_near(num(s, "bound"), 2.0, 1e-12);
+	assert_near(num(s, "bound_ratio"), 1.25, 1e-12);
 	assert_near(num(s, "peak_max"), 80.5e9, 0);
 	assert_near(num(s, "busy_frac"), 0.6875, 1e-12);
 	assert_near(num(s, "comm_frac"), 0.1625, 1e-12);
 	assert_near(num(s, "wait_frac"), 0.15, 1e-12);
 	assert_near(num(s, "oom_count"), 1, 0);
-	assert_int_equal(cJSON_GetArraySize(s), 19);
+	assert_int_equal(cJSON_GetArraySize(s), 21);
 
 	iters = item(back, "iterations");
 	assert_int_equal(cJSON_GetArraySize(iters), 4);
@@ -279,6 +287,7 @@ test_json(void **state)
 	assert_near(num(it, "index"), 12, 0);
 	assert_near(num(it, "time"), 4.0, 0);
 	assert_near(num(it, "tokens"), 5000, 0);
+	assert_near(num(it, "bound"), 2.5, 0);
 	gpus = item(it, "gpus");
 	assert_int_equal(cJSON_GetArraySize(gpus), 2);
 	for (k = 0; k < 2; k++) {
