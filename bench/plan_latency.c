@@ -31,7 +31,6 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-extern long ncand, ncall;
 int
 main(int argc, char **argv)
 {
@@ -100,7 +99,6 @@ main(int argc, char **argv)
 	    gsl_stats_quantile_from_sorted_data(lat, 1, nb, 0.5),
 	    gsl_stats_quantile_from_sorted_data(lat, 1, nb, 0.9),
 	    gsl_stats_quantile_from_sorted_data(lat, 1, nb, 0.99), lat[nb - 1]);
-	fprintf(stderr, "cand %ld calls %ld\n", ncand, ncall);
 	rc = 0;
 	goto out;
 fail:
