@@ -22,7 +22,7 @@
  * heavier than a CP rank's mean load (a sequence that light cannot be what
  * sets the makespan, and sharding it only adds collectives and thin
  * kernels).  On the bundled traces that is 3.7 candidates per micro-batch
- * and the same plans as searching every k.  k = all is always
+ * and the same simulated times as searching every k.  k = all is always
  * feasible (the micro-batch holds at most N x C tokens), so a placement
  * always exists; memory plays the role of the paper's roll-back: a
  * sequence that fits whole on no rank is sharded instead.
