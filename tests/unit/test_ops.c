@@ -23,6 +23,7 @@
 #include "err.h"
 #include "job.h"
 #include "ops.h"
+#include "tutil.h"
 
 /* Fail unless a is within a relative 1e-12 of b (b != 0) or equals it. */
 #define assert_rel(a, b) do {						\
@@ -418,6 +419,198 @@ test_monotone(void **state)
 }
 
 /*
+ * A rank's part built one sequence at a time (ops_load_*), or a sequence's
+ * load computed once and merged, gives ops_part_cost's costs bit for bit
+ * when the sequences come in its order (locals, then shards).
+ */
+static void
+test_load_equals_part(void **state)
+{
+	uint32_t local[8], shard[8];
+	struct ops_part p;
+	struct ops_cost a, b, m;
+	struct ops_load l, one, merged;
+	struct job j;
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	size_t i;
+	int n;
+
+	assert_non_null(r);
+	gsl_rng_set(r, 20261203);
+	for (n = 0; n < 300; n++) {
+		job_default(&j);
+		j.recompute = (enum recompute)gsl_rng_uniform_int(r, 3);
+		random_part(r, &p, local, shard);
+		ops_part_cost(&j, &p, &a);
+		ops_load_init(&l, p.N);
+		ops_load_init(&merged, p.N);
+		for (i = 0; i < p.nlocal; i++) {
+			ops_load_local(&j, &l, local[i]);
+			ops_load_init(&one, p.N);
+			ops_load_local(&j, &one, local[i]);
+			ops_load_merge(&merged, &one);
+		}
+		for (i = 0; i < p.nshard; i++) {
+			ops_load_shard(&j, &l, shard[i]);
+			ops_load_init(&one, p.N);
+			ops_load_shard(&j, &one, shard[i]);
+			ops_load_merge(&merged, &one);
+		}
+		ops_load_cost(&j, &l, &b);
+		ops_load_cost(&j, &merged, &m);
+		assert_memory_equal(&a, &b, sizeof a);
+		assert_memory_equal(&a, &m, sizeof a);
+	}
+	gsl_rng_free(r);
+}
+
+/*
+ * ops_mb_time of the part with locals 100, 200 and shards 400, 800 over
+ * N = 4 (T = 600; the forward ops as worked for test_recompute, the
+ * attentions as for test_local_by_hand and test_shard_by_hand):
+ *   forward per layer 7.7566592e-5 s;
+ *   backward: GEMMs twice their forward, 2 x (8.670016 + 6.835008 +
+ *     12.340032 + 8.670016) us = 73.030144 us; element-wise kernels
+ *     twice their busy time + one launch: norms 2 x (2 x 0.6144 + 5),
+ *     RoPE 2 x 0.9216 + 5, SwiGLU 2 x 1.8432 + 5: 27.9872 us; local
+ *     attention 18.5424 us; sharded attention 2.5 x 5.64096 + 3 x 5 =
+ *     29.1024 us; in all 148.662144 us;
+ *   selective recompute 17.05792 us;
+ *   the all-gather's 10.608 us less the local attention's 6.41696 us
+ *     shows, 4.19104 us; the reduce-scatter hides under the local
+ *     attention's backward (18.5424 us);
+ *   per layer 247.477696 us, two layers 494.955392 us;
+ *   head at T = 600: norm 2 x 2 x 600 x 256 B = 0.6144 us, logits
+ *     2 x 600 x 256 x 1000 FLOPs at 0.5 x 600/700: 7.168 us, loss
+ *     600 x 1000 x 6 B = 3.6 us; 11.3824 us busy: forward + 3 launches
+ *     26.3824 us, backward 2 x busy + 4 launches 42.7648 us.
+ * Total 564.102592 us.
+ */
+static void
+test_mb_time_by_hand(void **state)
+{
+	struct ops_part p = { two_local, 2, two_shard, 2, 4 };
+	struct ops_cost c;
+	struct job j;
+	double busy;
+	int op;
+
+	small_job(&j);
+	ops_part_cost(&j, &p, &c);
+	assert_rel(ops_mb_time(&j, &c), 564.102592e-6);
+
+	/* Without local attention nothing hides the collectives: the shards
+	 * alone pay both in full, 2 layers x (1.0608e-5 + 1.0608e-5) s above
+	 * their ops' seconds. */
+	p.nlocal = 0;
+	ops_part_cost(&j, &p, &c);
+	busy = c.recompute_sec;
+	for (op = OP_NORM_ATTN; op <= OP_NORM_ATTN_B; op++)
+		busy += c.sec[op];
+	assert_rel(ops_mb_time(&j, &c) - 2 * busy - c.sec[OP_HEAD] -
+	    c.sec[OP_HEAD_B], 4.2432e-5);
+}
+
+/*
+ * The rates of the small job.  token_sec, per layer: the four GEMMs'
+ * 2 (256 x 512 + 256 x 256 + 256 x 1024 + 512 x 256) = 1179648 FLOPs per
+ * token, forward and twice backward, at 0.5 x 1e14: 7.077888e-8 s (their
+ * bytes, 2 (in + out) per token, stream faster); the element-wise kernels'
+ * bytes once forward and twice backward, norms 2 x 1024, RoPE 1536,
+ * SwiGLU 3072: 3 x 6656 = 19968 B, 1.9968e-8 s; two layers 1.8149376e-7 s.
+ * Head: norm 1024 B, 1.024e-9 s; logits 512000 FLOPs, 1.024e-8 s; loss
+ * 6000 B, 6e-9 s; 1.7264e-8 forward, twice backward: 5.1792e-8 s.
+ * token_sec = 2.3328576e-7 s.  Selective recompute: attention 1 + 2.5 + 1
+ * = 4.5 passes.  Launches: 2 x (9 + 15 + 1) + 7 = 57, 2.85e-4 s.  Tail:
+ * gradient 2.433088e-5 + head gradient 2.296448e-5 + AdamW 1.0925248e-5
+ * + 2 parameter gathers 4.866176e-5 = 1.06882368e-4 s (test_optimizer_dp).
+ *
+ * Sequences, attention 512 S (S + 1) FLOPs a layer:
+ *   1000 whole: 512512000 at 0.4 x 1000/1200 = 1/3: 1.537536e-5 s, x 2
+ *     layers x 4.5 = 1.3837824e-4 s, + 1000 token_sec: 3.71664e-4 s;
+ *   1000 over 4 ranks: queries 250, efficiency 2/9: 2.306304e-5 s,
+ *     2.0756736e-4 + 2.3328576e-4 = 4.4085312e-4 s;
+ *   3000 whole: 4609536000 at 0.375: 1.2292096e-4 s, x 9 = 1.10628864e-3,
+ *     + 6.9985728e-4 = 1.80614592e-3 s;
+ *   3000 over 4: queries 750, efficiency 0.4 x 750/950: 1.4596864e-4 s,
+ *     x 9 = 1.31371776e-3, + 6.9985728e-4 = 2.01357504e-3 s;
+ *   5000 over 2 (the fewest ranks a bucket of 4096 allows): queries
+ *     2500, efficiency 0.4 x 2500/2700: 12802560000 x 2700 / 1e17 =
+ *     3.4566912e-4 s, x 9 = 3.11102208e-3, + 1.1664288e-3 =
+ *     4.27745088e-3 s.
+ */
+static void
+test_rate_by_hand(void **state)
+{
+	struct ops_rate r;
+	struct job j;
+
+	small_job(&j);
+	ops_rate_init(&r, &j);
+	assert_near(r.token_sec, 2.3328576e-7, 1e-18);
+	assert_rel(r.attn_passes, 4.5);
+	assert_rel(r.launch_sec, 2.85e-4);
+	assert_rel(r.tail_sec, 1.06882368e-4);
+	assert_near(ops_seq_sec(&r, 1000, 1), 3.71664e-4, 1e-15);
+	assert_near(ops_seq_sec(&r, 1000, 4), 4.4085312e-4, 1e-15);
+	assert_near(ops_seq_sec(&r, 3000, 1), 1.80614592e-3, 1e-14);
+	assert_near(ops_seq_sec(&r, 3000, 4), 2.01357504e-3, 1e-14);
+	assert_near(ops_seq_sec(&r, 5000, 2), 4.27745088e-3, 1e-14);
+
+	/* Without recompute attention runs 3.5 times and 2 x 24 + 7 = 55
+	 * kernels launch; with full recompute
+	 * the forward GEMMs run again too (a steeper token_sec). */
+	j.recompute = RECOMPUTE_NONE;
+	ops_rate_init(&r, &j);
+	assert_rel(r.attn_passes, 3.5);
+	assert_rel(r.launch_sec, 2.75e-4);
+	j.recompute = RECOMPUTE_FULL;
+	ops_rate_init(&r, &j);
+	assert_rel(r.attn_passes, 4.5);
+	assert_true(r.token_sec > 2.3328576e-7 * 1.2);
+}
+
+/*
+ * The bound, DP 2 x CP 4 (8 GPUs), numbers of test_rate_by_hand:
+ *   {1000, 3000}: work (3.71664e-4 + 1.80614592e-3) / 8 = 2.7222624e-4 s
+ *     is below the 3000-token sample over its 4 ranks, 2.01357504e-3 / 4 =
+ *     5.0339376e-4 s: bound 2.85e-4 + 5.0339376e-4 + 1.06882368e-4 =
+ *     8.95276128e-4 s;
+ *   {3000 x 8, 1000}: work (8 x 1.80614592e-3 + 3.71664e-4) / 8 =
+ *     1.85260392e-3 s sets it: 2.85e-4 + 1.85260392e-3 + 1.06882368e-4 =
+ *     2.244486288e-3 s;
+ *   5000 > bucket 4096 spreads over at least 2 ranks: work 4.27745088e-3.
+ */
+static void
+test_bound_by_hand(void **state)
+{
+	struct ops_rate r;
+	struct ops_bound b;
+	struct job j;
+	int i;
+
+	small_job(&j);
+	ops_rate_init(&r, &j);
+	memset(&b, 0, sizeof b);
+	assert_true(ops_bound_sec(&r, &b) == 0);
+	ops_bound_add(&r, &b, 1000);
+	ops_bound_add(&r, &b, 3000);
+	assert_near(b.work, 2.17780992e-3, 1e-14);
+	assert_near(b.single, 5.0339376e-4, 1e-15);
+	assert_near(ops_bound_sec(&r, &b), 8.95276128e-4, 1e-14);
+
+	memset(&b, 0, sizeof b);
+	for (i = 0; i < 8; i++)
+		ops_bound_add(&r, &b, 3000);
+	ops_bound_add(&r, &b, 1000);
+	assert_near(ops_bound_sec(&r, &b), 2.244486288e-3, 1e-14);
+
+	memset(&b, 0, sizeof b);
+	ops_bound_add(&r, &b, 5000);
+	assert_near(b.work, 4.27745088e-3, 1e-14);
+}
+
+/*
  * PAPER.md section 10: Qwen2.5-0.5B on H100, a 1K-token sample sharded
  * over CP 8 leaves a 128-token shard whose layer, forward and backward,
  * costs roughly 0.3 ms, launches and the collectives' latency floor
@@ -578,6 +771,10 @@ main(void)
 		cmocka_unit_test(test_zero_work),
 		cmocka_unit_test(test_optimizer_dp),
 		cmocka_unit_test(test_monotone),
+		cmocka_unit_test(test_load_equals_part),
+		cmocka_unit_test(test_mb_time_by_hand),
+		cmocka_unit_test(test_rate_by_hand),
+		cmocka_unit_test(test_bound_by_hand),
 		cmocka_unit_test(test_thin_shard_published),
 		cmocka_unit_test(test_eff_presets),
 		cmocka_unit_test(test_eff_json),
