@@ -147,6 +147,23 @@ print_cluster(const struct cluster *c)
 	}
 }
 
+/* The kernel choices, by name; printed only when there are some, so that a
+ * job without them prints as it did before they existed. */
+static void
+print_kernels(unsigned kernels)
+{
+	const char *sep = "";
+	unsigned k;
+
+	printf("%-14s ", "kernels");
+	for (k = 1; k <= KERNEL_ALL; k <<= 1)
+		if (kernels & k) {
+			printf("%s%s", sep, job_kernel_name((enum kernel)k));
+			sep = ", ";
+		}
+	putchar('\n');
+}
+
 static void
 print_job(const struct job *j)
 {
@@ -165,6 +182,8 @@ print_job(const struct job *j)
 	kv("zero", "%d", j->zero);
 	kv("recompute", "%s", job_recompute_name(j->recompute));
 	kv("precision", "%s", job_precision_name(j->precision));
+	if (j->kernels != 0)
+		print_kernels(j->kernels);
 	kv("reserve", "%.2f GiB", j->reserve / GIB);
 	kv("bucket", "%lu tokens%s", (unsigned long)j->bucket,
 	    j->bucket_auto ? " (auto: derived from memory)" : "");

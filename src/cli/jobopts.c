@@ -35,6 +35,7 @@ const struct option jobopts_long[] = {
 	{ "zero", required_argument, NULL, JOBOPT_ZERO },
 	{ "recompute", required_argument, NULL, JOBOPT_RECOMPUTE },
 	{ "precision", required_argument, NULL, JOBOPT_PRECISION },
+	{ "kernels", required_argument, NULL, JOBOPT_KERNELS },
 	{ "reserve", required_argument, NULL, JOBOPT_RESERVE },
 	{ "bucket", required_argument, NULL, JOBOPT_BUCKET },
 	{ "profile", required_argument, NULL, JOBOPT_PROFILE },
@@ -53,6 +54,8 @@ const char jobopts_help[] =
     "  --zero N             ZeRO stage 0-3 (default 2)\n"
     "  --recompute MODE     none, selective or full (default selective)\n"
     "  --precision P        bf16, fp16 or fp32 (default bf16)\n"
+    "  --kernels LIST       fused-swiglu, fused-ce, comma-separated, or none\n"
+    "                       (default none: the Hugging Face graph)\n"
     "  --reserve GIB        GiB per GPU kept free (default 4)\n"
     "  --bucket auto|TOKENS BucketSize C in tokens, K = 1000 (default auto:\n"
     "                       from the memory model)\n"
@@ -170,6 +173,11 @@ jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
 			return cli_usage(cmd, "--precision: %s", err_msg());
 		o->precision = (int)p;
 		return CLI_OK;
+	case JOBOPT_KERNELS:
+		if (job_kernels_parse(arg, &o->kernels) != SK_OK)
+			return cli_usage(cmd, "--kernels: %s", err_msg());
+		o->kernels_given = 1;
+		return CLI_OK;
 	case JOBOPT_RESERVE:
 		return parse_reserve(cmd, arg, &o->reserve);
 	case JOBOPT_BUCKET:
@@ -247,6 +255,8 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 		j->recompute = (enum recompute)o->recompute;
 	if (o->precision >= 0)
 		j->precision = (enum precision)o->precision;
+	if (o->kernels_given)
+		j->kernels = o->kernels;
 	if (o->reserve >= 0)
 		j->reserve = o->reserve;
 	if (o->bucket_given) {

@@ -2,8 +2,8 @@
  * jobopts: the job options every command that needs a job shares
  * (`skrull show`, `skrull plan`, ...): --job FILE, --model, --cluster,
  * --nodes, --gpus-per-node, --dp, --cp, --batch, --zero, --recompute,
- * --precision, --reserve, --bucket, --profile.  skrull-show(1) documents
- * them.
+ * --precision, --kernels, --reserve, --bucket, --profile.  skrull-show(1)
+ * documents them.
  *
  * Use: jobopts_init; append jobopts_long to the command's getopt_long
  * table (its codes are JOBOPT_BASE and up, clear of a command's own);
@@ -23,8 +23,8 @@ enum {
 	JOBOPT_BASE = 1000,
 	JOBOPT_JOB = JOBOPT_BASE, JOBOPT_MODEL, JOBOPT_CLUSTER, JOBOPT_NODES,
 	JOBOPT_GPN, JOBOPT_DP, JOBOPT_CP, JOBOPT_BATCH, JOBOPT_ZERO,
-	JOBOPT_RECOMPUTE, JOBOPT_PRECISION, JOBOPT_RESERVE, JOBOPT_BUCKET,
-	JOBOPT_PROFILE,
+	JOBOPT_RECOMPUTE, JOBOPT_PRECISION, JOBOPT_KERNELS, JOBOPT_RESERVE,
+	JOBOPT_BUCKET, JOBOPT_PROFILE,
 	JOBOPT_END
 };
 
@@ -38,6 +38,8 @@ struct jobopts {
 	int nodes, gpus_per_node, dp, cp, batch;  /* 0: not given */
 	int zero;                                 /* -1: not given */
 	int recompute, precision;                 /* -1: not given */
+	int kernels_given;                        /* --kernels, even none */
+	unsigned kernels;                         /* enum kernel flags */
 	double reserve;                           /* bytes; < 0: not given */
 	int bucket_given, bucket_auto;
 	uint32_t bucket;                          /* tokens */

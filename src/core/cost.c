@@ -160,6 +160,14 @@ cost_shard_flops_total(const struct job *j, double S, int N)
  *
  * Total, no recompute: e (4h + 2h_q + 2h_kv + 4ffn) + 4 heads + 8.
  *
+ * A fused SwiGLU kernel (job.kernels & KERNEL_FUSED_SWIGLU; Liger's, or
+ * Megatron's bias-SwiGLU fusion) computes silu(g) * u in one pass and
+ * keeps only its inputs, recomputing silu(g) in backward:
+ *   g       gate(n2), saved by the kernel                      ffn
+ *   u       up(n2), saved by the kernel                        ffn
+ *   p       silu(g) * u, the input of the down projection      ffn
+ * so 3 ffn, not 4: the MLP half saves e ffn bytes per token less.
+ *
  * Selective recompute checkpoints the core attention: it keeps its inputs
  * Q, K, V and re-runs it in backward.  Its S x S scores and softmax, which
  * selective recompute exists to drop, are never stored by FlashAttention
@@ -168,13 +176,14 @@ cost_shard_flops_total(const struct job *j, double S, int N)
  * selective saves 4 heads bytes per token and layer less than none.
  */
 static double
-layer_act_none(const struct model *m, int e)
+layer_act_none(const struct model *m, int e, unsigned kernels)
 {
 	double h = m->hidden, ffn = m->ffn;
 	double hq = (double)m->heads * m->head_dim;
 	double hkv = (double)m->kv_heads * m->head_dim;
+	double nffn = kernels & KERNEL_FUSED_SWIGLU ? 3 : 4;
 
-	return e * (4 * h + 2 * hq + 2 * hkv + 4 * ffn) +
+	return e * (4 * h + 2 * hq + 2 * hkv + nffn * ffn) +
 	    FP32 * (double)m->heads + 2 * FP32;
 }
 
@@ -187,16 +196,25 @@ layer_act_none(const struct model *m, int e)
  *   logits: vocab x e from the projection, an fp32 copy for the log-softmax
  *     and cross-entropy (vocab x 4; none when training in fp32, the logits
  *     already are), and the fp32 gradient of the logits (vocab x 4).
+ * A fused or chunked cross-entropy (job.kernels & KERNEL_FUSED_CE) takes
+ * the log-softmax in fp32 registers, a chunk of the vocabulary at a time,
+ * and writes the gradient in the training precision:
+ *   logits: vocab x e from the projection, and their gradient vocab x e;
+ * no fp32 copy of either: 2 e vocab bytes (4 in bf16, not 10).  In fp32
+ * training the default already keeps just those two (8 bytes), so there
+ * the choice changes nothing.
  * The embedding output is the first block's x; token ids and labels
  * (8 bytes each) are left out.  Later in backward the gradients a block
  * holds in flight (a few h and ffn wide) stay below the vocabulary buffers
  * freed by then, so the peak is here.
  */
 static double
-head_act(const struct model *m, int e)
+head_act(const struct model *m, int e, unsigned kernels)
 {
 	double v = m->vocab;
 
+	if (kernels & KERNEL_FUSED_CE)
+		return 2.0 * e * m->hidden + FP32 + 2 * v * e;
 	return 2.0 * e * m->hidden + FP32 +
 	    v * e + (e < FP32 ? v * FP32 : 0) + v * FP32;
 }
@@ -219,7 +237,7 @@ cost_memory(const struct job *j, struct cost_mem *mem)
 
 	switch (j->recompute) {
 	case RECOMPUTE_SELECTIVE:
-		layer = m->layers * (layer_act_none(m, e) -
+		layer = m->layers * (layer_act_none(m, e, j->kernels) -
 		    FP32 * (double)m->heads);
 		break;
 	case RECOMPUTE_FULL:
@@ -230,14 +248,14 @@ cost_memory(const struct job *j, struct cost_mem *mem)
 		 * rerun happens after the vocabulary buffers are freed.
 		 */
 		layer = (double)m->layers * m->hidden * e +
-		    layer_act_none(m, e);
+		    layer_act_none(m, e, j->kernels);
 		break;
 	case RECOMPUTE_NONE:
 	default:
-		layer = m->layers * layer_act_none(m, e);
+		layer = m->layers * layer_act_none(m, e, j->kernels);
 		break;
 	}
-	mem->alpha = layer + head_act(m, e);
+	mem->alpha = layer + head_act(m, e, j->kernels);
 	/*
 	 * Token-independent activations (RoPE tables are per position,
 	 * kernel workspaces are inside the reserve): negligible, as the paper
@@ -262,9 +280,10 @@ cost_memory(const struct job *j, struct cost_mem *mem)
  * 4.71 MB/token, 0.67 x our alpha.  One consistent explanation: a fused
  * SwiGLU (3 ffn saved, not 4) and a loss that keeps no fp32 copies of the
  * logits (chunked or bf16 cross-entropy, 4 vocab bytes, not 10) give
- * 5066980 B/token and C = 12366 for 7B, and 43 GB at 26K tokens for 0.5B.
- * The paper names neither kernel, so the default Hugging Face graph stays;
- * its 0.5B bucket lies close only because 26K does not fill the memory.
+ * 5066980 B/token and C = 12366 for 7B, and 43 GB at 26K tokens for 0.5B
+ * (job.kernels with both flags; test_cost.c derives them).  The paper names
+ * neither kernel, so the default stays the Hugging Face graph; its 0.5B
+ * bucket lies close only because 26K does not fill the memory.
  */
 uint32_t
 cost_bucket(const struct job *j)

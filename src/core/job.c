@@ -26,10 +26,15 @@
 
 static const char *const recompute_names[] = { "none", "selective", "full" };
 static const char *const precision_names[] = { "bf16", "fp16", "fp32" };
+/* Indexed by the flag's bit. */
+static const char *const kernel_names[KERNEL_COUNT] = {
+	"fused-swiglu", "fused-ce"
+};
+#define KERNEL_LIST "fused-swiglu, fused-ce"
 
 static const char *const keys[] = {
 	"format", "version", "model", "cluster", "dp", "cp", "batch", "zero",
-	"recompute", "precision", "reserve", "bucket", "schedule"
+	"recompute", "precision", "kernels", "reserve", "bucket", "schedule"
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -124,6 +129,9 @@ job_validate(const struct job *j, const char *where)
 	    (unsigned)j->precision > PRECISION_FP32)
 		return err_set(SK_ERR_ARG, "%s: unknown recompute or precision",
 		    where);
+	if (j->kernels & ~KERNEL_ALL)
+		return err_set(SK_ERR_ARG, "%s: kernels: unknown flags 0x%x",
+		    where, j->kernels & ~KERNEL_ALL);
 	if (!(j->reserve >= 0) || !(j->reserve < j->cluster.gpu.hbm_bytes))
 		return err_set(SK_ERR_ARG, "%s: reserve %.2f GiB is not in "
 		    "[0, %.2f) GiB (the GPU's memory)", where, j->reserve / GIB,
@@ -152,6 +160,52 @@ enum_from(const cJSON *obj, const char *key, const char *where,
 	json_where(at, sizeof at, where, key);
 	return err_set(SK_ERR_FORMAT, "%s: unknown value '%s' (%s, %s, %s)",
 	    at, s, names[0], names[1], names[2]);
+}
+
+/* The flag of kernel name s (n bytes, case-insensitive), 0 for none. */
+static unsigned
+kernel_find(const char *s, size_t n)
+{
+	int i;
+
+	for (i = 0; i < KERNEL_COUNT; i++)
+		if (strlen(kernel_names[i]) == n &&
+		    strncasecmp(s, kernel_names[i], n) == 0)
+			return 1u << i;
+	return 0;
+}
+
+/* "kernels": [NAME, ...], distinct names, into *kernels; absent leaves it
+ * unchanged, [] is none. */
+static int
+kernels_from_json(const cJSON *obj, const char *where, unsigned *kernels)
+{
+	const cJSON *arr, *it;
+	char at[1024], iat[1040];
+	unsigned k, got = 0;
+	int e, n = 0;
+
+	if (cJSON_GetObjectItemCaseSensitive(obj, "kernels") == NULL)
+		return SK_OK;
+	if ((e = json_get_arr(obj, "kernels", where, &arr)) != SK_OK)
+		return e;
+	json_where(at, sizeof at, where, "kernels");
+	cJSON_ArrayForEach(it, arr) {
+		snprintf(iat, sizeof iat, "%s[%d]", at, n++);
+		if (!cJSON_IsString(it))
+			return err_set(SK_ERR_FORMAT, "%s: expected a kernel "
+			    "name (%s)", iat, KERNEL_LIST);
+		k = kernel_find(it->valuestring, strlen(it->valuestring));
+		if (k == 0)
+			return err_set(SK_ERR_FORMAT, "%s: unknown kernel "
+			    "'%s' (%s)", iat, it->valuestring, KERNEL_LIST);
+		if (got & k)
+			return err_set(SK_ERR_FORMAT, "%s: '%s' is listed "
+			    "twice", iat, it->valuestring);
+		got |= k;
+	}
+	*kernels = got;
+	return SK_OK;
 }
 
 /* Copy s into a name of the schedule; SK_ERR_FORMAT naming at when it is
@@ -257,6 +311,7 @@ job_from_json(const cJSON *obj, const char *where, struct job *j)
 	    &recompute)) != SK_OK ||
 	    (e = enum_from(obj, "precision", where, precision_names, 3,
 	    &precision)) != SK_OK ||
+	    (e = kernels_from_json(obj, where, &t.kernels)) != SK_OK ||
 	    (e = json_opt_num(obj, "reserve", where, 0, 1e15,
 	    &t.reserve)) != SK_OK)
 		return e;
@@ -291,6 +346,28 @@ job_from_json(const cJSON *obj, const char *where, struct job *j)
 	return SK_OK;
 }
 
+/* "kernels": [NAME, ...] in flag order. */
+static int
+kernels_to_json(unsigned kernels, cJSON *obj)
+{
+	cJSON *arr, *name;
+	int i;
+
+	if ((arr = cJSON_AddArrayToObject(obj, "kernels")) == NULL)
+		return 0;
+	for (i = 0; i < KERNEL_COUNT; i++) {
+		if (!(kernels & 1u << i))
+			continue;
+		if ((name = cJSON_CreateString(kernel_names[i])) == NULL)
+			return 0;
+		if (!cJSON_AddItemToArray(arr, name)) {
+			cJSON_Delete(name);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 int
 job_to_json(const struct job *j, cJSON *obj)
 {
@@ -314,8 +391,13 @@ job_to_json(const struct job *j, cJSON *obj)
 	    cJSON_AddStringToObject(obj, "recompute",
 	    job_recompute_name(j->recompute)) == NULL ||
 	    cJSON_AddStringToObject(obj, "precision",
-	    job_precision_name(j->precision)) == NULL ||
-	    cJSON_AddNumberToObject(obj, "reserve", j->reserve) == NULL)
+	    job_precision_name(j->precision)) == NULL)
+		goto nomem;
+	/* Written only when set, so that a job without kernel choices prints
+	 * as it did before they existed. */
+	if (j->kernels != 0 && !kernels_to_json(j->kernels, obj))
+		goto nomem;
+	if (cJSON_AddNumberToObject(obj, "reserve", j->reserve) == NULL)
 		goto nomem;
 	if (j->bucket_auto ?
 	    cJSON_AddStringToObject(obj, "bucket", "auto") == NULL :
@@ -405,4 +487,46 @@ job_precision_parse(const char *s, enum precision *p)
 		}
 	return err_set(SK_ERR_ARG, "unknown precision '%s' (bf16, fp16, fp32)",
 	    s);
+}
+
+const char *
+job_kernel_name(enum kernel k)
+{
+	int i;
+
+	for (i = 0; i < KERNEL_COUNT; i++)
+		if ((unsigned)k == 1u << i)
+			return kernel_names[i];
+	return "unknown";
+}
+
+int
+job_kernels_parse(const char *list, unsigned *kernels)
+{
+	const char *p = list;
+	unsigned k, got = 0;
+	size_t n;
+
+	if (strcasecmp(list, "none") == 0) {
+		*kernels = 0;
+		return SK_OK;
+	}
+	for (;;) {
+		n = strcspn(p, ",");
+		if (n == 0)
+			return err_set(SK_ERR_ARG, "empty kernel name in '%s' "
+			    "(%s, or none)", list, KERNEL_LIST);
+		if ((k = kernel_find(p, n)) == 0)
+			return err_set(SK_ERR_ARG, "unknown kernel '%.*s' (%s, "
+			    "or none)", (int)n, p, KERNEL_LIST);
+		if (got & k)
+			return err_set(SK_ERR_ARG, "kernel '%.*s' is listed "
+			    "twice", (int)n, p);
+		got |= k;
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	*kernels = got;
+	return SK_OK;
 }

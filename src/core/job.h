@@ -17,6 +17,21 @@
 enum recompute { RECOMPUTE_NONE = 0, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL };
 enum precision { PRECISION_BF16 = 0, PRECISION_FP16, PRECISION_FP32 };
 
+/*
+ * Kernel choices that change what is saved for backward (skrull(7),
+ * "activation bytes per token"), flags of job.kernels.  None is the
+ * Hugging Face graph.
+ */
+enum kernel {
+	KERNEL_FUSED_SWIGLU = 1 << 0,  /* "fused-swiglu": saves gate, up and
+	                                  their product; SiLU recomputed */
+	KERNEL_FUSED_CE = 1 << 1       /* "fused-ce": the cross-entropy keeps
+	                                  no fp32 copy of the logits or of
+	                                  their gradient */
+};
+#define KERNEL_COUNT 2                      /* flags, bits 0 .. COUNT - 1 */
+#define KERNEL_ALL ((1u << KERNEL_COUNT) - 1)
+
 #define JOB_NAME_MAX 32   /* bytes of a policy or knob name, with its NUL */
 #define JOB_KNOBS_MAX 16
 
@@ -38,6 +53,7 @@ struct job {
 	int zero;        /* ZeRO stage 0..3 (sharded over all dp * cp ranks) */
 	enum recompute recompute;
 	enum precision precision;  /* bf16/fp16: mixed precision with fp32 master weights and Adam states */
+	unsigned kernels;  /* enum kernel flags; 0: the Hugging Face graph */
 	double reserve;  /* bytes per GPU kept free for the CUDA context, NCCL
 	                    buffers and allocator fragmentation */
 	int bucket_auto; /* 1: bucket derived from the memory model (cost_bucket) */
@@ -50,7 +66,8 @@ struct job {
 };
 
 /* The defaults: Qwen2.5-0.5B on 4 x 8 H100, DP 4, CP 8, batch 64, ZeRO-2,
- * selective recompute, bf16, bucket auto (the paper's setting). */
+ * selective recompute, bf16, no kernel choices, bucket auto (the paper's
+ * setting). */
 void job_default(struct job *j);
 
 /* Check every field and dp * cp == GPUs, and the schedule's form (names
@@ -67,5 +84,11 @@ const char *job_recompute_name(enum recompute r);
 int job_recompute_parse(const char *s, enum recompute *r);
 const char *job_precision_name(enum precision p);
 int job_precision_parse(const char *s, enum precision *p);
+
+/* The name of kernel flag k ("fused-swiglu"), "unknown" for anything else. */
+const char *job_kernel_name(enum kernel k);
+/* A comma-separated list of distinct kernel names, or "none", into flags;
+ * SK_ERR_ARG naming the bad or repeated name. */
+int job_kernels_parse(const char *list, unsigned *kernels);
 
 #endif

@@ -275,6 +275,125 @@ test_bucket(void **state)
 }
 
 /*
+ * The kernel choices on the paper's setting (bf16, e = 2, selective), from
+ * the per-layer and head terms of test_alpha and test_bucket.
+ * fused-swiglu saves 3 ffn, not 4: e * ffn bytes less per layer.
+ * fused-ce keeps the logits and their gradient, 2 e vocab, not
+ * (e + 4 + 4) vocab.
+ * Qwen2.5-0.5B (ffn 4864, vocab 151936, 24 layers):
+ *   layer, selective: 50184; fused-swiglu 50184 - 2 * 4864 = 40456
+ *   head: 1522948; fused-ce 2 * 2 * 896 + 4 + 2 * 2 * 151936 = 3588 +
+ *     607744 = 611332
+ *   alpha: fused-swiglu 24 * 40456 + 1522948 = 970944 + 1522948 = 2493892
+ *          fused-ce     24 * 50184 + 611332 = 1204416 + 611332 = 1815748
+ *          both         970944 + 611332 = 1582276
+ *   C = floor(80021637816 / alpha):
+ *          fused-swiglu 2493892 * 32087 = 80021512604 <= free <
+ *                       2493892 * 32088 = 80024006496: 32087
+ *          fused-ce     1815748 * 44070 = 80020014360, * 44071 =
+ *                       80021830108: 44070
+ *          both         1582276 * 50573 = 80020444148, * 50574 =
+ *                       80022026424: 50573
+ *   at 26K tokens with both: 26624 * 1582276 + statics 1204204872 =
+ *   42126516224 + 1204204872 = 43330721096 B, the 43 GB cost.c quotes
+ *   (the paper measured at most 51 GB; the default gives 74 GB)
+ * Qwen2.5-7B (ffn 18944, vocab 152064, 28 layers):
+ *   layer, selective: 2 * 98304 + 8 = 196616; fused-swiglu 2 * (98304 -
+ *     18944) + 8 = 158728
+ *   head: 1534980; fused-ce 2 * 2 * 3584 + 4 + 2 * 2 * 152064 = 14340 +
+ *     608256 = 622596
+ *   alpha: fused-swiglu 28 * 158728 + 1534980 = 4444384 + 1534980 = 5979364
+ *          fused-ce     28 * 196616 + 622596 = 5505248 + 622596 = 6127844
+ *          both         4444384 + 622596 = 5066980 (cost.c's figure)
+ *   C = floor(62662777440 / alpha):
+ *          fused-swiglu 5979364 * 10479 = 62657755356, * 10480 =
+ *                       62663734720: 10479
+ *          fused-ce     6127844 * 10225 = 62657204900, * 10226 =
+ *                       62663332744: 10225
+ *          both         5066980 * 12366 = 62658274680, * 12367 =
+ *                       62663341660: 12366 (cost.c's figure, 7% below
+ *                       the paper's 13K, 13312)
+ */
+static void
+test_kernels(void **state)
+{
+	struct job j;
+	struct cost_mem mem;
+
+	paper_job(&j, "qwen2.5-0.5b");
+	j.kernels = KERNEL_FUSED_SWIGLU;
+	cost_memory(&j, &mem);
+	assert_near(mem.alpha, 2493892, 1e-6);
+	assert_int_equal(cost_bucket(&j), 32087);
+	j.kernels = KERNEL_FUSED_CE;
+	cost_memory(&j, &mem);
+	assert_near(mem.alpha, 1815748, 1e-6);
+	assert_int_equal(cost_bucket(&j), 44070);
+	j.kernels = KERNEL_FUSED_SWIGLU | KERNEL_FUSED_CE;
+	cost_memory(&j, &mem);
+	assert_near(mem.alpha, 1582276, 1e-6);
+	assert_int_equal(cost_bucket(&j), 50573);
+	assert_near(mem.statics + cost_act_bytes(&j, 26624), 43330721096.0,
+	    1e-3);
+
+	paper_job(&j, "qwen2.5-7b");
+	j.kernels = KERNEL_FUSED_SWIGLU;
+	cost_memory(&j, &mem);
+	assert_near(mem.alpha, 5979364, 1e-6);
+	assert_int_equal(cost_bucket(&j), 10479);
+	j.kernels = KERNEL_FUSED_CE;
+	cost_memory(&j, &mem);
+	assert_near(mem.alpha, 6127844, 1e-6);
+	assert_int_equal(cost_bucket(&j), 10225);
+	j.kernels = KERNEL_FUSED_SWIGLU | KERNEL_FUSED_CE;
+	cost_memory(&j, &mem);
+	assert_near(mem.alpha, 5066980, 1e-6);
+	assert_int_equal(cost_bucket(&j), 12366);
+	assert_rel(cost_bucket(&j), 13312, 0.08);
+	/* the statics do not depend on the kernels */
+	assert_near(mem.statics, 18563065248.0, 1e-3);
+}
+
+/*
+ * Qwen2.5-0.5B, both kernels, under the other settings:
+ *   full recompute: the block inputs 24 * 896 * 2 = 43008, one block's
+ *     whole set with the fused SwiGLU 2 * (25088 - 4864) + 64 = 40512, the
+ *     fused loss's head 611332: 694852
+ *   fp32, no recompute: a layer 4 * (25088 - 4864) + 64 = 80960; the head
+ *     4 * 2 * 896 + 4 + 2 * 4 * 151936 = 1222660, the default's (fp32
+ *     keeps no fp32 copy of the logits to drop): 24 * 80960 + 1222660 =
+ *     3165700
+ */
+static void
+test_kernels_modes(void **state)
+{
+	struct job j;
+	struct cost_mem mem, plain;
+	double flops;
+
+	paper_job(&j, "qwen2.5-0.5b");
+	j.kernels = KERNEL_FUSED_SWIGLU | KERNEL_FUSED_CE;
+	j.recompute = RECOMPUTE_FULL;
+	cost_memory(&j, &mem);
+	assert_near(mem.alpha, 694852, 1e-6);
+	j.recompute = RECOMPUTE_NONE;
+	j.precision = PRECISION_FP32;
+	cost_memory(&j, &mem);
+	assert_near(mem.alpha, 3165700, 1e-6);
+	/* fused-ce alone changes nothing in fp32 */
+	j.kernels = KERNEL_FUSED_CE;
+	cost_memory(&j, &mem);
+	j.kernels = 0;
+	cost_memory(&j, &plain);
+	assert_near(mem.alpha, plain.alpha, 0);
+	assert_near(plain.alpha, 3632644, 1e-6);
+	/* nor do the kernels change any FLOPs (the time model) */
+	flops = cost_seq_flops_total(&j, 4096);
+	j.kernels = KERNEL_FUSED_SWIGLU | KERNEL_FUSED_CE;
+	assert_near(cost_seq_flops_total(&j, 4096), flops, 0);
+}
+
+/*
  * Qwen2.5-0.5B, bf16, S = 40960: K and V of 40960 tokens, 2 * 40960 * 128
  * * 2 = 20971520 B = 20 MiB, a quarter of the way from the 16 MiB to the
  * 32 MiB row of Table 5:
@@ -329,6 +448,8 @@ main(void)
 		cmocka_unit_test(test_statics_7b),
 		cmocka_unit_test(test_alpha),
 		cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_kernels),
+		cmocka_unit_test(test_kernels_modes),
 		cmocka_unit_test(test_cp),
 	};
 

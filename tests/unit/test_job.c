@@ -1,7 +1,7 @@
 /*
  * Unit tests of job: the defaults (the paper's setting), validation, the
  * JSON form (written and read back identical), the optional schedule and
- * job files from tests/data/job/.
+ * kernel choices, and job files from tests/data/job/.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +59,7 @@ test_defaults(void **state)
 	assert_int_equal(j.zero, 2);
 	assert_int_equal(j.recompute, RECOMPUTE_SELECTIVE);
 	assert_int_equal(j.precision, PRECISION_BF16);
+	assert_int_equal(j.kernels, 0);
 	assert_true(j.reserve == 4 * GIB);
 	assert_int_equal(j.bucket_auto, 1);
 	assert_int_equal(job_validate(&j, NULL), SK_OK);
@@ -102,6 +103,12 @@ test_validate(void **state)
 	assert_int_equal(job_validate(&j, "job"), SK_ERR_ARG);
 	assert_string_equal(err_msg(), "job: model: heads 14 is not a multiple "
 	    "of kv_heads 3");
+	j = d;
+	j.kernels = KERNEL_ALL;
+	assert_int_equal(job_validate(&j, "job"), SK_OK);
+	j.kernels = 1u << KERNEL_COUNT | KERNEL_FUSED_CE;
+	assert_int_equal(job_validate(&j, "job"), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "job: kernels: unknown flags 0x4");
 }
 
 static void
@@ -390,10 +397,98 @@ test_schedule_errors(void **state)
 }
 
 static void
+test_kernels(void **state)
+{
+	struct job j, back;
+	cJSON *obj, *k;
+	char *text;
+
+	/* none by default, and none written: a default job's JSON is as it
+	 * was before the member existed */
+	job_default(&j);
+	obj = cJSON_CreateObject();
+	assert_int_equal(job_to_json(&j, obj), SK_OK);
+	assert_null(cJSON_GetObjectItemCaseSensitive(obj, "kernels"));
+	cJSON_Delete(obj);
+
+	/* read in any order, any case; written in flag order, lower case */
+	assert_int_equal(from_text(HEAD "\"kernels\":[\"Fused-CE\","
+	    "\"fused-swiglu\"]}", &j), SK_OK);
+	assert_int_equal(j.kernels, KERNEL_FUSED_SWIGLU | KERNEL_FUSED_CE);
+	obj = cJSON_CreateObject();
+	assert_int_equal(job_to_json(&j, obj), SK_OK);
+	k = cJSON_GetObjectItemCaseSensitive(obj, "kernels");
+	text = cJSON_PrintUnformatted(k);
+	assert_string_equal(text, "[\"fused-swiglu\",\"fused-ce\"]");
+	cJSON_free(text);
+	/* after "precision", before "reserve" */
+	assert_string_equal(k->prev->string, "precision");
+	assert_string_equal(k->next->string, "reserve");
+	job_default(&back);
+	assert_int_equal(job_from_json(obj, "again.json", &back), SK_OK);
+	cJSON_Delete(obj);
+	assert_int_equal(back.kernels, j.kernels);
+	assert_same(&j, &back);
+
+	/* one flag alone; a file without the member keeps the job's; [] is
+	 * none */
+	assert_int_equal(from_text(HEAD "\"kernels\":[\"fused-swiglu\"]}",
+	    &j), SK_OK);
+	assert_int_equal(j.kernels, KERNEL_FUSED_SWIGLU);
+	assert_int_equal(from_text(HEAD "\"batch\":8}", &j), SK_OK);
+	assert_int_equal(j.kernels, KERNEL_FUSED_SWIGLU);
+	assert_int_equal(from_text(HEAD "\"kernels\":[]}", &j), SK_OK);
+	assert_int_equal(j.kernels, 0);
+
+	/* through a file */
+	j.kernels = KERNEL_FUSED_CE;
+	assert_int_equal(job_write(tutil_path("k.json"), &j), SK_OK);
+	assert_int_equal(job_read(tutil_path("k.json"), &back), SK_OK);
+	assert_int_equal(back.kernels, KERNEL_FUSED_CE);
+	assert_same(&j, &back);
+	assert_int_equal(unlink(tutil_path("k.json")), 0);
+}
+
+static void
+test_kernels_errors(void **state)
+{
+	struct job j, keep;
+
+	job_default(&j);
+	j.kernels = KERNEL_FUSED_CE;
+	keep = j;
+	assert_int_equal(from_text(HEAD "\"kernels\":\"fused-ce\"}", &j),
+	    SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: kernels: expected an array");
+	assert_int_equal(from_text(HEAD "\"kernels\":[\"fused-swiglu\","
+	    "\"fused-gelu\"]}", &j), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: kernels[1]: unknown kernel "
+	    "'fused-gelu' (fused-swiglu, fused-ce)");
+	assert_int_equal(from_text(HEAD "\"kernels\":[\"fused-ce\","
+	    "\"FUSED-CE\"]}", &j), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: kernels[1]: 'FUSED-CE' is "
+	    "listed twice");
+	assert_int_equal(from_text(HEAD "\"kernels\":[1]}", &j), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: kernels[0]: expected a kernel "
+	    "name (fused-swiglu, fused-ce)");
+	assert_int_equal(from_text(HEAD "\"kernels\":[null]}", &j),
+	    SK_ERR_FORMAT);
+	/* "none" is the command line's word for the empty list, not a name */
+	assert_int_equal(from_text(HEAD "\"kernels\":[\"none\"]}", &j),
+	    SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "j.json: kernels[0]: unknown kernel "
+	    "'none' (fused-swiglu, fused-ce)");
+	/* none of the failures changed the job */
+	assert_int_equal(j.kernels, KERNEL_FUSED_CE);
+	assert_same(&j, &keep);
+}
+
+static void
 test_names(void **state)
 {
 	enum recompute r = RECOMPUTE_NONE;
 	enum precision p = PRECISION_BF16;
+	unsigned k = 0;
 
 	assert_int_equal(job_recompute_parse("Full", &r), SK_OK);
 	assert_int_equal(r, RECOMPUTE_FULL);
@@ -405,6 +500,34 @@ test_names(void **state)
 	assert_int_equal(p, PRECISION_FP32);
 	assert_string_equal(job_precision_name(PRECISION_FP16), "fp16");
 	assert_int_equal(job_precision_parse("int8", &p), SK_ERR_ARG);
+
+	assert_string_equal(job_kernel_name(KERNEL_FUSED_SWIGLU),
+	    "fused-swiglu");
+	assert_string_equal(job_kernel_name(KERNEL_FUSED_CE), "fused-ce");
+	assert_string_equal(job_kernel_name((enum kernel)KERNEL_ALL), "unknown");
+	assert_int_equal(job_kernels_parse("fused-ce,fused-swiglu", &k), SK_OK);
+	assert_int_equal(k, KERNEL_ALL);
+	assert_int_equal(job_kernels_parse("Fused-SwiGLU", &k), SK_OK);
+	assert_int_equal(k, KERNEL_FUSED_SWIGLU);
+	assert_int_equal(job_kernels_parse("none", &k), SK_OK);
+	assert_int_equal(k, 0);
+	/* failures leave the flags alone */
+	k = KERNEL_FUSED_CE;
+	assert_int_equal(job_kernels_parse("fused-ce,fused-gelu", &k),
+	    SK_ERR_ARG);
+	assert_string_equal(err_msg(), "unknown kernel 'fused-gelu' "
+	    "(fused-swiglu, fused-ce, or none)");
+	assert_int_equal(job_kernels_parse("fused-ce,fused-ce", &k), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "kernel 'fused-ce' is listed twice");
+	assert_int_equal(job_kernels_parse("fused-ce,", &k), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "empty kernel name in 'fused-ce,' "
+	    "(fused-swiglu, fused-ce, or none)");
+	assert_int_equal(job_kernels_parse("", &k), SK_ERR_ARG);
+	/* "none" only alone */
+	assert_int_equal(job_kernels_parse("none,fused-ce", &k), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "unknown kernel 'none' (fused-swiglu, "
+	    "fused-ce, or none)");
+	assert_int_equal(k, KERNEL_FUSED_CE);
 }
 
 int
@@ -418,6 +541,8 @@ main(void)
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_schedule_errors),
+		cmocka_unit_test(test_kernels),
+		cmocka_unit_test(test_kernels_errors),
 		cmocka_unit_test(test_names),
 	};
 

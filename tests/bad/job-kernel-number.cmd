@@ -1,0 +1,1 @@
+skrull show job --job tests/bad/files/job-kernel-number.json

@@ -1,0 +1,1 @@
+skrull show job --kernels fused-ce --json > a.json && skrull show job --job a.json --json > b.json && cmp a.json b.json && sed -n '/"precision"/,/"reserve"/p' b.json && skrull show job --job a.json --kernels none | sed -n '/precision/,/reserve/p'
