@@ -309,6 +309,10 @@ run_paper(struct simcli *sc, int json)
 		j.batch = c->batch;
 		j.bucket = c->bucket;
 		j.bucket_auto = 0;
+		/* The paper's peak memory (its Table 4) implies about 0.68 of
+		 * the Hugging Face graph's bytes per token: a fused SwiGLU and
+		 * a loss without fp32 logits (skrull(7)). */
+		j.kernels = KERNEL_FUSED_SWIGLU | KERNEL_FUSED_CE;
 		if (parse_list(list, &base, e, &n) != SK_OK ||
 		    trace_read(c->trace, NULL, &t, NULL) != SK_OK) {
 			rc = cli_fail();
