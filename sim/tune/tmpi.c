@@ -107,6 +107,7 @@ pack(const struct tune_candidate *x, size_t i, double *v)
 	v[TMPI_OOMS] = (double)x->ooms;
 	v[TMPI_OOM_BOUND] = x->oom_bound;
 	v[TMPI_DROPPED] = (double)x->dropped;
+	v[TMPI_BOUND] = x->bound;
 	return SK_OK;
 }
 
@@ -128,6 +129,7 @@ unpack(const double *v, struct tune_candidate *x)
 	x->ooms = (size_t)v[TMPI_OOMS];
 	x->oom_bound = v[TMPI_OOM_BOUND];
 	x->dropped = (size_t)v[TMPI_DROPPED];
+	x->bound = v[TMPI_BOUND];
 }
 
 int

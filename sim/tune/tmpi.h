@@ -40,6 +40,7 @@ enum {
 	TMPI_HEADROOM,
 	TMPI_OOMS, TMPI_OOM_BOUND,
 	TMPI_DROPPED,      /* samples */
+	TMPI_BOUND,        /* s */
 	TMPI_NFIELDS
 };
 

@@ -296,7 +296,7 @@ struct score {
 	uint32_t bucket;
 	int feasible, pruned;
 	size_t batches, dropped, ooms;
-	double mean, ci_lo, ci_hi, mfu, peak;
+	double mean, ci_lo, ci_hi, mfu, peak, bound;
 	double f;            /* the objective: mean, or PENALTY x mean */
 };
 
@@ -366,7 +366,7 @@ score(const struct tune_candidate *c, uint32_t bucket, const struct trace *t,
 	uint64_t cap;
 	uint32_t len;
 	size_t k0, nk, i, n = 0;
-	double sum_mfu = 0, sum_t = 0, mean, half;
+	double sum_mfu = 0, sum_t = 0, sum_b = 0, mean, half;
 	int e = SK_OK;
 
 	memset(out, 0, sizeof *out);
@@ -397,8 +397,10 @@ score(const struct tune_candidate *c, uint32_t bucket, const struct trace *t,
 		    &w->pl)) != SK_OK ||
 		    (e = sim_run(&w->pl, &so, &r)) != SK_OK)
 			goto out;
-		for (i = 0; i < r.niter; i++)
+		for (i = 0; i < r.niter; i++) {
 			w->times[n++] = r.time[i];
+			sum_b += r.bounds[i];
+		}
 		sum_t += r.total;
 		sum_mfu += r.mfu * r.total;
 		if (r.peak_max > out->peak)
@@ -425,6 +427,7 @@ score(const struct tune_candidate *c, uint32_t bucket, const struct trace *t,
 	out->ci_lo = mean - half;
 	out->ci_hi = mean + half;
 	out->mfu = sum_t > 0 ? sum_mfu / sum_t : 0;
+	out->bound = n > 0 ? sum_b / (double)n : 0;
 	/* Nothing ran (every drawn sample overlong): no iteration time to
 	 * compare, so the worst finite score. */
 	if (n == 0)
@@ -475,6 +478,7 @@ fill(struct tune_candidate *c, const struct score *s, size_t evaluations)
 	c->ci_lo = s->ci_lo;
 	c->ci_hi = s->ci_hi;
 	c->mfu = s->mfu;
+	c->bound = s->bound;
 	c->peak = s->peak;
 	c->headroom = hbm > 0 ? (hbm - c->job.reserve - s->peak) / hbm : 0;
 	c->ooms = s->ooms;

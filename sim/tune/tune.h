@@ -77,6 +77,8 @@ struct tune_candidate {
 	size_t batches;                   /* global batches simulated */
 	size_t evaluations;               /* simulations (Brent steps) */
 	double mean, ci_lo, ci_hi;        /* iteration time, s, 95% CI */
+	double bound;                     /* mean bound of the same iterations
+	                                     (report.h), s */
 	double mfu;
 	double peak;                      /* largest peak memory, bytes */
 	double headroom;                  /* (HBM - reserve - peak) / HBM */

@@ -123,9 +123,10 @@ print_table(const struct tune_result *r, unsigned long top)
 	size_t i;
 	char lay[32];
 
-	printf("%4s %-24s %-6s %4s %-10s %7s %18s %8s %6s %8s %9s %7s\n", "rank",
-	    "policy", "DPxCP", "ZeRO", "recompute", "bucket", "iteration ms",
-	    "vs DS", "MFU", "headroom", "OOM p95", "dropped");
+	printf("%4s %-24s %-6s %4s %-10s %7s %18s %8s %8s %6s %8s %9s %7s\n",
+	    "rank", "policy", "DPxCP", "ZeRO", "recompute", "bucket",
+	    "iteration ms", "x bound", "vs DS", "MFU", "headroom", "OOM p95",
+	    "dropped");
 	for (i = 0; i < r->n && i < top; i++) {
 		const struct tune_candidate *c = &r->c[i];
 		char pol[64];
@@ -139,10 +140,12 @@ print_table(const struct tune_result *r, unsigned long top)
 			    "does not fit");
 			continue;
 		}
-		printf("%4zu %-24s %-6s %4d %-10s %7u %8.2f +- %6.2f %7.2fx %5.1f%% "
-		    "%7.1f%% %9.2g %7zu%s\n", i + 1, pol, layout(c, lay, sizeof lay),
-		    c->job.zero, job_recompute_name(c->job.recompute), c->job.bucket,
+		printf("%4zu %-24s %-6s %4d %-10s %7u %8.2f +- %6.2f %7.3fx %7.2fx "
+		    "%5.1f%% %7.1f%% %9.2g %7zu%s\n", i + 1, pol,
+		    layout(c, lay, sizeof lay), c->job.zero,
+		    job_recompute_name(c->job.recompute), c->job.bucket,
 		    c->mean * 1e3, (c->ci_hi - c->mean) * 1e3,
+		    c->bound > 0 ? c->mean / c->bound : 0.0,
 		    c->baseline_mean > 0 ? c->baseline_mean / c->mean : 0.0,
 		    100 * c->mfu, 100 * c->headroom, c->oom_bound, c->dropped,
 		    !c->feasible ? "  OOM" : c->pruned ? "  (stopped early)" : "");
@@ -266,6 +269,7 @@ print_json(const struct tune_result *r, unsigned long top, const char *out)
 		    cJSON_AddNumberToObject(o, "ci_lo", c->ci_lo) == NULL ||
 		    cJSON_AddNumberToObject(o, "ci_hi", c->ci_hi) == NULL ||
 		    cJSON_AddNumberToObject(o, "baseline_mean", c->baseline_mean) == NULL ||
+		    cJSON_AddNumberToObject(o, "bound", c->bound) == NULL ||
 		    cJSON_AddNumberToObject(o, "mfu", c->mfu) == NULL ||
 		    cJSON_AddNumberToObject(o, "peak", c->peak) == NULL ||
 		    cJSON_AddNumberToObject(o, "headroom", c->headroom) == NULL ||
