@@ -108,7 +108,8 @@ else
 	    .iterations[].gpus[].comm, .iterations[].gpus[].wait,
 	    .summary.mean, .summary.p50, .summary.p95, .summary.p99,
 	    .summary.total, .summary.tokens_per_s, .summary.mfu,
-	    .summary.ideal_ratio, .summary.busy_frac, .summary.comm_frac,
+	    .summary.ideal_ratio, .summary.bound_ratio, .summary.busy_frac,
+	    .summary.comm_frac,
 	    .summary.wait_frac)'
 	for n in 1 2; do
 		$S run --comm loop --plan rp.json $MODEL -o run$n.json >/dev/null ||
