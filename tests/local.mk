@@ -15,6 +15,7 @@ SK_UNIT_TESTS = \
 	tests/unit/test_pstats \
 	tests/unit/test_dacp \
 	tests/unit/test_gds \
+	tests/unit/test_skrull \
 	tests/unit/test_sched \
 	tests/unit/test_report \
 	tests/unit/test_profile \
@@ -80,6 +81,7 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh \
 tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sim_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_skrull_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_tune_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sens_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_svg_LDADD = $(SK_SIM_LIBS) $(LDADD)

@@ -34,53 +34,6 @@
 
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
-/*
- * The small model: 2 layers, h = 256, 4 query heads and 2 KV heads of 64
- * (h_q = 256, h_kv = 128), ffn 512, vocabulary 1000, untied, no biases;
- * bf16 (2 bytes).  The cluster: peak 1e14 FLOP/s, HBM 1e12 B/s, launch
- * 5 us, gemm_max 0.5, gemm_half 100, attn_max 0.4, attn_half 200,
- * mem_eff 1; 8 GPUs a node, NVLink 1e11 B/s and 2 us, InfiniBand 2e10 B/s
- * and 4 us, no collective table (the ring model).  DP 2 x CP 4, ZeRO-2.
- */
-static void
-small_job(struct job *j)
-{
-	memset(j, 0, sizeof *j);
-	strcpy(j->model.name, "small");
-	j->model.layers = 2;
-	j->model.hidden = 256;
-	j->model.heads = 4;
-	j->model.kv_heads = 2;
-	j->model.head_dim = 64;
-	j->model.ffn = 512;
-	j->model.vocab = 1000;
-	strcpy(j->cluster.name, "round");
-	strcpy(j->cluster.gpu.name, "round");
-	j->cluster.gpu.peak_flops = 1e14;
-	j->cluster.gpu.hbm_bytes = 80e9;
-	j->cluster.gpu.hbm_bw = 1e12;
-	j->cluster.eff.gemm_max = 0.5;
-	j->cluster.eff.gemm_half = 100;
-	j->cluster.eff.attn_max = 0.4;
-	j->cluster.eff.attn_half = 200;
-	j->cluster.eff.mem_eff = 1;
-	j->cluster.eff.launch = 5e-6;
-	j->cluster.nodes = 1;
-	j->cluster.gpus_per_node = 8;
-	j->cluster.nvlink_bw = 1e11;
-	j->cluster.nvlink_lat = 2e-6;
-	j->cluster.ib_bw = 2e10;
-	j->cluster.ib_lat = 4e-6;
-	j->dp = 2;
-	j->cp = 4;
-	j->batch = 8;
-	j->zero = 2;
-	j->recompute = RECOMPUTE_SELECTIVE;
-	j->precision = PRECISION_BF16;
-	j->bucket = 4096;
-	assert_int_equal(cluster_validate(&j->cluster, "small"), SK_OK);
-}
-
 static const uint32_t two_local[] = { 100, 200 };
 static const uint32_t two_shard[] = { 400, 800 };
 
@@ -103,7 +56,7 @@ test_eff_curves(void **state)
 {
 	struct job j;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	/* 0.5 x 100 / 200, 0.5 x 300 / 400 */
 	assert_rel(ops_gemm_eff(&j.cluster.eff, 100), 0.25);
 	assert_rel(ops_gemm_eff(&j.cluster.eff, 300), 0.375);
@@ -172,7 +125,7 @@ test_local_by_hand(void **state)
 	struct ops_cost c;
 	struct job j;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	ops_part_cost(&j, &p, &c);
 	assert_rel(c.tokens, 300);
 	assert_rel(c.flops[OP_QKV], 78643200);
@@ -216,7 +169,7 @@ test_shard_by_hand(void **state)
 	struct ops_cost c;
 	struct job j;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	ops_part_cost(&j, &p, &c);
 	assert_rel(c.tokens, 300);
 	assert_rel(c.flops[OP_ATTN_SHARD], 102553600);
@@ -258,7 +211,7 @@ test_recompute(void **state)
 	struct ops_cost c;
 	struct job j;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	ops_part_cost(&j, &p, &c);
 	assert_rel(c.tokens, 600);
 	assert_rel(c.recompute_sec, 1.705792e-5);
@@ -287,7 +240,7 @@ test_zero_work(void **state)
 	struct job j;
 	int op;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	ops_part_cost(&j, &none, &c);
 	for (op = 0; op < OP_OPTIMIZER; op++)
 		if (c.sec[op] != 0 || c.flops[op] != 0 || c.bytes[op] != 0)
@@ -335,7 +288,7 @@ test_optimizer_dp(void **state)
 	struct ops_dp d;
 	struct job j;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	ops_part_cost(&j, &none, &c);
 	assert_rel(c.bytes[OP_OPTIMIZER], 5925248);
 	assert_rel(c.sec[OP_OPTIMIZER], 1.0925248e-5);
@@ -495,7 +448,7 @@ test_mb_time_by_hand(void **state)
 	double busy;
 	int op;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	ops_part_cost(&j, &p, &c);
 	assert_rel(ops_mb_time(&j, &c), 564.102592e-6);
 
@@ -545,7 +498,7 @@ test_rate_by_hand(void **state)
 	struct ops_rate r;
 	struct job j;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	ops_rate_init(&r, &j);
 	assert_near(r.token_sec, 2.3328576e-7, 1e-18);
 	assert_rel(r.attn_passes, 4.5);
@@ -589,7 +542,7 @@ test_bound_by_hand(void **state)
 	struct job j;
 	int i;
 
-	small_job(&j);
+	tutil_small_job(&j);
 	ops_rate_init(&r, &j);
 	memset(&b, 0, sizeof b);
 	assert_true(ops_bound_sec(&r, &b) == 0);

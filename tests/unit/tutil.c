@@ -165,6 +165,46 @@ tutil_job64(struct job *j, int dp, int batch, int cp, uint32_t bucket)
 	j->bucket = bucket;
 }
 
+/* The numbers of the worked examples in test_ops.c: keep them. */
+void
+tutil_small_job(struct job *j)
+{
+	memset(j, 0, sizeof *j);
+	strcpy(j->model.name, "small");
+	j->model.layers = 2;
+	j->model.hidden = 256;
+	j->model.heads = 4;
+	j->model.kv_heads = 2;
+	j->model.head_dim = 64;
+	j->model.ffn = 512;
+	j->model.vocab = 1000;
+	strcpy(j->cluster.name, "round");
+	strcpy(j->cluster.gpu.name, "round");
+	j->cluster.gpu.peak_flops = 1e14;
+	j->cluster.gpu.hbm_bytes = 80e9;
+	j->cluster.gpu.hbm_bw = 1e12;
+	j->cluster.eff.gemm_max = 0.5;
+	j->cluster.eff.gemm_half = 100;
+	j->cluster.eff.attn_max = 0.4;
+	j->cluster.eff.attn_half = 200;
+	j->cluster.eff.mem_eff = 1;
+	j->cluster.eff.launch = 5e-6;
+	j->cluster.nodes = 1;
+	j->cluster.gpus_per_node = 8;
+	j->cluster.nvlink_bw = 1e11;
+	j->cluster.nvlink_lat = 2e-6;
+	j->cluster.ib_bw = 2e10;
+	j->cluster.ib_lat = 4e-6;
+	j->dp = 2;
+	j->cp = 4;
+	j->batch = 8;
+	j->zero = 2;
+	j->recompute = RECOMPUTE_SELECTIVE;
+	j->precision = PRECISION_BF16;
+	j->bucket = 4096;
+	assert_int_equal(cluster_validate(&j->cluster, "small"), SK_OK);
+}
+
 void
 tutil_expect_iter(const struct plan *pl, size_t it, const struct trace *t,
     const struct tutil_want *w, size_t n, const size_t *nmb)

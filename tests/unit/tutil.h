@@ -82,6 +82,17 @@ void tutil_job(struct job *j, int dp, int batch, int cp, uint32_t bucket);
  */
 void tutil_job64(struct job *j, int dp, int batch, int cp, uint32_t bucket);
 
+/*
+ * The small model of the worked cost examples: 2 layers, h = 256, 4 query
+ * heads and 2 KV heads of 64 (h_q = 256, h_kv = 128), ffn 512, vocabulary
+ * 1000, untied, no biases; bf16.  The cluster: peak 1e14 FLOP/s, HBM 80 GB
+ * at 1e12 B/s, launch 5 us, gemm_max 0.5, gemm_half 100, attn_max 0.4,
+ * attn_half 200, mem_eff 1; 8 GPUs a node, NVLink 1e11 B/s and 2 us,
+ * InfiniBand 2e10 B/s and 4 us, no collective table (the ring model).
+ * DP 2 x CP 4, batch 8, ZeRO-2, selective recompute, BucketSize 4096.
+ */
+void tutil_small_job(struct job *j);
+
 /* One expected sample of a plan: where it lies and how it is placed. */
 struct tutil_want {
 	int d;           /* DP rank */
