@@ -69,7 +69,7 @@ fastest(const struct sched_ws *ws)
 static void
 balance(struct sched_ws *ws, size_t n)
 {
-	size_t i, q, a, b, bi, bj;
+	size_t i, q, a, b, bi, bj, nf;
 	double D, x, gain, bgain;
 	int d, s, f, t, dp = ws->dp, step;
 
@@ -95,6 +95,10 @@ balance(struct sched_ws *ws, size_t n)
 			break;
 		bgain = 0;
 		bi = bj = n;
+		nf = 0;
+		for (b = 0; b < n; b++)
+			if (ws->bin[b] == f)
+				ws->sub[nf++] = (uint32_t)b;
 		/* A transfer of x from s to f leaves max(L_s - x, L_f + x):
 		 * the gain over L_s is min(x, D - x). */
 		for (a = 0; a < n; a++) {
@@ -107,8 +111,9 @@ balance(struct sched_ws *ws, size_t n)
 				bi = a;
 				bj = n;
 			}
-			for (b = 0; b < n; b++) {
-				if (ws->bin[b] != f || ws->w[b] >= x)
+			for (q = 0; q < nf; q++) {
+				b = ws->sub[q];
+				if (ws->w[b] >= ws->w[a])
 					continue;
 				x = ws->w[a] - ws->w[b];
 				gain = x < D - x ? x : D - x;
@@ -117,7 +122,6 @@ balance(struct sched_ws *ws, size_t n)
 					bi = a;
 					bj = b;
 				}
-				x = ws->w[a];
 			}
 		}
 		if (bi == n)
@@ -138,12 +142,12 @@ balance(struct sched_ws *ws, size_t n)
  * m micro-batches: each sample, heaviest first, into the micro-batch with
  * the least weight that still has room for its tokens (N x C).  Returns
  * SK_ERR_RANGE when one fits none (try m + 1).  arr/mbfirst then hold the
- * micro-batches, each in batch order.
+ * micro-batches, each heaviest first.
  */
 static int
 fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
 {
-	size_t q, j, t, pos;
+	size_t q, j, t;
 	uint32_t p;
 
 	for (j = 0; j < m; j++) {
@@ -166,8 +170,9 @@ fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
 		ws->glen[q] = (uint32_t)t;  /* micro-batch of sub[q] */
 		ws->mbfirst[t + 1]++;
 	}
-	/* Counting sort by micro-batch; sub is heaviest first, so order
-	 * each micro-batch by batch position afterwards. */
+	/* Counting sort by micro-batch, stable: each keeps sub's order,
+	 * heaviest (longest) first, which is the order cdacp_place sorts
+	 * into, so its sort is one scan. */
 	ws->mbfirst[0] = 0;
 	for (j = 0; j < m; j++)
 		ws->mbfirst[j + 1] += ws->mbfirst[j];
@@ -175,14 +180,6 @@ fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
 		ws->mbtok[j] = ws->mbfirst[j];
 	for (q = 0; q < c; q++)
 		ws->arr[ws->mbtok[ws->glen[q]]++] = ws->sub[q];
-	for (j = 0; j < m; j++) {
-		pos = ws->mbfirst[j];
-		for (q = pos; q < ws->mbfirst[j + 1]; q++)
-			ws->dkey[q - pos] = ws->arr[q];
-		sched_sort_u64(ws, ws->dkey, ws->mbfirst[j + 1] - pos);
-		for (q = pos; q < ws->mbfirst[j + 1]; q++)
-			ws->arr[q] = (uint32_t)ws->dkey[q - pos];
-	}
 	return SK_OK;
 }
 
