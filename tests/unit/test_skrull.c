@@ -164,7 +164,16 @@ test_one_sample(void **state)
  * rank, none sharded (every rank the same load: nothing for a shard to
  * balance, only collectives to add).  Every rank then runs the same
  * program, so the simulator waits nowhere and its iteration is exactly
- * one rank's micro-batch (ops_mb_time) and the tail.
+ * one rank's micro-batch (ops_mb_time) and the tail.  By hand, T = 600:
+ * forward as in test_ops.c's test_recompute but the attention, two of
+ * 512 x 300 x 301 FLOPs at 0.4 x 300/500: 3.8528 + 5 us launch; 69.361472
+ * us; backward GEMMs 73.030144, norms 12.4576, RoPE 6.8432, SwiGLU 8.6864,
+ * attention 2.5 x 3.8528 + 15 = 24.632: 125.649344 us; recompute 8.8528;
+ * two layers 407.727232 us; head 26.3824 + 42.7648 us: 476.874432 us.
+ * Tail over 4 GPUs of a node: gradients 3 x 2 us + 3/4 x 1180672 B / 1e11
+ * = 14.85504 us (and each of the 2 parameter gathers), head gradients
+ * 6 + 7.68384 = 13.68384 us, AdamW on 1692928 / 4 parameters x 28 B:
+ * 16.850496 us; 75.099456 us.  551.973888 us in all.
  */
 static void
 test_all_equal(void **state)
@@ -195,6 +204,7 @@ test_all_equal(void **state)
 	ops_load_local(&j, &l, 300);
 	ops_load_cost(&j, &l, &c);
 	ops_rate_init(&rate, &j);
+	assert_near(r.time[0], 551.973888e-6, NS_TOL);
 	assert_near(r.time[0], ops_mb_time(&j, &c) + rate.tail_sec, NS_TOL);
 	report_free(&r);
 	plan_free(&pl);
