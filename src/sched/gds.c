@@ -121,7 +121,7 @@ int
 gds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
     size_t n, sched_place_fn place, int batch_order, struct plan *out)
 {
-	size_t i, p, c, m;
+	size_t c, m;
 	uint64_t tok;
 	int d, rc = SK_ERR_RANGE;
 
@@ -131,19 +131,8 @@ gds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 	sched_batch_flops(ws, len, n);
 	binpack(ws, len, n);
 	for (d = 0; d < ws->dp; d++) {
-		c = 0;
-		tok = 0;
-		for (i = 0; i < n; i++) {
-			p = ws->key[i] & POS_MASK;
-			if (ws->bin[p] != d)
-				continue;
-			ws->sub[c++] = (uint32_t)p;
-			tok += len[p];
-		}
-		m = (size_t)((tok + ws->cap - 1) / ws->cap);
-		if (m == 0)
-			m = 1;
-		for (; c > 0 && m <= c; m++) {
+		c = sched_rank_samples(ws, len, n, d, &tok);
+		for (m = sched_min_mbs(ws, tok); c > 0 && m <= c; m++) {
 			rc = attempt(ws, len, c, m, place, batch_order);
 			if (rc != SK_ERR_RANGE)
 				break;

@@ -424,6 +424,31 @@ sched_sort_u64(struct sched_ws *ws, uint64_t *a, size_t n)
 		memcpy(a, src, n * sizeof *a);
 }
 
+size_t
+sched_rank_samples(struct sched_ws *ws, const uint32_t *len, size_t n, int d,
+    uint64_t *tok)
+{
+	size_t q, p, c = 0;
+
+	*tok = 0;
+	for (q = 0; q < n; q++) {
+		p = ws->key[q] & 0xffffffffu;
+		if (ws->bin[p] != d)
+			continue;
+		ws->sub[c++] = (uint32_t)p;
+		*tok += len[p];
+	}
+	return c;
+}
+
+size_t
+sched_min_mbs(const struct sched_ws *ws, uint64_t tok)
+{
+	size_t m = (size_t)((tok + ws->cap - 1) / ws->cap);
+
+	return m > 0 ? m : 1;
+}
+
 int
 sched_push_rank(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
     size_t m, struct plan *out)

@@ -202,20 +202,9 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 			ws->wmax = ws->w[i];
 	balance(ws, n);
 	for (d = 0; d < ws->dp; d++) {
-		c = 0;
-		tok = 0;
-		for (q = 0; q < n; q++) {
-			i = ws->key[q] & POS_MASK;
-			if (ws->bin[i] != d)
-				continue;
-			ws->sub[c++] = (uint32_t)i;
-			tok += len[i];
-		}
-		m = (size_t)((tok + ws->cap - 1) / ws->cap);
-		if (m == 0)
-			m = 1;
+		c = sched_rank_samples(ws, len, n, d, &tok);
 		rc = SK_ERR_RANGE;
-		for (; c > 0 && m <= c; m++)
+		for (m = sched_min_mbs(ws, tok); c > 0 && m <= c; m++)
 			if ((rc = fill(ws, len, c, m)) == SK_OK)
 				break;
 		if (c == 0)

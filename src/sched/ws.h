@@ -84,6 +84,15 @@ void sched_sort_u64(struct sched_ws *ws, uint64_t *a, size_t n);
 /* fl[i] = sched_flops(len[i]) for the n samples of a batch. */
 void sched_batch_flops(struct sched_ws *ws, const uint32_t *len, size_t n);
 
+/* DP rank d's batch positions in ws->key order (the bin-packers' ws->bin
+ * assigns them) into ws->sub; returns their count, *tok their tokens. */
+size_t sched_rank_samples(struct sched_ws *ws, const uint32_t *len, size_t n,
+                          int d, uint64_t *tok);
+
+/* The fewest micro-batches that can hold tok tokens: ceil(tok / (N x C)),
+ * at least 1. */
+size_t sched_min_mbs(const struct sched_ws *ws, uint64_t tok);
+
 /* Push micro-batches mbfirst[0..m] of arr/place for one DP rank to the
  * plan (plan_rank_begin included). */
 int sched_push_rank(struct sched_ws *ws, const uint32_t *idx,
