@@ -1218,7 +1218,7 @@ out:
 int
 sim_predict(const struct plan *p, const struct model *m, enum precision prec,
     const struct cluster *c, size_t first, size_t count, int threads,
-    double *sec)
+    double *sec, double *bound)
 {
 	struct sim_opts o;
 	struct report r;
@@ -1242,8 +1242,11 @@ sim_predict(const struct plan *p, const struct model *m, enum precision prec,
 	o.threads = threads;
 	if ((e = sim_run(&q, &o, &r)) != SK_OK)
 		return e;
-	for (i = 0; i < count; i++)
+	for (i = 0; i < count; i++) {
 		sec[i] = r.time[i];
+		if (bound != NULL)
+			bound[i] = r.bounds[i];
+	}
 	report_free(&r);
 	return SK_OK;
 }

@@ -64,9 +64,11 @@ int sim_run(const struct plan *p, const struct sim_opts *o, struct report *r);
  * checked against the plan's DP x CP).  sec[i] receives the seconds of
  * iteration first + i, for i < count; count 0 is an error, as is a range
  * past the plan's end (SK_ERR_RANGE).  threads as sim_opts.threads.
+ * Unless NULL, bound[i] receives that iteration's bound for the same job
+ * (report.h): the best possible time of a run of that model there.
  */
 int sim_predict(const struct plan *p, const struct model *m,
                 enum precision prec, const struct cluster *c, size_t first,
-                size_t count, int threads, double *sec);
+                size_t count, int threads, double *sec, double *bound);
 
 #endif

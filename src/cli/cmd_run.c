@@ -242,9 +242,10 @@ nomem:
 
 /* The simulated seconds of each iteration run (sec[r->niter]): the plan
  * with the model as run (its overrides), fp32 (the executor's storage on
- * either backend), on the plan's cluster with the profile applied. */
+ * either backend), on the plan's cluster with the profile applied; and
+ * the report's bounds and summary for that job, the one measured. */
 static int
-predict(const struct runopts *o, const struct plan *p, const struct report *r,
+predict(const struct runopts *o, const struct plan *p, struct report *r,
     double *sec)
 {
 	struct profile pf;
@@ -257,8 +258,10 @@ predict(const struct runopts *o, const struct plan *p, const struct report *r,
 	    (e = profile_read(o->profile_path, &pf)) == SK_OK) {
 		profile_apply(&pf, &c);
 		e = sim_predict(p, &m, PRECISION_FP32, &c, r->first, r->niter, 0,
-		    sec);
+		    sec, r->bounds);
 	}
+	if (e == SK_OK)
+		e = report_finish(r, &p->job);
 	profile_free(&pf);
 	if (e != SK_OK)
 		err_prefix("--profile");
@@ -292,6 +295,9 @@ print_prediction(const struct runopts *o, const struct report *r,
 	}
 	printf("  %-12s %36.1f%%\n", "mean |error|", 100 * sum /
 	    (double)(r->niter > 0 ? r->niter : 1));
+	printf("%-14s %.3f ms per iteration, the best possible on the profiled "
+	    "hardware; this run takes %.3fx the bound\n", "bound",
+	    r->bound * 1e3, r->bound_ratio);
 }
 
 /* The prediction as JSON, added to root. */
@@ -330,7 +336,7 @@ prediction_json(const struct runopts *o, const struct report *r,
  * how describes the communication for the text.  With --profile, the
  * simulated time of each iteration beside the measured one. */
 static int
-results(const struct runopts *o, const struct plan *p, const struct report *r,
+results(const struct runopts *o, const struct plan *p, struct report *r,
     const double *loss, const char *how)
 {
 	cJSON *root = NULL;

@@ -700,16 +700,16 @@ test_predict(void **state)
 	m.layers = 2;
 	c = j.cluster;
 	c.eff.launch = 2e-6;
-	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 1, 1, sec),
+	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 1, 1, sec, NULL),
 	    SK_OK);
 	assert_int_equal(ns(sec[0]), 112000);
 	/* the plan itself is left as it was */
 	assert_int_equal(p.job.model.layers, 1);
 	assert_int_equal(p.job.recompute, RECOMPUTE_SELECTIVE);
 
-	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 0, 1, sec),
+	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 0, 1, sec, NULL),
 	    SK_ERR_RANGE);
-	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 2, 1, sec),
+	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 2, 1, sec, NULL),
 	    SK_ERR_RANGE);
 	plan_free(&p);
 }
