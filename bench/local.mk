@@ -3,7 +3,7 @@ EXTRA_DIST += bench/trace-stats.sh bench/plan.sh bench/sim.sh bench/tune.sh benc
 	bench/predict.sh bench/limits.sh bench/fuzz.sh bench/quality.sh
 EXTRA_PROGRAMS = bench/plan_latency
 bench_plan_latency_SOURCES = bench/plan_latency.c
-bench_plan_latency_LDADD = $(SK_CORE_LIBS)
+bench_plan_latency_LDADD = $(SK_SCHED_LIBS)
 CLEANFILES += bench/plan_latency
 EXTRA_DIST += bench/attn_cuda.c
 if HAVE_CUDA

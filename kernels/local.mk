@@ -3,6 +3,7 @@
 # built only when configure found CUDA (.cu files go through nvcc).
 noinst_LIBRARIES += libskrull_kcpu.a
 libskrull_kcpu_a_SOURCES = kernels/kern_cpu.c kernels/kern.h
+libskrull_kcpu_a_CPPFLAGS = $(SK_INC_KERNELS)
 SK_KCPU_LIBS = libskrull_kcpu.a
 EXTRA_DIST += kernels/probe.cu kernels/kcuda.cu kernels/kcuda_attn.cu kernels/kcuda_impl.h
 if HAVE_CUDA

@@ -41,7 +41,7 @@ check_LIBRARIES = tests/unit/libtutil.a
 tests_unit_libtutil_a_SOURCES = tests/unit/tutil.c tests/unit/tutil.h
 # Each test program is built from tests/unit/NAME.c (Automake's default
 # source) and linked with LDADD; only the CUDA one needs more.
-LDADD = tests/unit/libtutil.a $(SK_CORE_LIBS) $(CMOCKA_LIBS)
+LDADD = tests/unit/libtutil.a $(SK_SCHED_LIBS) $(CMOCKA_LIBS)
 if HAVE_CUDA
 tests_unit_test_kern_cuda_LDADD = $(SK_CUDA_LIBS) $(SK_KCPU_LIBS) $(LDADD)
 tests_unit_test_backend_cuda_LDADD = $(SK_EXEC_LIBS) $(LDADD)
@@ -55,6 +55,8 @@ SK_SCRIPT_TESTS = \
 	tests/reference.sh \
 	tests/regen.sh \
 	tests/knobs.sh \
+	tests/layers.sh \
+	tests/elf.sh \
 	tests/tune-mpi.sh \
 	tests/comm-mpi.sh \
 	tests/exec-mpi.sh \
@@ -82,9 +84,9 @@ tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sim_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_skrull_LDADD = $(SK_SIM_LIBS) $(LDADD)
-tests_unit_test_tune_LDADD = $(SK_SIM_LIBS) $(LDADD)
-tests_unit_test_sens_LDADD = $(SK_SIM_LIBS) $(LDADD)
-tests_unit_test_svg_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_tune_LDADD = $(SK_TUNE_LIBS) $(LDADD)
+tests_unit_test_sens_LDADD = $(SK_TUNE_LIBS) $(LDADD)
+tests_unit_test_svg_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_kern_cpu_LDADD = $(SK_KCPU_LIBS) $(LDADD)
 tests_unit_test_calib_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_comm_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)

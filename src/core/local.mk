@@ -1,6 +1,7 @@
 # core: errors, JSON helpers, traces, job description, cost model, plans.
-noinst_LIBRARIES += libskrull.a
-libskrull_a_SOURCES = \
+noinst_LIBRARIES += libskrull_core.a
+libskrull_core_a_CPPFLAGS = $(SK_INC_CORE)
+libskrull_core_a_SOURCES = \
 	src/core/err.c src/core/err.h \
 	src/core/afile.c src/core/afile.h \
 	src/core/json.c src/core/json.h \
@@ -17,4 +18,4 @@ libskrull_a_SOURCES = \
 	src/core/report.c src/core/report.h \
 	src/core/profile.c src/core/profile.h \
 	src/core/mem.c src/core/mem.h
-SK_CORE_LIBS = libskrull.a $(GSL_LIBS) $(CJSON_LIBS) $(ZLIB_LIBS) $(LIBS)
+SK_CORE_LIBS = libskrull_core.a $(GSL_LIBS) $(CJSON_LIBS) $(ZLIB_LIBS) $(LIBS)

@@ -12,6 +12,7 @@ libskrull_exec_a_SOURCES = \
 	src/exec/calib.c src/exec/calib.h \
 	src/exec/xformer.c src/exec/xformer.h \
 	src/exec/exec.c src/exec/exec.h
+libskrull_exec_a_CPPFLAGS = $(SK_INC_EXEC)
 EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c \
 	tests/exec/test_exec_mpi.c
 # The CUDA backend and the NCCL communicator, each in a library of its own
@@ -24,7 +25,7 @@ EXTRA_DIST += src/exec/backend_cuda.c src/exec/comm_nccl.c \
 if HAVE_CUDA
 noinst_LIBRARIES += libskrull_exec_cuda.a
 libskrull_exec_cuda_a_SOURCES = src/exec/backend_cuda.c
-libskrull_exec_cuda_a_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS)
+libskrull_exec_cuda_a_CPPFLAGS = $(SK_INC_EXEC) $(CUDA_CFLAGS)
 SK_EXEC_LIBS = libskrull_exec.a libskrull_exec_cuda.a libskrull_exec.a \
 	$(SK_KCPU_LIBS) $(SK_CUDA_LIBS)
 else
@@ -33,7 +34,7 @@ endif
 if HAVE_NCCL
 noinst_LIBRARIES += libskrull_comm_nccl.a
 libskrull_comm_nccl_a_SOURCES = src/exec/comm_nccl.c src/exec/comm_nccl.h
-libskrull_comm_nccl_a_CPPFLAGS = $(AM_CPPFLAGS) $(NCCL_CFLAGS) $(CUDA_CFLAGS)
+libskrull_comm_nccl_a_CPPFLAGS = $(SK_INC_EXEC) $(NCCL_CFLAGS) $(CUDA_CFLAGS)
 SK_COMM_NCCL_LIBS = libskrull_comm_nccl.a $(SK_EXEC_LIBS) $(NCCL_LIBS) \
 	$(CUDA_LIBS)
 check_PROGRAMS += tests/exec/test_comm_nccl
@@ -41,22 +42,22 @@ TESTS += tests/exec/test_comm_nccl
 tests_exec_test_comm_nccl_SOURCES = tests/exec/test_comm_nccl.c
 tests_exec_test_comm_nccl_CPPFLAGS = $(AM_CPPFLAGS) $(NCCL_CFLAGS) \
 	$(CUDA_CFLAGS)
-tests_exec_test_comm_nccl_LDADD = $(SK_COMM_NCCL_LIBS) $(SK_CORE_LIBS)
+tests_exec_test_comm_nccl_LDADD = $(SK_COMM_NCCL_LIBS) $(SK_SCHED_LIBS)
 else
 SK_COMM_NCCL_LIBS =
 endif
 if HAVE_MPI
 noinst_LIBRARIES += libskrull_comm_mpi.a
 libskrull_comm_mpi_a_SOURCES = src/exec/comm_mpi.c
-libskrull_comm_mpi_a_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
+libskrull_comm_mpi_a_CPPFLAGS = $(SK_INC_EXEC) $(MPI_CFLAGS)
 SK_COMM_MPI_LIBS = libskrull_comm_mpi.a $(SK_EXEC_LIBS) $(MPI_LIBS)
 check_PROGRAMS += tests/exec/test_comm_mpi tests/exec/test_exec_mpi
 tests_exec_test_comm_mpi_SOURCES = tests/exec/test_comm_mpi.c
 tests_exec_test_comm_mpi_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
-tests_exec_test_comm_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_CORE_LIBS)
+tests_exec_test_comm_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_SCHED_LIBS)
 tests_exec_test_exec_mpi_SOURCES = tests/exec/test_exec_mpi.c
 tests_exec_test_exec_mpi_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
-tests_exec_test_exec_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_CORE_LIBS)
+tests_exec_test_exec_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_SCHED_LIBS)
 else
 SK_COMM_MPI_LIBS =
 endif

@@ -1,5 +1,7 @@
-# sched: the scheduling policies, built into libskrull.a above core.
-libskrull_a_SOURCES += \
+# sched: the scheduling policies and the batcher, built into
+# libskrull_sched.a above core.
+noinst_LIBRARIES += libskrull_sched.a
+libskrull_sched_a_SOURCES = \
 	src/sched/sched.c src/sched/sched.h src/sched/ws.h \
 	src/sched/dacp.c src/sched/dacp.h \
 	src/sched/gds.c \
@@ -7,3 +9,5 @@ libskrull_a_SOURCES += \
 	src/sched/tgds.c \
 	src/sched/baseline.c \
 	src/sched/rr.c
+libskrull_sched_a_CPPFLAGS = $(SK_INC_SCHED)
+SK_SCHED_LIBS = libskrull_sched.a $(SK_CORE_LIBS)

@@ -1,0 +1,9 @@
+# sim: the discrete-event simulator, beside exec above sched: the event
+# queue, the runner and the timeline writer, built into libskrull_sim.a.
+noinst_LIBRARIES += libskrull_sim.a
+libskrull_sim_a_SOURCES = \
+	src/sim/queue.c src/sim/queue.h \
+	src/sim/timeline.c src/sim/timeline.h \
+	src/sim/sim.c src/sim/sim.h
+libskrull_sim_a_CPPFLAGS = $(SK_INC_SIM)
+SK_SIM_LIBS = libskrull_sim.a $(SK_SCHED_LIBS)
