@@ -219,9 +219,9 @@ free_entries(struct entry *e, size_t n)
 		report_free(&e[i].r);
 }
 
-/* The paper's six configurations (PAPER.md section 6) and its speed-ups
+/* The paper's six configurations (its experimental setup) and its speed-ups
  * over DeepSpeed and over sorted batching per configuration, as read off
- * Figure 3 by a third party (PAPER.md 7.1, marked [S] there: approximate). */
+ * Figure 3 by a third party (papernotes; approximate). */
 static const struct paper_config {
 	const char *model, *trace, *name;
 	int dp, cp, batch;

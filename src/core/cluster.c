@@ -94,7 +94,7 @@ struct preset {
  *   "Getting Started with CUDA Graphs", NVIDIA Technical Blog, 2019: a
  *   2.9 us kernel costs 9.6 us per launch with synchronisation, 3.8 us
  *   without; figures as recalled, not rechecked against the post).
- *   PAPER.md section 10 uses 5-10 us.
+ *   a back-of-envelope estimate of the paper's baseline uses 5-10 us.
  */
 #define LAUNCH 5e-6
 #define H100_EFF { .gemm_max = 0.80, .gemm_half = 128, .attn_max = 0.35, \

@@ -267,7 +267,7 @@ cost_memory(const struct job *j, struct cost_mem *mem)
 }
 
 /*
- * Against the paper (PAPER.md 2.4: C = 26K for Qwen2.5-0.5B, 13K for
+ * Against the paper (its Appendix C.1: C = 26K for Qwen2.5-0.5B, 13K for
  * Qwen2.5-7B, H100-80GB, ZeRO-2, selective, DP 4 x CP 8), with the H100's
  * 81559 MiB and the default 4 GiB reserve, this model gives
  *   0.5B: alpha 2727364 B/token, statics 1.20 GB, C = 29340 (26624 + 10%)

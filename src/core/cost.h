@@ -14,7 +14,7 @@
 
 /* ---- FLOPs ---- */
 
-/* The paper's per-layer forward estimate (PAPER.md 2.4, b = 1):
+/* The paper's per-layer forward estimate (arXiv 2505.19609, Appendix C.2, b = 1):
  * 20 h^2 S + 4 h h_kv S + 4 h S^2, with h_kv = kv_heads * head_dim. */
 double cost_flops_paper(const struct model *m, double S);
 

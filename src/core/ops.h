@@ -8,7 +8,7 @@
  * RoPE, local attention, sharded attention, output projection, MLP norm,
  * gate and up projections, SwiGLU, down projection; the K/V all-gather of
  * the sharded sequences runs on the communication stream after RoPE and
- * before the sharded attention, overlapping the local attention (PAPER.md
+ * before the sharded attention, overlapping the local attention (the paper's
  * Eq. 2).  Backward mirrors it (two GEMMs per projection: input and weight
  * gradients), the dK/dV reduce-scatter after the sharded attention's
  * backward overlapping the local attention's backward.  Recompute

@@ -1,5 +1,5 @@
 /*
- * baseline: the paper's baselines (PAPER.md 9.2 and 10): `deepspeed`, every
+ * baseline: the paper's baselines (arXiv 2505.19609, its experiments): `deepspeed`, every
  * sample sharded over the CP group in micro-batches of consecutive samples,
  * and `sorted`, LongAlign's sorted batching (done by the batcher in
  * sched.c) with the same micro-batches.  baseline_run is also the
@@ -20,7 +20,7 @@
  * their tokens stay within mb_budget and their count below mb_samples
  * (when set); a sample over the budget goes alone.  mb_samples = 1 is
  * DeepSpeed's train_micro_batch_size_per_gpu = 1, the baseline that
- * reproduces the paper (PAPER.md 10).
+ * reproduces the paper (README, "What the simulator says").
  */
 int
 baseline_run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,

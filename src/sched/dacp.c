@@ -1,4 +1,4 @@
-/* dacp: see dacp.h and PAPER.md 3.4. */
+/* dacp: see dacp.h and the paper's Algorithm 1. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -184,7 +184,7 @@ dacp_place(struct sched_ws *ws, const uint32_t *len, size_t k,
 	return dacp_place_flops(ws, len, NULL, k, place);
 }
 
-/* DeepSpeed's micro-batches, DACP inside each (PAPER.md 9.2, "DACP
+/* DeepSpeed's micro-batches, DACP inside each (the paper's component study, "DACP
  * only").  A micro-batch within mb_tokens <= N x C always admits DACP with
  * roll-back; a larger mb_tokens can make it fail, reported as it is. */
 static int

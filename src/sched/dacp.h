@@ -1,5 +1,5 @@
 /*
- * dacp: Distributed-aware Context Parallelism (PAPER.md 3.4, Algorithm 1
+ * dacp: Distributed-aware Context Parallelism (arXiv 2505.19609, Algorithm 1
  * with the corrected roll-back accounting), the placement of one
  * micro-batch's sequences on a CP group: each sequence is sharded over all
  * N ranks or kept whole on one.  Also the `dacp` policy (DeepSpeed's

@@ -1,5 +1,5 @@
 /*
- * gds: Global Data Scheduling (PAPER.md 4.2, Algorithm 2 as restated there)
+ * gds: Global Data Scheduling (arXiv 2505.19609, Algorithm 2)
  * and the `skrull` policy: GDS micro-batches with DACP placement.
  */
 #include <stddef.h>

@@ -1,5 +1,5 @@
-/* rr: the round-robin baseline of the paper's case study (PAPER.md 3.4,
- * Algorithm 4) and the `rr` policy: GDS micro-batches, RR placement. */
+/* rr: the round-robin baseline of the paper's case study (arXiv
+ * 2505.19609, Algorithm 4) and the `rr` policy: GDS micro-batches, RR placement. */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -7,7 +7,7 @@
  * Memory is counted in tokens scaled by N (the CP degree), so that 1/N of a
  * sharded sample stays an integer: a CP rank's load is N x local tokens +
  * the sum of the sharded lengths, against N x C (C = BucketSize).  This is
- * the exact integer form of PAPER.md Eq. 7 that plan_validate checks.
+ * the exact integer form of the paper's Eq. 7 that plan_validate checks.
  *
  * Every array is allocated by sched_ws_new() for global batches of up to
  * `max` samples; planning itself never allocates.
@@ -73,7 +73,7 @@ typedef int (*sched_place_fn)(struct sched_ws *ws, const uint32_t *len,
                               const double *fl, size_t k, int32_t *place);
 
 /* Whole-sequence FLOPs of a sample of len tokens under par.flops: paper:
- * cost_flops_paper x layers x 3 (forward + backward, PAPER.md 9.1); exact:
+ * cost_flops_paper x layers x 3 (forward, and backward at twice it); exact:
  * cost_seq_flops_total. */
 double sched_flops(const struct sched_ws *ws, uint32_t len);
 
@@ -105,7 +105,7 @@ int baseline_run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
                  size_t n, const double *fl, sched_place_fn place,
                  struct plan *out);
 
-/* GDS (PAPER.md 4.2): FLOPs bin-packing over DP, then per DP rank the
+/* GDS (the paper's Algorithm 2): FLOPs bin-packing over DP, then per DP rank the
  * fewest interleaved micro-batches that fit and that place accepts; with
  * batch_order each micro-batch reaches place in dataset order rather than
  * ascending length. */

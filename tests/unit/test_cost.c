@@ -1,5 +1,5 @@
 /*
- * Unit tests of cost: FLOPs against PAPER.md's independently published
+ * Unit tests of cost: FLOPs against the paper's independently published
  * ratios and by hand; memory and buckets by hand from published parameter
  * counts and against the paper's BucketSizes; communication by hand from
  * the paper's Table 5.
@@ -48,7 +48,7 @@ tiny_job(struct job *j)
 }
 
 /*
- * PAPER.md section 1: with h = 896, h_kv = 128 (Qwen2.5-0.5B), FLOPs(32K) /
+ * The paper's motivation (its section 1): with h = 896, h_kv = 128 (Qwen2.5-0.5B), FLOPs(32K) /
  * FLOPs(4K) = 34.35 and the linear and quadratic terms are equal at S =
  * 4608; for 7B (h = 3584, h_kv = 512) 18.18 and 18432.
  */
@@ -137,7 +137,7 @@ test_shard(void **state)
 }
 
 /*
- * PAPER.md section 10: about 3 GFLOP per token for forward + backward of
+ * A back-of-envelope estimate of the paper's baseline: about 3 GFLOP per token for forward + backward of
  * the dense part of Qwen2.5-0.5B, the vocabulary projection about a quarter
  * of it.  By hand, per token: a layer's products 2 * 896 * 896 * 2 (Q, O) +
  * 4 * 896 * 128 (K, V) + 6 * 896 * 4864 (SwiGLU) = 29818880, times 24 =

@@ -3,7 +3,7 @@
  * RR placement beside it: micro-batches walked by hand.
  *
  * The model is one layer of hidden 64 with one 64-wide head (h_kv = 64), so
- * the paper's FLOPs (PAPER.md 2.4) are, per layer forward,
+ * the paper's FLOPs (its Appendix C.2) are, per layer forward,
  *   20 h^2 S + 4 h h_kv S + 4 h S^2 = 81920 S + 16384 S + 256 S^2
  *                                   = 256 S (S + 384),
  * and x 1 layer x 3 (forward + backward) = 768 S (S + 384).  Only their

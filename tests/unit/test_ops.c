@@ -3,7 +3,7 @@
  * worked by hand for a small made-up model on a cluster of round numbers,
  * zero-work operations, recompute modes, the data-parallel collectives, a
  * monotonicity property over random parts, published figures (the
- * FlashAttention-2 curve on H100, PAPER.md section 10's per-layer time of
+ * FlashAttention-2 curve on H100, a back-of-envelope estimate of the per-layer time of
  * a thin shard), and the cluster's "efficiency" JSON member.
  */
 #include <math.h>
@@ -564,7 +564,7 @@ test_bound_by_hand(void **state)
 }
 
 /*
- * PAPER.md section 10: Qwen2.5-0.5B on H100, a 1K-token sample sharded
+ * A back-of-envelope estimate of the paper's baseline: Qwen2.5-0.5B on H100, a 1K-token sample sharded
  * over CP 8 leaves a 128-token shard whose layer, forward and backward,
  * costs roughly 0.3 ms, launches and the collectives' latency floor
  * included.  The per-layer total here (forward, backward, selective
