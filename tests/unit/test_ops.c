@@ -2,9 +2,9 @@
  * Unit tests of ops, the simulator's per-operation cost model: numbers
  * worked by hand for a small made-up model on a cluster of round numbers,
  * zero-work operations, recompute modes, the data-parallel collectives, a
- * monotonicity property over random parts, published figures (the
- * FlashAttention-2 curve on H100, a back-of-envelope estimate of the per-layer time of
- * a thin shard), and the cluster's "efficiency" JSON member.
+ * monotonicity property over random parts, a published figure (the
+ * FlashAttention-2 curve on H100) and an estimate (a thin shard's time per
+ * layer), and the cluster's "efficiency" JSON member.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -564,7 +564,8 @@ test_bound_by_hand(void **state)
 }
 
 /*
- * A back-of-envelope estimate of the paper's baseline: Qwen2.5-0.5B on H100, a 1K-token sample sharded
+ * A back-of-envelope estimate of the paper's baseline: Qwen2.5-0.5B on
+ * H100, a 1K-token sample sharded
  * over CP 8 leaves a 128-token shard whose layer, forward and backward,
  * costs roughly 0.3 ms, launches and the collectives' latency floor
  * included.  The per-layer total here (forward, backward, selective
