@@ -138,12 +138,12 @@ test_shard(void **state)
 
 /*
  * A back-of-envelope estimate of the paper's baseline: about 3 GFLOP per
- * token for forward + backward of
- * the dense part of Qwen2.5-0.5B, the vocabulary projection about a quarter
- * of it.  By hand, per token: a layer's products 2 * 896 * 896 * 2 (Q, O) +
- * 4 * 896 * 128 (K, V) + 6 * 896 * 4864 (SwiGLU) = 29818880, times 24 =
- * 715653120; logits 2 * 896 * 151936 = 272269312; forward 987922432,
- * forward + backward 2963767296; the logits' share 0.2756.
+ * token for forward + backward of the dense part of Qwen2.5-0.5B, the
+ * vocabulary projection about a quarter of it.  By hand, per token: a
+ * layer's products 2 * 896 * 896 * 2 (Q, O) + 4 * 896 * 128 (K, V) + 6 *
+ * 896 * 4864 (SwiGLU) = 29818880, times 24 = 715653120; logits 2 * 896 *
+ * 151936 = 272269312; forward 987922432, forward + backward 2963767296;
+ * the logits' share 0.2756.
  */
 static void
 test_dense_per_token(void **state)

@@ -565,12 +565,12 @@ test_bound_by_hand(void **state)
 
 /*
  * A back-of-envelope estimate of the paper's baseline: Qwen2.5-0.5B on
- * H100, a 1K-token sample sharded
- * over CP 8 leaves a 128-token shard whose layer, forward and backward,
- * costs roughly 0.3 ms, launches and the collectives' latency floor
- * included.  The per-layer total here (forward, backward, selective
- * recompute, all-gather and reduce-scatter) must lie within a factor of 2
- * of it, and launches must be most of the compute: 9 forward kernels
+ * H100, a 1K-token sample sharded over CP 8 leaves a 128-token shard whose
+ * layer, forward and backward, costs roughly 0.3 ms, launches and the
+ * collectives' latency floor included.  The per-layer total here (forward,
+ * backward, selective recompute, all-gather and reduce-scatter) must lie
+ * within a factor of 2 of it, and launches must be most of the compute: 9
+ * forward kernels
  * (no local attention), 8 GEMM + 4 element-wise + 3 attention kernels
  * backward, 1 recompute, 25 x 5 us.
  */
