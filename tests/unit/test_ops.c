@@ -570,9 +570,8 @@ test_bound_by_hand(void **state)
  * collectives' latency floor included.  The per-layer total here (forward,
  * backward, selective recompute, all-gather and reduce-scatter) must lie
  * within a factor of 2 of it, and launches must be most of the compute: 9
- * forward kernels
- * (no local attention), 8 GEMM + 4 element-wise + 3 attention kernels
- * backward, 1 recompute, 25 x 5 us.
+ * forward kernels (no local attention), 8 GEMM + 4 element-wise + 3
+ * attention kernels backward, 1 recompute, 25 x 5 us.
  */
 static void
 test_thin_shard_published(void **state)
