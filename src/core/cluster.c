@@ -1,4 +1,5 @@
 /* cluster: see cluster.h. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,9 +138,6 @@ static const char *const eff_keys[] = {
 	"gemm_max", "gemm_half", "attn_max", "attn_half", "mem_eff", "launch"
 };
 static const char *const coll_keys[] = { "group", "rows" };
-static const char *const row_keys[] = {
-	"bytes", "allgather", "alltoall", "reducescatter", "allreduce"
-};
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
 /* Ranges: wide enough for any real machine, narrow enough to catch a
@@ -154,6 +152,8 @@ static const char *const row_keys[] = {
 #define BW_HI 1e15
 #define LAT_HI 1.0
 #define HALF_HI 1e9  /* tokens */
+#define SEC_LO 1e-9  /* a collective's latency */
+#define SEC_HI 1e3
 
 static int
 find(const char *name)
@@ -261,55 +261,72 @@ gpu_from(const cJSON *obj, const char *where, struct gpu *g)
 	return SK_OK;
 }
 
-/* Ranges are checked by cluster_validate: a fraction must be above 0. */
+/* Numbers are read as any finite value; the validators then say which one
+ * is out of range, with its path. */
 static int
-eff_from(const cJSON *obj, const char *where, struct cluster_eff *f)
+num(const cJSON *obj, const char *key, const char *where, int partial,
+    double *out)
 {
+	if (partial)
+		return json_opt_num(obj, key, where, -HUGE_VAL, HUGE_VAL, out);
+	return json_get_num(obj, key, where, -HUGE_VAL, HUGE_VAL, out);
+}
+
+int
+cluster_eff_from_json(const cJSON *obj, const char *where, int partial,
+    struct cluster_eff *f)
+{
+	struct cluster_eff t = *f;
 	int e;
 
 	if ((e = json_check_keys(obj, where, eff_keys, NELEM(eff_keys))) != SK_OK ||
-	    (e = json_opt_num(obj, "gemm_max", where, 0, 1,
-	    &f->gemm_max)) != SK_OK ||
-	    (e = json_opt_num(obj, "gemm_half", where, 0, HALF_HI,
-	    &f->gemm_half)) != SK_OK ||
-	    (e = json_opt_num(obj, "attn_max", where, 0, 1,
-	    &f->attn_max)) != SK_OK ||
-	    (e = json_opt_num(obj, "attn_half", where, 0, HALF_HI,
-	    &f->attn_half)) != SK_OK ||
-	    (e = json_opt_num(obj, "mem_eff", where, 0, 1,
-	    &f->mem_eff)) != SK_OK ||
-	    (e = json_opt_num(obj, "launch", where, 0, LAT_HI,
-	    &f->launch)) != SK_OK)
+	    (e = num(obj, "gemm_max", where, partial, &t.gemm_max)) != SK_OK ||
+	    (e = num(obj, "gemm_half", where, partial, &t.gemm_half)) != SK_OK ||
+	    (e = num(obj, "attn_max", where, partial, &t.attn_max)) != SK_OK ||
+	    (e = num(obj, "attn_half", where, partial, &t.attn_half)) != SK_OK ||
+	    (e = num(obj, "mem_eff", where, partial, &t.mem_eff)) != SK_OK ||
+	    (e = num(obj, "launch", where, partial, &t.launch)) != SK_OK)
 		return e;
+	*f = t;
 	return SK_OK;
 }
 
-static int
-coll_from(const cJSON *obj, const char *where, struct coll_table *t)
+int
+cluster_coll_from_json(const cJSON *obj, const char *where, unsigned kinds,
+    struct coll_table *t)
 {
+	const char *row_keys[1 + COLL_NKINDS];
 	const cJSON *rows, *row;
 	char at[1024];
 	long long group;
+	size_t nk = 0;
 	int e, k, n = 0;
 
+	row_keys[nk++] = "bytes";
+	for (k = 0; k < COLL_NKINDS; k++)
+		if (kinds & 1u << k)
+			row_keys[nk++] = coll_names[k];
 	if ((e = json_check_keys(obj, where, coll_keys, NELEM(coll_keys))) != SK_OK ||
-	    (e = json_get_int(obj, "group", where, 2, GPN_MAX, &group)) != SK_OK ||
+	    (e = json_get_int(obj, "group", where, INT_MIN, INT_MAX,
+	    &group)) != SK_OK ||
 	    (e = json_get_arr(obj, "rows", where, &rows)) != SK_OK)
 		return e;
+	/* The one bound read here: the rows must fit the table. */
 	if (cJSON_GetArraySize(rows) > CLUSTER_COLL_MAX) {
 		json_where(at, sizeof at, where, "rows");
 		return err_set(SK_ERR_RANGE, "%s: %d rows, at most %d", at,
 		    cJSON_GetArraySize(rows), CLUSTER_COLL_MAX);
 	}
+	memset(t, 0, sizeof *t);
 	cJSON_ArrayForEach(row, rows) {
 		json_where(at, sizeof at, where, "rows");
 		snprintf(at + strlen(at), sizeof at - strlen(at), "[%d]", n);
-		if ((e = json_check_keys(row, at, row_keys, NELEM(row_keys))) != SK_OK ||
-		    (e = json_get_num(row, "bytes", at, 1, BYTES_HI,
-		    &t->bytes[n])) != SK_OK)
+		if ((e = json_check_keys(row, at, row_keys, nk)) != SK_OK ||
+		    (e = num(row, "bytes", at, 0, &t->bytes[n])) != SK_OK)
 			return e;
 		for (k = 0; k < COLL_NKINDS; k++)
-			if ((e = json_get_num(row, coll_names[k], at, 1e-9, 1e3,
+			if ((kinds & 1u << k) &&
+			    (e = num(row, coll_names[k], at, 0,
 			    &t->sec[k][n])) != SK_OK)
 				return e;
 		n++;
@@ -345,7 +362,7 @@ cluster_from_json(const cJSON *obj, const char *where, struct cluster *c)
 	if (cJSON_GetObjectItemCaseSensitive(obj, "efficiency") != NULL) {
 		json_where(at, sizeof at, where, "efficiency");
 		if ((e = json_get_obj(obj, "efficiency", where, &eff)) != SK_OK ||
-		    (e = eff_from(eff, at, &t.eff)) != SK_OK)
+		    (e = cluster_eff_from_json(eff, at, 1, &t.eff)) != SK_OK)
 			return e;
 	}
 	nodes = t.nodes;
@@ -374,7 +391,8 @@ cluster_from_json(const cJSON *obj, const char *where, struct cluster *c)
 		if (!cJSON_IsObject(coll))
 			return err_set(SK_ERR_FORMAT, "%s: expected an object or "
 			    "null", at);
-		if ((e = coll_from(coll, at, &t.coll)) != SK_OK)
+		if ((e = cluster_coll_from_json(coll, at, CLUSTER_COLL_ALL,
+		    &t.coll)) != SK_OK)
 			return e;
 	}
 	if ((e = cluster_validate(&t, where)) != SK_OK)
@@ -390,54 +408,80 @@ add_num(cJSON *obj, const char *key, double v)
 }
 
 int
+cluster_eff_to_json(const struct cluster_eff *f, cJSON *obj)
+{
+	cJSON *eff;
+
+	if ((eff = cJSON_AddObjectToObject(obj, "efficiency")) == NULL ||
+	    !add_num(eff, "gemm_max", f->gemm_max) ||
+	    !add_num(eff, "gemm_half", f->gemm_half) ||
+	    !add_num(eff, "attn_max", f->attn_max) ||
+	    !add_num(eff, "attn_half", f->attn_half) ||
+	    !add_num(eff, "mem_eff", f->mem_eff) ||
+	    !add_num(eff, "launch", f->launch))
+		return err_set(SK_ERR_NOMEM, "out of memory building the "
+		    "efficiency JSON");
+	return SK_OK;
+}
+
+int
+cluster_coll_to_json(const struct coll_table *t, unsigned kinds, cJSON *obj)
+{
+	cJSON *coll, *rows, *row;
+	int r, k;
+
+	if (t->n == 0) {
+		if (cJSON_AddNullToObject(obj, "collectives") == NULL)
+			goto nomem;
+		return SK_OK;
+	}
+	if ((coll = cJSON_AddObjectToObject(obj, "collectives")) == NULL ||
+	    !add_num(coll, "group", t->group) ||
+	    (rows = cJSON_AddArrayToObject(coll, "rows")) == NULL)
+		goto nomem;
+	for (r = 0; r < t->n; r++) {
+		if ((row = cJSON_CreateObject()) == NULL)
+			goto nomem;
+		if (!cJSON_AddItemToArray(rows, row)) {
+			cJSON_Delete(row);
+			goto nomem;
+		}
+		if (!add_num(row, "bytes", t->bytes[r]))
+			goto nomem;
+		for (k = 0; k < COLL_NKINDS; k++)
+			if ((kinds & 1u << k) &&
+			    !add_num(row, coll_names[k], t->sec[k][r]))
+				goto nomem;
+	}
+	return SK_OK;
+nomem:
+	return err_set(SK_ERR_NOMEM, "out of memory building the collective "
+	    "table JSON");
+}
+
+int
 cluster_to_json(const struct cluster *c, cJSON *obj)
 {
-	cJSON *gpu, *eff, *coll, *rows, *row;
-	int r, k;
+	cJSON *gpu;
+	int e;
 
 	if (cJSON_AddStringToObject(obj, "name", c->name) == NULL ||
 	    (gpu = cJSON_AddObjectToObject(obj, "gpu")) == NULL ||
 	    cJSON_AddStringToObject(gpu, "name", c->gpu.name) == NULL ||
 	    !add_num(gpu, "peak_flops", c->gpu.peak_flops) ||
 	    !add_num(gpu, "hbm_bytes", c->gpu.hbm_bytes) ||
-	    !add_num(gpu, "hbm_bw", c->gpu.hbm_bw) ||
-	    (eff = cJSON_AddObjectToObject(obj, "efficiency")) == NULL ||
-	    !add_num(eff, "gemm_max", c->eff.gemm_max) ||
-	    !add_num(eff, "gemm_half", c->eff.gemm_half) ||
-	    !add_num(eff, "attn_max", c->eff.attn_max) ||
-	    !add_num(eff, "attn_half", c->eff.attn_half) ||
-	    !add_num(eff, "mem_eff", c->eff.mem_eff) ||
-	    !add_num(eff, "launch", c->eff.launch) ||
-	    !add_num(obj, "nodes", c->nodes) ||
+	    !add_num(gpu, "hbm_bw", c->gpu.hbm_bw))
+		goto nomem;
+	if ((e = cluster_eff_to_json(&c->eff, obj)) != SK_OK)
+		return e;
+	if (!add_num(obj, "nodes", c->nodes) ||
 	    !add_num(obj, "gpus_per_node", c->gpus_per_node) ||
 	    !add_num(obj, "nvlink_bw", c->nvlink_bw) ||
 	    !add_num(obj, "nvlink_lat", c->nvlink_lat) ||
 	    !add_num(obj, "ib_bw", c->ib_bw) ||
 	    !add_num(obj, "ib_lat", c->ib_lat))
 		goto nomem;
-	if (c->coll.n == 0) {
-		if (cJSON_AddNullToObject(obj, "collectives") == NULL)
-			goto nomem;
-		return SK_OK;
-	}
-	if ((coll = cJSON_AddObjectToObject(obj, "collectives")) == NULL ||
-	    !add_num(coll, "group", c->coll.group) ||
-	    (rows = cJSON_AddArrayToObject(coll, "rows")) == NULL)
-		goto nomem;
-	for (r = 0; r < c->coll.n; r++) {
-		if ((row = cJSON_CreateObject()) == NULL)
-			goto nomem;
-		if (!cJSON_AddItemToArray(rows, row))  {
-			cJSON_Delete(row);
-			goto nomem;
-		}
-		if (!add_num(row, "bytes", c->coll.bytes[r]))
-			goto nomem;
-		for (k = 0; k < COLL_NKINDS; k++)
-			if (!add_num(row, coll_names[k], c->coll.sec[k][r]))
-				goto nomem;
-	}
-	return SK_OK;
+	return cluster_coll_to_json(&c->coll, CLUSTER_COLL_ALL, obj);
 nomem:
 	return err_set(SK_ERR_NOMEM, "out of memory building the cluster JSON");
 }
@@ -451,22 +495,111 @@ out_of(const char *where, const char *what, double v, double lo, double hi)
 	    what, v, lo, hi);
 }
 
-/* A fraction of peak: above 0 (a kernel that never finishes is a unit
- * mistake, not a machine), at most 1. */
+/* v, at path under where, in [lo, hi] (lo_open: (lo, hi]): a positive
+ * finite number first (a kernel or transfer that never finishes is a
+ * unit mistake, not a machine), then the range. */
 static int
-fraction(const char *where, const char *what, double v)
+in_range(const char *where, const char *path, double v, double lo, int lo_open,
+    double hi)
 {
+	char at[1024];
+
+	json_where(at, sizeof at, where, path);
+	if (!(v > 0) || !isfinite(v))
+		return err_set(SK_ERR_RANGE, "%s: %g is not a positive finite "
+		    "number", at, v);
+	if ((lo_open ? v > lo : v >= lo) && v <= hi)
+		return SK_OK;
+	return err_set(SK_ERR_RANGE, "%s: %g is not in %c%g, %g]", at, v,
+	    lo_open ? '(' : '[', lo, hi);
+}
+
+/* A fraction of peak, in (0, 1]. */
+static int
+fraction(const char *where, const char *path, double v)
+{
+	char at[1024];
+
 	if (v > 0 && v <= 1)
 		return SK_OK;
-	return err_set(SK_ERR_RANGE, "%s: %s %g is not in (0, 1]", where, what,
-	    v);
+	json_where(at, sizeof at, where, path);
+	return err_set(SK_ERR_RANGE, "%s: %g is not in (0, 1]", at, v);
+}
+
+int
+cluster_eff_validate(const struct cluster_eff *f, const char *where)
+{
+	int e;
+
+	if ((e = fraction(where, "efficiency.gemm_max", f->gemm_max)) != SK_OK ||
+	    (e = in_range(where, "efficiency.gemm_half", f->gemm_half, 0, 1,
+	    HALF_HI)) != SK_OK ||
+	    (e = fraction(where, "efficiency.attn_max", f->attn_max)) != SK_OK ||
+	    (e = in_range(where, "efficiency.attn_half", f->attn_half, 0, 1,
+	    HALF_HI)) != SK_OK ||
+	    (e = fraction(where, "efficiency.mem_eff", f->mem_eff)) != SK_OK ||
+	    (e = in_range(where, "efficiency.launch", f->launch, 0, 1,
+	    LAT_HI)) != SK_OK)
+		return e;
+	return SK_OK;
+}
+
+int
+cluster_coll_validate(const struct coll_table *t, unsigned kinds,
+    const char *where)
+{
+	char path[64], at[1024];
+	int r, k, e;
+
+	if (t->n == 0)
+		return SK_OK;
+	if (t->n < 0 || t->n > CLUSTER_COLL_MAX) {
+		json_where(at, sizeof at, where, "collectives.rows");
+		return err_set(SK_ERR_RANGE, "%s: %d rows, 1 to %d", at, t->n,
+		    CLUSTER_COLL_MAX);
+	}
+	if (t->group < 2 || t->group > GPN_MAX) {
+		json_where(at, sizeof at, where, "collectives.group");
+		return err_set(SK_ERR_RANGE, "%s: %d, a table needs a group of 2 "
+		    "to %d", at, t->group, GPN_MAX);
+	}
+	for (r = 0; r < t->n; r++) {
+		snprintf(path, sizeof path, "collectives.rows[%d].bytes", r);
+		if ((e = in_range(where, path, t->bytes[r], 1, 0,
+		    BYTES_HI)) != SK_OK)
+			return e;
+		if (r > 0 && !(t->bytes[r] > t->bytes[r - 1])) {
+			json_where(at, sizeof at, where, path);
+			return err_set(SK_ERR_RANGE, "%s: %.0f is not above "
+			    "rows[%d]'s %.0f (sizes must ascend strictly)", at,
+			    t->bytes[r], r - 1, t->bytes[r - 1]);
+		}
+		for (k = 0; k < COLL_NKINDS; k++) {
+			if (!(kinds & 1u << k))
+				continue;
+			snprintf(path, sizeof path, "collectives.rows[%d].%s", r,
+			    coll_names[k]);
+			if ((e = in_range(where, path, t->sec[k][r], SEC_LO, 0,
+			    SEC_HI)) != SK_OK)
+				return e;
+			if (r > 0 &&
+			    t->sec[k][r] < (1 - COLL_NOISE) * t->sec[k][r - 1]) {
+				json_where(at, sizeof at, where, path);
+				return err_set(SK_ERR_RANGE, "%s: %g s is more than "
+				    "%.0f%% below rows[%d]'s %g s: latency must not "
+				    "fall as the size grows (non-monotone curve)", at,
+				    t->sec[k][r], 100 * COLL_NOISE, r - 1,
+				    t->sec[k][r - 1]);
+			}
+		}
+	}
+	return SK_OK;
 }
 
 int
 cluster_validate(const struct cluster *c, const char *where)
 {
-	const struct coll_table *t = &c->coll;
-	int e, r, k;
+	int e;
 
 	if (where == NULL)
 		where = "cluster";
@@ -488,43 +621,10 @@ cluster_validate(const struct cluster *c, const char *where)
 	    (e = out_of(where, "nvlink_lat", c->nvlink_lat, 0, LAT_HI)) != SK_OK ||
 	    (e = out_of(where, "ib_bw", c->ib_bw, BW_LO, BW_HI)) != SK_OK ||
 	    (e = out_of(where, "ib_lat", c->ib_lat, 0, LAT_HI)) != SK_OK ||
-	    (e = fraction(where, "efficiency.gemm_max", c->eff.gemm_max)) != SK_OK ||
-	    (e = out_of(where, "efficiency.gemm_half", c->eff.gemm_half, 0,
-	    HALF_HI)) != SK_OK ||
-	    (e = fraction(where, "efficiency.attn_max", c->eff.attn_max)) != SK_OK ||
-	    (e = out_of(where, "efficiency.attn_half", c->eff.attn_half, 0,
-	    HALF_HI)) != SK_OK ||
-	    (e = fraction(where, "efficiency.mem_eff", c->eff.mem_eff)) != SK_OK ||
-	    (e = out_of(where, "efficiency.launch", c->eff.launch, 0,
-	    LAT_HI)) != SK_OK)
+	    (e = cluster_eff_validate(&c->eff, where)) != SK_OK ||
+	    (e = cluster_coll_validate(&c->coll, CLUSTER_COLL_ALL,
+	    where)) != SK_OK)
 		return e;
-	if (t->n == 0)
-		return SK_OK;
-	if (t->n < 0 || t->n > CLUSTER_COLL_MAX || t->group < 2)
-		return err_set(SK_ERR_ARG, "%s: collectives: %d rows for a group "
-		    "of %d (1 to %d rows, a group of 2 or more)", where, t->n,
-		    t->group, CLUSTER_COLL_MAX);
-	for (r = 0; r < t->n; r++) {
-		if (!(t->bytes[r] > 0) ||
-		    (r > 0 && !(t->bytes[r] > t->bytes[r - 1])))
-			return err_set(SK_ERR_ARG, "%s: collectives.rows[%d]: "
-			    "size %.0f bytes is not above the previous row's", where,
-			    r, t->bytes[r]);
-		for (k = 0; k < COLL_NKINDS; k++) {
-			if (!(t->sec[k][r] > 0) || !isfinite(t->sec[k][r]))
-				return err_set(SK_ERR_ARG, "%s: collectives.rows[%d]: "
-				    "%s latency %g s is not positive", where, r,
-				    coll_names[k], t->sec[k][r]);
-			if (r > 0 &&
-			    t->sec[k][r] < (1 - COLL_NOISE) * t->sec[k][r - 1])
-				return err_set(SK_ERR_ARG, "%s: collectives.rows[%d] "
-				    "(%g MiB): %s %g us falls more than %.0f%% below "
-				    "the previous row's %g us", where, r,
-				    t->bytes[r] / MIB, coll_names[k],
-				    t->sec[k][r] * 1e6, 100 * COLL_NOISE,
-				    t->sec[k][r - 1] * 1e6);
-		}
-	}
 	return SK_OK;
 }
 

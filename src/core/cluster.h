@@ -113,4 +113,44 @@ double cluster_coll_time(const struct cluster *c, enum coll_kind k,
 
 const char *cluster_coll_name(enum coll_kind k);
 
+/*
+ * The efficiency object and the collective table in JSON, one reader,
+ * writer and check for both files that hold them: cluster JSON
+ * (skrull-job(5)) and calibration profiles (skrull-profile(5)).
+ *
+ * kinds: the collectives a table's rows carry, a mask of 1 << enum
+ * coll_kind (CLUSTER_COLL_ALL in cluster JSON; a profile has no
+ * all-to-all); only those are read, written and checked.
+ *
+ * Reading checks the members (no unknown one; numbers finite) and copies
+ * them; the ranges are the validators', whose messages name the JSON path
+ * under where ("FILE: efficiency.gemm_max: 1.5 is not in (0, 1]").
+ */
+#define CLUSTER_COLL_ALL ((1u << COLL_NKINDS) - 1)
+
+/* obj is the "efficiency" object, named where.  partial: a member may be
+ * absent and keeps *f's value (cluster JSON overrides); else all six are
+ * required. */
+int cluster_eff_from_json(const cJSON *obj, const char *where, int partial,
+                          struct cluster_eff *f);
+/* Add f as the member "efficiency" of obj. */
+int cluster_eff_to_json(const struct cluster_eff *f, cJSON *obj);
+/* Fractions in (0, 1]; half-lengths in (0, 1e9] tokens; launch in (0, 1]
+ * seconds.  SK_ERR_RANGE. */
+int cluster_eff_validate(const struct cluster_eff *f, const char *where);
+
+/* obj is the "collectives" object, named where: "group" and "rows" of
+ * "bytes" and the kinds' latencies.  *t is written. */
+int cluster_coll_from_json(const cJSON *obj, const char *where,
+                           unsigned kinds, struct coll_table *t);
+/* Add t as the member "collectives" of obj: null when t has no rows. */
+int cluster_coll_to_json(const struct coll_table *t, unsigned kinds,
+                         cJSON *obj);
+/* No rows (no table), or 1 to CLUSTER_COLL_MAX rows for a group of 2 to
+ * 1024 GPUs; sizes in [1, 1e15] bytes, strictly ascending; latencies in
+ * [1e-9, 1e3] seconds, none more than 10% below the previous row's
+ * (measurement noise, as Table 5 has, not more).  SK_ERR_RANGE. */
+int cluster_coll_validate(const struct coll_table *t, unsigned kinds,
+                          const char *where);
+
 #endif

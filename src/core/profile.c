@@ -20,11 +20,9 @@ static const char *const kind_names[PROF_NKINDS] = {
 static const char *const fit_names[PROF_NFITS] = {
 	"gemm", "attn", "attn_fwd", "attn_bwd"
 };
-/* The measured collectives, in table order: enum coll_kind values. */
-static const enum coll_kind coll_kinds[] = {
-	COLL_ALLGATHER, COLL_REDUCESCATTER, COLL_ALLREDUCE
-};
-#define NCOLL ((int)NELEM(coll_kinds))
+/* The collectives calibrate measures: all but all-to-all. */
+#define COLL_KINDS (1u << COLL_ALLGATHER | 1u << COLL_REDUCESCATTER | \
+	1u << COLL_ALLREDUCE)
 
 static const char *const keys[] = {
 	"format", "version", "device", "model", "peak_flops", "hbm_bw",
@@ -32,13 +30,6 @@ static const char *const keys[] = {
 };
 static const char *const device_keys[] = {
 	"name", "backend", "count", "dtype"
-};
-static const char *const eff_keys[] = {
-	"gemm_max", "gemm_half", "attn_max", "attn_half", "mem_eff", "launch"
-};
-static const char *const coll_keys[] = { "group", "rows" };
-static const char *const row_keys[] = {
-	"bytes", "allgather", "reducescatter", "allreduce"
 };
 static const char *const fit_keys[] = { "n", "P", "P_se", "h", "h_se", "rms" };
 /* algbw and busbw are written for the reader's convenience and derived
@@ -107,54 +98,6 @@ positive(const char *where, const char *path, double v)
 	    "number", where, path, v);
 }
 
-static int
-fraction(const char *where, const char *path, double v)
-{
-	if (v > 0 && v <= 1)
-		return SK_OK;
-	return err_set(SK_ERR_RANGE, "%s: %s: %g is not in (0, 1]", where,
-	    path, v);
-}
-
-/* The sizes strictly ascending, the latencies positive and never falling
- * as the size grows (calibrate writes running maxima of its medians). */
-static int
-coll_validate(const struct coll_table *t, const char *where)
-{
-	char path[64];
-	int r, i, e;
-
-	if (t->n < 1 || t->n > CLUSTER_COLL_MAX)
-		return err_set(SK_ERR_RANGE, "%s: collectives.rows: %d rows, "
-		    "1 to %d", where, t->n, CLUSTER_COLL_MAX);
-	if (t->group < 2)
-		return err_set(SK_ERR_RANGE, "%s: collectives.group: %d, a "
-		    "table needs a group of 2 or more", where, t->group);
-	for (r = 0; r < t->n; r++) {
-		snprintf(path, sizeof path, "collectives.rows[%d].bytes", r);
-		if ((e = positive(where, path, t->bytes[r])) != SK_OK)
-			return e;
-		if (r > 0 && !(t->bytes[r] > t->bytes[r - 1]))
-			return err_set(SK_ERR_RANGE, "%s: %s: %.0f is not above "
-			    "rows[%d]'s %.0f (sizes must ascend strictly)", where,
-			    path, t->bytes[r], r - 1, t->bytes[r - 1]);
-		for (i = 0; i < NCOLL; i++) {
-			enum coll_kind k = coll_kinds[i];
-
-			snprintf(path, sizeof path, "collectives.rows[%d].%s", r,
-			    cluster_coll_name(k));
-			if ((e = positive(where, path, t->sec[k][r])) != SK_OK)
-				return e;
-			if (r > 0 && t->sec[k][r] < t->sec[k][r - 1])
-				return err_set(SK_ERR_RANGE, "%s: %s: %g s is below "
-				    "rows[%d]'s %g s: latency must not fall as the "
-				    "size grows (non-monotone curve)", where, path,
-				    t->sec[k][r], r - 1, t->sec[k][r - 1]);
-		}
-	}
-	return SK_OK;
-}
-
 int
 profile_validate(const struct profile *p, const char *where)
 {
@@ -174,14 +117,8 @@ profile_validate(const struct profile *p, const char *where)
 		    "positive count", where, p->count);
 	if ((e = positive(where, "peak_flops", p->peak_flops)) != SK_OK ||
 	    (e = positive(where, "hbm_bw", p->hbm_bw)) != SK_OK ||
-	    (e = fraction(where, "efficiency.gemm_max", p->eff.gemm_max)) != SK_OK ||
-	    (e = positive(where, "efficiency.gemm_half", p->eff.gemm_half)) != SK_OK ||
-	    (e = fraction(where, "efficiency.attn_max", p->eff.attn_max)) != SK_OK ||
-	    (e = positive(where, "efficiency.attn_half", p->eff.attn_half)) != SK_OK ||
-	    (e = fraction(where, "efficiency.mem_eff", p->eff.mem_eff)) != SK_OK ||
-	    (e = positive(where, "efficiency.launch", p->eff.launch)) != SK_OK)
-		return e;
-	if (p->coll.n != 0 && (e = coll_validate(&p->coll, where)) != SK_OK)
+	    (e = cluster_eff_validate(&p->eff, where)) != SK_OK ||
+	    (e = cluster_coll_validate(&p->coll, COLL_KINDS, where)) != SK_OK)
 		return e;
 	for (f = 0; f < PROF_NFITS; f++) {
 		const struct profile_fit *t = &p->fit[f];
@@ -295,58 +232,6 @@ num(const cJSON *obj, const char *key, const char *where, double *out)
 }
 
 static int
-eff_from(const cJSON *obj, const char *where, struct cluster_eff *f)
-{
-	int e;
-
-	if ((e = json_check_keys(obj, where, eff_keys, NELEM(eff_keys))) != SK_OK ||
-	    (e = num(obj, "gemm_max", where, &f->gemm_max)) != SK_OK ||
-	    (e = num(obj, "gemm_half", where, &f->gemm_half)) != SK_OK ||
-	    (e = num(obj, "attn_max", where, &f->attn_max)) != SK_OK ||
-	    (e = num(obj, "attn_half", where, &f->attn_half)) != SK_OK ||
-	    (e = num(obj, "mem_eff", where, &f->mem_eff)) != SK_OK ||
-	    (e = num(obj, "launch", where, &f->launch)) != SK_OK)
-		return e;
-	return SK_OK;
-}
-
-static int
-coll_from(const cJSON *obj, const char *where, struct coll_table *t)
-{
-	const cJSON *rows, *row;
-	char at[1024];
-	long long group;
-	int e, i, n = 0;
-
-	if ((e = json_check_keys(obj, where, coll_keys, NELEM(coll_keys))) != SK_OK ||
-	    (e = json_get_int(obj, "group", where, -1000000, 1000000,
-	    &group)) != SK_OK ||
-	    (e = json_get_arr(obj, "rows", where, &rows)) != SK_OK)
-		return e;
-	if (cJSON_GetArraySize(rows) > CLUSTER_COLL_MAX) {
-		json_where(at, sizeof at, where, "rows");
-		return err_set(SK_ERR_RANGE, "%s: %d rows, at most %d", at,
-		    cJSON_GetArraySize(rows), CLUSTER_COLL_MAX);
-	}
-	cJSON_ArrayForEach(row, rows) {
-		json_where(at, sizeof at, where, "rows");
-		snprintf(at + strlen(at), sizeof at - strlen(at), "[%d]", n);
-		if ((e = json_check_keys(row, at, row_keys,
-		    NELEM(row_keys))) != SK_OK ||
-		    (e = num(row, "bytes", at, &t->bytes[n])) != SK_OK)
-			return e;
-		for (i = 0; i < NCOLL; i++)
-			if ((e = num(row, cluster_coll_name(coll_kinds[i]), at,
-			    &t->sec[coll_kinds[i]][n])) != SK_OK)
-				return e;
-		n++;
-	}
-	t->n = n;
-	t->group = (int)group;
-	return SK_OK;
-}
-
-static int
 fits_from(const cJSON *obj, const char *where, struct profile *p)
 {
 	const cJSON *it;
@@ -436,13 +321,14 @@ from_json(const cJSON *root, const char *where, struct profile *p)
 		return e;
 	json_where(at, sizeof at, where, "efficiency");
 	if ((e = json_get_obj(root, "efficiency", where, &obj)) != SK_OK ||
-	    (e = eff_from(obj, at, &p->eff)) != SK_OK)
+	    (e = cluster_eff_from_json(obj, at, 0, &p->eff)) != SK_OK)
 		return e;
 	obj = cJSON_GetObjectItemCaseSensitive(root, "collectives");
 	if (obj != NULL && !cJSON_IsNull(obj)) {
 		json_where(at, sizeof at, where, "collectives");
 		if ((e = json_get_obj(root, "collectives", where, &obj)) != SK_OK ||
-		    (e = coll_from(obj, at, &p->coll)) != SK_OK)
+		    (e = cluster_coll_from_json(obj, at, COLL_KINDS,
+		    &p->coll)) != SK_OK)
 			return e;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(root, "fits") != NULL) {
@@ -530,8 +416,8 @@ meas_to(const struct profile *p, cJSON *arr)
 int
 profile_to_json(const struct profile *p, cJSON *obj)
 {
-	cJSON *dev, *eff, *coll, *rows, *row, *fits, *fit, *arr;
-	int r, i, f;
+	cJSON *dev, *fits, *fit, *arr;
+	int e, f;
 
 	if (cJSON_AddStringToObject(obj, "format", "skrull-profile") == NULL ||
 	    !add_num(obj, "version", PROFILE_VERSION) ||
@@ -543,35 +429,11 @@ profile_to_json(const struct profile *p, cJSON *obj)
 	    (p->model[0] != '\0' &&
 	    cJSON_AddStringToObject(obj, "model", p->model) == NULL) ||
 	    !add_num(obj, "peak_flops", p->peak_flops) ||
-	    !add_num(obj, "hbm_bw", p->hbm_bw) ||
-	    (eff = cJSON_AddObjectToObject(obj, "efficiency")) == NULL ||
-	    !add_num(eff, "gemm_max", p->eff.gemm_max) ||
-	    !add_num(eff, "gemm_half", p->eff.gemm_half) ||
-	    !add_num(eff, "attn_max", p->eff.attn_max) ||
-	    !add_num(eff, "attn_half", p->eff.attn_half) ||
-	    !add_num(eff, "mem_eff", p->eff.mem_eff) ||
-	    !add_num(eff, "launch", p->eff.launch))
+	    !add_num(obj, "hbm_bw", p->hbm_bw))
 		goto nomem;
-	if (p->coll.n == 0) {
-		if (cJSON_AddNullToObject(obj, "collectives") == NULL)
-			goto nomem;
-	} else {
-		if ((coll = cJSON_AddObjectToObject(obj, "collectives")) == NULL ||
-		    !add_num(coll, "group", p->coll.group) ||
-		    (rows = cJSON_AddArrayToObject(coll, "rows")) == NULL)
-			goto nomem;
-		for (r = 0; r < p->coll.n; r++) {
-			if ((row = cJSON_CreateObject()) == NULL)
-				goto nomem;
-			cJSON_AddItemToArray(rows, row);
-			if (!add_num(row, "bytes", p->coll.bytes[r]))
-				goto nomem;
-			for (i = 0; i < NCOLL; i++)
-				if (!add_num(row, cluster_coll_name(coll_kinds[i]),
-				    p->coll.sec[coll_kinds[i]][r]))
-					goto nomem;
-		}
-	}
+	if ((e = cluster_eff_to_json(&p->eff, obj)) != SK_OK ||
+	    (e = cluster_coll_to_json(&p->coll, COLL_KINDS, obj)) != SK_OK)
+		return e;
 	if ((fits = cJSON_AddObjectToObject(obj, "fits")) == NULL)
 		goto nomem;
 	for (f = 0; f < PROF_NFITS; f++) {

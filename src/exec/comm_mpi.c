@@ -8,23 +8,25 @@
 #include <mpi.h>
 
 #include "comm.h"
+#include "comm_slots.h"
 #include "err.h"
 
-/* One non-blocking operation's state; counts and displs are its int copies
- * of iallgatherv's arrays, which MPI reads until the operation ends. */
+/* One non-blocking operation's state (slot k of the table); counts and
+ * displs are its int copies of allgatherv's arrays, which MPI reads until
+ * the operation ends. */
 struct slot {
 	MPI_Request req;
-	int busy;
 	int *counts, *displs;  /* size entries each, elements */
 };
 
+/* A blocking collective is its non-blocking start and the wait, so it
+ * takes a slot like any other. */
 struct impl {
 	MPI_Comm comm;
-	int *counts, *displs;  /* size entries each: blocking allgatherv's */
-	int pending;           /* slots busy */
+	struct comm_slots slots;
 	struct slot slot[COMM_REQ_MAX];
-	int ints[];            /* 2 * size * (COMM_REQ_MAX + 1): the arrays
-	                          above point into it */
+	int ints[];            /* 2 * size * COMM_REQ_MAX: the arrays above
+	                          point into it */
 };
 
 static int started;  /* comm_mpi_world called MPI_Init_thread and
@@ -75,33 +77,6 @@ check_buf(const struct comm *c, const char *op, const char *what,
 	return SK_OK;
 }
 
-/* A free slot of x for a non-blocking op, or NULL after recording why. */
-static struct slot *
-take(const struct comm *c, struct impl *x, const char *op)
-{
-	int k;
-
-	for (k = 0; k < COMM_REQ_MAX; k++)
-		if (!x->slot[k].busy)
-			return &x->slot[k];
-	comm_err(c, op, SK_ERR_RANGE, "%d requests already pending, the most one "
-	    "communicator holds", COMM_REQ_MAX);
-	return NULL;
-}
-
-/* Mark s busy and describe it in req. */
-static void
-begin(struct comm *c, struct impl *x, struct slot *s, struct comm_req *req,
-    const char *op, size_t count)
-{
-	s->busy = 1;
-	x->pending++;
-	req->comm = c;
-	req->op = op;
-	req->count = count;
-	req->handle = (int)(s - x->slot) + 1;
-}
-
 static int
 make(MPI_Comm mc, const char *name, int world_rank, struct comm *out)
 {
@@ -114,15 +89,13 @@ make(MPI_Comm mc, const char *name, int world_rank, struct comm *out)
 	if ((rc = MPI_Comm_size(mc, &size)) != MPI_SUCCESS)
 		return fail(NULL, name, "MPI_Comm_size", rc);
 	per = (size_t)size * 2;
-	if ((x = calloc(1, sizeof *x + per * (COMM_REQ_MAX + 1) *
+	if ((x = calloc(1, sizeof *x + per * COMM_REQ_MAX *
 	    sizeof x->ints[0])) == NULL)
 		return err_set(SK_ERR_NOMEM, "%s: world rank %d: out of memory "
 		    "for a communicator of %d ranks", name, world_rank, size);
 	x->comm = mc;
-	x->counts = x->ints;
-	x->displs = x->ints + size;
 	for (k = 0; k < COMM_REQ_MAX; k++) {
-		x->slot[k].counts = x->ints + per * (size_t)(k + 1);
+		x->slot[k].counts = x->ints + per * (size_t)k;
 		x->slot[k].displs = x->slot[k].counts + size;
 		x->slot[k].req = MPI_REQUEST_NULL;
 	}
@@ -197,13 +170,12 @@ int
 comm_mpi_free(struct comm *c)
 {
 	struct impl *x;
-	int rc;
+	int rc, e;
 
 	if ((x = impl_of(c, "free")) == NULL)
 		return err_code();
-	if (x->pending > 0)
-		return comm_err(c, "free", SK_ERR_ARG, "%d requests still pending",
-		    x->pending);
+	if ((e = comm_slots_idle(&x->slots, c)) != SK_OK)
+		return e;
 	rc = MPI_Comm_free(&x->comm);
 	free(x);
 	c->impl = NULL;
@@ -288,43 +260,76 @@ gatherv_args(const struct comm *c, const char *op, const float *send,
 	return SK_OK;
 }
 
+/* The slot req names (its index), or -1 after recording why it names
+ * none; *xp is the MPI state of its communicator. */
 static int
-allgatherv(struct comm *c, const float *send, size_t count, float *recv,
-    const size_t *counts, const size_t *displs)
+slot_of(struct comm_req *req, struct impl **xp, const char *op)
 {
-	const char *op = "allgatherv";
-	struct impl *x;
-	const void *in;
-	int rc, e;
+	if ((*xp = impl_of(req->comm, op)) == NULL)
+		return -1;
+	return comm_slots_of(&(*xp)->slots, req, op);
+}
 
-	if ((x = impl_of(c, op)) == NULL)
+static int
+req_test(struct comm_req *req, int *done)
+{
+	struct impl *x;
+	int rc, k, flag = 0;
+
+	*done = 0;
+	if (req->handle == 0) {
+		*done = 1;
+		return SK_OK;
+	}
+	if ((k = slot_of(req, &x, "test")) < 0)
 		return err_code();
-	if ((e = gatherv_args(c, op, send, count, recv, counts, displs,
-	    x->counts, x->displs)) != SK_OK)
-		return e;
-	in = count > 0 && send == recv + displs[c->rank] ? MPI_IN_PLACE :
-	    (const void *)send;
-	if ((rc = MPI_Allgatherv(in, (int)count, MPI_FLOAT, recv, x->counts,
-	    x->displs, MPI_FLOAT, x->comm)) != MPI_SUCCESS)
-		return fail(c, op, "MPI_Allgatherv", rc);
+	if ((rc = MPI_Test(&x->slot[k].req, &flag, MPI_STATUS_IGNORE)) !=
+	    MPI_SUCCESS)
+		return fail(req->comm, req->op, "MPI_Test", rc);
+	if (flag) {
+		comm_slots_end(&x->slots, req);
+		*done = 1;
+	}
 	return SK_OK;
 }
 
 static int
-iallgatherv(struct comm *c, const float *send, size_t count, float *recv,
-    const size_t *counts, const size_t *displs, struct comm_req *req)
+req_wait(struct comm_req *req)
 {
-	const char *op = "iallgatherv";
+	struct impl *x;
+	int rc, k;
+
+	if (req->handle == 0)
+		return SK_OK;
+	if ((k = slot_of(req, &x, "wait")) < 0)
+		return err_code();
+	if ((rc = MPI_Wait(&x->slot[k].req, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
+		return fail(req->comm, req->op, "MPI_Wait", rc);
+	comm_slots_end(&x->slots, req);
+	return SK_OK;
+}
+
+/*
+ * The collectives that have a non-blocking form: a start on a free slot,
+ * named op in messages; the blocking collective is its start under its
+ * own name followed by req_wait.
+ */
+static int
+start_allgatherv(struct comm *c, const char *op, const float *send,
+    size_t count, float *recv, const size_t *counts, const size_t *displs,
+    struct comm_req *req)
+{
 	struct impl *x;
 	struct slot *s;
 	const void *in;
-	int rc, e;
+	int rc, e, k;
 
 	req->handle = 0;
 	if ((x = impl_of(c, op)) == NULL)
 		return err_code();
-	if ((s = take(c, x, op)) == NULL)
+	if ((k = comm_slots_take(&x->slots, c, op)) < 0)
 		return err_code();
+	s = &x->slot[k];
 	if ((e = gatherv_args(c, op, send, count, recv, counts, displs,
 	    s->counts, s->displs)) != SK_OK)
 		return e;
@@ -333,7 +338,7 @@ iallgatherv(struct comm *c, const float *send, size_t count, float *recv,
 	if ((rc = MPI_Iallgatherv(in, (int)count, MPI_FLOAT, recv, s->counts,
 	    s->displs, MPI_FLOAT, x->comm, &s->req)) != MPI_SUCCESS)
 		return fail(c, op, "MPI_Iallgatherv", rc);
-	begin(c, x, s, req, op, count);
+	comm_slots_begin(&x->slots, k, c, op, count, req);
 	return SK_OK;
 }
 
@@ -353,44 +358,24 @@ scatter_args(const struct comm *c, const char *op, const float *send,
 }
 
 static int
-reduce_scatter(struct comm *c, const float *send, float *recv, size_t count)
+start_reduce_scatter(struct comm *c, const char *op, const float *send,
+    float *recv, size_t count, struct comm_req *req)
 {
-	const char *op = "reduce_scatter";
 	struct impl *x;
-	int rc, e;
-
-	if ((x = impl_of(c, op)) == NULL)
-		return err_code();
-	if ((e = scatter_args(c, op, send, recv, count)) != SK_OK)
-		return e;
-	if ((rc = MPI_Reduce_scatter_block(send == recv ? MPI_IN_PLACE :
-	    (const void *)send, recv, (int)count, MPI_FLOAT, MPI_SUM,
-	    x->comm)) != MPI_SUCCESS)
-		return fail(c, op, "MPI_Reduce_scatter_block", rc);
-	return SK_OK;
-}
-
-static int
-ireduce_scatter(struct comm *c, const float *send, float *recv, size_t count,
-    struct comm_req *req)
-{
-	const char *op = "ireduce_scatter";
-	struct impl *x;
-	struct slot *s;
-	int rc, e;
+	int rc, e, k;
 
 	req->handle = 0;
 	if ((x = impl_of(c, op)) == NULL)
 		return err_code();
-	if ((s = take(c, x, op)) == NULL)
+	if ((k = comm_slots_take(&x->slots, c, op)) < 0)
 		return err_code();
 	if ((e = scatter_args(c, op, send, recv, count)) != SK_OK)
 		return e;
 	if ((rc = MPI_Ireduce_scatter_block(send == recv ? MPI_IN_PLACE :
 	    (const void *)send, recv, (int)count, MPI_FLOAT, MPI_SUM, x->comm,
-	    &s->req)) != MPI_SUCCESS)
+	    &x->slot[k].req)) != MPI_SUCCESS)
 		return fail(c, op, "MPI_Ireduce_scatter_block", rc);
-	begin(c, x, s, req, op, count * (size_t)c->size);
+	comm_slots_begin(&x->slots, k, c, op, count * (size_t)c->size, req);
 	return SK_OK;
 }
 
@@ -406,45 +391,84 @@ reduce_args(const struct comm *c, const char *op, const float *send,
 }
 
 static int
-allreduce(struct comm *c, const float *send, float *recv, size_t count)
+start_allreduce(struct comm *c, const char *op, const float *send,
+    float *recv, size_t count, struct comm_req *req)
 {
-	const char *op = "allreduce";
 	struct impl *x;
-	int rc, e;
+	int rc, e, k;
 
+	req->handle = 0;
 	if ((x = impl_of(c, op)) == NULL)
+		return err_code();
+	if ((k = comm_slots_take(&x->slots, c, op)) < 0)
 		return err_code();
 	if ((e = reduce_args(c, op, send, recv, count)) != SK_OK)
 		return e;
-	if ((rc = MPI_Allreduce(send == recv ? MPI_IN_PLACE :
-	    (const void *)send, recv, (int)count, MPI_FLOAT, MPI_SUM,
-	    x->comm)) != MPI_SUCCESS)
-		return fail(c, op, "MPI_Allreduce", rc);
+	if ((rc = MPI_Iallreduce(send == recv ? MPI_IN_PLACE :
+	    (const void *)send, recv, (int)count, MPI_FLOAT, MPI_SUM, x->comm,
+	    &x->slot[k].req)) != MPI_SUCCESS)
+		return fail(c, op, "MPI_Iallreduce", rc);
+	comm_slots_begin(&x->slots, k, c, op, count, req);
 	return SK_OK;
+}
+
+static int
+allgatherv(struct comm *c, const float *send, size_t count, float *recv,
+    const size_t *counts, const size_t *displs)
+{
+	struct comm_req req;
+	int e;
+
+	if ((e = start_allgatherv(c, "allgatherv", send, count, recv, counts,
+	    displs, &req)) != SK_OK)
+		return e;
+	return req_wait(&req);
+}
+
+static int
+iallgatherv(struct comm *c, const float *send, size_t count, float *recv,
+    const size_t *counts, const size_t *displs, struct comm_req *req)
+{
+	return start_allgatherv(c, "iallgatherv", send, count, recv, counts,
+	    displs, req);
+}
+
+static int
+reduce_scatter(struct comm *c, const float *send, float *recv, size_t count)
+{
+	struct comm_req req;
+	int e;
+
+	if ((e = start_reduce_scatter(c, "reduce_scatter", send, recv, count,
+	    &req)) != SK_OK)
+		return e;
+	return req_wait(&req);
+}
+
+static int
+ireduce_scatter(struct comm *c, const float *send, float *recv, size_t count,
+    struct comm_req *req)
+{
+	return start_reduce_scatter(c, "ireduce_scatter", send, recv, count, req);
+}
+
+static int
+allreduce(struct comm *c, const float *send, float *recv, size_t count)
+{
+	struct comm_req req;
+	int e;
+
+	if ((e = start_allreduce(c, "allreduce", send, recv, count, &req)) !=
+	    SK_OK)
+		return e;
+	return req_wait(&req);
 }
 
 static int
 iallreduce(struct comm *c, const float *send, float *recv, size_t count,
     struct comm_req *req)
 {
-	const char *op = "iallreduce";
-	struct impl *x;
-	struct slot *s;
-	int rc, e;
-
-	req->handle = 0;
-	if ((x = impl_of(c, op)) == NULL)
-		return err_code();
-	if ((s = take(c, x, op)) == NULL)
-		return err_code();
-	if ((e = reduce_args(c, op, send, recv, count)) != SK_OK)
-		return e;
-	if ((rc = MPI_Iallreduce(send == recv ? MPI_IN_PLACE :
-	    (const void *)send, recv, (int)count, MPI_FLOAT, MPI_SUM, x->comm,
-	    &s->req)) != MPI_SUCCESS)
-		return fail(c, op, "MPI_Iallreduce", rc);
-	begin(c, x, s, req, op, count);
-	return SK_OK;
+	return start_allreduce(c, "iallreduce", send, recv, count, req);
 }
 
 static int
@@ -477,73 +501,6 @@ bcast(struct comm *c, float *buf, size_t count, int root)
 	if ((rc = MPI_Bcast(buf, (int)count, MPI_FLOAT, root, x->comm)) !=
 	    MPI_SUCCESS)
 		return fail(c, op, "MPI_Bcast", rc);
-	return SK_OK;
-}
-
-/* The slot req names, or NULL after recording why it names none. */
-static struct slot *
-slot_of(struct comm_req *req, struct impl **xp, const char *op)
-{
-	struct impl *x;
-
-	if ((x = impl_of(req->comm, op)) == NULL)
-		return NULL;
-	if (req->handle < 1 || req->handle > COMM_REQ_MAX ||
-	    !x->slot[req->handle - 1].busy) {
-		comm_err(req->comm, op, SK_ERR_ARG, "request handle %d of %s names "
-		    "no pending operation", req->handle,
-		    req->op != NULL ? req->op : "?");
-		return NULL;
-	}
-	*xp = x;
-	return &x->slot[req->handle - 1];
-}
-
-static void
-end(struct impl *x, struct slot *s, struct comm_req *req)
-{
-	s->busy = 0;
-	x->pending--;
-	req->handle = 0;
-}
-
-static int
-req_test(struct comm_req *req, int *done)
-{
-	struct impl *x;
-	struct slot *s;
-	int rc, flag = 0;
-
-	*done = 0;
-	if (req->handle == 0) {
-		*done = 1;
-		return SK_OK;
-	}
-	if ((s = slot_of(req, &x, "test")) == NULL)
-		return err_code();
-	if ((rc = MPI_Test(&s->req, &flag, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
-		return fail(req->comm, req->op, "MPI_Test", rc);
-	if (flag) {
-		end(x, s, req);
-		*done = 1;
-	}
-	return SK_OK;
-}
-
-static int
-req_wait(struct comm_req *req)
-{
-	struct impl *x;
-	struct slot *s;
-	int rc;
-
-	if (req->handle == 0)
-		return SK_OK;
-	if ((s = slot_of(req, &x, "wait")) == NULL)
-		return err_code();
-	if ((rc = MPI_Wait(&s->req, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
-		return fail(req->comm, req->op, "MPI_Wait", rc);
-	end(x, s, req);
 	return SK_OK;
 }
 

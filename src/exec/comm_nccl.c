@@ -18,6 +18,7 @@
 
 #include "comm.h"
 #include "comm_nccl.h"
+#include "comm_slots.h"
 #include "err.h"
 
 /* Polling: from 1 us, doubling up to 200 us (as comm_wait). */
@@ -37,11 +38,11 @@ struct back {
 	size_t n;
 };
 
-/* One non-blocking operation: its completion event on the comm stream,
- * its staging region (host buffers) and what to copy back from it. */
+/* One non-blocking operation (slot k of the table): its completion
+ * event on the comm stream, its staging region (host buffers) and what to
+ * copy back from it. */
 struct slot {
 	cudaEvent_t done;
-	int busy;
 	float *stage;   /* COMM_NCCL_HOST_MAX floats of x->stage */
 	struct back back;
 };
@@ -60,7 +61,7 @@ struct impl {
 	                          blocking operations */
 	double timeout;        /* limit on calls left in progress, s */
 	struct comm *mpi;      /* the MPI world we were bootstrapped over */
-	int pending;           /* slots busy */
+	struct comm_slots slots;
 	struct slot slot[COMM_REQ_MAX];
 };
 
@@ -528,7 +529,7 @@ start(struct comm *c, const char *op, const struct args *a, size_t count,
     struct comm_req *req)
 {
 	struct impl *x;
-	struct slot *s = NULL;
+	struct slot *s;
 	struct args d;
 	cudaError_t rc;
 	int e, k;
@@ -536,12 +537,9 @@ start(struct comm *c, const char *op, const struct args *a, size_t count,
 	req->handle = 0;
 	if ((x = impl_of(c, op)) == NULL)
 		return err_code();
-	for (k = 0; k < COMM_REQ_MAX && s == NULL; k++)
-		if (!x->slot[k].busy)
-			s = &x->slot[k];
-	if (s == NULL)
-		return comm_err(c, op, SK_ERR_RANGE, "%d requests already pending, the "
-		    "most one communicator holds", COMM_REQ_MAX);
+	if ((k = comm_slots_take(&x->slots, c, op)) < 0)
+		return err_code();
+	s = &x->slot[k];
 	if ((e = check_args(c, op, a)) != SK_OK ||
 	    (e = after_compute(c, x, op)) != SK_OK ||
 	    (e = stage_in(c, x, op, a, s->stage, &d, &s->back)) != SK_OK ||
@@ -549,12 +547,7 @@ start(struct comm *c, const char *op, const struct args *a, size_t count,
 		return e;
 	if ((rc = cudaEventRecord(s->done, x->stream)) != cudaSuccess)
 		return cuda_fail(c, NULL, op, "cudaEventRecord", rc);
-	s->busy = 1;
-	x->pending++;
-	req->comm = c;
-	req->op = op;
-	req->count = count;
-	req->handle = (int)(s - x->slot) + 1;
+	comm_slots_begin(&x->slots, k, c, op, count, req);
 	return SK_OK;
 }
 
@@ -645,19 +638,12 @@ iallreduce(struct comm *c, const float *send, float *recv, size_t count,
 static struct slot *
 slot_of(struct comm_req *req, struct impl **xp, const char *op)
 {
-	struct impl *x;
+	int k;
 
-	if ((x = impl_of(req->comm, op)) == NULL)
+	if ((*xp = impl_of(req->comm, op)) == NULL ||
+	    (k = comm_slots_of(&(*xp)->slots, req, op)) < 0)
 		return NULL;
-	if (req->handle < 1 || req->handle > COMM_REQ_MAX ||
-	    !x->slot[req->handle - 1].busy) {
-		comm_err(req->comm, op, SK_ERR_ARG, "request handle %d of %s names "
-		    "no pending operation", req->handle,
-		    req->op != NULL ? req->op : "?");
-		return NULL;
-	}
-	*xp = x;
-	return &x->slot[req->handle - 1];
+	return &(*xp)->slot[k];
 }
 
 static int
@@ -689,9 +675,7 @@ req_test(struct comm_req *req, int *done)
 		return cuda_fail(req->comm, NULL, req->op, "cudaStreamWaitEvent",
 		    rc);
 	}
-	s->busy = 0;
-	x->pending--;
-	req->handle = 0;
+	comm_slots_end(&x->slots, req);
 	return SK_OK;
 }
 
@@ -1033,9 +1017,8 @@ comm_free(struct comm *c)
 
 	if ((x = impl_of(c, "free")) == NULL)
 		return err_code();
-	if (x->pending > 0)
-		return comm_err(c, "free", SK_ERR_ARG, "%d requests still pending",
-		    x->pending);
+	if ((e = comm_slots_idle(&x->slots, c)) != SK_OK)
+		return e;
 	/* Finalize waits for the other ranks (collective); a rank that
 	 * does not come leaves it in progress, so it is bounded and an
 	 * abort replaces it. */

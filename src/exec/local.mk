@@ -6,6 +6,7 @@
 noinst_LIBRARIES += libskrull_exec.a
 libskrull_exec_a_SOURCES = \
 	src/exec/comm.c src/exec/comm.h \
+	src/exec/comm_slots.c src/exec/comm_slots.h \
 	src/exec/comm_loop.c src/exec/comm_loop.h \
 	src/exec/ranks.c src/exec/ranks.h \
 	src/exec/backend.h src/exec/backend.c src/exec/backend_cpu.c \

@@ -1,7 +1,8 @@
 /*
  * Unit tests of cluster: presets, the collective-time model (table
  * interpolation and the ring model, worked by hand), the JSON form with
- * partial overrides, and table validation.
+ * partial overrides, and table validation; the efficiency and
+ * collective-table JSON shared with calibration profiles.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -215,17 +216,19 @@ test_errors(void **state)
 	    "{\"bytes\": 1048576, \"allgather\": 2e-5, \"alltoall\": 3e-5, "
 	    "\"reducescatter\": 2e-5, \"allreduce\": 4e-5},"
 	    "{\"bytes\": 2097152, \"allgather\": 3e-5, \"alltoall\": 2e-5, "
-	    "\"reducescatter\": 3e-5, \"allreduce\": 6e-5}]}}", &c), SK_ERR_ARG);
-	assert_string_equal(err_msg(), "c.json: collectives.rows[1] (2 MiB): "
-	    "alltoall 20 us falls more than 10% below the previous row's 30 us");
+	    "\"reducescatter\": 3e-5, \"allreduce\": 6e-5}]}}", &c), SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "c.json: collectives.rows[1].alltoall: "
+	    "2e-05 s is more than 10% below rows[0]'s 3e-05 s: latency must not "
+	    "fall as the size grows (non-monotone curve)");
 	assert_memory_equal(&c, &keep, sizeof c);
 	assert_int_equal(apply("{\"collectives\": {\"group\": 8, \"rows\": ["
 	    "{\"bytes\": 2e6, \"allgather\": 2e-5, \"alltoall\": 3e-5, "
 	    "\"reducescatter\": 2e-5, \"allreduce\": 4e-5},"
 	    "{\"bytes\": 1e6, \"allgather\": 3e-5, \"alltoall\": 4e-5, "
-	    "\"reducescatter\": 3e-5, \"allreduce\": 6e-5}]}}", &c), SK_ERR_ARG);
-	assert_string_equal(err_msg(), "c.json: collectives.rows[1]: size "
-	    "1000000 bytes is not above the previous row's");
+	    "\"reducescatter\": 3e-5, \"allreduce\": 6e-5}]}}", &c), SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "c.json: collectives.rows[1].bytes: "
+	    "1000000 is not above rows[0]'s 2000000 (sizes must ascend "
+	    "strictly)");
 	assert_int_equal(apply("{\"collectives\": {\"group\": 8, \"rows\": ["
 	    "{\"bytes\": 2e6, \"allgather\": 2e-5, \"alltoall\": 3e-5, "
 	    "\"allreduce\": 4e-5}]}}", &c), SK_ERR_FORMAT);
@@ -263,6 +266,131 @@ test_resolve(void **state)
 	assert_int_equal(cluster_resolve(path, &c), SK_ERR_ARG);
 }
 
+/* The shared efficiency JSON: partial (cluster) and whole (profile)
+ * reading, writing, and one validation with JSON paths. */
+static void
+test_eff_json(void **state)
+{
+	struct cluster_eff f, g;
+	struct cluster c;
+	cJSON *obj, *root;
+
+	(void)state;
+	assert_int_equal(cluster_preset("h100", &c), SK_OK);
+	f = c.eff;
+	obj = cJSON_Parse("{\"gemm_max\": 0.5, \"launch\": 2e-6}");
+	assert_non_null(obj);
+	assert_int_equal(cluster_eff_from_json(obj, "e.json: efficiency", 1, &f),
+	    SK_OK);
+	assert_true(f.gemm_max == 0.5 && f.launch == 2e-6);
+	assert_true(f.attn_half == c.eff.attn_half);
+	/* Whole: a member missing is an error and *f is kept. */
+	g = c.eff;
+	assert_int_equal(cluster_eff_from_json(obj, "e.json: efficiency", 0, &g),
+	    SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "e.json: efficiency: missing gemm_half");
+	assert_memory_equal(&g, &c.eff, sizeof g);
+	cJSON_Delete(obj);
+
+	assert_non_null(root = cJSON_CreateObject());
+	assert_int_equal(cluster_eff_to_json(&f, root), SK_OK);
+	g = c.eff;
+	assert_int_equal(cluster_eff_from_json(cJSON_GetObjectItem(root,
+	    "efficiency"), "rt", 0, &g), SK_OK);
+	assert_memory_equal(&g, &f, sizeof g);
+	cJSON_Delete(root);
+
+	assert_int_equal(cluster_eff_validate(&f, "e.json"), SK_OK);
+	f.mem_eff = 0;
+	assert_int_equal(cluster_eff_validate(&f, "e.json"), SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "e.json: efficiency.mem_eff: 0 is not in "
+	    "(0, 1]");
+	f.mem_eff = 0.8;
+	f.gemm_half = 0;
+	assert_int_equal(cluster_eff_validate(&f, "e.json"), SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "e.json: efficiency.gemm_half: 0 is not a "
+	    "positive finite number");
+	f.gemm_half = 128;
+	f.launch = 5;
+	assert_int_equal(cluster_eff_validate(&f, "e.json: cluster"),
+	    SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "e.json: cluster.efficiency.launch: 5 is "
+	    "not in (0, 1]");
+	/* A cluster JSON gets the same check. */
+	assert_int_equal(apply("{\"efficiency\": {\"launch\": 0}}", &c),
+	    SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "c.json: efficiency.launch: 0 is not a "
+	    "positive finite number");
+}
+
+/* The shared collective table: the kinds a file's rows carry, reading,
+ * writing and one validation with JSON paths. */
+static void
+test_coll_json(void **state)
+{
+	const unsigned three = 1u << COLL_ALLGATHER | 1u << COLL_REDUCESCATTER |
+	    1u << COLL_ALLREDUCE;
+	struct coll_table t, u;
+	cJSON *obj, *root;
+
+	(void)state;
+	obj = cJSON_Parse("{\"group\": 4, \"rows\": ["
+	    "{\"bytes\": 1024, \"allgather\": 1e-5, \"reducescatter\": 1e-5, "
+	    "\"allreduce\": 2e-5},"
+	    "{\"bytes\": 4096, \"allgather\": 0.95e-5, \"reducescatter\": 1.5e-5, "
+	    "\"allreduce\": 3e-5}]}");
+	assert_non_null(obj);
+	assert_int_equal(cluster_coll_from_json(obj, "p.json: collectives",
+	    three, &t), SK_OK);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.group, 4);
+	assert_true(t.sec[COLL_ALLREDUCE][1] == 3e-5);
+	/* A 5% dip is noise; every row needs all-to-all in cluster JSON. */
+	assert_int_equal(cluster_coll_validate(&t, three, "p.json"), SK_OK);
+	assert_int_equal(cluster_coll_from_json(obj, "c.json: collectives",
+	    CLUSTER_COLL_ALL, &u), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "c.json: collectives.rows[0]: missing "
+	    "alltoall");
+	cJSON_Delete(obj);
+
+	assert_non_null(root = cJSON_CreateObject());
+	assert_int_equal(cluster_coll_to_json(&t, three, root), SK_OK);
+	assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(root, "collectives"), "rows"), 0), "alltoall"));
+	memset(&u, 0, sizeof u);
+	assert_int_equal(cluster_coll_from_json(cJSON_GetObjectItem(root,
+	    "collectives"), "rt", three, &u), SK_OK);
+	assert_memory_equal(&u, &t, sizeof u);
+	cJSON_Delete(root);
+
+	/* No rows: null. */
+	memset(&u, 0, sizeof u);
+	assert_int_equal(cluster_coll_validate(&u, three, "p.json"), SK_OK);
+	assert_non_null(root = cJSON_CreateObject());
+	assert_int_equal(cluster_coll_to_json(&u, three, root), SK_OK);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(root, "collectives")));
+	cJSON_Delete(root);
+
+	t.group = 1;
+	assert_int_equal(cluster_coll_validate(&t, three, "p.json"),
+	    SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "p.json: collectives.group: 1, a table "
+	    "needs a group of 2 to 1024");
+	t.group = 4;
+	t.sec[COLL_REDUCESCATTER][0] = 2e3;
+	assert_int_equal(cluster_coll_validate(&t, three, "p.json"),
+	    SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "p.json: collectives.rows[0]."
+	    "reducescatter: 2000 is not in [1e-09, 1000]");
+	t.sec[COLL_REDUCESCATTER][0] = 1e-5;
+	t.sec[COLL_ALLREDUCE][1] = 1.7e-5;
+	assert_int_equal(cluster_coll_validate(&t, three, "p.json"),
+	    SK_ERR_RANGE);
+	assert_string_equal(err_msg(), "p.json: collectives.rows[1].allreduce: "
+	    "1.7e-05 s is more than 10% below rows[0]'s 2e-05 s: latency must "
+	    "not fall as the size grows (non-monotone curve)");
+}
+
 int
 main(void)
 {
@@ -274,6 +402,8 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_eff_json),
+		cmocka_unit_test(test_coll_json),
 	};
 
 	return cmocka_run_group_tests(tests, tutil_setup_tmp,

@@ -662,8 +662,8 @@ test_eff_json(void **state)
 	/* a partial object overrides its members only */
 	assert_int_equal(cluster_preset("h100", &c), SK_OK);
 	assert_int_equal(apply("{\"efficiency\": {\"launch\": 1.5e-5, "
-	    "\"attn_half\": 0}}", &c), SK_OK);
-	assert_true(c.eff.launch == 1.5e-5 && c.eff.attn_half == 0);
+	    "\"attn_half\": 1}}", &c), SK_OK);
+	assert_true(c.eff.launch == 1.5e-5 && c.eff.attn_half == 1);
 	assert_true(c.eff.gemm_max == 0.80 && c.eff.mem_eff == 0.83);
 	/* a preset name restarts from the preset's efficiencies */
 	assert_int_equal(apply("{\"name\": \"a100\"}", &c), SK_OK);
@@ -679,19 +679,19 @@ test_eff_errors(void **state)
 	keep = c;
 	assert_int_equal(apply("{\"efficiency\": {\"gemm_max\": 0}}", &c),
 	    SK_ERR_RANGE);
-	assert_string_equal(err_msg(), "c.json: efficiency.gemm_max 0 is not "
+	assert_string_equal(err_msg(), "c.json: efficiency.gemm_max: 0 is not "
 	    "in (0, 1]");
 	assert_int_equal(apply("{\"efficiency\": {\"mem_eff\": 1.2}}", &c),
 	    SK_ERR_RANGE);
 	assert_string_equal(err_msg(), "c.json: efficiency.mem_eff: 1.2 is not "
-	    "in [0, 1]");
+	    "in (0, 1]");
 	assert_int_equal(apply("{\"efficiency\": {\"attn_half\": -1}}", &c),
 	    SK_ERR_RANGE);
 	/* microseconds given as seconds' count: 5 s per kernel */
 	assert_int_equal(apply("{\"efficiency\": {\"launch\": 5}}", &c),
 	    SK_ERR_RANGE);
 	assert_string_equal(err_msg(), "c.json: efficiency.launch: 5 is not "
-	    "in [0, 1]");
+	    "in (0, 1]");
 	assert_int_equal(apply("{\"efficiency\": {\"gemm_min\": 0.5}}", &c),
 	    SK_ERR_FORMAT);
 	assert_string_equal(err_msg(), "c.json: efficiency: unknown member "
@@ -701,7 +701,7 @@ test_eff_errors(void **state)
 
 	c.eff.attn_max = 1.5;
 	assert_int_equal(cluster_validate(&c, "x"), SK_ERR_RANGE);
-	assert_string_equal(err_msg(), "x: efficiency.attn_max 1.5 is not in "
+	assert_string_equal(err_msg(), "x: efficiency.attn_max: 1.5 is not in "
 	    "(0, 1]");
 	c = keep;
 	c.eff.launch = -1e-6;
