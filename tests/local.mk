@@ -29,7 +29,8 @@ SK_UNIT_TESTS = \
 	tests/unit/test_kern_cpu \
 	tests/unit/test_calib \
 	tests/unit/test_comm_loop \
-	tests/unit/test_exec_loop
+	tests/unit/test_exec_loop \
+	tests/unit/test_world
 if HAVE_CUDA
 SK_UNIT_TESTS += tests/unit/test_kern_cuda tests/unit/test_backend_cuda
 endif
@@ -91,3 +92,4 @@ tests_unit_test_kern_cpu_LDADD = $(SK_KCPU_LIBS) $(LDADD)
 tests_unit_test_calib_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_comm_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_exec_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
+tests_unit_test_world_LDADD = $(SK_WORLD_LIBS) $(LDADD)

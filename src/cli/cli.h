@@ -59,14 +59,19 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
 struct cJSON;
 int cli_print_json(struct cJSON *root);
 
+/* Print "skrull: rank R: " and the library's last error message: a
+ * rank's failure, when the ranks of a run say each its own. */
+void cli_rank_fail(int rank);
+
 /* Whether a launcher (mpirun, srun, a PMI process manager) started this
  * process (OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK or SLURM_NTASKS is
- * set): then its peers are other processes, reached through MPI. */
+ * set): then its peers are other processes, reached through MPI
+ * (world_launched). */
 int cli_launched(void);
 
 /* This process's index among the ranks on its machine, as the launcher
  * tells it (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID),
- * for the GPU it takes; 0 if none says. */
+ * for the GPU it takes; 0 if none says (world_local_rank). */
 int cli_local_rank(void);
 
 #endif

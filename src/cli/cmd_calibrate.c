@@ -13,13 +13,11 @@
 #include "cli.h"
 #include "cluster.h"
 #include "comm.h"
-#ifdef HAVE_NCCL
-#include "comm_nccl.h"
-#endif
 #include "err.h"
 #include "job.h"
 #include "model.h"
 #include "profile.h"
+#include "world.h"
 
 static int run(int, char **);
 
@@ -122,163 +120,178 @@ print_fits(const struct profile *p)
 	    "measured" : "not measured (one rank)");
 }
 
-static int
-run(int argc, char **argv)
-{
-	const struct backend_ops *b = NULL;
-	const char *backend = "cpu", *model = NULL, *cluster = NULL;
-	const char *out = NULL;
+/* What the options ask for. */
+struct calopts {
+	const char *backend, *model, *cluster, *out;
+	int json;
 	struct calib_opts o;
-	struct profile p;
-	struct model m;
-	struct cluster cl;
-	struct comm world, *w = NULL;
-#ifdef HAVE_NCCL
-	struct comm ncw;
-	int nccl = 0;
-#endif
-	int ndev = 0;
-	unsigned long v;
-	cJSON *root = NULL;
-	int c, rc, json = 0, mpi = 0;
+};
 
-	memset(&o, 0, sizeof o);
-	profile_init(&p);
+/* The options into *c; CLI_OK with *done set when -h printed the help,
+ * else the exit status of a usage error. */
+static int
+parse(int argc, char **argv, struct calopts *c, int *done)
+{
+	unsigned long v;
+	int opt, rc;
+
+	*done = 0;
 	optind = 1;
 	while ((rc = cli_getopt(&cmd_calibrate, argc, argv, ":ho:", longopts,
-	    &c)) == CLI_OK && c != -1) {
-		switch (c) {
+	    &opt)) == CLI_OK && opt != -1) {
+		switch (opt) {
 		case 'h':
 			help();
-			goto out;
-		case 'o': out = optarg; break;
-		case OPT_BACKEND: backend = optarg; break;
-		case OPT_MODEL: model = optarg; break;
-		case OPT_CLUSTER: cluster = optarg; break;
-		case OPT_QUICK: o.quick = 1; break;
-		case OPT_JSON: json = 1; break;
+			*done = 1;
+			return CLI_OK;
+		case 'o': c->out = optarg; break;
+		case OPT_BACKEND: c->backend = optarg; break;
+		case OPT_MODEL: c->model = optarg; break;
+		case OPT_CLUSTER: c->cluster = optarg; break;
+		case OPT_QUICK: c->o.quick = 1; break;
+		case OPT_JSON: c->json = 1; break;
 		case OPT_MAX_LEN:
 			if ((rc = cli_parse_ulong(&cmd_calibrate, "--max-len", optarg,
 			    16, 1UL << 24, &v)) != CLI_OK)
-				goto out;
-			o.max_len = v;
+				return rc;
+			c->o.max_len = v;
 			break;
 		}
 	}
 	if (rc != CLI_OK)
-		goto out;
-	if (optind != argc) {
-		rc = cli_usage(&cmd_calibrate, "calibrate: unexpected argument "
+		return rc;
+	if (optind != argc)
+		return cli_usage(&cmd_calibrate, "calibrate: unexpected argument "
 		    "'%s'", argv[optind]);
-		goto out;
+	if (c->out == NULL)
+		return cli_usage(&cmd_calibrate, "calibrate: -o PROFILE is "
+		    "required");
+	return CLI_OK;
+}
+
+/* The model measured and the cluster's peaks, into c->o (m holds the
+ * model); CLI_OK or CLI_FAIL once said. */
+static int
+resolve(struct calopts *c, struct model *m)
+{
+	struct cluster cl;
+
+	if (model_resolve(c->model != NULL ? c->model : "Qwen2.5-0.5B", m) !=
+	    SK_OK) {
+		err_prefix("--model");
+		return cli_fail();
 	}
-	if (out == NULL) {
-		rc = cli_usage(&cmd_calibrate, "calibrate: -o PROFILE is required");
-		goto out;
+	if (c->cluster != NULL) {
+		if (cluster_preset("h100", &cl) != SK_OK ||
+		    cluster_resolve(c->cluster, &cl) != SK_OK) {
+			err_prefix("--cluster");
+			return cli_fail();
+		}
+		c->o.peak_flops = cl.gpu.peak_flops;
+		c->o.hbm_bw = cl.gpu.hbm_bw;
 	}
-	if (backend_find(backend, &b) != SK_OK) {
+	c->o.model = m;
+	return CLI_OK;
+}
+
+/*
+ * Under a launcher the processes meet over MPI, a GPU each; MPI moves
+ * host memory only, so a device backend's collectives go through NCCL.
+ * Alone (or without MPI in the build) w stays empty and nothing is
+ * measured across ranks.  CLI_OK, or CLI_FAIL once said.
+ */
+static int
+meet(const struct backend_ops *b, struct world *w, struct calib_opts *o,
+    int *argc, char ***argv)
+{
+	int ndev = 0;
+
+	if (!cli_launched())
+		return CLI_OK;
+	if (!world_built(WORLD_MPI)) {
+		fprintf(stderr, "skrull: warning: this skrull was built without "
+		    "MPI: measuring this process alone, no collectives\n");
+		return CLI_OK;
+	}
+	if (b->devices(&ndev) != SK_OK || world_mpi(w, argc, argv) != SK_OK)
+		return cli_fail();
+	o->device = ndev > 0 ? cli_local_rank() % ndev : 0;
+	if (strcmp(b->name, "cpu") == 0)
+		return CLI_OK;
+	if (!world_built(WORLD_NCCL)) {
+		err_set(SK_ERR_UNSUPPORTED, "calibrate: --backend %s under a "
+		    "launcher needs NCCL for its collectives, and this skrull was "
+		    "built without it", b->name);
+		return cli_fail();
+	}
+	if (world_nccl(w, o->device, 0) != SK_OK) {
+		cli_rank_fail(w->mpi.rank);
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+/* Fit, write and print the profile measured (rank 0 or the one process). */
+static int
+report(const struct calopts *c, struct profile *p)
+{
+	cJSON *root;
+
+	if (calib_finish(p, &c->o) != SK_OK || profile_write(c->out, p) != SK_OK)
+		return cli_fail();
+	if (c->json) {
+		if ((root = cJSON_CreateObject()) == NULL ||
+		    profile_to_json(p, root) != SK_OK) {
+			cJSON_Delete(root);
+			err_set(SK_ERR_NOMEM, "out of memory");
+			return cli_fail();
+		}
+		return cli_print_json(root);
+	}
+	print_meas(p);
+	print_fits(p);
+	printf("%-14s %s\n", "profile", c->out);
+	return CLI_OK;
+}
+
+static int
+run(int argc, char **argv)
+{
+	const struct backend_ops *b = NULL;
+	struct calopts c;
+	struct world w;
+	struct comm *wc;
+	struct profile p;
+	struct model m;
+	int rc, done;
+
+	memset(&c, 0, sizeof c);
+	c.backend = "cpu";
+	world_init(&w, cli_rank_fail);
+	profile_init(&p);
+	if ((rc = parse(argc, argv, &c, &done)) != CLI_OK || done)
+		goto out;
+	if (backend_find(c.backend, &b) != SK_OK) {
 		rc = cli_usage(&cmd_calibrate, "--backend: %s", err_msg());
 		goto out;
 	}
-	rc = CLI_FAIL;
-	if (model_resolve(model != NULL ? model : "Qwen2.5-0.5B", &m) != SK_OK) {
-		err_prefix("--model");
-		rc = cli_fail();
+	if ((rc = resolve(&c, &m)) != CLI_OK ||
+	    (rc = meet(b, &w, &c.o, &argc, &argv)) != CLI_OK)
 		goto out;
-	}
-	if (cluster != NULL) {
-		if (cluster_preset("h100", &cl) != SK_OK ||
-		    cluster_resolve(cluster, &cl) != SK_OK) {
-			err_prefix("--cluster");
+	wc = world_comm(&w);
+	if (calib_measure(b, wc, &c.o, &p) != SK_OK) {
+		if (wc == NULL) {
 			rc = cli_fail();
 			goto out;
 		}
-		o.peak_flops = cl.gpu.peak_flops;
-		o.hbm_bw = cl.gpu.hbm_bw;
-	}
-	o.model = &m;
-	if (cli_launched()) {
-#ifdef HAVE_MPI
-		if (b->devices(&ndev) != SK_OK || comm_mpi_world(&argc, &argv,
-		    &world) != SK_OK) {
-			rc = cli_fail();
-			goto out;
-		}
-		mpi = 1;
-		w = &world;
-		/* A process per GPU; MPI moves host memory only, so a device
-		 * backend's collectives go through NCCL. */
-		o.device = ndev > 0 ? cli_local_rank() % ndev : 0;
-		if (strcmp(b->name, "cpu") != 0) {
-#ifdef HAVE_NCCL
-			if (comm_nccl_world_mpi(&world, o.device, &ncw) != SK_OK) {
-				fprintf(stderr, "skrull: rank %d: %s\n", world.rank,
-				    err_msg());
-				goto out;
-			}
-			nccl = 1;
-			w = &ncw;
-#else
-			err_set(SK_ERR_UNSUPPORTED, "calibrate: --backend %s under "
-			    "a launcher needs NCCL for its collectives, and this "
-			    "skrull was built without it", b->name);
-			rc = cli_fail();
-			goto out;
-#endif
-		}
-#else
-		fprintf(stderr, "skrull: warning: this skrull was built without "
-		    "MPI: measuring this process alone, no collectives\n");
-#endif
-	}
-	if (calib_measure(b, w, &o, &p) != SK_OK) {
-		if (w != NULL)
-			fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
-		else
-			cli_fail();
-		if (w != NULL)
-			w->ops->abort(w, 1);
+		cli_rank_fail(wc->rank);
+		world_abort(&w);
+		rc = CLI_FAIL;
 		goto out;
 	}
-	if (w != NULL && w->rank != 0) {
-		rc = CLI_OK;
-		goto out;
-	}
-	if (calib_finish(&p, &o) != SK_OK || profile_write(out, &p) != SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	if (json) {
-		if ((root = cJSON_CreateObject()) == NULL ||
-		    profile_to_json(&p, root) != SK_OK) {
-			err_set(SK_ERR_NOMEM, "out of memory");
-			rc = cli_fail();
-			goto out;
-		}
-		rc = cli_print_json(root);
-		root = NULL;
-		goto out;
-	}
-	print_meas(&p);
-	print_fits(&p);
-	printf("%-14s %s\n", "profile", out);
-	rc = CLI_OK;
+	rc = wc != NULL && wc->rank != 0 ? CLI_OK : report(&c, &p);
 out:
-	cJSON_Delete(root);
 	profile_free(&p);
-#ifdef HAVE_NCCL
-	if (nccl)
-		ncw.ops->free(&ncw);
-#endif
-#ifdef HAVE_MPI
-	if (mpi) {
-		world.ops->free(&world);
-		comm_mpi_finalize();
-	}
-#else
-	(void)world;
-	(void)mpi;
-	(void)ndev;
-#endif
+	world_free(&w);
 	return rc;
 }

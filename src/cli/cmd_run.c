@@ -1,6 +1,5 @@
 /* cmd_run: `skrull run`, see skrull-run(1). */
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,21 +11,17 @@
 #include "backend.h"
 #include "cli.h"
 #include "comm.h"
-#include "comm_loop.h"
-#ifdef HAVE_NCCL
-#include "comm_nccl.h"
-#endif
 #include "err.h"
 #include "exec.h"
 #include "json.h"
 #include "mem.h"
 #include "plan.h"
 #include "profile.h"
-#include "ranks.h"
 #include "report.h"
 #include "sim.h"
 #include "simcli.h"
 #include "trace.h"
+#include "world.h"
 
 static int run(int, char **);
 
@@ -73,10 +68,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* The communicators `run` can use; COMM_AUTO picks one (processes() and
- * thread_comm()). */
-enum comm_kind { COMM_AUTO, COMM_MPI, COMM_LOOP, COMM_NCCL };
-
 /* What the options ask for. */
 struct runopts {
 	const char *plan_path, *out, *trace_path;
@@ -85,7 +76,7 @@ struct runopts {
 	struct exec_model m;
 	struct exec_opts eo;
 	struct simcli sc;
-	enum comm_kind comm;
+	enum world_comm comm;   /* --comm; WORLD_AUTO: world.h chooses */
 	int ranks;              /* --ranks, 0 when not given */
 	int memory;             /* --memory given */
 	int json;
@@ -138,39 +129,6 @@ static double
 default_memory(long per)
 {
 	return mem_available() / (double)(per > 0 ? per : 1);
-}
-
-/* Whether the ranks are processes under a launcher (one each) rather than
- * threads of this one: mpi always is; nccl is when a launcher started
- * skrull; left to choose, processes when launched and built with MPI. */
-static int
-processes(const struct runopts *o)
-{
-	int mpi = 0;
-
-#ifdef HAVE_MPI
-	mpi = 1;
-#endif
-	if (o->comm == COMM_MPI)
-		return 1;
-	if (o->comm == COMM_LOOP)
-		return 0;
-	return mpi && cli_launched();
-}
-
-/* The communicator of n ranks as threads: the one asked for, or NCCL
- * when the backend has a GPU for each of two or more ranks (real
- * transfers), else the loopback. */
-static enum comm_kind
-thread_comm(const struct runopts *o, int n)
-{
-	if (o->comm != COMM_AUTO)
-		return o->comm;
-#ifdef HAVE_NCCL
-	if (strcmp(o->b->name, "cuda") == 0 && n >= 2 && n <= o->ndev)
-		return COMM_NCCL;
-#endif
-	return COMM_LOOP;
 }
 
 static int
@@ -394,22 +352,28 @@ load_plan(const struct runopts *o, struct plan *p)
 	return e;
 }
 
+/* The iterations the options ask for, into the executor's options. */
+static void
+set_iters(struct runopts *o)
+{
+	o->eo.first = o->sc.first;
+	o->eo.count = o->sc.end > o->sc.first ? o->sc.end - o->sc.first : 0;
+}
+
 /*
- * The ranks of one process, each a thread (ranks_run): rank k opens the
- * backend on device k mod ndev and runs the plan on world[k].  A
- * communicator of this kind needs only its worlds and a stop.
+ * The ranks of one process, each a thread (world_threads_run): rank k
+ * opens the backend on device k mod ndev and runs the plan on its world
+ * communicator.
  */
 struct team {
 	const struct runopts *o;
 	const struct plan *p;
-	struct comm *world;      /* one per rank, made before the threads */
-	struct comm_loop_group *g;  /* the loopback group, for stop */
 	struct report *r;        /* rank 0's report */
 	double *loss;            /* rank 0's losses */
 };
 
 static int
-rank_main(int rank, void *arg)
+rank_main(int rank, struct comm *c, void *arg)
 {
 	struct team *t = arg;
 	const struct backend_ops *b = t->o->b;
@@ -420,70 +384,33 @@ rank_main(int rank, void *arg)
 	eo.device = rank % t->o->ndev;
 	if ((e = b->open(eo.device)) != SK_OK)
 		return e;
-	if ((e = exec_new(t->p, &t->o->m, &eo, &t->world[rank], &x)) ==
-	    SK_OK)
+	if ((e = exec_new(t->p, &t->o->m, &eo, c, &x)) == SK_OK)
 		e = exec_run(x, rank == 0 ? t->r : NULL, rank == 0 ? t->loss :
 		    NULL);
 	/* After a communication failure the communicators are unusable
 	 * (exec.h): what is left goes with the process. */
 	if (e != SK_ERR_IO) {
 		exec_free(x);
-		t->world[rank].ops->free(&t->world[rank]);
+		c->ops->free(c);
 	}
 	b->close();
 	return e;
 }
 
-static void
-loop_stop(int rank, void *arg)
-{
-	comm_loop_poison(((struct team *)arg)->g, rank);
-}
-
-#ifdef HAVE_NCCL
-/* NCCL has no way to wake peers blocked in a collective but aborting: the
- * failed rank says why, then stops the job (ncclCommAbort, exit 1). */
-static void
-nccl_stop(int rank, void *arg)
-{
-	struct team *t = arg;
-
-	fprintf(stderr, "skrull: rank %d: %s\n", rank, err_msg());
-	t->world[rank].ops->abort(&t->world[rank], 1);
-}
-#endif
-
-/* The n world communicators of the threads, of kind k; *stop receives
- * the hook that makes the others fail when one rank does. */
+/* The ranks of the plan as threads: --ranks must agree with its grid;
+ * the default memory of each is its share of this process's. */
 static int
-thread_worlds(const struct runopts *o, enum comm_kind k, int n,
-    struct team *t, void (**stop)(int, void *))
+thread_ranks(struct runopts *o, const struct plan *p, int *n)
 {
-	int i;
-
-	if (k == COMM_NCCL) {
-#ifdef HAVE_NCCL
-		if (n > o->ndev)
-			return err_set(SK_ERR_ARG, "run: --comm nccl in one process "
-			    "needs a GPU per rank: the plan has %d ranks, this "
-			    "machine shows %d GPU%s (--comm loop emulates the "
-			    "ranks on fewer)", n, o->ndev, o->ndev == 1 ? "" : "s");
-		*stop = nccl_stop;
-		if ((i = comm_nccl_world_all(n, t->world)) != SK_OK)
-			return i;
-		for (i = 0; i < n; i++)
-			comm_nccl_set_timeout(&t->world[i], o->eo.timeout);
-		return SK_OK;
-#else
-		return err_set(SK_ERR_UNSUPPORTED, "run: --comm nccl: this skrull "
-		    "was built without NCCL");
-#endif
-	}
-	*stop = loop_stop;
-	if ((i = comm_loop_group_new(n, o->b, o->eo.timeout, &t->g)) != SK_OK)
-		return i;
-	for (i = 0; i < n; i++)
-		comm_loop_join(t->g, i, &t->world[i]);
+	*n = p->job.dp * p->job.cp;
+	if (o->ranks > 0 && o->ranks != *n)
+		return err_set(SK_ERR_ARG, "run: --ranks %d, but the plan's grid "
+		    "is DP %d x CP %d: it needs %d ranks", o->ranks, p->job.dp,
+		    p->job.cp, *n);
+	if (!o->memory)
+		o->eo.mem_limit = strcmp(o->b->name, "cpu") == 0 ?
+		    default_memory(*n) : 0;
+	set_iters(o);
 	return SK_OK;
 }
 
@@ -492,341 +419,213 @@ thread_worlds(const struct runopts *o, enum comm_kind k, int n,
 static int
 run_threads(struct runopts *o)
 {
+	struct world w;
 	struct team t;
 	struct plan p;
 	struct report r;
-	struct comm *world = NULL;
 	double *loss = NULL;
-	void (*stop)(int, void *) = NULL;
-	enum comm_kind kind;
-	char how[96];
+	enum world_comm kind;
+	char how[WORLD_HOW_MAX];
 	int rc = CLI_FAIL, n, failed;
 
-	memset(&t, 0, sizeof t);
+	world_init(&w, cli_rank_fail);
 	plan_init(&p);
 	report_init(&r);
-	if (load_plan(o, &p) != SK_OK) {
+	if (load_plan(o, &p) != SK_OK || thread_ranks(o, &p, &n) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}
-	n = p.job.dp * p.job.cp;
-	if (o->ranks > 0 && o->ranks != n) {
-		err_set(SK_ERR_ARG, "run: --ranks %d, but the plan's grid is DP "
-		    "%d x CP %d: it needs %d ranks", o->ranks, p.job.dp,
-		    p.job.cp, n);
-		rc = cli_fail();
-		goto out;
-	}
-	if (!o->memory)
-		o->eo.mem_limit = strcmp(o->b->name, "cpu") == 0 ?
-		    default_memory(n) : 0;
-	o->eo.first = o->sc.first;
-	o->eo.count = o->sc.end > o->sc.first ? o->sc.end - o->sc.first : 0;
-	if ((loss = calloc(p.niter, sizeof *loss)) == NULL ||
-	    (world = calloc((size_t)n, sizeof *world)) == NULL) {
+	if ((loss = calloc(p.niter, sizeof *loss)) == NULL) {
 		err_set(SK_ERR_NOMEM, "out of memory");
 		rc = cli_fail();
 		goto out;
 	}
-	kind = thread_comm(o, n);
-	t.o = o;
-	t.p = &p;
-	t.world = world;
-	t.r = &r;
-	t.loss = loss;
-	if (thread_worlds(o, kind, n, &t, &stop) != SK_OK) {
+	if (world_thread_comm(o->comm, o->b, n, o->ndev, &kind) != SK_OK) {
+		err_prefix("run");
 		rc = cli_fail();
 		goto out;
 	}
-	if (ranks_run(n, rank_main, stop, &t, &failed) != SK_OK) {
-		fprintf(stderr, "skrull: rank %d: %s\n", failed, err_msg());
+	if (world_threads(&w, kind, n, o->b, o->eo.timeout) != SK_OK) {
+		rc = cli_fail();
 		goto out;
 	}
-	snprintf(r.comm, sizeof r.comm, "%s", world[0].ops->name);
-	r.emulated = kind == COMM_LOOP;
-	if (kind == COMM_LOOP)
-		snprintf(how, sizeof how, "loopback (emulated: %d rank%s in one "
-		    "process)", n, n == 1 ? "" : "s");
-	else
-		snprintf(how, sizeof how, "nccl (%d GPU%s, a thread each)", n,
-		    n == 1 ? "" : "s");
+	t.o = o;
+	t.p = &p;
+	t.r = &r;
+	t.loss = loss;
+	if (world_threads_run(&w, rank_main, &t, &failed) != SK_OK) {
+		cli_rank_fail(failed);
+		goto out;
+	}
+	snprintf(r.comm, sizeof r.comm, "%s", w.rank[0].ops->name);
+	r.emulated = world_emulated(&w);
+	world_how(&w, how, sizeof how);
 	rc = results(o, &p, &r, loss, how);
 out:
-	comm_loop_group_free(t.g);
-	free(world);
+	world_free(&w);
 	free(loss);
 	report_free(&r);
 	plan_free(&p);
 	return rc;
 }
 
-#ifdef HAVE_MPI
-/* A rank's outcome in agree_plan. */
-enum { AGREE_OK, AGREE_LOAD, AGREE_DIGEST, AGREE_CELLS = 5 };
-
-/* "ranks 1, 3, 4" (at most 8 named, then the count) of the world's n
- * ranks whose cell v[k * AGREE_CELLS] is what, into buf; how many. */
-static int
-agree_ranks(const float *v, int n, int what, char *buf, size_t len)
-{
-	size_t at = 0;
-	int k, c = 0;
-
-	buf[0] = '\0';
-	for (k = 0; k < n; k++) {
-		if ((int)v[(size_t)k * AGREE_CELLS] != what)
-			continue;
-		if (c < 8 && at < len)
-			at += (size_t)snprintf(buf + at, len - at, "%s%d",
-			    c > 0 ? ", " : "", k);
-		c++;
-	}
-	if (c > 8 && at < len)
-		snprintf(buf + at, len - at, " and %d more", c - 8);
-	return c;
-}
-
 /*
- * The ranks agree on the plan before any work: each adds its outcome
- * (failed, the load failed and it said why) and its plan's digest
- * (plan_digest, in four 16-bit parts, exact in floats) to a world
- * all-reduce, so every rank sees every rank's; a digest other than rank
- * 0's means the ranks were given different plans, which would deadlock or
- * compute garbage.  0 when all agree; 1 after printing this rank's
- * refusal, naming the ranks at fault; -1 (message recorded) when the
- * communication failed: abort.
+ * The processes meet over MPI: every rank reads and checks the plan, then
+ * the ranks agree (on its digest too), so that all refuse together before
+ * any work, each with its reason, instead of the first failure aborting
+ * the others before they can say why; then, for kind NCCL, NCCL is
+ * bootstrapped over MPI.  SK_OK, or a code once this rank has said why
+ * (after a communication failure it has aborted the job).
  */
 static int
-agree_plan(const struct runopts *o, struct comm *w, const struct plan *p,
-    int failed)
+meet(const struct runopts *o, enum world_comm kind, struct world *w,
+    struct plan *p)
 {
-	struct comm_req rq = { 0 };
-	uint64_t mine = 0, d0 = 0;
-	size_t n = (size_t)w->size * AGREE_CELLS, at = (size_t)w->rank *
-	    AGREE_CELLS;
-	float *v;
-	char who[160];
-	int i, k, nload, ndiff, rc = -1;
+	uint64_t digest = 0;
+	int failed, e, rank = w->mpi.rank;
 
-	if ((v = calloc(n, sizeof *v)) == NULL) {
-		err_set(SK_ERR_NOMEM, "out of memory");
-		return -1;
+	failed = load_plan(o, p) != SK_OK || plan_digest(p, &digest) != SK_OK;
+	if (failed)
+		cli_rank_fail(rank);
+	e = world_agree(&w->mpi, failed, digest, o->plan_path, o->eo.timeout);
+	if (e != SK_OK && e != SK_ERR_ARG) {
+		cli_rank_fail(rank);
+		world_abort(w);
+		return e;
 	}
-	if (!failed && plan_digest(p, &mine) != SK_OK) {
-		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
-		failed = 1;
-	}
-	v[at] = failed ? AGREE_LOAD : AGREE_OK;
-	for (i = 0; i < 4; i++)
-		v[at + 1 + (size_t)i] = (float)((mine >> (16 * i)) & 0xffff);
-	if (w->ops->iallreduce(w, v, v, n, &rq) != SK_OK ||
-	    comm_wait(&rq, o->eo.timeout) != SK_OK)
-		goto out;
-	for (i = 0; i < 4; i++)
-		d0 |= (uint64_t)v[1 + i] << (16 * i);
-	for (k = 1; k < w->size; k++) {
-		uint64_t dk = 0;
-
-		for (i = 0; i < 4; i++)
-			dk |= (uint64_t)v[(size_t)k * AGREE_CELLS + 1 + (size_t)i] <<
-			    (16 * i);
-		if (v[0] == AGREE_OK && v[(size_t)k * AGREE_CELLS] == AGREE_OK &&
-		    dk != d0)
-			v[(size_t)k * AGREE_CELLS] = AGREE_DIGEST;
-	}
-	rc = 1;
-	if ((nload = agree_ranks(v, w->size, AGREE_LOAD, who, sizeof who)) > 0) {
+	if (e != SK_OK) {
 		if (!failed)
-			fprintf(stderr, "skrull: rank %d: the plan could not be "
-			    "loaded on rank%s %s (see %s message%s): refused\n",
-			    w->rank, nload == 1 ? "" : "s", who, nload == 1 ?
-			    "its" : "their", nload == 1 ? "" : "s");
-	} else if ((ndiff = agree_ranks(v, w->size, AGREE_DIGEST, who,
-	    sizeof who)) > 0) {
-		if (v[at] == AGREE_DIGEST)
-			fprintf(stderr, "skrull: rank %d: the plan %s (digest "
-			    "%016" PRIx64 ") differs from rank 0's (digest %016"
-			    PRIx64 "): every rank must run the same plan; "
-			    "refused\n", w->rank, o->plan_path, mine, d0);
-		else
-			fprintf(stderr, "skrull: rank %d: rank%s %s %s a plan "
-			    "other than rank 0's (digest %016" PRIx64 "): "
-			    "refused\n", w->rank, ndiff == 1 ? "" : "s", who,
-			    ndiff == 1 ? "has" : "have", d0);
-	} else
-		rc = 0;
-out:
-	free(v);
-	return rc;
+			cli_rank_fail(rank);
+		return e;
+	}
+	if (kind == WORLD_NCCL &&
+	    (e = world_nccl(w, o->eo.device, o->eo.timeout)) != SK_OK)
+		cli_rank_fail(rank);
+	return e;
 }
 
 /* `run` as one of P processes under mpirun (or srun): the ranks meet
  * over MPI, and then communicate over MPI, or over NCCL (kind) with the
  * process on GPU local rank mod GPUs. */
 static int
-run_mpi(struct runopts *o, enum comm_kind kind, int *argc, char ***argv)
+run_procs(struct runopts *o, enum world_comm kind, int *argc, char ***argv)
 {
-	const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-	struct comm mpiw, *w = &mpiw;
-#ifdef HAVE_NCCL
-	struct comm ncw;
-	int nccl = 0;
-#endif
+	struct world w;
+	struct comm *c;
 	struct plan p;
 	struct report r;
 	struct exec *x = NULL;
 	double *loss = NULL;
-	char how[64];
-	int rc = CLI_FAIL, mpi = 0, failed;
+	char how[WORLD_HOW_MAX];
+	int rc = CLI_FAIL;
 
+	world_init(&w, cli_rank_fail);
 	plan_init(&p);
 	report_init(&r);
 	if (!o->memory)
 		o->eo.mem_limit = strcmp(o->b->name, "cpu") == 0 ?
-		    default_memory(local != NULL ? atol(local) : 1) : 0;
+		    default_memory(world_local_size()) : 0;
 	o->eo.device = cli_local_rank() % o->ndev;
-	if (comm_mpi_world(argc, argv, &mpiw) != SK_OK) {
+	if (world_mpi(&w, argc, argv) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}
-	mpi = 1;
-	/* Every rank reads and checks the plan, then the ranks agree (on
-	 * its digest too): all refuse together before any work, each with
-	 * its reason, instead of the first failure aborting the others
-	 * before they can say why. */
-	failed = load_plan(o, &p) != SK_OK;
-	if (failed)
-		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
-	if ((failed = agree_plan(o, w, &p, failed)) < 0) {
-		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
-		w->ops->abort(w, 1);
+	if (meet(o, kind, &w, &p) != SK_OK)
+		goto out;
+	c = world_comm(&w);
+	set_iters(o);
+	if (exec_new(&p, &o->m, &o->eo, c, &x) != SK_OK) {
+		cli_rank_fail(c->rank);
 		goto out;
 	}
-	if (failed)
-		goto out;
-#ifdef HAVE_NCCL
-	if (kind == COMM_NCCL) {
-		if (comm_nccl_world_mpi(&mpiw, o->eo.device, &ncw) != SK_OK) {
-			fprintf(stderr, "skrull: rank %d: %s\n", mpiw.rank,
-			    err_msg());
-			goto out;
-		}
-		nccl = 1;
-		comm_nccl_set_timeout(&ncw, o->eo.timeout);
-		w = &ncw;
-	}
-#else
-	(void)kind;
-#endif
-	o->eo.first = o->sc.first;
-	o->eo.count = o->sc.end > o->sc.first ? o->sc.end - o->sc.first : 0;
-	if (exec_new(&p, &o->m, &o->eo, w, &x) != SK_OK) {
-		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
-		goto out;
-	}
-	if ((loss = calloc(p.niter, sizeof *loss)) == NULL) {
+	if ((loss = calloc(p.niter, sizeof *loss)) == NULL)
 		err_set(SK_ERR_NOMEM, "out of memory");
-		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
-		w->ops->abort(w, 1);
+	if (loss == NULL || exec_run(x, &r, loss) != SK_OK) {
+		cli_rank_fail(c->rank);
+		world_abort(&w);
 		goto out;
 	}
-	if (exec_run(x, &r, loss) != SK_OK) {
-		fprintf(stderr, "skrull: rank %d: %s\n", w->rank, err_msg());
-		w->ops->abort(w, 1);
-		goto out;
-	}
-	if (w->rank != 0) {
+	if (c->rank != 0) {
 		rc = CLI_OK;
 		goto out;
 	}
-	snprintf(r.comm, sizeof r.comm, "%s", w->ops->name);
-	r.emulated = 0;
-	snprintf(how, sizeof how, "%s (%d process%s)", w->ops->name, w->size,
-	    w->size == 1 ? "" : "es");
+	snprintf(r.comm, sizeof r.comm, "%s", c->ops->name);
+	r.emulated = world_emulated(&w);
+	world_how(&w, how, sizeof how);
 	rc = results(o, &p, &r, loss, how);
 out:
 	free(loss);
 	exec_free(x);
-#ifdef HAVE_NCCL
-	if (nccl)
-		ncw.ops->free(&ncw);
-#endif
 	report_free(&r);
 	plan_free(&p);
-	if (mpi)
-		comm_mpi_finalize();
+	world_free(&w);
 	return rc;
 }
-#endif
 
+/* The options into *o; CLI_OK with *done set when -h printed the help,
+ * else the exit status of a usage error. */
 static int
-run(int argc, char **argv)
+parse(int argc, char **argv, struct runopts *o, int *done)
 {
-	struct runopts o;
-	enum comm_kind kind;
 	double v;
-	int c, rc, procs;
+	int c, rc;
 
-	memset(&o, 0, sizeof o);
-	exec_model_default(&o.m);
-	exec_opts_default(&o.eo);
-	simcli_init(&o.sc);
-	o.b = &backend_cpu_ops;
-	o.ndev = 1;
+	*done = 0;
 	optind = 1;
 	while ((rc = cli_getopt(&cmd_run, argc, argv, ":ho:", longopts, &c)) ==
 	    CLI_OK && c != -1) {
 		switch (c) {
 		case 'h':
 			help();
+			*done = 1;
 			return CLI_OK;
-		case 'o': o.out = optarg; break;
-		case OPT_PLAN: o.plan_path = optarg; break;
-		case OPT_TRACE: o.trace_path = optarg; break;
-		case OPT_FIELD: o.ro.field = optarg; break;
+		case 'o': o->out = optarg; break;
+		case OPT_PLAN: o->plan_path = optarg; break;
+		case OPT_TRACE: o->trace_path = optarg; break;
+		case OPT_FIELD: o->ro.field = optarg; break;
 		case OPT_MEMORY:
 			rc = parse_double("--memory", optarg, 0, 1 << 20, &v);
-			o.eo.mem_limit = v * 1024 * 1024 * 1024;
-			o.memory = 1;
+			o->eo.mem_limit = v * 1024 * 1024 * 1024;
+			o->memory = 1;
 			break;
-		case OPT_JSON: o.json = 1; break;
+		case OPT_JSON: o->json = 1; break;
 		case OPT_BACKEND:
-			if (backend_find(optarg, &o.b) != SK_OK)
+			if (backend_find(optarg, &o->b) != SK_OK)
 				rc = cli_usage(&cmd_run, "--backend: %s", err_msg());
 			break;
 		case OPT_COMM:
 			if (strcmp(optarg, "mpi") == 0)
-				o.comm = COMM_MPI;
+				o->comm = WORLD_MPI;
 			else if (strcmp(optarg, "loop") == 0)
-				o.comm = COMM_LOOP;
+				o->comm = WORLD_LOOP;
 			else if (strcmp(optarg, "nccl") == 0)
-				o.comm = COMM_NCCL;
+				o->comm = WORLD_NCCL;
 			else
 				rc = cli_usage(&cmd_run, "--comm: '%s' is not "
 				    "one of loop, nccl, mpi", optarg);
 			break;
-		case OPT_PROFILE: o.profile_path = optarg; break;
-		case OPT_RANKS: rc = parse_int("--ranks", optarg, 1, 65536, &o.ranks); break;
-		case OPT_ITERS: rc = simcli_take(&o.sc, &cmd_run, "--iters", optarg); break;
-		case OPT_HIDDEN: rc = parse_int("--hidden", optarg, 8, 65536, &o.m.hidden); break;
-		case OPT_LAYERS: rc = parse_int("--layers", optarg, 1, 1024, &o.m.layers); break;
-		case OPT_HEADS: rc = parse_int("--heads", optarg, 1, 1024, &o.m.heads); break;
-		case OPT_KV_HEADS: rc = parse_int("--kv-heads", optarg, 1, 1024, &o.m.kv_heads); break;
-		case OPT_FFN: rc = parse_int("--ffn", optarg, 8, 1 << 20, &o.m.ffn); break;
-		case OPT_VOCAB: rc = parse_int("--vocab", optarg, 2, 1 << 24, &o.m.vocab); break;
+		case OPT_PROFILE: o->profile_path = optarg; break;
+		case OPT_RANKS: rc = parse_int("--ranks", optarg, 1, 65536, &o->ranks); break;
+		case OPT_ITERS: rc = simcli_take(&o->sc, &cmd_run, "--iters", optarg); break;
+		case OPT_HIDDEN: rc = parse_int("--hidden", optarg, 8, 65536, &o->m.hidden); break;
+		case OPT_LAYERS: rc = parse_int("--layers", optarg, 1, 1024, &o->m.layers); break;
+		case OPT_HEADS: rc = parse_int("--heads", optarg, 1, 1024, &o->m.heads); break;
+		case OPT_KV_HEADS: rc = parse_int("--kv-heads", optarg, 1, 1024, &o->m.kv_heads); break;
+		case OPT_FFN: rc = parse_int("--ffn", optarg, 8, 1 << 20, &o->m.ffn); break;
+		case OPT_VOCAB: rc = parse_int("--vocab", optarg, 2, 1 << 24, &o->m.vocab); break;
 		case OPT_SEED: {
 			unsigned long s;
 
 			rc = cli_parse_ulong(&cmd_run, "--seed", optarg, 0, 4294967295UL, &s);
-			o.m.seed = s;
+			o->m.seed = s;
 			break;
 		}
 		case OPT_LR:
 			rc = parse_double("--lr", optarg, 0, 1, &v);
-			o.eo.lr = (float)v;
+			o->eo.lr = (float)v;
 			break;
 		case OPT_TIMEOUT:
-			rc = parse_double("--timeout", optarg, 0, 86400, &o.eo.timeout);
+			rc = parse_double("--timeout", optarg, 0, 86400, &o->eo.timeout);
 			break;
 		}
 		if (rc != CLI_OK)
@@ -834,21 +633,37 @@ run(int argc, char **argv)
 	}
 	if (rc != CLI_OK)
 		return rc;
-	if (optind != argc || o.plan_path == NULL)
+	if (optind != argc || o->plan_path == NULL)
 		return cli_usage(&cmd_run, optind != argc ? "run: unexpected "
 		    "argument '%s'" : "run: --plan PLAN is required",
 		    argv[optind]);
-	procs = processes(&o);
+	return CLI_OK;
+}
+
+static int
+run(int argc, char **argv)
+{
+	struct runopts o;
+	enum world_comm kind;
+	int rc, procs, done;
+
+	memset(&o, 0, sizeof o);
+	exec_model_default(&o.m);
+	exec_opts_default(&o.eo);
+	simcli_init(&o.sc);
+	o.b = &backend_cpu_ops;
+	o.ndev = 1;
+	if ((rc = parse(argc, argv, &o, &done)) != CLI_OK || done)
+		return rc;
+	procs = world_processes(o.comm);
 	if (procs && o.ranks > 0)
 		return cli_usage(&cmd_run, "run: --ranks is for ranks as threads; "
 		    "under a launcher it sets the ranks (mpirun -np)");
-#ifndef HAVE_NCCL
-	if (o.comm == COMM_NCCL) {
+	if (o.comm == WORLD_NCCL && !world_built(WORLD_NCCL)) {
 		err_set(SK_ERR_UNSUPPORTED, "run: --comm nccl: this skrull was "
 		    "built without NCCL (configure --with-nccl)");
 		return cli_fail();
 	}
-#endif
 	if (o.b->devices(&o.ndev) != SK_OK)
 		return cli_fail();
 	if (o.ndev < 1) {
@@ -858,21 +673,16 @@ run(int argc, char **argv)
 	}
 	if (!procs)
 		return run_threads(&o);
-	kind = o.comm != COMM_AUTO ? o.comm : strcmp(o.b->name, "cpu") != 0 ?
-	    COMM_NCCL : COMM_MPI;
-	if (kind == COMM_MPI && strcmp(o.b->name, "cpu") != 0) {
-		err_set(SK_ERR_UNSUPPORTED, "run: --comm mpi moves host memory, "
-		    "and the %s backend's buffers are on the device: use --comm "
-		    "nccl", o.b->name);
+	if (world_process_comm(o.comm, o.b, &kind) != SK_OK) {
+		err_prefix("run");
 		return cli_fail();
 	}
-#ifdef HAVE_MPI
-	return run_mpi(&o, kind, &argc, &argv);
-#else
-	err_set(SK_ERR_UNSUPPORTED, "run: --comm %s: this skrull was built "
-	    "without MPI; install Open MPI (libopenmpi-dev) and reconfigure, or "
-	    "run the ranks as threads with --comm loop", kind == COMM_NCCL ?
-	    "nccl under a launcher" : "mpi");
-	return cli_fail();
-#endif
+	if (!world_built(WORLD_MPI)) {
+		err_set(SK_ERR_UNSUPPORTED, "run: --comm %s: this skrull was built "
+		    "without MPI; install Open MPI (libopenmpi-dev) and "
+		    "reconfigure, or run the ranks as threads with --comm loop",
+		    kind == WORLD_NCCL ? "nccl under a launcher" : "mpi");
+		return cli_fail();
+	}
+	return run_procs(&o, kind, &argc, &argv);
 }

@@ -19,6 +19,7 @@
 #ifdef HAVE_CUDA
 #include "kern.h"
 #endif
+#include "world.h"
 
 static const struct cli_cmd *const commands[] = {
 	&cmd_trace,
@@ -220,28 +221,17 @@ main(int argc, char **argv)
 int
 cli_launched(void)
 {
-	static const char *const vars[] = {
-		"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
-		if (getenv(vars[i]) != NULL)
-			return 1;
-	return 0;
+	return world_launched();
 }
 
 int
 cli_local_rank(void)
 {
-	static const char *const vars[] = {
-		"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"
-	};
-	const char *v;
-	size_t i;
+	return world_local_rank();
+}
 
-	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
-		if ((v = getenv(vars[i])) != NULL && atoi(v) >= 0)
-			return atoi(v);
-	return 0;
+void
+cli_rank_fail(int rank)
+{
+	fprintf(stderr, "skrull: rank %d: %s\n", rank, err_msg());
 }

@@ -62,3 +62,11 @@ tests_exec_test_exec_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_SCHED_LIBS)
 else
 SK_COMM_MPI_LIBS =
 endif
+# How the ranks meet (world.c): it calls the MPI and NCCL constructors of
+# the builds that have them through comm.h and comm_nccl.h (no mpi.h or
+# nccl.h), so it is a library of its own, linked before theirs.
+noinst_LIBRARIES += libskrull_world.a
+libskrull_world_a_SOURCES = src/exec/world.c src/exec/world.h
+libskrull_world_a_CPPFLAGS = $(SK_INC_EXEC)
+SK_WORLD_LIBS = libskrull_world.a $(SK_COMM_NCCL_LIBS) $(SK_COMM_MPI_LIBS) \
+	$(SK_EXEC_LIBS)
