@@ -119,3 +119,102 @@ afile_abort(struct afile *af, int closed)
 	free(af->tmp);
 	af->tmp = NULL;
 }
+
+/* Write p[0..n) to fd; 0, or the errno of the failure. */
+static int
+write_fd(int fd, const char *p, size_t n)
+{
+	ssize_t k;
+
+	while (n > 0) {
+		if ((k = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int
+afile_write(int fd, const char *name, const void *p, size_t n)
+{
+	int errnum = write_fd(fd, p, n);
+
+	if (errnum != 0)
+		return err_set_at(SK_ERR_IO, name, 0, "write error: %s",
+		    strerror(errnum));
+	return SK_OK;
+}
+
+void
+afile_buf_init(struct afile_buf *w, int fd, const char *name, char *buf,
+               size_t cap)
+{
+	w->fd = fd;
+	w->name = name;
+	w->sink = NULL;
+	w->ctx = NULL;
+	w->werr = 0;
+	w->err = SK_OK;
+	w->buf = buf;
+	w->len = 0;
+	w->cap = cap;
+}
+
+int
+afile_buf_status(const struct afile_buf *w)
+{
+	if (w->werr != 0)
+		return err_set_at(SK_ERR_IO, w->name, 0, "write error: %s",
+		    strerror(w->werr));
+	return w->err;
+}
+
+int
+afile_buf_flush(struct afile_buf *w)
+{
+	size_t n = w->len;
+
+	w->len = 0;
+	if (w->err != SK_OK || n == 0)
+		return afile_buf_status(w);
+	if (w->sink != NULL)
+		w->err = w->sink(w->ctx, w->buf, n);
+	else if ((w->werr = write_fd(w->fd, w->buf, n)) != 0)
+		w->err = SK_ERR_IO;
+	return afile_buf_status(w);
+}
+
+int
+afile_buf_put(struct afile_buf *w, const void *p, size_t n)
+{
+	size_t k;
+
+	while (n > 0 && w->err == SK_OK) {
+		if (w->len == w->cap && afile_buf_flush(w) != SK_OK)
+			break;
+		k = w->cap - w->len < n ? w->cap - w->len : n;
+		memcpy(w->buf + w->len, p, k);
+		w->len += k;
+		p = (const char *)p + k;
+		n -= k;
+	}
+	return w->err == SK_OK ? SK_OK : afile_buf_status(w);
+}
+
+int
+afile_buf_puts(struct afile_buf *w, const char *s)
+{
+	return afile_buf_put(w, s, strlen(s));
+}
+
+char *
+afile_buf_room(struct afile_buf *w, size_t n)
+{
+	if (w->err == SK_OK && w->cap - w->len < n)
+		afile_buf_flush(w);
+	return w->err == SK_OK ? w->buf + w->len : NULL;
+}

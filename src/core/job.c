@@ -97,6 +97,12 @@ check_schedule(const struct job *j, const char *where)
 	return SK_OK;
 }
 
+uint64_t
+job_cp_capacity(const struct job *j)
+{
+	return (uint64_t)j->cp * j->bucket;
+}
+
 int
 job_validate(const struct job *j, const char *where)
 {

@@ -75,6 +75,10 @@ void job_default(struct job *j);
  * SK_ERR_ARG naming the field. */
 int job_validate(const struct job *j, const char *where);
 
+/* The tokens one micro-batch of a CP group may hold: cp x bucket (N x C),
+ * exact. */
+uint64_t job_cp_capacity(const struct job *j);
+
 int job_from_json(const cJSON *obj, const char *where, struct job *j);
 int job_to_json(const struct job *j, cJSON *obj);
 int job_read(const char *path, struct job *j);

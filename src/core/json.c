@@ -253,24 +253,6 @@ json_load(const char *path, cJSON **root)
 	return e;
 }
 
-static int
-write_all(int fd, const char *name, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set_at(SK_ERR_IO, name, 0, "write error: %s",
-			    strerror(errno));
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return SK_OK;
-}
-
 int
 json_save(const char *path, const cJSON *root, int pretty)
 {
@@ -294,8 +276,8 @@ json_save(const char *path, const cJSON *root, int pretty)
 		free(text);
 		return e;
 	}
-	if ((e = write_all(af.fd, name, text, strlen(text))) == SK_OK &&
-	    (e = write_all(af.fd, name, "\n", 1)) == SK_OK)
+	if ((e = afile_write(af.fd, name, text, strlen(text))) == SK_OK &&
+	    (e = afile_write(af.fd, name, "\n", 1)) == SK_OK)
 		e = afile_commit(&af, 0);
 	else
 		afile_abort(&af, 0);

@@ -286,7 +286,7 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	ws->par = *p;
 	ws->N = j->cp;
 	ws->dp = j->dp;
-	ws->cap = (uint64_t)j->cp * j->bucket;
+	ws->cap = job_cp_capacity(j);
 	ws->mb_budget = p->mb_tokens > 0 ? p->mb_tokens : ws->cap;
 	ws->max = n;
 	ws->fl = calloc(n, sizeof *ws->fl);
@@ -595,7 +595,7 @@ sched_plan(const struct job *j, const struct sched_params *p,
 	    SK_OK)
 		return rc;
 	G = (size_t)j->dp * (size_t)j->batch;
-	cap = (uint64_t)j->cp * j->bucket;
+	cap = job_cp_capacity(j);
 
 	if ((order = malloc((t->n > 0 ? t->n : 1) * sizeof *order)) == NULL) {
 		rc = err_set(SK_ERR_NOMEM, "plan: out of memory");

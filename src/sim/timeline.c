@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "afile.h"
 #include "err.h"
@@ -46,45 +45,15 @@ struct timeline {
 	const char *name;    /* the destination as messages show it */
 	int ngpus, gpus_per_node;
 	size_t max_events, events, dropped;
-	int werr;            /* errno of the first failed write, 0 if none */
 	int any;             /* an event was written: the next needs a comma */
-	size_t len;          /* bytes in buf */
+	struct afile_buf out;  /* over buf, into af */
 	char buf[TL_BUF];
 };
 
 static void
-flush(struct timeline *tl)
-{
-	const char *p = tl->buf;
-	size_t n = tl->len;
-	ssize_t w;
-
-	while (n > 0 && tl->werr == 0) {
-		if ((w = write(tl->af.fd, p, n)) < 0) {
-			if (errno != EINTR)
-				tl->werr = errno;
-			continue;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	tl->len = 0;
-}
-
-static void
 put(struct timeline *tl, const char *s, size_t n)
 {
-	size_t k;
-
-	while (n > 0 && tl->werr == 0) {
-		if (tl->len == TL_BUF)
-			flush(tl);
-		k = TL_BUF - tl->len < n ? TL_BUF - tl->len : n;
-		memcpy(tl->buf + tl->len, s, k);
-		tl->len += k;
-		s += k;
-		n -= k;
-	}
+	afile_buf_put(&tl->out, s, n);
 }
 
 static void
@@ -197,10 +166,7 @@ tid_of(const struct timeline *tl, int gpu, int stream)
 static int
 status(const struct timeline *tl)
 {
-	if (tl->werr == 0)
-		return SK_OK;
-	return err_set_at(SK_ERR_IO, tl->name, 0, "write error: %s",
-	    strerror(tl->werr));
+	return afile_buf_status(&tl->out);
 }
 
 /* Count a data event against the cap: 0 when it must be dropped. */
@@ -240,9 +206,7 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 	tl->gpus_per_node = gpus_per_node;
 	tl->max_events = max_events;
 	tl->events = tl->dropped = 0;
-	tl->werr = 0;
 	tl->any = 0;
-	tl->len = 0;
 	/* what the caller printed through stdio goes first */
 	if (strcmp(path, "-") == 0 && fflush(stdout) != 0) {
 		err_set_at(SK_ERR_IO, tl->name, 0, "write error: %s",
@@ -251,6 +215,7 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 	}
 	if (afile_open(tl->path, &tl->af) != SK_OK)
 		goto fail;
+	afile_buf_init(&tl->out, tl->af.fd, tl->name, tl->buf, TL_BUF);
 
 	put_text(tl, "{\"traceEvents\":[\n");
 	nodes = (ngpus + gpus_per_node - 1) / gpus_per_node;
@@ -408,8 +373,7 @@ timeline_close(struct timeline *tl, int abort_only)
 	    "\"skrull_version\":");
 	put_string(tl, PACKAGE_VERSION);
 	putf(tl, ",\"skrull_dropped_events\":%zu}}\n", tl->dropped);
-	flush(tl);
-	if ((e = status(tl)) != SK_OK)
+	if ((e = afile_buf_flush(&tl->out)) != SK_OK)
 		afile_abort(&tl->af, 0);
 	else
 		e = afile_commit(&tl->af, 0);

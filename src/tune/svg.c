@@ -6,14 +6,12 @@
  * reported once, at the end, so the drawing code stays free of checks.
  * Coordinates are printed with two decimals (a hundredth of a pixel).
  */
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "afile.h"
 #include "err.h"
@@ -29,8 +27,7 @@
 
 struct svgw {
 	struct afile af;
-	int werr;          /* errno of the first failed write, 0 if none */
-	size_t len;        /* bytes in buf */
+	struct afile_buf out;  /* over buf, into af */
 	char buf[SVG_BUF];
 };
 
@@ -42,38 +39,9 @@ struct axis {
 };
 
 static void
-flush(struct svgw *w)
-{
-	const char *p = w->buf;
-	size_t n = w->len;
-	ssize_t k;
-
-	while (n > 0 && w->werr == 0) {
-		if ((k = write(w->af.fd, p, n)) < 0) {
-			if (errno != EINTR)
-				w->werr = errno;
-			continue;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	w->len = 0;
-}
-
-static void
 put(struct svgw *w, const char *s, size_t n)
 {
-	size_t k;
-
-	while (n > 0 && w->werr == 0) {
-		if (w->len == SVG_BUF)
-			flush(w);
-		k = SVG_BUF - w->len < n ? SVG_BUF - w->len : n;
-		memcpy(w->buf + w->len, s, k);
-		w->len += k;
-		s += k;
-		n -= k;
-	}
+	afile_buf_put(&w->out, s, n);
 }
 
 static void
@@ -499,12 +467,11 @@ svg_write(const char *path, const char *title, const struct svg_panel *p,
 	/* The buffer is too big for the stack of a worker thread. */
 	if ((w = malloc(sizeof *w)) == NULL)
 		return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
-	w->werr = 0;
-	w->len = 0;
 	if ((rc = afile_open(path, &w->af)) != SK_OK) {
 		free(w);
 		return rc;
 	}
+	afile_buf_init(&w->out, w->af.fd, path, w->buf, SVG_BUF);
 	width = (int)npanels * SVG_PANEL_W;
 	height = SVG_TITLE_H + SVG_PANEL_H;
 	puts_(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -525,12 +492,8 @@ svg_write(const char *path, const char *title, const struct svg_panel *p,
 		if ((rc = panel(w, &p[k], k)) != SK_OK)
 			goto fail;
 	puts_(w, "</svg>\n");
-	flush(w);
-	if (w->werr != 0) {
-		rc = err_set_at(SK_ERR_IO, path, 0, "write error: %s",
-		    strerror(w->werr));
+	if ((rc = afile_buf_flush(&w->out)) != SK_OK)
 		goto fail;
-	}
 	rc = afile_commit(&w->af, 0);
 	free(w);
 	return rc;

@@ -377,7 +377,7 @@ score(const struct tune_candidate *c, uint32_t bucket, const struct trace *t,
 	sp.order = ORDER_DATASET;
 	sp.drop_last = 0;
 	sp.drop_overlong = 1;
-	cap = (uint64_t)j.cp * bucket;
+	cap = job_cp_capacity(&j);
 	report_init(&r);
 	sim_opts_default(&so);
 	so.threads = 1;
