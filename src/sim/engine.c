@@ -82,6 +82,7 @@ engine_ws_init(struct ws *w, struct ctx *x)
 
 /* ---- cursors ---- */
 
+/* Point c at the list of its (m, phase) for stream s, first repetition. */
 static void
 cur_list(const struct ws *w, const struct gstate *g, struct cursor *c, int s)
 {
