@@ -62,6 +62,7 @@ struct tuneargs {
 	const char *out, *sens, *policies;
 	int json;
 	unsigned long top, global;
+	int help;  /* -h given: the help is printed, nothing else done */
 };
 
 static void
@@ -304,11 +305,197 @@ set_policies(struct tune_space *s, char *list)
 	    err_set(SK_ERR_ARG, "--policies: empty list");
 }
 
+/* The options of argv into po, ta, space and to (getopt's loop). */
+static int
+parse_opts(int argc, char **argv, const struct option *longopts,
+    struct planopts *po, struct tuneargs *ta, struct tune_space *space,
+    struct tune_opts *to)
+{
+	unsigned long v;
+	int c, rc;
+	double rel;
+	char *end;
+
+	optind = 1;
+	while ((rc = cli_getopt(&cmd_tune, argc, argv, ":ho:", longopts, &c)) ==
+	    CLI_OK && c != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			ta->help = 1;
+			return CLI_OK;
+		case 'o': ta->out = optarg; continue;
+		case OPT_POLICIES: ta->policies = optarg; continue;
+		case OPT_SEARCH_ZERO: space->search_zero = 1; continue;
+		case OPT_SEARCH_RECOMPUTE: space->search_recompute = 1; continue;
+		case OPT_SENS: ta->sens = optarg; continue;
+		case OPT_JSON: ta->json = 1; continue;
+		case OPT_GLOBAL:
+			rc = cli_parse_ulong(&cmd_tune, "--global-batch", optarg, 1,
+			    1UL << 24, &ta->global);
+			break;
+		case OPT_TOP:
+			rc = cli_parse_ulong(&cmd_tune, "--top", optarg, 1, 1UL << 20,
+			    &ta->top);
+			break;
+		case OPT_BUCKET_MIN:
+			rc = cli_parse_ulong(&cmd_tune, "--bucket-min", optarg, 1,
+			    TRACE_LEN_MAX, &v);
+			space->bucket_lo = (uint32_t)v;
+			break;
+		case OPT_SEED:
+			rc = cli_parse_ulong(&cmd_tune, "--seed", optarg, 0,
+			    4294967295UL, &v);
+			to->seed = v;
+			break;
+		case OPT_MAX_BATCHES:
+			rc = cli_parse_ulong(&cmd_tune, "--max-batches", optarg, 2,
+			    1UL << 20, &v);
+			to->max_batches = v;
+			if (to->min_batches > v)
+				to->min_batches = v;
+			break;
+		case OPT_THREADS:
+			rc = cli_parse_ulong(&cmd_tune, "--threads", optarg, 1, 1024, &v);
+			to->threads = (int)v;
+			break;
+		case OPT_REL_CI:
+			rel = strtod(optarg, &end);
+			if (*end != '\0' || !(rel > 0 && rel < 1))
+				rc = cli_usage(&cmd_tune, "--rel-ci: '%s' is not a number "
+				    "in (0, 1)", optarg);
+			else
+				to->rel_ci = rel;
+			break;
+		case PLANOPT_POLICY:
+			rc = cli_usage(&cmd_tune, "tune: use --policies");
+			break;
+		default:
+			rc = planopts_take(po, &cmd_tune, c, optarg);
+		}
+		if (rc != CLI_OK)
+			return rc;
+	}
+	return rc;
+}
+
+/* Parsing: the options, then what they leave to resolve (the policy list,
+ * copied into *pol, which space points into; the job; the trace). */
+static int
+parse(int argc, char **argv, const struct option *longopts,
+    struct planopts *po, struct tuneargs *ta, struct tune_space *space,
+    struct tune_opts *to, char **pol)
+{
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, longopts, po, ta, space, to)) !=
+	    CLI_OK || ta->help)
+		return rc;
+	if (optind != argc)
+		return cli_usage(&cmd_tune, "tune: unexpected argument '%s'",
+		    argv[optind]);
+	if (ta->policies != NULL) {
+		if ((*pol = strdup(ta->policies)) == NULL ||
+		    set_policies(space, *pol) != SK_OK)
+			return cli_usage(&cmd_tune, "%s", err_msg());
+	}
+	/* The layout, BucketSize and schedule are searched: resolve only the
+	 * model and the cluster, and drop a job file's schedule. */
+	po->job.partial = 1;
+	if ((rc = jobopts_finish(&po->job, &cmd_tune)) != CLI_OK)
+		return rc;
+	po->job.job.policy[0] = '\0';
+	po->job.job.nknobs = 0;
+	space->global_batch = ta->global > 0 ? (int)ta->global :
+	    po->job.job.dp * po->job.job.batch;
+	if (po->trace == NULL)
+		po->trace = access(DEFAULT_TRACE, R_OK) == 0 ? DEFAULT_TRACE :
+		    SKRULL_DATADIR "/" DEFAULT_TRACE;
+	return CLI_OK;
+}
+
+/* The search: the trace read into t, the candidates enumerated into
+ * *cand, *n and this rank's share evaluated (then gathered on rank 0). */
+static int
+search(struct planopts *po, const struct tune_space *space,
+    struct tune_opts *to, int rank, int size, struct trace *t,
+    struct tune_candidate **cand, size_t *n)
+{
+	size_t i, nfit = 0;
+
+	if (trace_read(po->trace, &po->ro, t, NULL) != SK_OK ||
+	    tune_enumerate(&po->job.job, &po->sp, space, cand, n) != SK_OK)
+		return cli_fail();
+	for (i = 0; i < *n; i++)
+		nfit += (*cand)[i].evaluated ||
+		    (*cand)[i].bucket_max >= space->bucket_lo;
+	if (*n == 0 || nfit == 0) {
+		err_set(SK_ERR_RANGE, "%s does not fit %d x %s at any layout dividing "
+		    "a global batch of %d: its static memory leaves no room for "
+		    "%u tokens of activations (try more GPUs, ZeRO 3, or a larger GPU)",
+		    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
+		    po->job.job.cluster.gpu.name, space->global_batch,
+		    space->bucket_lo);
+		return cli_fail();
+	}
+	if (rank == 0 && isatty(2))
+		to->progress = progress;
+	if (tune_evaluate_all(*cand, *n, (size_t)rank, (size_t)size, t, to) !=
+	    SK_OK)
+		return cli_fail();
+#ifdef HAVE_MPI
+	if (tmpi_gather(*cand, *n, rank, size) != SK_OK)
+		return cli_fail();
+#endif
+	return CLI_OK;
+}
+
+/* The output of the ranked result: the sweeps, the job file, the table or
+ * JSON. */
+static int
+output(const struct tune_result *res, const struct tuneargs *ta,
+    const struct planopts *po, const struct tune_space *space,
+    const struct trace *t, const struct tune_opts *to)
+{
+	const struct tune_candidate *b;
+
+	if (res->best == (size_t)-1) {
+		err_set(SK_ERR_RANGE, "no configuration of %s on %d x %s runs "
+		    "without running out of memory on the sampled batches",
+		    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
+		    po->job.job.cluster.gpu.name);
+		return cli_fail();
+	}
+	b = &res->c[res->best];
+	/* the sweeps first: they can fail after work, the job file hardly */
+	if (ta->sens != NULL && write_sensitivity(ta->sens, res, t, to) !=
+	    SK_OK)
+		return cli_fail();
+	if (ta->out != NULL && write_best(ta->out, b) != SK_OK) {
+		if (ta->sens != NULL)
+			unlink_sensitivity(ta->sens, 3);
+		return cli_fail();
+	}
+	if (ta->json)
+		return print_json(res, ta->top, ta->out);
+	printf("trace %s; %s on %d x %s; global batch %d; %zu candidates\n\n",
+	    po->trace, po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
+	    po->job.job.cluster.gpu.name, space->global_batch, res->n);
+	print_table(res, ta->top);
+	printf("\nbest: %s at DP %d x CP %d, BucketSize %u: %.2f ms per "
+	    "iteration (95%% CI %.2f to %.2f), OOM probability per iteration "
+	    "below %.2g (95%%)%s%s\n", b->policy, b->job.dp, b->job.cp,
+	    b->job.bucket, b->mean * 1e3, b->ci_lo * 1e3, b->ci_hi * 1e3,
+	    b->oom_bound, ta->out != NULL ? "; written to " : "",
+	    ta->out != NULL ? ta->out : "");
+	return CLI_OK;
+}
+
 static int
 run(int argc, char **argv)
 {
 	struct planopts po;
-	struct tuneargs ta = { NULL, NULL, NULL, 0, 10, 0 };
+	struct tuneargs ta = { NULL, NULL, NULL, 0, 10, 0, 0 };
 	struct tune_space space;
 	struct tune_opts to;
 	struct tune_result res = { NULL, 0, (size_t)-1 };
@@ -316,11 +503,8 @@ run(int argc, char **argv)
 	struct option *longopts;
 	struct trace t;
 	char *pol = NULL;
-	size_t n = 0, i, nfit = 0;
-	unsigned long v;
-	int c, rc = CLI_FAIL, rank = 0, size = 1;
-	double rel;
-	char *end;
+	size_t n = 0;
+	int rc = CLI_FAIL, rank = 0, size = 1;
 
 	trace_init(&t);
 	planopts_init(&po);
@@ -336,166 +520,18 @@ run(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
-	optind = 1;
-	while ((rc = cli_getopt(&cmd_tune, argc, argv, ":ho:", longopts, &c)) ==
-	    CLI_OK && c != -1) {
-		switch (c) {
-		case 'h':
-			help();
-			goto out;
-		case 'o': ta.out = optarg; continue;
-		case OPT_POLICIES: ta.policies = optarg; continue;
-		case OPT_SEARCH_ZERO: space.search_zero = 1; continue;
-		case OPT_SEARCH_RECOMPUTE: space.search_recompute = 1; continue;
-		case OPT_SENS: ta.sens = optarg; continue;
-		case OPT_JSON: ta.json = 1; continue;
-		case OPT_GLOBAL:
-			rc = cli_parse_ulong(&cmd_tune, "--global-batch", optarg, 1,
-			    1UL << 24, &ta.global);
-			break;
-		case OPT_TOP:
-			rc = cli_parse_ulong(&cmd_tune, "--top", optarg, 1, 1UL << 20,
-			    &ta.top);
-			break;
-		case OPT_BUCKET_MIN:
-			rc = cli_parse_ulong(&cmd_tune, "--bucket-min", optarg, 1,
-			    TRACE_LEN_MAX, &v);
-			space.bucket_lo = (uint32_t)v;
-			break;
-		case OPT_SEED:
-			rc = cli_parse_ulong(&cmd_tune, "--seed", optarg, 0,
-			    4294967295UL, &v);
-			to.seed = v;
-			break;
-		case OPT_MAX_BATCHES:
-			rc = cli_parse_ulong(&cmd_tune, "--max-batches", optarg, 2,
-			    1UL << 20, &v);
-			to.max_batches = v;
-			if (to.min_batches > v)
-				to.min_batches = v;
-			break;
-		case OPT_THREADS:
-			rc = cli_parse_ulong(&cmd_tune, "--threads", optarg, 1, 1024, &v);
-			to.threads = (int)v;
-			break;
-		case OPT_REL_CI:
-			rel = strtod(optarg, &end);
-			if (*end != '\0' || !(rel > 0 && rel < 1))
-				rc = cli_usage(&cmd_tune, "--rel-ci: '%s' is not a number "
-				    "in (0, 1)", optarg);
-			else
-				to.rel_ci = rel;
-			break;
-		case PLANOPT_POLICY:
-			rc = cli_usage(&cmd_tune, "tune: use --policies");
-			break;
-		default:
-			rc = planopts_take(&po, &cmd_tune, c, optarg);
-		}
-		if (rc != CLI_OK)
-			goto out;
-	}
-	if (rc != CLI_OK)
+	if ((rc = parse(argc, argv, longopts, &po, &ta, &space, &to,
+	    &pol)) != CLI_OK || ta.help)
 		goto out;
-	rc = CLI_FAIL;
-	if (optind != argc) {
-		rc = cli_usage(&cmd_tune, "tune: unexpected argument '%s'", argv[optind]);
+	if ((rc = search(&po, &space, &to, rank, size, &t, &cand, &n)) !=
+	    CLI_OK || rank != 0)
 		goto out;
-	}
-	if (ta.policies != NULL) {
-		if ((pol = strdup(ta.policies)) == NULL ||
-		    set_policies(&space, pol) != SK_OK) {
-			rc = cli_usage(&cmd_tune, "%s", err_msg());
-			goto out;
-		}
-	}
-	/* The layout, BucketSize and schedule are searched: resolve only the
-	 * model and the cluster, and drop a job file's schedule. */
-	po.job.partial = 1;
-	if ((rc = jobopts_finish(&po.job, &cmd_tune)) != CLI_OK)
-		goto out;
-	rc = CLI_FAIL;
-	po.job.job.policy[0] = '\0';
-	po.job.job.nknobs = 0;
-	space.global_batch = ta.global > 0 ? (int)ta.global :
-	    po.job.job.dp * po.job.job.batch;
-	if (po.trace == NULL)
-		po.trace = access(DEFAULT_TRACE, R_OK) == 0 ? DEFAULT_TRACE :
-		    SKRULL_DATADIR "/" DEFAULT_TRACE;
-	if (trace_read(po.trace, &po.ro, &t, NULL) != SK_OK ||
-	    tune_enumerate(&po.job.job, &po.sp, &space, &cand, &n) != SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		nfit += cand[i].evaluated || cand[i].bucket_max >= space.bucket_lo;
-	if (n == 0 || nfit == 0) {
-		err_set(SK_ERR_RANGE, "%s does not fit %d x %s at any layout dividing "
-		    "a global batch of %d: its static memory leaves no room for "
-		    "%u tokens of activations (try more GPUs, ZeRO 3, or a larger GPU)",
-		    po.job.job.model.name, cluster_gpus(&po.job.job.cluster),
-		    po.job.job.cluster.gpu.name, space.global_batch, space.bucket_lo);
-		rc = cli_fail();
-		goto out;
-	}
-	if (rank == 0 && isatty(2))
-		to.progress = progress;
-	if (tune_evaluate_all(cand, n, (size_t)rank, (size_t)size, &t, &to) != SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-#ifdef HAVE_MPI
-	if (tmpi_gather(cand, n, rank, size) != SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-#endif
-	if (rank != 0) {
-		rc = CLI_OK;
-		goto out;
-	}
 	if (tune_rank(cand, n, &res) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}
 	cand = NULL;
-	if (res.best == (size_t)-1) {
-		err_set(SK_ERR_RANGE, "no configuration of %s on %d x %s runs "
-		    "without running out of memory on the sampled batches",
-		    po.job.job.model.name, cluster_gpus(&po.job.job.cluster),
-		    po.job.job.cluster.gpu.name);
-		rc = cli_fail();
-		goto out;
-	}
-	/* the sweeps first: they can fail after work, the job file hardly */
-	if (ta.sens != NULL && write_sensitivity(ta.sens, &res, &t, &to) !=
-	    SK_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	if (ta.out != NULL && write_best(ta.out, &res.c[res.best]) != SK_OK) {
-		if (ta.sens != NULL)
-			unlink_sensitivity(ta.sens, 3);
-		rc = cli_fail();
-		goto out;
-	}
-	if (ta.json)
-		rc = print_json(&res, ta.top, ta.out);
-	else {
-		printf("trace %s; %s on %d x %s; global batch %d; %zu candidates\n\n",
-		    po.trace, po.job.job.model.name, cluster_gpus(&po.job.job.cluster),
-		    po.job.job.cluster.gpu.name, space.global_batch, res.n);
-		print_table(&res, ta.top);
-		printf("\nbest: %s at DP %d x CP %d, BucketSize %u: %.2f ms per "
-		    "iteration (95%% CI %.2f to %.2f), OOM probability per iteration "
-		    "below %.2g (95%%)%s%s\n", res.c[res.best].policy,
-		    res.c[res.best].job.dp, res.c[res.best].job.cp,
-		    res.c[res.best].job.bucket, res.c[res.best].mean * 1e3,
-		    res.c[res.best].ci_lo * 1e3, res.c[res.best].ci_hi * 1e3,
-		    res.c[res.best].oom_bound, ta.out != NULL ? "; written to " : "",
-		    ta.out != NULL ? ta.out : "");
-		rc = CLI_OK;
-	}
+	rc = output(&res, &ta, &po, &space, &t, &to);
 out:
 #ifdef HAVE_MPI
 	/* A failed rank must not leave the others waiting in the gather. */

@@ -88,15 +88,17 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 }
 
 const struct sched_policy baseline_deepspeed_policy = {
-	"deepspeed",
-	"every sample sharded; consecutive samples packed into micro-batches",
-	run
+	.name = "deepspeed",
+	.summary = "every sample sharded; consecutive samples packed into "
+	    "micro-batches",
+	.batching = BATCHING_ORDER,
+	.run = run
 };
 
-/* The batcher recognises this policy and forms the global batches by
- * sorted batching; within a batch it is deepspeed. */
+/* Global batches by sorted batching; within a batch it is deepspeed. */
 const struct sched_policy baseline_sorted_policy = {
-	"sorted",
-	"LongAlign sorted batching, then as deepspeed",
-	run
+	.name = "sorted",
+	.summary = "LongAlign sorted batching, then as deepspeed",
+	.batching = BATCHING_SORTED,
+	.run = run
 };

@@ -199,7 +199,8 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 }
 
 const struct sched_policy dacp_policy = {
-	"dacp",
-	"DeepSpeed micro-batches, DACP placement inside each",
-	run
+	.name = "dacp",
+	.summary = "DeepSpeed micro-batches, DACP placement inside each",
+	.batching = BATCHING_ORDER,
+	.run = run
 };

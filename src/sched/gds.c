@@ -159,8 +159,9 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 }
 
 const struct sched_policy gds_policy = {
-	"skrull-paper",
-	"the paper's Algorithms 1 and 2: FLOPs bin-packing over DP, "
-	"interleaved micro-batches, memory-driven DACP",
-	run
+	.name = "skrull-paper",
+	.summary = "the paper's Algorithms 1 and 2: FLOPs bin-packing over DP, "
+	    "interleaved micro-batches, memory-driven DACP",
+	.batching = BATCHING_ORDER,
+	.run = run
 };

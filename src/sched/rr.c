@@ -82,7 +82,9 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 }
 
 const struct sched_policy rr_policy = {
-	"rr",
-	"GDS micro-batches in dataset order, placement by free memory (Algorithm 4)",
-	run
+	.name = "rr",
+	.summary = "GDS micro-batches in dataset order, placement by free "
+	    "memory (Algorithm 4)",
+	.batching = BATCHING_ORDER,
+	.run = run
 };

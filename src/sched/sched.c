@@ -559,25 +559,13 @@ out:
 	return rc;
 }
 
-int
-sched_plan(const struct job *j, const struct sched_params *p,
-    const char *policy, const struct trace *t, const char *trace_path,
-    struct plan *out)
+/* The arguments sched_plan checks before it allocates. */
+static int
+batch_check(const struct job *j, const struct sched_params *p,
+    const struct trace *t, const char *trace_path, const struct plan *out)
 {
-	const struct sched_policy *pol;
-	struct sched_ws *ws = NULL;
-	gsl_rng *r = NULL;
-	uint32_t *order = NULL, *blen = NULL;
-	size_t *bfirst = NULL;
-	size_t G, bmax, nkept = 0, niter, rem, it, i, n, first, nsamples;
-	uint64_t cap, dropped = 0;
-	char a[32], b[32], c[32], where[64];
 	int rc;
 
-	plan_free(out);
-	plan_init(out);
-	if ((pol = sched_policy_find(policy)) == NULL)
-		return SK_ERR_ARG;
 	if ((rc = check_params(p)) != SK_OK)
 		return rc;
 	if (j->dp < 1 || j->cp < 1 || j->batch < 1 || j->bucket < 1)
@@ -591,66 +579,164 @@ sched_plan(const struct job *j, const struct sched_params *p,
 	if (t->n > UINT32_MAX)
 		return err_set_at(SK_ERR_RANGE, trace_path, 0, "trace of %zu "
 		    "samples: a plan indexes at most %u", t->n, UINT32_MAX);
-	if ((rc = mem_check("plan", (double)t->n * MEM_PLAN_BYTES, t->n)) !=
-	    SK_OK)
+	return mem_check("plan", (double)t->n * MEM_PLAN_BYTES, t->n);
+}
+
+/* The overlong filter: the indices of the samples that fit the CP group
+ * into order[0 .. *nkept), in trace order, the others counted in *dropped
+ * (with drop-overlong) or refused. */
+static int
+batch_keep(const struct job *j, const struct sched_params *p,
+    const struct trace *t, const char *trace_path, uint32_t *order,
+    size_t *nkept, uint64_t *dropped)
+{
+	uint64_t cap = job_cp_capacity(j);
+	char a[32], b[32], c[32];
+	size_t i;
+
+	*nkept = 0;
+	*dropped = 0;
+	for (i = 0; i < t->n; i++) {
+		if (t->len[i] <= cap) {
+			order[(*nkept)++] = (uint32_t)i;
+			continue;
+		}
+		if (!p->drop_overlong)
+			return err_set_at(SK_ERR_RANGE, trace_path, 0, "sample "
+			    "%zu (%s tokens) exceeds the CP group's capacity %d "
+			    "x %s = %s tokens; --drop-overlong drops such "
+			    "samples", i, grouped(t->len[i], a, sizeof a),
+			    j->cp, grouped(j->bucket, b, sizeof b),
+			    grouped(cap, c, sizeof c));
+		(*dropped)++;
+	}
+	if (t->n == 0)
+		return err_set_at(SK_ERR_RANGE, trace_path, 0, "no samples to "
+		    "plan: the trace is empty");
+	if (*nkept == 0)
+		return err_set_at(SK_ERR_RANGE, trace_path, 0, "no samples to "
+		    "plan: all %zu of the trace exceed the CP group's capacity",
+		    t->n);
+	return SK_OK;
+}
+
+/* The batch boundaries: nkept samples in global batches of G, the last
+ * partial one kept or (drop-last) dropped and counted in *dropped. */
+static int
+batch_count(const struct sched_params *p, const struct trace *t,
+    const char *trace_path, size_t nkept, size_t G, size_t *niter,
+    size_t *nsamples, uint64_t *dropped)
+{
+	size_t rem;
+
+	/* With drop-last a trace shorter than one global batch leaves
+	 * nothing; without, its one partial batch is planned. */
+	if (nkept < G && p->drop_last) {
+		if (*dropped > 0)
+			return err_set_at(SK_ERR_RANGE, trace_path, 0, "trace of "
+			    "%zu samples (%zu after dropping %llu overlong) is "
+			    "shorter than one global batch of %zu", t->n, nkept,
+			    (unsigned long long)*dropped, G);
+		return err_set_at(SK_ERR_RANGE, trace_path, 0, "trace of %zu "
+		    "samples is shorter than one global batch of %zu", t->n,
+		    G);
+	}
+	*niter = nkept / G;
+	rem = nkept % G;
+	*nsamples = *niter * G;
+	if (rem > 0 && p->drop_last)
+		*dropped += rem;
+	else if (rem > 0) {
+		(*niter)++;
+		*nsamples += rem;
+	}
+	return SK_OK;
+}
+
+/* The global batches' samples as the policy's batching and the order knob
+ * say: order[bfirst[it] .. bfirst[it + 1]) is iteration it's batch. */
+static int
+batch_order(const struct sched_policy *pol, const struct sched_params *p,
+    const struct trace *t, uint32_t *order, size_t nkept, size_t G,
+    size_t niter, size_t nsamples, size_t *bfirst)
+{
+	gsl_rng *r = NULL;
+	size_t it;
+	int rc = SK_OK;
+
+	for (it = 0; it < niter; it++)
+		bfirst[it] = it * G;
+	bfirst[niter] = nsamples;
+	if (pol->batching != BATCHING_SORTED && p->order != ORDER_SHUFFLE)
+		return SK_OK;
+	if ((r = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)
+		return err_set(SK_ERR_NOMEM, "plan: out of memory");
+	/* GSL seeds MT19937 from 0 with its default seed 4357. */
+	gsl_rng_set(r, (unsigned long)p->seed);
+	if (pol->batching == BATCHING_SORTED)
+		rc = sorted_batching(t, order, nkept, G, niter, r, bfirst);
+	else
+		gsl_ran_shuffle(r, order, nkept, sizeof *order);
+	gsl_rng_free(r);
+	return rc;
+}
+
+/* The loop: the policy on each global batch, lengths gathered in blen. */
+static int
+batch_run(const struct sched_policy *pol, struct sched_ws *ws,
+    const struct trace *t, const uint32_t *order, const size_t *bfirst,
+    size_t niter, uint32_t *blen, struct plan *out)
+{
+	size_t it, i, n, first;
+	char where[64];
+	int rc;
+
+	for (it = 0; it < niter; it++) {
+		first = bfirst[it];
+		n = bfirst[it + 1] - first;
+		for (i = 0; i < n; i++)
+			blen[i] = t->len[order[first + i]];
+		if ((rc = plan_iter_begin(out, order + first, n)) != SK_OK ||
+		    (rc = pol->run(ws, order + first, blen, n, out)) != SK_OK) {
+			snprintf(where, sizeof where, "policy %s, iteration %zu",
+			    pol->name, it);
+			err_prefix(where);
+			return rc;
+		}
+	}
+	return SK_OK;
+}
+
+int
+sched_plan(const struct job *j, const struct sched_params *p,
+    const char *policy, const struct trace *t, const char *trace_path,
+    struct plan *out)
+{
+	const struct sched_policy *pol;
+	struct sched_ws *ws = NULL;
+	uint32_t *order = NULL, *blen = NULL;
+	size_t *bfirst = NULL;
+	size_t G, bmax, nkept = 0, niter = 0, nsamples = 0;
+	uint64_t dropped = 0;
+	int rc;
+
+	plan_free(out);
+	plan_init(out);
+	if ((pol = sched_policy_find(policy)) == NULL)
+		return SK_ERR_ARG;
+	if ((rc = batch_check(j, p, t, trace_path, out)) != SK_OK)
 		return rc;
 	G = (size_t)j->dp * (size_t)j->batch;
-	cap = job_cp_capacity(j);
 
 	if ((order = malloc((t->n > 0 ? t->n : 1) * sizeof *order)) == NULL) {
 		rc = err_set(SK_ERR_NOMEM, "plan: out of memory");
 		goto out;
 	}
-	for (i = 0; i < t->n; i++) {
-		if (t->len[i] <= cap) {
-			order[nkept++] = (uint32_t)i;
-			continue;
-		}
-		if (!p->drop_overlong) {
-			rc = err_set_at(SK_ERR_RANGE, trace_path, 0, "sample %zu "
-			    "(%s tokens) exceeds the CP group's capacity %d x "
-			    "%s = %s tokens; --drop-overlong drops such "
-			    "samples", i, grouped(t->len[i], a, sizeof a),
-			    j->cp, grouped(j->bucket, b, sizeof b),
-			    grouped(cap, c, sizeof c));
-			goto out;
-		}
-		dropped++;
-	}
-	if (t->n == 0) {
-		rc = err_set_at(SK_ERR_RANGE, trace_path, 0, "no samples to "
-		    "plan: the trace is empty");
+	if ((rc = batch_keep(j, p, t, trace_path, order, &nkept,
+	    &dropped)) != SK_OK ||
+	    (rc = batch_count(p, t, trace_path, nkept, G, &niter, &nsamples,
+	    &dropped)) != SK_OK)
 		goto out;
-	}
-	if (nkept == 0) {
-		rc = err_set_at(SK_ERR_RANGE, trace_path, 0, "no samples to "
-		    "plan: all %zu of the trace exceed the CP group's capacity",
-		    t->n);
-		goto out;
-	}
-	/* With drop-last a trace shorter than one global batch leaves
-	 * nothing; without, its one partial batch is planned. */
-	if (nkept < G && p->drop_last) {
-		if (dropped > 0)
-			rc = err_set_at(SK_ERR_RANGE, trace_path, 0, "trace of "
-			    "%zu samples (%zu after dropping %llu overlong) is "
-			    "shorter than one global batch of %zu", t->n, nkept,
-			    (unsigned long long)dropped, G);
-		else
-			rc = err_set_at(SK_ERR_RANGE, trace_path, 0, "trace of "
-			    "%zu samples is shorter than one global batch of "
-			    "%zu", t->n, G);
-		goto out;
-	}
-	niter = nkept / G;
-	rem = nkept % G;
-	nsamples = niter * G;
-	if (rem > 0 && p->drop_last)
-		dropped += rem;
-	else if (rem > 0) {
-		niter++;
-		nsamples += rem;
-	}
 	/* The largest global batch: G, or the one partial batch. */
 	bmax = G < nkept ? G : nkept;
 	if ((bfirst = malloc((niter + 1) * sizeof *bfirst)) == NULL ||
@@ -658,24 +744,9 @@ sched_plan(const struct job *j, const struct sched_params *p,
 		rc = err_set(SK_ERR_NOMEM, "plan: out of memory");
 		goto out;
 	}
-	for (it = 0; it < niter; it++)
-		bfirst[it] = it * G;
-	bfirst[niter] = nsamples;
-
-	if (pol == &baseline_sorted_policy || p->order == ORDER_SHUFFLE) {
-		if ((r = gsl_rng_alloc(gsl_rng_mt19937)) == NULL) {
-			rc = err_set(SK_ERR_NOMEM, "plan: out of memory");
-			goto out;
-		}
-		/* GSL seeds MT19937 from 0 with its default seed 4357. */
-		gsl_rng_set(r, (unsigned long)p->seed);
-	}
-	if (pol == &baseline_sorted_policy) {
-		rc = sorted_batching(t, order, nkept, G, niter, r, bfirst);
-		if (rc != SK_OK)
-			goto out;
-	} else if (p->order == ORDER_SHUFFLE)
-		gsl_ran_shuffle(r, order, nkept, sizeof *order);
+	if ((rc = batch_order(pol, p, t, order, nkept, G, niter, nsamples,
+	    bfirst)) != SK_OK)
+		goto out;
 
 	/* The plan's job is the caller's with the bucket resolved. */
 	out->job = *j;
@@ -692,23 +763,9 @@ sched_plan(const struct job *j, const struct sched_params *p,
 		rc = err_code();
 		goto out;
 	}
-	for (it = 0; it < niter; it++) {
-		first = bfirst[it];
-		n = bfirst[it + 1] - first;
-		for (i = 0; i < n; i++)
-			blen[i] = t->len[order[first + i]];
-		if ((rc = plan_iter_begin(out, order + first, n)) != SK_OK ||
-		    (rc = pol->run(ws, order + first, blen, n, out)) != SK_OK) {
-			snprintf(where, sizeof where, "policy %s, iteration %zu",
-			    pol->name, it);
-			err_prefix(where);
-			goto out;
-		}
-	}
-	rc = SK_OK;
+	rc = batch_run(pol, ws, t, order, bfirst, niter, blen, out);
 out:
 	sched_ws_free(ws);
-	gsl_rng_free(r);
 	free(order);
 	free(blen);
 	free(bfirst);

@@ -75,9 +75,18 @@ int sched_params_record(const struct sched_params *p, struct plan *pl);
 
 struct sched_ws;  /* workspace, opaque */
 
+/* How the batcher forms a policy's global batches from the kept samples. */
+enum sched_batching {
+	BATCHING_ORDER = 0,  /* consecutive runs in dataset order, or seeded
+	                        shuffle order (knob order) */
+	BATCHING_SORTED      /* LongAlign's sorted batching: runs of the
+	                        length-sorted samples in seeded random order */
+};
+
 struct sched_policy {
 	const char *name;
 	const char *summary;  /* one line */
+	enum sched_batching batching;
 	/* Schedule one global batch: n samples (trace indices idx[], lengths
 	 * len[]) into the plan (plan_iter_begin already done by the caller). */
 	int (*run)(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
@@ -96,9 +105,10 @@ void sched_ws_free(struct sched_ws *ws);
 
 /*
  * Plan a whole trace: cut it into global batches of dp x batch samples
- * (dataset order, seeded shuffle, or for policy "sorted" LongAlign's sorted
- * batching), drop or keep the last partial batch, drop overlong samples if
- * asked (else SK_ERR_RANGE naming the first), and run the policy on each.
+ * as the policy's batching says (dataset order or seeded shuffle, or
+ * LongAlign's sorted batching), drop or keep the last partial batch, drop
+ * overlong samples if asked (else SK_ERR_RANGE naming the first), and run
+ * the policy on each.
  * The plan gets the job, the policy name, the parameters and the trace.
  * out must be initialised (plan_init); it is replaced, and left empty on
  * failure.

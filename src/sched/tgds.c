@@ -243,8 +243,9 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 }
 
 const struct sched_policy tgds_policy = {
-	"skrull",
-	"time-balanced GDS over DP, fewest micro-batches; cost-driven DACP "
-	"placement (the default)",
-	run
+	.name = "skrull",
+	.summary = "time-balanced GDS over DP, fewest micro-batches; "
+	    "cost-driven DACP placement (the default)",
+	.batching = BATCHING_ORDER,
+	.run = run
 };

@@ -1,0 +1,190 @@
+/*
+ * sim_int: internal to src/sim.  The types the simulator's files share
+ * (a GPU's program: entries, parts, cursors; a worker's state: struct ctx,
+ * read by every worker, and struct ws, one per worker) and the few
+ * functions they call across files: prog.c builds the programs, engine.c
+ * runs an iteration's events, row.c writes its report row, sim.c runs the
+ * thread pool behind sim.h.  Not a public contract.
+ *
+ * Times are integer nanoseconds (sim_ns), memory in bytes.
+ */
+#ifndef SKRULL_SIM_INT_H
+#define SKRULL_SIM_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "job.h"
+#include "plan.h"
+#include "queue.h"
+#include "report.h"
+#include "timeline.h"
+
+/* The per-layer templates (keys per layer) and slots, as listed in prog.c. */
+enum {
+	F_NORM_ATTN, F_QKV, F_ROPE, F_AG, F_ATTN_LOCAL, F_ATTN_SHARD, F_OPROJ,
+	F_NORM_MLP, F_GATE_UP, F_SWIGLU, F_DOWN, F_MEM, FW
+};
+enum {
+	B_RECOMP, B_DOWN, B_SWIGLU, B_GATE_UP, B_NORM_MLP, B_OPROJ,
+	B_ATTN_SHARD, B_RS, B_ATTN_LOCAL, B_ROPE, B_QKV, B_NORM_ATTN, B_MEM,
+	B_GRAD, BW
+};
+#define HW 2  /* head: head, head_b */
+
+enum phase { PH_FWD, PH_HEAD, PH_BWD, PH_TAIL };
+#define NPH_MB 3  /* phases of a micro-batch */
+
+enum kind {
+	K_OP, K_RECOMP, K_ALLOC, K_FREE,       /* compute stream */
+	K_AG, K_RS, K_GRAD, K_HEAD_GRAD, K_PARAM  /* communication stream */
+};
+
+#define NEED_NONE UINT16_MAX
+#define KEY_END UINT32_MAX
+
+/* One entry of a stream's list. */
+struct ent {
+	sim_ns dur;      /* ns; 0 for a memory step */
+	uint16_t slot;   /* key within its repetition */
+	uint16_t need;   /* other stream's position needed, from the
+	                    repetition's base; NEED_NONE */
+	uint8_t kind;    /* enum kind */
+	uint8_t op;      /* enum op_id of a K_OP */
+};
+
+/* Entries of a part: compute forward 11, head 2, backward 12; comm
+ * forward 1, backward 2. */
+#define PART_ENTS 28
+
+/* One CP rank's part of one micro-batch: its lists and totals. */
+struct part {
+	struct ent e[PART_ENTS];
+	uint8_t off[2][NPH_MB], n[2][NPH_MB];  /* list of stream s, phase ph */
+	double act;      /* activation bytes held until its backward */
+	double flops;    /* compute FLOPs of the whole part, all layers */
+	size_t mb;       /* index into plan->mbs */
+};
+
+/* Where a stream is in its program. */
+struct cursor {
+	const struct ent *e;        /* current entry */
+	const struct ent *start, *end;  /* its list */
+	uint32_t key;               /* position of *e; KEY_END when done */
+	uint32_t base;              /* key of slot 0 of this repetition */
+	uint32_t m;                 /* micro-batch; M for the tail */
+	uint16_t rep;
+	uint8_t phase;
+};
+
+enum state { ST_IDLE, ST_WAIT, ST_RUN, ST_ARRIVED, ST_DONE };
+
+struct gstate {
+	struct cursor c[2];       /* compute, communication */
+	uint32_t need[2];         /* ST_WAIT: other stream's key needed */
+	uint8_t st[2];            /* enum state */
+	uint8_t on[2];            /* stream executing */
+	uint8_t oom;              /* OOM seen this iteration */
+	int d, r;
+	uint32_t M;               /* micro-batches */
+	const struct part *p0;    /* part of micro-batch 0; stride cp */
+	sim_ns last;              /* last change of either stream's state */
+	sim_ns busy, exposed;     /* ns */
+	uint32_t mem_k;           /* layers of activations held */
+	double act_peak;          /* largest activation bytes held */
+};
+
+struct group {
+	uint32_t arrived;
+	sim_ns dur;
+};
+
+/* What the workers share: read-only while simulating but for the report
+ * rows (each worker its own), tns (likewise), the counters and the OOM
+ * list (under mu). */
+struct ctx {
+	const struct plan *p;
+	const struct job *j;
+	int dp, cp, G, L;
+	uint32_t T;                  /* keys per micro-batch */
+	double statics, avail;       /* bytes */
+	sim_ns grad_ns, head_grad_ns, param_ns, opt_ns;
+	double opt_flops;
+	/* tails: [stream][0 with micro-batches, 1 without] */
+	struct ent *tail[2][2];
+	uint16_t ntail[2][2];
+	size_t max_parts, max_n;     /* sizes of the workspaces */
+	struct report *r;
+	sim_ns *tns;                 /* per reported iteration: its time, ns */
+	/* parallel phase: iterations [first, end) less [tl_lo, tl_hi) */
+	size_t first, end, tl_lo, tl_hi;
+	atomic_size_t cursor;        /* next iteration to hand out */
+	atomic_int stop;
+	pthread_mutex_t mu;
+};
+
+/* A worker's workspace. */
+struct ws {
+	struct ctx *x;
+	struct sim_queue q;
+	struct gstate *gpu;
+	struct group *grp;        /* dp CP groups, then the DP group */
+	struct part *parts;
+	size_t *part0;            /* per DP rank: its first part's micro-batch */
+	uint32_t *local, *shard, *cnt;  /* sample scratch; per-rank counts */
+	uint32_t *ids;            /* timeline: sample ids */
+	struct timeline *tl;      /* NULL but on the calling thread's timeline
+	                             phase */
+	sim_ns tl_off;            /* ns added to timeline times */
+	size_t it;                /* iteration being simulated */
+	uint64_t events;
+	int err;
+	char msg[ERR_MSG_MAX];
+	pthread_t th;
+};
+
+/* The part of micro-batch m of the GPU g (parts of a micro-batch are cp
+ * apart). */
+static inline const struct part *
+part_of(const struct ws *w, const struct gstate *g, uint32_t m)
+{
+	return g->p0 + (size_t)m * (size_t)w->x->cp;
+}
+
+/* ---- prog.c: programs ---- */
+
+/* x from plan p for report r: the job's sizes, the DP collectives' and
+ * the optimizer's durations, the tails.  SK_ERR_FORMAT or SK_ERR_RANGE on
+ * a job the simulator cannot run; prog_free releases it either way. */
+int prog_init(struct ctx *x, const struct plan *p, struct report *r);
+/* Check the plan's structure over iterations [first, end) and size the
+ * workspaces (x->max_parts, x->max_n). */
+int prog_scan(struct ctx *x, size_t first, size_t end);
+void prog_free(struct ctx *x);
+/* The parts of iteration it into w->parts (w->part0: each DP rank's
+ * first); no allocation. */
+int prog_parts(struct ws *w, size_t it);
+/* The timeline name of entry e ("qkv", "cp_allgather", "memory"). */
+const char *prog_ent_name(const struct ent *e);
+
+/* ---- engine.c: the event engine ---- */
+
+/* w for the workers of x: every array sized from x (prog_scan done). */
+int engine_ws_init(struct ws *w, struct ctx *x);
+void engine_ws_free(struct ws *w);
+/* Simulate iteration it and fill its report row; w->tl, if set, gets its
+ * events at w->tl_off + their time. */
+int engine_iter(struct ws *w, size_t it);
+
+/* ---- row.c: report rows ---- */
+
+/* Iteration it's report row from w's finished simulation, which ended at
+ * tend ns; OOMs appended under x->mu. */
+int row_fill(struct ws *w, size_t it, sim_ns tend);
+/* The OOM records by (iteration, GPU): independent of the threads. */
+void row_sort_oom(struct report *r);
+
+#endif
