@@ -41,7 +41,7 @@ static int
 check(int rc, const char *what)
 {
 	if (rc != 0)
-		fprintf(stderr, "attn_cuda: %s: %s\n", what, kern_cuda_error());
+		fprintf(stderr, "attn_cuda: %s: %s\n", what, kcuda_error());
 	return rc;
 }
 
@@ -126,7 +126,7 @@ main(int argc, char **argv)
 		    sizes[0]);
 		return 2;
 	}
-	kern_cuda_device_count(&ndev);
+	kcuda_device_count(&ndev);
 	if (ndev == 0) {
 		printf("attn_cuda: no CUDA device, nothing to time\n");
 		return 77;

@@ -12,7 +12,7 @@
 static thread_local char last_error[512];
 
 int
-kc_fail(const char *what, const char *file, int line, const char *why)
+kcuda_fail(const char *what, const char *file, int line, const char *why)
 {
 	snprintf(last_error, sizeof last_error, "%s at %s:%d: %s", what, file,
 	    line, why);
@@ -20,13 +20,13 @@ kc_fail(const char *what, const char *file, int line, const char *why)
 }
 
 extern "C" const char *
-kern_cuda_error(void)
+kcuda_error(void)
 {
 	return last_error;
 }
 
 int
-kc_scratch(struct kcuda *k, size_t bytes, void **p)
+kcuda_scratch(struct kcuda *k, size_t bytes, void **p)
 {
 	void *n = NULL;
 
@@ -50,7 +50,7 @@ kc_scratch(struct kcuda *k, size_t bytes, void **p)
 	case KERN_F32: { typedef float E; return call; }		\
 	case KERN_BF16: { typedef __nv_bfloat16 E; return call; }	\
 	}								\
-	return kc_fail(__func__, __FILE__, __LINE__,			\
+	return kcuda_fail(__func__, __FILE__, __LINE__,			\
 	    "unknown element type");					\
 } while (0)
 
@@ -65,14 +65,14 @@ kcuda_open(int device, struct kcuda **out)
 
 	*out = NULL;
 	if ((e = cudaSetDevice(device)) != cudaSuccess)
-		return kc_fail("cudaSetDevice", __FILE__, __LINE__,
+		return kcuda_fail("cudaSetDevice", __FILE__, __LINE__,
 		    cudaGetErrorString(e));
 	if ((k = (struct kcuda *)calloc(1, sizeof *k)) == NULL)
-		return kc_fail("calloc", __FILE__, __LINE__, "out of memory");
+		return kcuda_fail("calloc", __FILE__, __LINE__, "out of memory");
 	k->device = device;
 	if ((s = cublasCreate(&k->blas)) != CUBLAS_STATUS_SUCCESS) {
 		free(k);
-		return kc_fail("cublasCreate", __FILE__, __LINE__,
+		return kcuda_fail("cublasCreate", __FILE__, __LINE__,
 		    cublasGetStatusString(s));
 	}
 	// The handle follows the thread's stream; split-K reductions keep
@@ -83,7 +83,7 @@ kcuda_open(int device, struct kcuda **out)
 	    CUBLAS_STATUS_SUCCESS) {
 		cublasDestroy(k->blas);
 		free(k);
-		return kc_fail("cublasSetStream/cublasSetMathMode", __FILE__,
+		return kcuda_fail("cublasSetStream/cublasSetMathMode", __FILE__,
 		    __LINE__, cublasGetStatusString(s));
 	}
 	*out = k;
@@ -99,7 +99,7 @@ kcuda_close(struct kcuda *k)
 		return;
 	// Nothing to return: a failure is only recorded.
 	if ((e = cudaFree(k->scratch)) != cudaSuccess)
-		kc_fail("cudaFree", __FILE__, __LINE__, cudaGetErrorString(e));
+		kcuda_fail("cudaFree", __FILE__, __LINE__, cudaGetErrorString(e));
 	cublasDestroy(k->blas);
 	free(k);
 }
@@ -127,7 +127,7 @@ kcuda_free(struct kcuda *k, void *p)
 	cudaError_t e;
 
 	if (p != NULL && (e = cudaFree(p)) != cudaSuccess)
-		kc_fail("cudaFree", __FILE__, __LINE__, cudaGetErrorString(e));
+		kcuda_fail("cudaFree", __FILE__, __LINE__, cudaGetErrorString(e));
 }
 
 extern "C" int
@@ -190,7 +190,7 @@ kcuda_add(struct kcuda *k, size_t n, const float *x, float *y)
 {
 	if (n == 0)
 		return 0;
-	add_kernel<<<kc_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, x, y);
+	add_kernel<<<kcuda_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, x, y);
 	KC_LAUNCHED("add_kernel");
 	return 0;
 }
@@ -220,7 +220,7 @@ kcuda_gather_rows(struct kcuda *k, size_t n, size_t w, const int32_t *idx,
 {
 	if (n == 0 || w == 0)
 		return 0;
-	rows_kernel<<<kc_blocks(n * w), KC_THREADS, 0, KC_STREAM>>>(n, w, idx,
+	rows_kernel<<<kcuda_blocks(n * w), KC_THREADS, 0, KC_STREAM>>>(n, w, idx,
 	    src, dst, 0);
 	KC_LAUNCHED("rows_kernel");
 	return 0;
@@ -232,7 +232,7 @@ kcuda_scatter_rows(struct kcuda *k, size_t n, size_t w, const int32_t *idx,
 {
 	if (n == 0 || w == 0)
 		return 0;
-	rows_kernel<<<kc_blocks(n * w), KC_THREADS, 0, KC_STREAM>>>(n, w, idx,
+	rows_kernel<<<kcuda_blocks(n * w), KC_THREADS, 0, KC_STREAM>>>(n, w, idx,
 	    src, dst, 1);
 	KC_LAUNCHED("rows_kernel");
 	return 0;
@@ -262,7 +262,7 @@ kcuda_embed_bwd(struct kcuda *k, size_t T, size_t w, const int32_t *tok,
 {
 	if (T == 0 || w == 0)
 		return 0;
-	embed_bwd_kernel<<<kc_blocks(T * w), KC_THREADS, 0, KC_STREAM>>>(T, w,
+	embed_bwd_kernel<<<kcuda_blocks(T * w), KC_THREADS, 0, KC_STREAM>>>(T, w,
 	    tok, dx, dtable);
 	KC_LAUNCHED("embed_bwd_kernel");
 	return 0;
@@ -289,15 +289,15 @@ rmsnorm_fwd_kernel(size_t T, size_t d, const E *x, const float *w, float eps,
 	for (t = blockIdx.x; t < T; t += gridDim.x) {
 		ss = 0.0f;
 		for (i = threadIdx.x; i < d; i += blockDim.x) {
-			xi = kc_ld(x, t * d + i);
+			xi = kcuda_ld(x, t * d + i);
 			ss = fmaf(xi, xi, ss);
 		}
-		ss = kc_block_sum(ss, sh);
+		ss = kcuda_block_sum(ss, sh);
 		r = (float)(1.0 / sqrt((double)ss / (double)d + eps));
 		if (threadIdx.x == 0)
 			rstd[t] = r;
 		for (i = threadIdx.x; i < d; i += blockDim.x)
-			kc_st(y, t * d + i, w[i] * (kc_ld(x, t * d + i) * r));
+			kcuda_st(y, t * d + i, w[i] * (kcuda_ld(x, t * d + i) * r));
 	}
 }
 
@@ -336,13 +336,13 @@ rmsnorm_dx_kernel(size_t T, size_t d, const E *x, const float *w,
 		r = rstd[t];
 		sum = 0.0f;
 		for (i = threadIdx.x; i < d; i += blockDim.x)
-			sum = fmaf(w[i] * kc_ld(dy, t * d + i),
-			    kc_ld(x, t * d + i), sum);
-		sum = kc_block_sum(sum, sh);
+			sum = fmaf(w[i] * kcuda_ld(dy, t * d + i),
+			    kcuda_ld(x, t * d + i), sum);
+		sum = kcuda_block_sum(sum, sh);
 		c = sum * r * r / (float)d;
 		for (i = threadIdx.x; i < d; i += blockDim.x)
-			kc_st(dx, t * d + i, r * (w[i] * kc_ld(dy, t * d + i) -
-			    kc_ld(x, t * d + i) * c));
+			kcuda_st(dx, t * d + i, r * (w[i] * kcuda_ld(dy, t * d + i) -
+			    kcuda_ld(x, t * d + i) * c));
 	}
 }
 
@@ -363,7 +363,7 @@ rmsnorm_dw_kernel(size_t T, size_t d, const E *x, const float *rstd,
 
 	if (i < d)
 		for (t = threadIdx.y; t < T; t += DW_PHASES)
-			acc = fmaf(kc_ld(dy, t * d + i) * kc_ld(x, t * d + i),
+			acc = fmaf(kcuda_ld(dy, t * d + i) * kcuda_ld(x, t * d + i),
 			    rstd[t], acc);
 	part[threadIdx.y][threadIdx.x] = acc;
 	__syncthreads();
@@ -424,10 +424,10 @@ rope_kernel(size_t T, size_t nh, size_t hd, const int32_t *pos, double theta,
 		for (h = 0; h < nh; h++) {
 			a = (t * nh + h) * hd + i;
 			b = a + half;
-			x1 = kc_ld(x, a);
-			x2 = kc_ld(x, b);
-			kc_st(x, a, x1 * c - x2 * s);
-			kc_st(x, b, x2 * c + x1 * s);
+			x1 = kcuda_ld(x, a);
+			x2 = kcuda_ld(x, b);
+			kcuda_st(x, a, x1 * c - x2 * s);
+			kcuda_st(x, b, x2 * c + x1 * s);
 		}
 	}
 }
@@ -437,7 +437,7 @@ static int
 rope(size_t T, size_t nh, size_t hd, const int32_t *pos, double theta, E *x,
     double sign)
 {
-	rope_kernel<E><<<kc_blocks(T * (hd / 2)), KC_THREADS, 0, KC_STREAM>>>(
+	rope_kernel<E><<<kcuda_blocks(T * (hd / 2)), KC_THREADS, 0, KC_STREAM>>>(
 	    T, nh, hd, pos, theta, x, sign);
 	KC_LAUNCHED("rope_kernel");
 	return 0;
@@ -474,8 +474,8 @@ swiglu_fwd_kernel(size_t n, const E *g, const E *u, E *h)
 
 	for (i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
 	    i += (size_t)gridDim.x * blockDim.x) {
-		gi = kc_ld(g, i);
-		kc_st(h, i, gi / (1.0f + expf(-gi)) * kc_ld(u, i));
+		gi = kcuda_ld(g, i);
+		kcuda_st(h, i, gi / (1.0f + expf(-gi)) * kcuda_ld(u, i));
 	}
 }
 
@@ -489,11 +489,11 @@ swiglu_bwd_kernel(size_t n, const E *g, const E *u, const E *dh, E *dg,
 
 	for (i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
 	    i += (size_t)gridDim.x * blockDim.x) {
-		gi = kc_ld(g, i);
-		d = kc_ld(dh, i);
+		gi = kcuda_ld(g, i);
+		d = kcuda_ld(dh, i);
 		sg = 1.0f / (1.0f + expf(-gi));
-		kc_st(du, i, d * gi * sg);
-		kc_st(dg, i, d * kc_ld(u, i) * sg * (1.0f + gi * (1.0f - sg)));
+		kcuda_st(du, i, d * gi * sg);
+		kcuda_st(dg, i, d * kcuda_ld(u, i) * sg * (1.0f + gi * (1.0f - sg)));
 	}
 }
 
@@ -501,7 +501,7 @@ template <typename E>
 static int
 swiglu_fwd(size_t n, const E *g, const E *u, E *h)
 {
-	swiglu_fwd_kernel<E><<<kc_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, g,
+	swiglu_fwd_kernel<E><<<kcuda_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, g,
 	    u, h);
 	KC_LAUNCHED("swiglu_fwd_kernel");
 	return 0;
@@ -511,7 +511,7 @@ template <typename E>
 static int
 swiglu_bwd(size_t n, const E *g, const E *u, const E *dh, E *dg, E *du)
 {
-	swiglu_bwd_kernel<E><<<kc_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, g,
+	swiglu_bwd_kernel<E><<<kcuda_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, g,
 	    u, dh, dg, du);
 	KC_LAUNCHED("swiglu_bwd_kernel");
 	return 0;
@@ -556,28 +556,28 @@ xent_kernel(size_t T, size_t V, const E *logits, const int32_t *target,
 	for (t = blockIdx.x; t < T; t += gridDim.x) {
 		if (target[t] < 0 || (size_t)target[t] >= V) {
 			for (c = threadIdx.x; c < V; c += blockDim.x)
-				kc_st(dlogits, t * V + c, 0.0f);
+				kcuda_st(dlogits, t * V + c, 0.0f);
 			if (threadIdx.x == 0)
 				rowloss[t] = 0.0;
 			continue;
 		}
 		y = (size_t)target[t];
-		zt = kc_ld(logits, t * V + y);
+		zt = kcuda_ld(logits, t * V + y);
 		mx = -INFINITY;
 		for (c = threadIdx.x; c < V; c += blockDim.x)
-			mx = fmaxf(mx, kc_ld(logits, t * V + c));
-		mx = kc_block_max(mx, sh);
+			mx = fmaxf(mx, kcuda_ld(logits, t * V + c));
+		mx = kcuda_block_max(mx, sh);
 		sum = 0.0f;
 		for (c = threadIdx.x; c < V; c += blockDim.x)
-			sum += expf(kc_ld(logits, t * V + c) - mx);
-		sum = kc_block_sum(sum, sh);
+			sum += expf(kcuda_ld(logits, t * V + c) - mx);
+		sum = kcuda_block_sum(sum, sh);
 		ld = (double)mx + log((double)sum);
 		l = (float)ld;
 		if (threadIdx.x == 0)
 			rowloss[t] = ld - zt;
 		for (c = threadIdx.x; c < V; c += blockDim.x) {
-			z = kc_ld(logits, t * V + c);
-			kc_st(dlogits, t * V + c,
+			z = kcuda_ld(logits, t * V + c);
+			kcuda_st(dlogits, t * V + c,
 			    (expf(z - l) - (c == y ? 1.0f : 0.0f)) * scale);
 		}
 	}
@@ -611,7 +611,7 @@ xent(struct kcuda *k, size_t T, size_t V, const E *logits,
 	double *rowloss;
 	void *p;
 
-	if (kc_scratch(k, (T + 1) * sizeof(double), &p) != 0)
+	if (kcuda_scratch(k, (T + 1) * sizeof(double), &p) != 0)
 		return 1;
 	rowloss = (double *)p;
 	xent_kernel<E><<<row_blocks(T), KC_THREADS, 0, KC_STREAM>>>(T, V,
@@ -664,7 +664,7 @@ kcuda_adamw(struct kcuda *k, size_t n, float *p, const float *g, float *m,
 {
 	if (n == 0)
 		return 0;
-	adamw_kernel<<<kc_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, p, g, m, v,
+	adamw_kernel<<<kcuda_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, p, g, m, v,
 	    lr, beta1, beta2, eps, wd, 1.0 - pow(beta1, (double)t),
 	    1.0 - pow(beta2, (double)t));
 	KC_LAUNCHED("adamw_kernel");
@@ -684,14 +684,14 @@ scale_kernel(size_t n, float beta, E *C)
 
 	for (i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
 	    i += (size_t)gridDim.x * blockDim.x)
-		kc_st(C, i, beta == 0.0f ? 0.0f : beta * kc_ld(C, i));
+		kcuda_st(C, i, beta == 0.0f ? 0.0f : beta * kcuda_ld(C, i));
 }
 
 template <typename E>
 static int
 gemm_scale(size_t n, float beta, E *C)
 {
-	scale_kernel<E><<<kc_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, beta, C);
+	scale_kernel<E><<<kcuda_blocks(n), KC_THREADS, 0, KC_STREAM>>>(n, beta, C);
 	KC_LAUNCHED("scale_kernel");
 	return 0;
 }
@@ -718,7 +718,7 @@ kcuda_gemm(struct kcuda *k, enum kern_dtype dt, int ta, int tb, size_t m,
 		ct = CUBLAS_COMPUTE_32F;
 		break;
 	default:
-		return kc_fail(__func__, __FILE__, __LINE__,
+		return kcuda_fail(__func__, __FILE__, __LINE__,
 		    "unknown element type");
 	}
 	KC_ARG(m <= INT32_MAX && n <= INT32_MAX && kk <= INT32_MAX,

@@ -44,7 +44,7 @@ load_tile(float *dst, int ld, const T *src, size_t row0, int nrows,
 		r = i / hd;
 		d = i - r * hd;
 		dst[r * ld + d] = r < nrows ?
-		    kc_ld(src, ((row0 + r) * heads + head) * (size_t)hd + d) :
+		    kcuda_ld(src, ((row0 + r) * heads + head) * (size_t)hd + d) :
 		    0.0f;
 	}
 }
@@ -211,7 +211,7 @@ attn_fwd_kernel(const int32_t *cu_q, const int32_t *cu_k,
 		for (e = 0; e < NE; e++) {
 			d = tx + 16 * e;
 			if (d < hd)
-				kc_st(o, row * hd + d, acc[a][e] * inv);
+				kcuda_st(o, row * hd + d, acc[a][e] * inv);
 		}
 		if (tx == 0)
 			lse[row] = l[a] > 0.0f ? m[a] + logf(l[a]) : -INFINITY;
@@ -238,8 +238,8 @@ attn_bwd_d_kernel(const int32_t *cu_q, int nh, int hd, const T *o,
 		row = ((size_t)cu_q[s] + q0 + r) * nh + h;
 		sum = 0.0f;
 		for (d = lane; d < hd; d += 32)
-			sum = fmaf(kc_ld(dout, row * hd + d),
-			    kc_ld(o, row * hd + d), sum);
+			sum = fmaf(kcuda_ld(dout, row * hd + d),
+			    kcuda_ld(o, row * hd + d), sum);
 		for (off = 16; off > 0; off >>= 1)
 			sum += __shfl_xor_sync(0xffffffffu, sum, off);
 		if (lane == 0)
@@ -384,9 +384,9 @@ attn_bwd_dkdv_kernel(const int32_t *cu_q, const int32_t *cu_k,
 			d = tx + 16 * e;
 			if (d >= hd)
 				continue;
-			kc_st(dk, row * hd + d, kc_ld(dk, row * hd + d) +
+			kcuda_st(dk, row * hd + d, kcuda_ld(dk, row * hd + d) +
 			    adk[a][e]);
-			kc_st(dv, row * hd + d, kc_ld(dv, row * hd + d) +
+			kcuda_st(dv, row * hd + d, kcuda_ld(dv, row * hd + d) +
 			    adv[a][e]);
 		}
 	}
@@ -462,7 +462,7 @@ attn_bwd_dq_kernel(const int32_t *cu_q, const int32_t *cu_k,
 		for (e = 0; e < NE; e++) {
 			d = tx + 16 * e;
 			if (d < hd)
-				kc_st(dq, row * hd + d, acc[a][e]);
+				kcuda_st(dq, row * hd + d, acc[a][e]);
 		}
 	}
 }
@@ -578,7 +578,7 @@ kcuda_attn_fwd(struct kcuda *k, enum kern_dtype dt, size_t nseq,
 		    (const __nv_bfloat16 *)kk, (const __nv_bfloat16 *)v,
 		    (__nv_bfloat16 *)o, lse);
 	}
-	return kc_fail(__func__, __FILE__, __LINE__, "unknown element type");
+	return kcuda_fail(__func__, __FILE__, __LINE__, "unknown element type");
 }
 
 extern "C" int
@@ -606,5 +606,5 @@ kcuda_attn_bwd(struct kcuda *k, enum kern_dtype dt, size_t nseq,
 		    (__nv_bfloat16 *)dq, (__nv_bfloat16 *)dk,
 		    (__nv_bfloat16 *)dv);
 	}
-	return kc_fail(__func__, __FILE__, __LINE__, "unknown element type");
+	return kcuda_fail(__func__, __FILE__, __LINE__, "unknown element type");
 }

@@ -2,7 +2,7 @@
  * kern: the math kernels, behind one plain-C header: the CPU reference
  * (kern_cpu.c, fp32, kcpu_*) and the CUDA kernels (kcuda.cu, kcuda_attn.cu,
  * extern "C", kcuda_*) implement the same operations; the CUDA probe
- * (probe.cu, kern_cuda_*) proves the toolchain end to end.
+ * (probe.cu, kcuda_*) proves the toolchain end to end.
  *
  * This layer sits below everything else and includes nothing of skrull's.
  *
@@ -12,7 +12,7 @@
  * arguments and return nothing.
  *
  * The CUDA functions return 0 on success and a nonzero code on failure;
- * kern_cuda_error() tells the reason of the last CUDA failure of the
+ * kcuda_error() tells the reason of the last CUDA failure of the
  * calling thread.
  *
  * Packed micro-batches: T tokens of several samples laid end to end;
@@ -101,19 +101,19 @@ void kcpu_adamw(size_t n, float *p, const float *g, float *m, float *v,
 
 /* Number of CUDA devices visible to this process (0 when there is none or
  * no driver: that is not an error).  Returns 0. */
-int kern_cuda_device_count(int *count);
+int kcuda_device_count(int *count);
 
 /* CUDA runtime version as reported by cudaRuntimeGetVersion (e.g. 13000). */
-int kern_cuda_runtime_version(int *version);
+int kcuda_runtime_version(int *version);
 
 /* y[i] = a * x[i] + y[i] for i < n, computed on device 0; x and y are host
- * arrays of n floats.  Returns nonzero (see kern_cuda_error) on any CUDA
+ * arrays of n floats.  Returns nonzero (see kcuda_error) on any CUDA
  * failure, including the absence of a device. */
-int kern_cuda_axpy(float a, const float *x, float *y, size_t n);
+int kcuda_axpy(float a, const float *x, float *y, size_t n);
 
-/* Message of the last failed kern_cuda_* or kcuda_* call on this thread
+/* Message of the last failed kcuda_* or kcuda_* call on this thread
  * ("" if none). */
-const char *kern_cuda_error(void);
+const char *kcuda_error(void);
 
 /*
  * The CUDA kernels (kcuda.cu, kcuda_attn.cu).  All pointers are device
@@ -136,7 +136,7 @@ enum kern_dtype { KERN_F32 = 0, KERN_BF16 = 1 };
 struct kcuda;
 
 /* All kcuda_* functions return 0 on success, nonzero on failure with the
- * reason in kern_cuda_error() (the failed call, its file:line, the CUDA /
+ * reason in kcuda_error() (the failed call, its file:line, the CUDA /
  * cuBLAS error string). */
 int kcuda_open(int device, struct kcuda **out);   /* cudaSetDevice + cuBLAS handle */
 void kcuda_close(struct kcuda *k);                /* NULL is a no-op */

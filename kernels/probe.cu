@@ -4,8 +4,8 @@
 
 #include "kcuda_impl.h"
 
-// The last error lives in kcuda.cu (kern_cuda_error), shared with kcuda_*.
-#define fail(what, e) kc_fail(what, __FILE__, __LINE__, cudaGetErrorString(e))
+// The last error lives in kcuda.cu (kcuda_error), shared with kcuda_*.
+#define fail(what, e) kcuda_fail(what, __FILE__, __LINE__, cudaGetErrorString(e))
 
 __global__ static void
 axpy_kernel(float a, const float *x, float *y, size_t n)
@@ -16,7 +16,7 @@ axpy_kernel(float a, const float *x, float *y, size_t n)
 }
 
 extern "C" int
-kern_cuda_device_count(int *count)
+kcuda_device_count(int *count)
 {
 	// No device or no driver is a valid answer here, not an error.
 	if (cudaGetDeviceCount(count) != cudaSuccess) {
@@ -27,14 +27,14 @@ kern_cuda_device_count(int *count)
 }
 
 extern "C" int
-kern_cuda_runtime_version(int *version)
+kcuda_runtime_version(int *version)
 {
 	cudaError_t e = cudaRuntimeGetVersion(version);
 	return e == cudaSuccess ? 0 : fail("cudaRuntimeGetVersion", e);
 }
 
 extern "C" int
-kern_cuda_axpy(float a, const float *x, float *y, size_t n)
+kcuda_axpy(float a, const float *x, float *y, size_t n)
 {
 	float *dx = NULL, *dy = NULL;
 	size_t bytes = n * sizeof(float);

@@ -22,12 +22,14 @@
 static int run(int, char **);
 
 const struct cli_cmd cmd_calibrate = {
-	"calibrate",
-	"measure the device and fit the simulator's cost curves: a profile",
-	"[mpirun -np P] skrull calibrate [--backend NAME] [--model NAME|FILE]\n"
-	"              [--cluster NAME|FILE] [--max-len N] [--quick] -o PROFILE\n"
-	"              [--json]",
-	run,
+	.name = "calibrate",
+	.summary =
+	    "measure the device and fit the simulator's cost curves: a profile",
+	.usage =
+	    "[mpirun -np P] skrull calibrate [--backend NAME] [--model NAME|FILE]\n"
+	    "              [--cluster NAME|FILE] [--max-len N] [--quick] -o PROFILE\n"
+	    "              [--json]",
+	.run = run,
 };
 
 enum {

@@ -13,18 +13,20 @@
 #include "planopts.h"
 #include "report.h"
 #include "sched.h"
-#include "simcli.h"
+#include "simopts.h"
 #include "trace.h"
 
 static int run(int, char **);
 
 const struct cli_cmd cmd_compare = {
-	"compare",
-	"simulate several policies on the same trace and job, side by side",
-	"skrull compare [--trace FILE] [--policies LIST] [JOB OPTIONS]\n"
-	"              [POLICY OPTIONS] [--iters A:B] [--threads N] [--json]\n"
-	"       skrull compare --paper [--iters A:B] [--threads N] [--json]",
-	run,
+	.name = "compare",
+	.summary =
+	    "simulate several policies on the same trace and job, side by side",
+	.usage =
+	    "skrull compare [--trace FILE] [--policies LIST] [JOB OPTIONS]\n"
+	    "              [POLICY OPTIONS] [--iters A:B] [--threads N] [--json]\n"
+	    "       skrull compare --paper [--iters A:B] [--threads N] [--json]",
+	.run = run,
 };
 
 /* The paper's DeepSpeed baseline is one sample per micro-batch (its
@@ -133,7 +135,7 @@ parse_list(const char *list, const struct sched_params *base, struct entry *e,
 
 /* Plan and simulate every entry on trace t with job j. */
 static int
-simulate_all(struct simcli *sc, const struct job *j, const struct trace *t,
+simulate_all(struct simopts *sc, const struct job *j, const struct trace *t,
     const char *trace_path, struct entry *e, size_t n)
 {
 	struct plan p;
@@ -151,7 +153,7 @@ simulate_all(struct simcli *sc, const struct job *j, const struct trace *t,
 		}
 		e[i].plan_secs = planopts_now() - t0;
 		e[i].invalid = plan_validate(&p, t) != SK_OK;
-		rc = simcli_simulate(sc, &p, &e[i].r);
+		rc = simopts_simulate(sc, &p, &e[i].r);
 	}
 	plan_free(&p);
 	return rc;
@@ -273,7 +275,7 @@ paper_json(const struct paper_config *c, const struct entry *e, size_t n)
 }
 
 static int
-run_paper(struct simcli *sc, int json)
+run_paper(struct simopts *sc, int json)
 {
 	static const char *const list =
 	    "deepspeed/mb-samples=1,sorted/mb-samples=1,skrull-paper,skrull";
@@ -381,7 +383,7 @@ static int
 run(int argc, char **argv)
 {
 	struct planopts po;
-	struct simcli sc;
+	struct simopts sc;
 	struct option *longopts;
 	struct entry e[MAX_POLICIES];
 	struct trace t;
@@ -393,7 +395,7 @@ run(int argc, char **argv)
 	trace_init(&t);
 	planopts_init(&po);
 	po.sp.drop_overlong = 1;
-	simcli_init(&sc);
+	simopts_init(&sc);
 	sc.end = DEFAULT_ITERS;
 	if ((longopts = planopts_table(own, sizeof own / sizeof own[0])) == NULL) {
 		err_set(SK_ERR_NOMEM, "out of memory");
@@ -412,7 +414,7 @@ run(int argc, char **argv)
 		case OPT_JSON: json = 1; continue;
 		case OPT_ITERS:
 		case OPT_THREADS:
-			if ((rc = simcli_take(&sc, &cmd_compare, c == OPT_ITERS ?
+			if ((rc = simopts_take(&sc, &cmd_compare, c == OPT_ITERS ?
 			    "--iters" : "--threads", optarg)) != CLI_OK)
 				goto out;
 			continue;

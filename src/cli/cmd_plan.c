@@ -17,14 +17,16 @@
 static int run(int, char **);
 
 const struct cli_cmd cmd_plan = {
-	"plan",
-	"schedule a trace into a plan with Skrull or a baseline policy",
-	"skrull plan --trace FILE [--policy NAME] [-o PLAN] [--json] [--allow-invalid]\n"
-	"              [--format FMT] [--field SPEC] [--skip-bad] [JOB OPTIONS]\n"
-	"              [POLICY OPTIONS]\n"
-	"       skrull plan --check PLAN [--trace FILE] [--json] [--format FMT]\n"
-	"              [--field SPEC] [--skip-bad]",
-	run,
+	.name = "plan",
+	.summary =
+	    "schedule a trace into a plan with Skrull or a baseline policy",
+	.usage =
+	    "skrull plan --trace FILE [--policy NAME] [-o PLAN] [--json] [--allow-invalid]\n"
+	    "              [--format FMT] [--field SPEC] [--skip-bad] [JOB OPTIONS]\n"
+	    "              [POLICY OPTIONS]\n"
+	    "       skrull plan --check PLAN [--trace FILE] [--json] [--format FMT]\n"
+	    "              [--field SPEC] [--skip-bad]",
+	.run = run,
 };
 
 enum { OPT_JSON = 256, OPT_ALLOW_INVALID, OPT_CHECK };

@@ -15,10 +15,11 @@
 static int run(int, char **);
 
 const struct cli_cmd cmd_report = {
-	"report",
-	"compare two run reports (simulated or measured) side by side",
-	"skrull report diff [--json] A.json B.json",
-	run,
+	.name = "report",
+	.summary =
+	    "compare two run reports (simulated or measured) side by side",
+	.usage = "skrull report diff [--json] A.json B.json",
+	.run = run,
 };
 
 enum { OPT_JSON = 256 };

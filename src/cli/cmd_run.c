@@ -19,22 +19,24 @@
 #include "profile.h"
 #include "report.h"
 #include "sim.h"
-#include "simcli.h"
+#include "simopts.h"
 #include "trace.h"
 #include "world.h"
 
 static int run(int, char **);
 
 const struct cli_cmd cmd_run = {
-	"run",
-	"execute a plan for real on the CPU or GPUs, as threads or over MPI",
-	"skrull run --plan PLAN [--backend cpu|cuda] [--comm loop|nccl|mpi]\n"
-	"              [--ranks N] [--trace FILE [--field SPEC]] [--iters A:B]\n"
-	"              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
-	"              [--ffn N] [--vocab N] [--seed N] [--lr X] [--timeout S]\n"
-	"              [--memory GIB] [--profile FILE] [-o REPORT] [--json]\n"
-	"       mpirun -np P skrull run --plan PLAN [--comm mpi|nccl] [OPTION ...]",
-	run,
+	.name = "run",
+	.summary =
+	    "execute a plan for real on the CPU or GPUs, as threads or over MPI",
+	.usage =
+	    "skrull run --plan PLAN [--backend cpu|cuda] [--comm loop|nccl|mpi]\n"
+	    "              [--ranks N] [--trace FILE [--field SPEC]] [--iters A:B]\n"
+	    "              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
+	    "              [--ffn N] [--vocab N] [--seed N] [--lr X] [--timeout S]\n"
+	    "              [--memory GIB] [--profile FILE] [-o REPORT] [--json]\n"
+	    "       mpirun -np P skrull run --plan PLAN [--comm mpi|nccl] [OPTION ...]",
+	.run = run,
 };
 
 enum {
@@ -75,7 +77,7 @@ struct runopts {
 	struct trace_read_opts ro;
 	struct exec_model m;
 	struct exec_opts eo;
-	struct simcli sc;
+	struct simopts sc;
 	enum world_comm comm;   /* --comm; WORLD_AUTO: world.h chooses */
 	int ranks;              /* --ranks, 0 when not given */
 	int memory;             /* --memory given */
@@ -606,7 +608,7 @@ parse(int argc, char **argv, struct runopts *o, int *done)
 			break;
 		case OPT_PROFILE: o->profile_path = optarg; break;
 		case OPT_RANKS: rc = parse_int("--ranks", optarg, 1, 65536, &o->ranks); break;
-		case OPT_ITERS: rc = simcli_take(&o->sc, &cmd_run, "--iters", optarg); break;
+		case OPT_ITERS: rc = simopts_take(&o->sc, &cmd_run, "--iters", optarg); break;
 		case OPT_HIDDEN: rc = parse_int("--hidden", optarg, 8, 65536, &o->m.hidden); break;
 		case OPT_LAYERS: rc = parse_int("--layers", optarg, 1, 1024, &o->m.layers); break;
 		case OPT_HEADS: rc = parse_int("--heads", optarg, 1, 1024, &o->m.heads); break;
@@ -650,7 +652,7 @@ run(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	exec_model_default(&o.m);
 	exec_opts_default(&o.eo);
-	simcli_init(&o.sc);
+	simopts_init(&o.sc);
 	o.b = &backend_cpu_ops;
 	o.ndev = 1;
 	if ((rc = parse(argc, argv, &o, &done)) != CLI_OK || done)

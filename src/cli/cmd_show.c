@@ -19,10 +19,10 @@
 static int run(int, char **);
 
 const struct cli_cmd cmd_show = {
-	"show",
-	"print the resolved model, cluster or job, or the presets",
-	"skrull show [--json] [JOB OPTIONS] model|cluster|job|presets",
-	run,
+	.name = "show",
+	.summary = "print the resolved model, cluster or job, or the presets",
+	.usage = "skrull show [--json] [JOB OPTIONS] model|cluster|job|presets",
+	.run = run,
 };
 
 enum { OPT_JSON = 256 };

@@ -14,20 +14,22 @@
 #include "planopts.h"
 #include "report.h"
 #include "sim.h"
-#include "simcli.h"
+#include "simopts.h"
 #include "trace.h"
 
 static int run(int, char **);
 
 const struct cli_cmd cmd_sim = {
-	"sim",
-	"simulate a plan on a model of the cluster: speed, breakdown, memory",
-	"skrull sim --plan PLAN [--profile FILE] [--iters A:B] [--threads N]\n"
-	"              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]\n"
-	"       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
-	"              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
-	"              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]",
-	run,
+	.name = "sim",
+	.summary =
+	    "simulate a plan on a model of the cluster: speed, breakdown, memory",
+	.usage =
+	    "skrull sim --plan PLAN [--profile FILE] [--iters A:B] [--threads N]\n"
+	    "              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]\n"
+	    "       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
+	    "              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
+	    "              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]",
+	.run = run,
 };
 
 enum {
@@ -66,7 +68,7 @@ static int
 run(int argc, char **argv)
 {
 	struct planopts po;
-	struct simcli sc;
+	struct simopts sc;
 	struct option *longopts;
 	struct trace t;
 	struct plan p;
@@ -79,7 +81,7 @@ run(int argc, char **argv)
 	plan_init(&p);
 	report_init(&r);
 	planopts_init(&po);
-	simcli_init(&sc);
+	simopts_init(&sc);
 	if ((longopts = planopts_table(own, sizeof own / sizeof own[0])) == NULL) {
 		err_set(SK_ERR_NOMEM, "out of memory");
 		rc = cli_fail();
@@ -99,7 +101,7 @@ run(int argc, char **argv)
 		case OPT_ITERS:
 		case OPT_THREADS:
 		case OPT_TL_ITERS:
-			if ((rc = simcli_take(&sc, &cmd_sim, c == OPT_ITERS ? "--iters" :
+			if ((rc = simopts_take(&sc, &cmd_sim, c == OPT_ITERS ? "--iters" :
 			    c == OPT_THREADS ? "--threads" : "--timeline-iters",
 			    optarg)) != CLI_OK)
 				goto out;
@@ -142,7 +144,7 @@ run(int argc, char **argv)
 			fprintf(stderr, "skrull: warning: %s: simulating it anyway\n",
 			    err_msg());
 	}
-	rc = simcli_run(&sc, &p, plan_path != NULL ? plan_path : po.trace, &r);
+	rc = simopts_run(&sc, &p, plan_path != NULL ? plan_path : po.trace, &r);
 out:
 	free(longopts);
 	report_free(&r);

@@ -16,18 +16,20 @@
 static int run(int, char **);
 
 const struct cli_cmd cmd_trace = {
-	"trace",
-	"read, describe, synthesise and convert sample-length traces",
-	"skrull trace stats [--json] [--format FMT] [--field SPEC] [--skip-bad] FILE ...\n"
-	"       skrull trace synth -n COUNT [--seed SEED] [--min LEN] [--max LEN]\n"
-	"              [--json] [-o FILE] [--to FMT] [--format FMT] [--field SPEC]\n"
-	"              COMPONENT ...\n"
-	"       skrull trace sample [-n COUNT] [--seed SEED] [--replace] [--shuffle]\n"
-	"              [--json] [-o FILE] [--to FMT] [--format FMT] [--field SPEC]\n"
-	"              [--skip-bad] FILE\n"
-	"       skrull trace convert [--json] [-o FILE] [--to FMT] [--format FMT]\n"
-	"              [--field SPEC] [--skip-bad] FILE",
-	run,
+	.name = "trace",
+	.summary =
+	    "read, describe, synthesise and convert sample-length traces",
+	.usage =
+	    "skrull trace stats [--json] [--format FMT] [--field SPEC] [--skip-bad] FILE ...\n"
+	    "       skrull trace synth -n COUNT [--seed SEED] [--min LEN] [--max LEN]\n"
+	    "              [--json] [-o FILE] [--to FMT] [--format FMT] [--field SPEC]\n"
+	    "              COMPONENT ...\n"
+	    "       skrull trace sample [-n COUNT] [--seed SEED] [--replace] [--shuffle]\n"
+	    "              [--json] [-o FILE] [--to FMT] [--format FMT] [--field SPEC]\n"
+	    "              [--skip-bad] FILE\n"
+	    "       skrull trace convert [--json] [-o FILE] [--to FMT] [--format FMT]\n"
+	    "              [--field SPEC] [--skip-bad] FILE",
+	.run = run,
 };
 
 static const char help[] =

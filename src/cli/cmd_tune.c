@@ -18,20 +18,22 @@
 #include "trace.h"
 #include "tune.h"
 #ifdef HAVE_MPI
-#include "tmpi.h"
+#include "tune_mpi.h"
 #endif
 
 static int run(int, char **);
 
 const struct cli_cmd cmd_tune = {
-	"tune",
-	"search the parallel layout and scheduler knobs for the fastest safe run",
-	"skrull tune [--trace FILE] [--global-batch N] [--policies LIST]\n"
-	"              [--search-zero] [--search-recompute] [--bucket-min N]\n"
-	"              [--seed N] [--max-batches N] [--rel-ci X] [--threads N]\n"
-	"              [-o JOB] [--sensitivity PREFIX] [--top N] [--json]\n"
-	"              [JOB OPTIONS]",
-	run,
+	.name = "tune",
+	.summary =
+	    "search the parallel layout and scheduler knobs for the fastest safe run",
+	.usage =
+	    "skrull tune [--trace FILE] [--global-batch N] [--policies LIST]\n"
+	    "              [--search-zero] [--search-recompute] [--bucket-min N]\n"
+	    "              [--seed N] [--max-batches N] [--rel-ci X] [--threads N]\n"
+	    "              [-o JOB] [--sensitivity PREFIX] [--top N] [--json]\n"
+	    "              [JOB OPTIONS]",
+	.run = run,
 };
 
 #define DEFAULT_TRACE "traces/wikipedia.txt.gz"
@@ -444,7 +446,7 @@ search(struct planopts *po, const struct tune_space *space,
 	    SK_OK)
 		return cli_fail();
 #ifdef HAVE_MPI
-	if (tmpi_gather(*cand, *n, rank, size) != SK_OK)
+	if (tune_mpi_gather(*cand, *n, rank, size) != SK_OK)
 		return cli_fail();
 #endif
 	return CLI_OK;
@@ -512,7 +514,7 @@ run(int argc, char **argv)
 	tune_space_default(&space);
 	tune_opts_default(&to);
 #ifdef HAVE_MPI
-	if (tmpi_init(&argc, &argv, &rank, &size) != SK_OK)
+	if (tune_mpi_init(&argc, &argv, &rank, &size) != SK_OK)
 		return cli_fail();
 #endif
 	if ((longopts = planopts_table(own, sizeof own / sizeof own[0])) == NULL) {
@@ -536,8 +538,8 @@ out:
 #ifdef HAVE_MPI
 	/* A failed rank must not leave the others waiting in the gather. */
 	if (rc != CLI_OK && size > 1)
-		tmpi_abort(rc);
-	tmpi_finalize();
+		tune_mpi_abort(rc);
+	tune_mpi_finalize();
 #endif
 	free(cand);
 	free(pol);

@@ -4,7 +4,7 @@ skrull_SOURCES = \
 	src/cli/main.c src/cli/cli.h \
 	src/cli/jobopts.c src/cli/jobopts.h \
 	src/cli/planopts.c src/cli/planopts.h \
-	src/cli/simcli.c src/cli/simcli.h \
+	src/cli/simopts.c src/cli/simopts.h \
 	src/cli/cmd_calibrate.c \
 	src/cli/cmd_compare.c \
 	src/cli/cmd_plan.c \

@@ -69,8 +69,8 @@ version(void)
 	{
 		int rt = 0, ndev = 0;
 
-		kern_cuda_runtime_version(&rt);
-		kern_cuda_device_count(&ndev);
+		kcuda_runtime_version(&rt);
+		kcuda_device_count(&ndev);
 		printf("cuda runtime %d.%d, %d device%s\n", rt / 1000,
 		    rt % 1000 / 10, ndev, ndev == 1 ? "" : "s");
 	}

@@ -37,7 +37,7 @@ static _Thread_local size_t cap;
 static _Thread_local int fail_code;    /* first failure since sync */
 static _Thread_local char fail_msg[FAIL_MAX];
 
-/* Record the failure of op (the reason in kern_cuda_error(), or why when
+/* Record the failure of op (the reason in kcuda_error(), or why when
  * given), unless an earlier one is waiting for sync. */
 static void
 fail(const char *op, const char *why)
@@ -46,7 +46,7 @@ fail(const char *op, const char *why)
 		return;
 	fail_code = why != NULL ? SK_ERR_ARG : SK_ERR_IO;
 	snprintf(fail_msg, sizeof fail_msg, "backend \"cuda\": %s: %s", op,
-	    why != NULL ? why : kern_cuda_error());
+	    why != NULL ? why : kcuda_error());
 }
 
 /* The thread's handle, or NULL after recording that op ran unopened. */
@@ -114,9 +114,9 @@ put(const char *op, const int32_t *a, size_t n)
 static int
 cuda_devices(int *n)
 {
-	if (kern_cuda_device_count(n) != 0)
+	if (kcuda_device_count(n) != 0)
 		return err_set(SK_ERR_IO, "backend \"cuda\": %s",
-		    kern_cuda_error());
+		    kcuda_error());
 	return SK_OK;
 }
 
@@ -137,7 +137,7 @@ cuda_open(int device)
 	}
 	if (kcuda_open(device, &h) != 0)
 		return err_set(SK_ERR_IO, "backend \"cuda\": device %d: %s",
-		    device, kern_cuda_error());
+		    device, kcuda_error());
 	k = h;
 	opens = 1;
 	device_of = device;

@@ -158,7 +158,7 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 	return gds_compose(ws, idx, len, n, dacp_place_flops, 0, out);
 }
 
-const struct sched_policy gds_policy = {
+const struct sched_policy skrull_paper_policy = {
 	.name = "skrull-paper",
 	.summary = "the paper's Algorithms 1 and 2: FLOPs bin-packing over DP, "
 	    "interleaved micro-batches, memory-driven DACP",

@@ -20,9 +20,9 @@
 
 extern const struct sched_policy baseline_deepspeed_policy;
 extern const struct sched_policy baseline_sorted_policy;
-extern const struct sched_policy gds_policy;
+extern const struct sched_policy skrull_paper_policy;
 extern const struct sched_policy rr_policy;
-extern const struct sched_policy tgds_policy;
+extern const struct sched_policy skrull_policy;
 
 /* Knobs of enum type are stored as int (sched_knob_set writes an int). */
 _Static_assert(sizeof (enum sched_binpack) == sizeof (int), "enum size");
@@ -235,8 +235,8 @@ const struct sched_policy *const sched_policies[] = {
 	&baseline_sorted_policy,
 	&dacp_policy,
 	&rr_policy,
-	&gds_policy,
-	&tgds_policy,
+	&skrull_paper_policy,
+	&skrull_policy,
 };
 const size_t sched_npolicies =
     sizeof sched_policies / sizeof sched_policies[0];

@@ -242,7 +242,7 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 	return tgds_compose(ws, idx, len, n, out);
 }
 
-const struct sched_policy tgds_policy = {
+const struct sched_policy skrull_policy = {
 	.name = "skrull",
 	.summary = "time-balanced GDS over DP, fewest micro-batches; "
 	    "cost-driven DACP placement (the default)",

@@ -8,12 +8,12 @@ libskrull_tune_a_SOURCES = \
 	src/tune/svg.c src/tune/svg.h
 libskrull_tune_a_CPPFLAGS = $(SK_INC_TUNE)
 SK_TUNE_LIBS = libskrull_tune.a $(SK_SIM_LIBS)
-EXTRA_DIST += src/tune/tmpi.c src/tune/tmpi.h
+EXTRA_DIST += src/tune/tune_mpi.c src/tune/tune_mpi.h
 if HAVE_MPI
-noinst_LIBRARIES += libskrull_tmpi.a
-libskrull_tmpi_a_SOURCES = src/tune/tmpi.c src/tune/tmpi.h
-libskrull_tmpi_a_CPPFLAGS = $(SK_INC_TUNE) $(MPI_CFLAGS)
-SK_MPI_LIBS = libskrull_tmpi.a $(MPI_LIBS)
+noinst_LIBRARIES += libskrull_tune_mpi.a
+libskrull_tune_mpi_a_SOURCES = src/tune/tune_mpi.c src/tune/tune_mpi.h
+libskrull_tune_mpi_a_CPPFLAGS = $(SK_INC_TUNE) $(MPI_CFLAGS)
+SK_MPI_LIBS = libskrull_tune_mpi.a $(MPI_LIBS)
 else
 SK_MPI_LIBS =
 endif

@@ -527,7 +527,7 @@ main(void)
 		DEV(test_nested_open),
 	};
 
-	kern_cuda_device_count(&ndev);
+	kcuda_device_count(&ndev);
 	if (ndev > 0)
 		return cmocka_run_group_tests(all_tests, NULL, NULL);
 	printf("# no CUDA device: the device tests run in tests/gpu/check.sh\n");

@@ -36,10 +36,10 @@
 #define TOL_BF16 1e-2
 #define N_AXPY 100003  /* not a multiple of the 256-thread block */
 
-/* Fail with kern_cuda_error's reason unless call returns 0. */
+/* Fail with kcuda_error's reason unless call returns 0. */
 #define CK(call) do {							\
 	if ((call) != 0)						\
-		fail_msg("%s: %s", #call, kern_cuda_error());		\
+		fail_msg("%s: %s", #call, kcuda_error());		\
 } while (0)
 
 static struct kcuda *kc;
@@ -87,7 +87,7 @@ test_runtime_version(void **state)
 	int v = 0;
 
 	(void)state;
-	assert_int_equal(kern_cuda_runtime_version(&v), 0);
+	assert_int_equal(kcuda_runtime_version(&v), 0);
 	/* Built against CUDA 12 or later: versions read 12000 and up. */
 	assert_true(v >= 12000);
 }
@@ -128,22 +128,22 @@ test_refused(void **state)
 	(void)state;
 	assert_int_not_equal(kcuda_attn_fwd(NULL, KERN_BF16, 1, NULL, NULL,
 	    NULL, 1, 1, 4, 2, 130, NULL, NULL, NULL, NULL, NULL), 0);
-	assert_non_null(strstr(kern_cuda_error(), "hd must be even"));
+	assert_non_null(strstr(kcuda_error(), "hd must be even"));
 	assert_int_not_equal(kcuda_attn_bwd(NULL, KERN_F32, 1, NULL, NULL,
 	    NULL, 1, 1, 4, 2, 63, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	    NULL, NULL), 0);
-	assert_non_null(strstr(kern_cuda_error(), "hd must be even"));
+	assert_non_null(strstr(kcuda_error(), "hd must be even"));
 	assert_int_not_equal(kcuda_attn_fwd(NULL, KERN_F32, 1, NULL, NULL,
 	    NULL, 1, 1, 6, 4, 64, NULL, NULL, NULL, NULL, NULL), 0);
-	assert_non_null(strstr(kern_cuda_error(), "multiple of nkv"));
+	assert_non_null(strstr(kcuda_error(), "multiple of nkv"));
 	assert_int_not_equal(kcuda_gemm(NULL, (enum kern_dtype)7, 0, 0, 2, 2,
 	    2, 1.0f, NULL, NULL, 0.0f, NULL), 0);
-	assert_non_null(strstr(kern_cuda_error(), "unknown element type"));
+	assert_non_null(strstr(kcuda_error(), "unknown element type"));
 	/* The message names the function and where it failed. */
-	assert_non_null(strstr(kern_cuda_error(), "kcuda_gemm at "));
+	assert_non_null(strstr(kcuda_error(), "kcuda_gemm at "));
 	assert_int_not_equal(kcuda_rope_fwd(NULL, KERN_F32, 1, 1, 5, NULL,
 	    1e4, NULL), 0);
-	assert_non_null(strstr(kern_cuda_error(), "even"));
+	assert_non_null(strstr(kcuda_error(), "even"));
 }
 
 /* ---- device helpers ---- */
@@ -346,7 +346,7 @@ test_axpy(void **state)
 		y[i] = (float)((i * 104729) % 997) / 91.0f;
 		want[i] = fmaf(a, x[i], y[i]);
 	}
-	assert_int_equal(kern_cuda_axpy(a, x, y, N_AXPY), 0);
+	assert_int_equal(kcuda_axpy(a, x, y, N_AXPY), 0);
 	for (i = 0; i < N_AXPY; i++)
 		assert_true(fabsf(y[i] - want[i]) <= 1e-6f * (1.0f + fabsf(want[i])));
 }
@@ -886,7 +886,7 @@ main(void)
 	};
 	int ndev = 0;
 
-	kern_cuda_device_count(&ndev);
+	kcuda_device_count(&ndev);
 	if (ndev > 0)
 		return cmocka_run_group_tests(gpu_tests, setup, teardown);
 	printf("# no CUDA device: the kcuda tests run in tests/gpu/check.sh\n");

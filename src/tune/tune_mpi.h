@@ -1,8 +1,8 @@
 /*
- * tmpi: `skrull tune` over MPI ranks (built only with HAVE_MPI).  Every
+ * tune_mpi: `skrull tune` over MPI ranks (built only with HAVE_MPI).  Every
  * rank reads the same trace and enumerates the same candidates; rank r of
  * K evaluates the candidates i with i % K == r (tune_evaluate_all with
- * first r, stride K); tmpi_gather brings their results to rank 0, which
+ * first r, stride K); tune_mpi_gather brings their results to rank 0, which
  * ranks them and writes the output as a run without MPI would.
  *
  * MPI is used only when the process was started by an MPI launcher
@@ -12,11 +12,11 @@
  * (MPI_THREAD_FUNNELED: the evaluation threads never call MPI).
  *
  * Errors name the MPI call and the rank (SK_ERR_IO).  Once MPI is up, a
- * rank that fails anywhere must call tmpi_abort after printing its message:
- * the others would otherwise wait in tmpi_gather for ever.
+ * rank that fails anywhere must call tune_mpi_abort after printing its message:
+ * the others would otherwise wait in tune_mpi_gather for ever.
  */
-#ifndef SKRULL_TMPI_H
-#define SKRULL_TMPI_H
+#ifndef SKRULL_TUNE_MPI_H
+#define SKRULL_TUNE_MPI_H
 
 #include <stddef.h>
 
@@ -31,21 +31,21 @@
  * tune_rank on rank 0.
  */
 enum {
-	TMPI_BUCKET,       /* job.bucket, tokens: the BucketSize chosen */
-	TMPI_EVALUATED, TMPI_FEASIBLE, TMPI_PRUNED,
-	TMPI_BATCHES, TMPI_EVALUATIONS,
-	TMPI_MEAN, TMPI_CI_LO, TMPI_CI_HI,  /* s */
-	TMPI_MFU,
-	TMPI_PEAK,         /* bytes */
-	TMPI_HEADROOM,
-	TMPI_OOMS, TMPI_OOM_BOUND,
-	TMPI_DROPPED,      /* samples */
-	TMPI_BOUND,        /* s */
-	TMPI_NFIELDS
+	TUNE_MPI_BUCKET,       /* job.bucket, tokens: the BucketSize chosen */
+	TUNE_MPI_EVALUATED, TUNE_MPI_FEASIBLE, TUNE_MPI_PRUNED,
+	TUNE_MPI_BATCHES, TUNE_MPI_EVALUATIONS,
+	TUNE_MPI_MEAN, TUNE_MPI_CI_LO, TUNE_MPI_CI_HI,  /* s */
+	TUNE_MPI_MFU,
+	TUNE_MPI_PEAK,         /* bytes */
+	TUNE_MPI_HEADROOM,
+	TUNE_MPI_OOMS, TUNE_MPI_OOM_BOUND,
+	TUNE_MPI_DROPPED,      /* samples */
+	TUNE_MPI_BOUND,        /* s */
+	TUNE_MPI_NFIELDS
 };
 
 /* Start MPI when launched by mpirun (else no MPI: *rank 0, *size 1). */
-int tmpi_init(int *argc, char ***argv, int *rank, int *size);
+int tune_mpi_init(int *argc, char ***argv, int *rank, int *size);
 
 /*
  * After rank r evaluated c[i] for i % size == r, copy those results into
@@ -53,13 +53,13 @@ int tmpi_init(int *argc, char ***argv, int *rank, int *size);
  * rank must call it with the same n; a rank whose n differs is an error on
  * rank 0.  SK_OK at once when size is 1.
  */
-int tmpi_gather(struct tune_candidate *c, size_t n, int rank, int size);
+int tune_mpi_gather(struct tune_candidate *c, size_t n, int rank, int size);
 
-/* End MPI if tmpi_init started it (nothing otherwise). */
-int tmpi_finalize(void);
+/* End MPI if tune_mpi_init started it (nothing otherwise). */
+int tune_mpi_finalize(void);
 
 /* Stop every rank with exit status status (MPI_Abort) when MPI is up;
  * returns (doing nothing) otherwise. */
-void tmpi_abort(int status);
+void tune_mpi_abort(int status);
 
 #endif

@@ -1,4 +1,4 @@
-/* simcli: see simcli.h. */
+/* simopts: see simopts.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +8,12 @@
 
 #include "err.h"
 #include "planopts.h"
-#include "simcli.h"
+#include "simopts.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
 void
-simcli_init(struct simcli *s)
+simopts_init(struct simopts *s)
 {
 	memset(s, 0, sizeof *s);
 	sim_opts_default(&s->opts);
@@ -57,7 +57,7 @@ range(const char *text, size_t *a, size_t *b)
 }
 
 int
-simcli_take(struct simcli *s, const struct cli_cmd *cmd, const char *opt,
+simopts_take(struct simopts *s, const struct cli_cmd *cmd, const char *opt,
     const char *arg)
 {
 	unsigned long n;
@@ -80,7 +80,7 @@ simcli_take(struct simcli *s, const struct cli_cmd *cmd, const char *opt,
 }
 
 int
-simcli_simulate(struct simcli *s, const struct plan *p, struct report *r)
+simopts_simulate(struct simopts *s, const struct plan *p, struct report *r)
 {
 	size_t end = s->end == 0 || s->end > p->niter ? p->niter : s->end;
 	double t0;
@@ -101,7 +101,7 @@ simcli_simulate(struct simcli *s, const struct plan *p, struct report *r)
 }
 
 static void
-print_text(const struct simcli *s, const struct plan *p, const char *label,
+print_text(const struct simopts *s, const struct plan *p, const char *label,
     const struct report *r)
 {
 	const struct job *j = &p->job;
@@ -131,13 +131,13 @@ print_text(const struct simcli *s, const struct plan *p, const char *label,
 }
 
 int
-simcli_run(struct simcli *s, const struct plan *p, const char *label,
+simopts_run(struct simopts *s, const struct plan *p, const char *label,
     struct report *r)
 {
 	cJSON *root;
 	int rc;
 
-	if ((rc = simcli_simulate(s, p, r)) != CLI_OK)
+	if ((rc = simopts_simulate(s, p, r)) != CLI_OK)
 		return rc;
 	if (r->noom > 0)
 		fprintf(stderr, "skrull: %zu out-of-memory event%s; the first: "

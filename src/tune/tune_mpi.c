@@ -1,4 +1,4 @@
-/* tmpi: see tmpi.h. */
+/* tune_mpi: see tune_mpi.h. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,12 +7,12 @@
 #include <mpi.h>
 
 #include "err.h"
-#include "tmpi.h"
+#include "tune_mpi.h"
 
 /* Counts travel as doubles, which hold every integer up to 2^53. */
 #define COUNT_MAX ((uint64_t)1 << 53)
 
-static int active;       /* tmpi_init started MPI and tmpi_finalize has not
+static int active;       /* tune_mpi_init started MPI and tune_mpi_finalize has not
                             ended it */
 static int self = -1;    /* this process's rank, for messages; -1 before
                             it is known */
@@ -46,7 +46,7 @@ launcher_rank(void)
 }
 
 int
-tmpi_init(int *argc, char ***argv, int *rank, int *size)
+tune_mpi_init(int *argc, char ***argv, int *rank, int *size)
 {
 	int rc, provided = MPI_THREAD_SINGLE;
 
@@ -92,48 +92,48 @@ pack(const struct tune_candidate *x, size_t i, double *v)
 	    (uint64_t)x->ooms > COUNT_MAX || (uint64_t)x->dropped > COUNT_MAX)
 		return err_set(SK_ERR_RANGE, "rank %d: candidate %zu: a count "
 		    "is above 2^53, more than a double moves exactly", self, i);
-	v[TMPI_BUCKET] = x->job.bucket;
-	v[TMPI_EVALUATED] = x->evaluated;
-	v[TMPI_FEASIBLE] = x->feasible;
-	v[TMPI_PRUNED] = x->pruned;
-	v[TMPI_BATCHES] = (double)x->batches;
-	v[TMPI_EVALUATIONS] = (double)x->evaluations;
-	v[TMPI_MEAN] = x->mean;
-	v[TMPI_CI_LO] = x->ci_lo;
-	v[TMPI_CI_HI] = x->ci_hi;
-	v[TMPI_MFU] = x->mfu;
-	v[TMPI_PEAK] = x->peak;
-	v[TMPI_HEADROOM] = x->headroom;
-	v[TMPI_OOMS] = (double)x->ooms;
-	v[TMPI_OOM_BOUND] = x->oom_bound;
-	v[TMPI_DROPPED] = (double)x->dropped;
-	v[TMPI_BOUND] = x->bound;
+	v[TUNE_MPI_BUCKET] = x->job.bucket;
+	v[TUNE_MPI_EVALUATED] = x->evaluated;
+	v[TUNE_MPI_FEASIBLE] = x->feasible;
+	v[TUNE_MPI_PRUNED] = x->pruned;
+	v[TUNE_MPI_BATCHES] = (double)x->batches;
+	v[TUNE_MPI_EVALUATIONS] = (double)x->evaluations;
+	v[TUNE_MPI_MEAN] = x->mean;
+	v[TUNE_MPI_CI_LO] = x->ci_lo;
+	v[TUNE_MPI_CI_HI] = x->ci_hi;
+	v[TUNE_MPI_MFU] = x->mfu;
+	v[TUNE_MPI_PEAK] = x->peak;
+	v[TUNE_MPI_HEADROOM] = x->headroom;
+	v[TUNE_MPI_OOMS] = (double)x->ooms;
+	v[TUNE_MPI_OOM_BOUND] = x->oom_bound;
+	v[TUNE_MPI_DROPPED] = (double)x->dropped;
+	v[TUNE_MPI_BOUND] = x->bound;
 	return SK_OK;
 }
 
 static void
 unpack(const double *v, struct tune_candidate *x)
 {
-	x->job.bucket = (uint32_t)v[TMPI_BUCKET];
-	x->evaluated = (int)v[TMPI_EVALUATED];
-	x->feasible = (int)v[TMPI_FEASIBLE];
-	x->pruned = (int)v[TMPI_PRUNED];
-	x->batches = (size_t)v[TMPI_BATCHES];
-	x->evaluations = (size_t)v[TMPI_EVALUATIONS];
-	x->mean = v[TMPI_MEAN];
-	x->ci_lo = v[TMPI_CI_LO];
-	x->ci_hi = v[TMPI_CI_HI];
-	x->mfu = v[TMPI_MFU];
-	x->peak = v[TMPI_PEAK];
-	x->headroom = v[TMPI_HEADROOM];
-	x->ooms = (size_t)v[TMPI_OOMS];
-	x->oom_bound = v[TMPI_OOM_BOUND];
-	x->dropped = (size_t)v[TMPI_DROPPED];
-	x->bound = v[TMPI_BOUND];
+	x->job.bucket = (uint32_t)v[TUNE_MPI_BUCKET];
+	x->evaluated = (int)v[TUNE_MPI_EVALUATED];
+	x->feasible = (int)v[TUNE_MPI_FEASIBLE];
+	x->pruned = (int)v[TUNE_MPI_PRUNED];
+	x->batches = (size_t)v[TUNE_MPI_BATCHES];
+	x->evaluations = (size_t)v[TUNE_MPI_EVALUATIONS];
+	x->mean = v[TUNE_MPI_MEAN];
+	x->ci_lo = v[TUNE_MPI_CI_LO];
+	x->ci_hi = v[TUNE_MPI_CI_HI];
+	x->mfu = v[TUNE_MPI_MFU];
+	x->peak = v[TUNE_MPI_PEAK];
+	x->headroom = v[TUNE_MPI_HEADROOM];
+	x->ooms = (size_t)v[TUNE_MPI_OOMS];
+	x->oom_bound = v[TUNE_MPI_OOM_BOUND];
+	x->dropped = (size_t)v[TUNE_MPI_DROPPED];
+	x->bound = v[TUNE_MPI_BOUND];
 }
 
 int
-tmpi_gather(struct tune_candidate *c, size_t n, int rank, int size)
+tune_mpi_gather(struct tune_candidate *c, size_t n, int rank, int size)
 {
 	unsigned long long mine_n = n, *all_n = NULL;
 	double *send = NULL, *recv = NULL;
@@ -143,18 +143,18 @@ tmpi_gather(struct tune_candidate *c, size_t n, int rank, int size)
 	if (size <= 1)
 		return SK_OK;
 	if (!active || rank < 0 || rank >= size)
-		return err_set(SK_ERR_ARG, "tmpi_gather: rank %d of %d, but MPI "
+		return err_set(SK_ERR_ARG, "tune_mpi_gather: rank %d of %d, but MPI "
 		    "is %s", rank, size, active ? "up" : "not started");
-	if (n > (size_t)INT_MAX / TMPI_NFIELDS)
+	if (n > (size_t)INT_MAX / TUNE_MPI_NFIELDS)
 		return err_set(SK_ERR_RANGE, "rank %d: %zu candidates, more "
 		    "than one MPI message holds", rank, n);
 	mine = owned(n, rank, size);
-	if ((send = malloc((mine > 0 ? mine : 1) * TMPI_NFIELDS *
+	if ((send = malloc((mine > 0 ? mine : 1) * TUNE_MPI_NFIELDS *
 	    sizeof *send)) == NULL ||
 	    (rank == 0 && ((all_n = malloc((size_t)size * sizeof *all_n)) ==
 	    NULL || (counts = malloc((size_t)size * sizeof *counts)) == NULL ||
 	    (displs = malloc((size_t)size * sizeof *displs)) == NULL ||
-	    (recv = malloc((n > 0 ? n : 1) * TMPI_NFIELDS *
+	    (recv = malloc((n > 0 ? n : 1) * TUNE_MPI_NFIELDS *
 	    sizeof *recv)) == NULL))) {
 		e = err_set(SK_ERR_NOMEM, "rank %d: out of memory gathering %zu "
 		    "candidates", rank, n);
@@ -163,7 +163,7 @@ tmpi_gather(struct tune_candidate *c, size_t n, int rank, int size)
 	for (k = 0; k < mine; k++)
 		if ((e = pack(&c[(size_t)rank + k * (size_t)size],
 		    (size_t)rank + k * (size_t)size,
-		    send + k * TMPI_NFIELDS)) != SK_OK)
+		    send + k * TUNE_MPI_NFIELDS)) != SK_OK)
 			goto out;
 
 	/* Every rank must have enumerated the same candidates. */
@@ -180,11 +180,11 @@ tmpi_gather(struct tune_candidate *c, size_t n, int rank, int size)
 				    "same tune", r, all_n[r], mine_n);
 				goto out;
 			}
-			counts[r] = (int)(owned(n, r, size) * TMPI_NFIELDS);
+			counts[r] = (int)(owned(n, r, size) * TUNE_MPI_NFIELDS);
 			displs[r] = (int)total;
 			total += (size_t)counts[r];
 		}
-	if ((rc = MPI_Gatherv(send, (int)(mine * TMPI_NFIELDS), MPI_DOUBLE,
+	if ((rc = MPI_Gatherv(send, (int)(mine * TUNE_MPI_NFIELDS), MPI_DOUBLE,
 	    recv, counts, displs, MPI_DOUBLE, 0, MPI_COMM_WORLD)) !=
 	    MPI_SUCCESS) {
 		e = mpi_fail("MPI_Gatherv", rc);
@@ -194,7 +194,7 @@ tmpi_gather(struct tune_candidate *c, size_t n, int rank, int size)
 	if (rank == 0)
 		for (r = 1; r < size; r++)
 			for (k = 0; k < owned(n, r, size); k++)
-				unpack(recv + displs[r] + k * TMPI_NFIELDS,
+				unpack(recv + displs[r] + k * TUNE_MPI_NFIELDS,
 				    &c[(size_t)r + k * (size_t)size]);
 out:
 	free(send);
@@ -206,7 +206,7 @@ out:
 }
 
 int
-tmpi_finalize(void)
+tune_mpi_finalize(void)
 {
 	int rc;
 
@@ -221,7 +221,7 @@ tmpi_finalize(void)
 }
 
 void
-tmpi_abort(int status)
+tune_mpi_abort(int status)
 {
 	if (active)
 		MPI_Abort(MPI_COMM_WORLD, status);

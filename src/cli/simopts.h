@@ -1,10 +1,10 @@
 /*
- * simcli: what `skrull sim` and `skrull compare` share: the simulation
+ * simopts: what `skrull sim` and `skrull compare` share: the simulation
  * options (--iters A:B, --threads, --timeline, --timeline-iters), running
  * the simulator over a plan, and printing a report.
  */
-#ifndef SKRULL_SIMCLI_H
-#define SKRULL_SIMCLI_H
+#ifndef SKRULL_SIMOPTS_H
+#define SKRULL_SIMOPTS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +14,7 @@
 #include "report.h"
 #include "sim.h"
 
-struct simcli {
+struct simopts {
 	struct sim_opts opts;
 	size_t first, end;     /* --iters A:B; end 0 = to the plan's end */
 	int json, per_gpu;
@@ -22,19 +22,19 @@ struct simcli {
 	uint64_t events;       /* events it processed */
 };
 
-void simcli_init(struct simcli *s);
+void simopts_init(struct simopts *s);
 
 /* Take --iters, --threads or --timeline-iters (opt names it) with arg:
  * CLI_OK, or CLI_USAGE after printing the message and cmd's usage. */
-int simcli_take(struct simcli *s, const struct cli_cmd *cmd, const char *opt,
+int simopts_take(struct simopts *s, const struct cli_cmd *cmd, const char *opt,
                 const char *arg);
 
 /* Simulate the plan's chosen iterations into r; prints the error. */
-int simcli_simulate(struct simcli *s, const struct plan *p, struct report *r);
+int simopts_simulate(struct simopts *s, const struct plan *p, struct report *r);
 
 /* Simulate and print the report (text, or JSON with --json); label names
  * the plan's source. */
-int simcli_run(struct simcli *s, const struct plan *p, const char *label,
+int simopts_run(struct simopts *s, const struct plan *p, const char *label,
                struct report *r);
 
 #endif
