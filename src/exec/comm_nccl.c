@@ -1,5 +1,6 @@
-/* comm_nccl: the NCCL communicator (see comm_nccl.h); the only file that
- * sees nccl.h.  It knows MPI only through the MPI world's ops table. */
+/* comm_nccl: the NCCL communicator's operations (see comm_nccl.h); with
+ * comm_nccl_world.c, which makes communicators, the only files that see
+ * nccl.h.  It knows MPI only through the MPI world's ops table. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,63 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-/* NVIDIA's headers are not warning-clean C (__cplusplus in #if, empty
- * parameter lists): their warnings are theirs. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wundef"
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#include <cuda_runtime_api.h>
-#include <nccl.h>
-#pragma GCC diagnostic pop
-
-#include "comm.h"
-#include "comm_nccl.h"
-#include "comm_slots.h"
-#include "err.h"
-
-/* Polling: from 1 us, doubling up to 200 us (as comm_wait). */
-#define POLL_FIRST_NS 1000L
-#define POLL_MAX_NS 200000L
-
-/* The unique id travels through the MPI world as floats' worth of bytes. */
-#define ID_FLOATS (sizeof(ncclUniqueId) / sizeof(float))
-_Static_assert(sizeof(ncclUniqueId) % sizeof(float) == 0,
-    "ncclUniqueId is not a whole number of floats");
-
-/* Where the result of an operation on host buffers goes once it is
- * done: n floats from the staging buffer at from to the host at to. */
-struct back {
-	float *to;
-	const float *from;
-	size_t n;
-};
-
-/* One non-blocking operation (slot k of the table): its completion
- * event on the comm stream, its staging region (host buffers) and what to
- * copy back from it. */
-struct slot {
-	cudaEvent_t done;
-	float *stage;   /* COMM_NCCL_HOST_MAX floats of x->stage */
-	struct back back;
-};
-
-struct impl {
-	ncclComm_t nc;
-	int device;            /* the CUDA device of this rank */
-	cudaStream_t stream;   /* communication stream */
-	cudaStream_t copy;     /* staged results back to the host: not
-	                          behind later operations on stream */
-	cudaEvent_t ready;     /* recorded on the compute stream at a start */
-	cudaEvent_t done;      /* end of a blocking operation */
-	float *one;            /* device: the barrier's float */
-	float *stage;          /* device: (COMM_REQ_MAX + 1) regions of
-	                          COMM_NCCL_HOST_MAX floats, the last one for
-	                          blocking operations */
-	double timeout;        /* limit on calls left in progress, s */
-	struct comm *mpi;      /* the MPI world we were bootstrapped over */
-	struct comm_slots slots;
-	struct slot slot[COMM_REQ_MAX];
-};
+#include "comm_nccl_int.h"
 
 static double
 now(void)
@@ -97,8 +42,8 @@ where(const struct comm *c, const char *fallback, char *buf, size_t n)
 
 /* Record the failure of CUDA call `call` inside op on c (NULL: on what
  * names). */
-static int
-cuda_fail(const struct comm *c, const char *what, const char *op,
+int
+comm_nccl_cuda_fail(const struct comm *c, const char *what, const char *op,
     const char *call, cudaError_t rc)
 {
 	char w[160];
@@ -109,8 +54,8 @@ cuda_fail(const struct comm *c, const char *what, const char *op,
 }
 
 /* Record the failure of NCCL call `call` (result rc) inside op. */
-static int
-nccl_fail(const struct comm *c, const char *what, ncclComm_t nc,
+int
+comm_nccl_fail(const struct comm *c, const char *what, ncclComm_t nc,
     const char *op, const char *call, ncclResult_t rc)
 {
 	const char *last = ncclGetLastError(nc);
@@ -130,9 +75,9 @@ nccl_fail(const struct comm *c, const char *what, ncclComm_t nc,
  * on nc (nor work queued on its streams) until its state leaves
  * ncclInProgress.  Polls for at most timeout seconds (< 0: no limit).
  */
-static int
-settle(const struct comm *c, const char *what, ncclComm_t nc, double timeout,
-    const char *op, const char *call, ncclResult_t rc)
+int
+comm_nccl_settle(const struct comm *c, const char *what, ncclComm_t nc,
+    double timeout, const char *op, const char *call, ncclResult_t rc)
 {
 	char w[160];
 	long ns = POLL_FIRST_NS;
@@ -148,10 +93,10 @@ settle(const struct comm *c, const char *what, ncclComm_t nc, double timeout,
 		}
 		nap(&ns);
 		if ((q = ncclCommGetAsyncError(nc, &st)) != ncclSuccess)
-			return nccl_fail(c, what, nc, op, "ncclCommGetAsyncError", q);
+			return comm_nccl_fail(c, what, nc, op, "ncclCommGetAsyncError", q);
 	}
 	if (st != ncclSuccess)
-		return nccl_fail(c, what, nc, op, call, st);
+		return comm_nccl_fail(c, what, nc, op, call, st);
 	return SK_OK;
 }
 
@@ -173,7 +118,7 @@ impl_of(const struct comm *c, const char *op)
 		return NULL;
 	}
 	if ((rc = cudaGetDevice(&d)) != cudaSuccess) {
-		cuda_fail(c, NULL, op, "cudaGetDevice", rc);
+		comm_nccl_cuda_fail(c, NULL, op, "cudaGetDevice", rc);
 		return NULL;
 	}
 	if (d != x->device) {
@@ -203,9 +148,9 @@ after_compute(const struct comm *c, struct impl *x, const char *op)
 
 	if ((rc = cudaEventRecord(x->ready, cudaStreamPerThread)) !=
 	    cudaSuccess)
-		return cuda_fail(c, NULL, op, "cudaEventRecord", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaEventRecord", rc);
 	if ((rc = cudaStreamWaitEvent(x->stream, x->ready, 0)) != cudaSuccess)
-		return cuda_fail(c, NULL, op, "cudaStreamWaitEvent", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaStreamWaitEvent", rc);
 	return SK_OK;
 }
 
@@ -225,11 +170,11 @@ poll_event(const struct comm *c, struct impl *x, const char *op,
 		return SK_OK;
 	}
 	if (rc != cudaErrorNotReady)
-		return cuda_fail(c, NULL, op, "cudaEventQuery", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaEventQuery", rc);
 	if ((q = ncclCommGetAsyncError(x->nc, &st)) != ncclSuccess)
-		return nccl_fail(c, NULL, x->nc, op, "ncclCommGetAsyncError", q);
+		return comm_nccl_fail(c, NULL, x->nc, op, "ncclCommGetAsyncError", q);
 	if (st != ncclSuccess && st != ncclInProgress)
-		return nccl_fail(c, NULL, x->nc, op, "asynchronous error", st);
+		return comm_nccl_fail(c, NULL, x->nc, op, "asynchronous error", st);
 	return SK_OK;
 }
 
@@ -315,12 +260,12 @@ enqueue(const struct comm *c, struct impl *x, const char *op,
 		 * overlap when rank > 0 (count <= rank * count). */
 		rc = ncclReduceScatter(a->send, a->recv + (size_t)c->rank *
 		    a->count, a->count, ncclFloat32, ncclSum, x->nc, x->stream);
-		if ((e = settle(c, NULL, x->nc, x->timeout, op, call, rc)) != SK_OK)
+		if ((e = comm_nccl_settle(c, NULL, x->nc, x->timeout, op, call, rc)) != SK_OK)
 			return e;
 		if (c->rank > 0 && (cr = cudaMemcpyAsync(a->recv, a->recv +
 		    (size_t)c->rank * a->count, a->count * sizeof(float),
 		    cudaMemcpyDeviceToDevice, x->stream)) != cudaSuccess)
-			return cuda_fail(c, NULL, op, "cudaMemcpyAsync", cr);
+			return comm_nccl_cuda_fail(c, NULL, op, "cudaMemcpyAsync", cr);
 		return SK_OK;
 	case K_ALLREDUCE:
 		if (a->count == 0)
@@ -337,7 +282,7 @@ enqueue(const struct comm *c, struct impl *x, const char *op,
 		    a->root, x->nc, x->stream);
 		break;
 	}
-	return settle(c, NULL, x->nc, x->timeout, op, call, rc);
+	return comm_nccl_settle(c, NULL, x->nc, x->timeout, op, call, rc);
 }
 
 /* Check a's arguments against c before any communication. */
@@ -402,7 +347,7 @@ is_host(const struct comm *c, const char *op, const void *p, int *host)
 	cudaError_t rc;
 
 	if ((rc = cudaPointerGetAttributes(&at, p)) != cudaSuccess)
-		return cuda_fail(c, NULL, op, "cudaPointerGetAttributes", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaPointerGetAttributes", rc);
 	*host = at.type == cudaMemoryTypeUnregistered ||
 	    at.type == cudaMemoryTypeHost;
 	return SK_OK;
@@ -416,7 +361,7 @@ upload(const struct comm *c, struct impl *x, const char *op, float *dev,
 
 	if (n > 0 && (rc = cudaMemcpyAsync(dev, src, n * sizeof *dev,
 	    cudaMemcpyHostToDevice, x->stream)) != cudaSuccess)
-		return cuda_fail(c, NULL, op, "cudaMemcpyAsync", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaMemcpyAsync", rc);
 	return SK_OK;
 }
 
@@ -492,9 +437,9 @@ stage_out(const struct comm *c, struct impl *x, const char *op,
 		return SK_OK;
 	if ((rc = cudaMemcpyAsync(b->to, b->from, b->n * sizeof *b->to,
 	    cudaMemcpyDeviceToHost, x->copy)) != cudaSuccess)
-		return cuda_fail(c, NULL, op, "cudaMemcpyAsync", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaMemcpyAsync", rc);
 	if ((rc = cudaStreamSynchronize(x->copy)) != cudaSuccess)
-		return cuda_fail(c, NULL, op, "cudaStreamSynchronize", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaStreamSynchronize", rc);
 	return SK_OK;
 }
 
@@ -517,7 +462,7 @@ blocking(struct comm *c, const char *op, const struct args *a)
 	    (e = enqueue(c, x, op, &d)) != SK_OK)
 		return e;
 	if ((rc = cudaEventRecord(x->done, x->stream)) != cudaSuccess)
-		return cuda_fail(c, NULL, op, "cudaEventRecord", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaEventRecord", rc);
 	if ((e = drain(c, x, op, x->done)) != SK_OK)
 		return e;
 	return stage_out(c, x, op, &b);
@@ -546,7 +491,7 @@ start(struct comm *c, const char *op, const struct args *a, size_t count,
 	    (e = enqueue(c, x, op, &d)) != SK_OK)
 		return e;
 	if ((rc = cudaEventRecord(s->done, x->stream)) != cudaSuccess)
-		return cuda_fail(c, NULL, op, "cudaEventRecord", rc);
+		return comm_nccl_cuda_fail(c, NULL, op, "cudaEventRecord", rc);
 	comm_slots_begin(&x->slots, k, c, op, count, req);
 	return SK_OK;
 }
@@ -672,7 +617,7 @@ req_test(struct comm_req *req, int *done)
 	if ((rc = cudaStreamWaitEvent(cudaStreamPerThread, s->done, 0)) !=
 	    cudaSuccess) {
 		*done = 0;
-		return cuda_fail(req->comm, NULL, req->op, "cudaStreamWaitEvent",
+		return comm_nccl_cuda_fail(req->comm, NULL, req->op, "cudaStreamWaitEvent",
 		    rc);
 	}
 	comm_slots_end(&x->slots, req);
@@ -693,8 +638,8 @@ req_wait(struct comm_req *req)
 }
 
 /* Release x's CUDA resources (on its device, current). */
-static void
-destroy_impl(struct impl *x)
+void
+comm_nccl_destroy(struct impl *x)
 {
 	int k;
 
@@ -714,270 +659,6 @@ destroy_impl(struct impl *x)
 	free(x);
 }
 
-/*
- * Make *out around nc, rank of device device (current on this thread):
- * the communication stream (the device's highest priority, so that CP
- * traffic is not starved by the compute it overlaps), the events, the
- * barrier's float.  On failure nc is left to the caller.
- */
-static int
-make(ncclComm_t nc, int device, const char *name, int world_rank,
-    struct comm *mpi, double timeout, struct comm *out)
-{
-	struct impl *x;
-	const char *call;
-	cudaError_t rc;
-	ncclResult_t nr;
-	int rank, size, lo, hi, k;
-
-	if ((nr = ncclCommUserRank(nc, &rank)) != ncclSuccess)
-		return nccl_fail(NULL, name, nc, name, "ncclCommUserRank", nr);
-	if ((nr = ncclCommCount(nc, &size)) != ncclSuccess)
-		return nccl_fail(NULL, name, nc, name, "ncclCommCount", nr);
-	if ((x = calloc(1, sizeof *x)) == NULL)
-		return err_set(SK_ERR_NOMEM, "%s: world rank %d: out of memory "
-		    "for a communicator", name, world_rank);
-	x->nc = nc;
-	x->device = device;
-	x->timeout = timeout;
-	x->mpi = mpi;
-	call = "cudaDeviceGetStreamPriorityRange";
-	if ((rc = cudaDeviceGetStreamPriorityRange(&lo, &hi)) != cudaSuccess)
-		goto fail;
-	call = "cudaStreamCreateWithPriority";
-	if ((rc = cudaStreamCreateWithPriority(&x->stream,
-	    cudaStreamNonBlocking, hi)) != cudaSuccess ||
-	    (rc = cudaStreamCreateWithPriority(&x->copy,
-	    cudaStreamNonBlocking, lo)) != cudaSuccess)
-		goto fail;
-	call = "cudaEventCreateWithFlags";
-	if ((rc = cudaEventCreateWithFlags(&x->ready,
-	    cudaEventDisableTiming)) != cudaSuccess ||
-	    (rc = cudaEventCreateWithFlags(&x->done,
-	    cudaEventDisableTiming)) != cudaSuccess)
-		goto fail;
-	for (k = 0; k < COMM_REQ_MAX; k++)
-		if ((rc = cudaEventCreateWithFlags(&x->slot[k].done,
-		    cudaEventDisableTiming)) != cudaSuccess)
-			goto fail;
-	call = "cudaMalloc";
-	if ((rc = cudaMalloc((void **)&x->one, sizeof *x->one)) != cudaSuccess ||
-	    (rc = cudaMalloc((void **)&x->stage, (size_t)(COMM_REQ_MAX + 1) *
-	    COMM_NCCL_HOST_MAX * sizeof *x->stage)) != cudaSuccess)
-		goto fail;
-	for (k = 0; k < COMM_REQ_MAX; k++)
-		x->slot[k].stage = x->stage + (size_t)k * COMM_NCCL_HOST_MAX;
-	memset(out, 0, sizeof *out);
-	out->ops = &comm_nccl_ops;
-	out->rank = rank;
-	out->size = size;
-	out->world_rank = world_rank;
-	out->impl = x;
-	snprintf(out->name, sizeof out->name, "%s", name);
-	return SK_OK;
-fail:
-	destroy_impl(x);
-	return err_set(SK_ERR_IO, "%s: world rank %d, device %d: %s: %s", name,
-	    world_rank, device, call, cudaGetErrorString(rc));
-}
-
-/* A communicator's creation that returned rc: even a success is checked
- * through the new communicator's state (settle), which is where a
- * non-blocking creation reports. */
-static ncclResult_t
-begun(ncclResult_t rc)
-{
-	return rc == ncclSuccess ? ncclInProgress : rc;
-}
-
-/* Non-blocking communicators: no NCCL call can hang (see settle). */
-static void
-config(ncclConfig_t *cfg)
-{
-	ncclConfig_t c = NCCL_CONFIG_INITIALIZER;
-
-	c.blocking = 0;
-	*cfg = c;
-}
-
-int
-comm_nccl_device_count(int *n)
-{
-	cudaError_t rc;
-
-	*n = 0;
-	rc = cudaGetDeviceCount(n);
-	if (rc == cudaErrorNoDevice || rc == cudaErrorInsufficientDriver) {
-		*n = 0;
-		return SK_OK;
-	}
-	if (rc != cudaSuccess)
-		return err_set(SK_ERR_IO, "cudaGetDeviceCount: %s",
-		    cudaGetErrorString(rc));
-	return SK_OK;
-}
-
-/* Agree over the MPI world whether every rank's step succeeded (own: this
- * rank's code): the agreed code, with this rank's message when it failed,
- * else one counting the failed ranks. */
-static int
-agree(struct comm *mw, int own, const char *step)
-{
-	float v = own != SK_OK ? 1.0f : 0.0f;
-	int e;
-
-	if ((e = mw->ops->allreduce(mw, &v, &v, 1)) != SK_OK)
-		return e;
-	if (v == 0)
-		return SK_OK;
-	if (own != SK_OK)
-		return own;
-	return err_set(SK_ERR_IO, "world: world rank %d: %s failed on %.0f "
-	    "other rank%s (their messages are on their output)",
-	    mw->world_rank, step, (double)v, v == 1 ? "" : "s");
-}
-
-int
-comm_nccl_world_mpi(struct comm *mw, int device, struct comm *out)
-{
-	float idf[ID_FLOATS];
-	ncclUniqueId id;
-	ncclConfig_t cfg;
-	ncclComm_t nc = NULL;
-	cudaError_t rc;
-	ncclResult_t nr;
-	char what[64];
-	int e, own = SK_OK;
-
-	if ((e = comm_check(mw)) != SK_OK)
-		return e;
-	snprintf(what, sizeof what, "world rank %d, device %d", mw->world_rank,
-	    device);
-	memset(&id, 0, sizeof id);
-	if ((rc = cudaSetDevice(device)) != cudaSuccess)
-		own = cuda_fail(NULL, what, "world", "cudaSetDevice", rc);
-	else if (mw->rank == 0 && (nr = ncclGetUniqueId(&id)) != ncclSuccess)
-		own = nccl_fail(NULL, what, NULL, "world", "ncclGetUniqueId", nr);
-	if ((e = agree(mw, own, "CUDA device or NCCL id")) != SK_OK)
-		return e;
-	memcpy(idf, &id, sizeof id);
-	if ((e = mw->ops->bcast(mw, idf, ID_FLOATS, 0)) != SK_OK)
-		return e;
-	memcpy(&id, idf, sizeof id);
-	config(&cfg);
-	nr = ncclCommInitRankConfig(&nc, mw->size, id, mw->rank, &cfg);
-	if (nc == NULL && nr == ncclSuccess)
-		nr = ncclInternalError;
-	if (nc == NULL)
-		own = nccl_fail(NULL, what, NULL, "world", "ncclCommInitRankConfig",
-		    nr);
-	else if ((own = settle(NULL, what, nc, COMM_NCCL_TIMEOUT, "world",
-	    "ncclCommInitRankConfig", begun(nr))) == SK_OK)
-		own = make(nc, device, "world", mw->world_rank, mw,
-		    COMM_NCCL_TIMEOUT, out);
-	if ((e = agree(mw, own, "ncclCommInitRank")) != SK_OK) {
-		/* The peers may be gone: abort rather than finalize. */
-		if (own == SK_OK) {
-			destroy_impl(out->impl);
-			out->impl = NULL;
-		}
-		if (nc != NULL)
-			ncclCommAbort(nc);
-		return e;
-	}
-	return SK_OK;
-}
-
-int
-comm_nccl_world_all(int n, struct comm *out)
-{
-	ncclComm_t *nc = NULL;
-	ncclUniqueId id;
-	ncclConfig_t cfg;
-	cudaError_t rc;
-	ncclResult_t nr, r2;
-	char what[64];
-	int e, i, ndev, made = 0, prev = 0;
-
-	if ((e = comm_nccl_device_count(&ndev)) != SK_OK)
-		return e;
-	if (n < 1 || n > ndev)
-		return err_set(SK_ERR_ARG, "world: %d devices asked, %d visible",
-		    n, ndev);
-	if ((rc = cudaGetDevice(&prev)) != cudaSuccess)
-		return cuda_fail(NULL, "one process", "world", "cudaGetDevice", rc);
-	if ((nr = ncclGetUniqueId(&id)) != ncclSuccess)
-		return nccl_fail(NULL, "one process", NULL, "world",
-		    "ncclGetUniqueId", nr);
-	if ((nc = calloc((size_t)n, sizeof *nc)) == NULL)
-		return err_set(SK_ERR_NOMEM, "world: out of memory for %d "
-		    "communicators", n);
-	config(&cfg);
-	/* ncclCommInitAll, with a config: every rank's init in one group. */
-	e = SK_OK;
-	if ((nr = ncclGroupStart()) != ncclSuccess) {
-		e = nccl_fail(NULL, "one process", NULL, "world", "ncclGroupStart",
-		    nr);
-		goto out;
-	}
-	for (i = 0; i < n && e == SK_OK; i++) {
-		snprintf(what, sizeof what, "world rank %d, device %d", i, i);
-		if ((rc = cudaSetDevice(i)) != cudaSuccess)
-			e = cuda_fail(NULL, what, "world", "cudaSetDevice", rc);
-		else if ((nr = ncclCommInitRankConfig(&nc[i], n, id, i, &cfg)) !=
-		    ncclSuccess && nr != ncclInProgress)
-			e = nccl_fail(NULL, what, NULL, "world",
-			    "ncclCommInitRankConfig", nr);
-	}
-	r2 = ncclGroupEnd();
-	if (e != SK_OK)
-		goto out;
-	for (i = 0; i < n && e == SK_OK; i++) {
-		snprintf(what, sizeof what, "world rank %d, device %d", i, i);
-		if (nc[i] == NULL)
-			e = nccl_fail(NULL, what, NULL, "world", "ncclGroupEnd",
-			    r2 != ncclSuccess ? r2 : ncclInternalError);
-		else
-			e = settle(NULL, what, nc[i], COMM_NCCL_TIMEOUT, "world",
-			    "ncclCommInitRankConfig", begun(r2));
-	}
-	for (i = 0; i < n && e == SK_OK; i++, made++) {
-		if ((rc = cudaSetDevice(i)) != cudaSuccess)
-			e = cuda_fail(NULL, "one process", "world", "cudaSetDevice",
-			    rc);
-		else
-			e = make(nc[i], i, "world", i, NULL, COMM_NCCL_TIMEOUT,
-			    &out[i]);
-	}
-out:
-	if (e != SK_OK) {
-		for (i = 0; i < n; i++) {
-			cudaSetDevice(i);
-			if (i < made) {
-				destroy_impl(out[i].impl);
-				out[i].impl = NULL;
-			}
-			if (nc[i] != NULL)
-				ncclCommAbort(nc[i]);
-		}
-	}
-	free(nc);
-	if ((rc = cudaSetDevice(prev)) != cudaSuccess && e == SK_OK)
-		e = cuda_fail(NULL, "one process", "world", "cudaSetDevice", rc);
-	return e;
-}
-
-int
-comm_nccl_set_timeout(struct comm *c, double seconds)
-{
-	if (comm_check(c) != SK_OK)
-		return err_code();
-	if (c->ops != &comm_nccl_ops || c->impl == NULL)
-		return err_set(SK_ERR_ARG, "%s: not an NCCL communicator",
-		    c->name);
-	((struct impl *)c->impl)->timeout = seconds;
-	return SK_OK;
-}
 
 static int
 split(struct comm *c, int color, int key, const char *name, struct comm *out)
@@ -995,12 +676,12 @@ split(struct comm *c, int color, int key, const char *name, struct comm *out)
 	/* A NULL config: the new communicator inherits c's (non-blocking). */
 	nr = ncclCommSplit(x->nc, color, key, &nn, NULL);
 	if (nn == NULL)
-		return nccl_fail(c, NULL, x->nc, "split", "ncclCommSplit",
+		return comm_nccl_fail(c, NULL, x->nc, "split", "ncclCommSplit",
 		    nr != ncclSuccess && nr != ncclInProgress ? nr :
 		    ncclInternalError);
-	if ((e = settle(c, NULL, nn, x->timeout, "split", "ncclCommSplit",
-	    begun(nr))) != SK_OK ||
-	    (e = make(nn, x->device, name, c->world_rank, x->mpi, x->timeout,
+	if ((e = comm_nccl_settle(c, NULL, nn, x->timeout, "split", "ncclCommSplit",
+	    comm_nccl_begun(nr))) != SK_OK ||
+	    (e = comm_nccl_make(nn, x->device, name, c->world_rank, x->mpi, x->timeout,
 	    out)) != SK_OK) {
 		ncclCommAbort(nn);
 		return e;
@@ -1023,12 +704,12 @@ comm_free(struct comm *c)
 	 * does not come leaves it in progress, so it is bounded and an
 	 * abort replaces it. */
 	nr = ncclCommFinalize(x->nc);
-	if ((e = settle(c, NULL, x->nc, x->timeout, "free", "ncclCommFinalize",
-	    nr)) != SK_OK)
+	if ((e = comm_nccl_settle(c, NULL, x->nc, x->timeout, "free",
+	    "ncclCommFinalize", nr)) != SK_OK)
 		ncclCommAbort(x->nc);
 	else if ((nr = ncclCommDestroy(x->nc)) != ncclSuccess)
-		e = nccl_fail(c, NULL, NULL, "free", "ncclCommDestroy", nr);
-	destroy_impl(x);
+		e = comm_nccl_fail(c, NULL, NULL, "free", "ncclCommDestroy", nr);
+	comm_nccl_destroy(x);
 	c->impl = NULL;
 	return e;
 }

@@ -20,7 +20,8 @@ EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c \
 # that only CUDA (NCCL) builds make and link; test_comm_nccl skips without
 # a device.
 EXTRA_DIST += src/exec/backend_cuda.c src/exec/comm_nccl.c \
-	src/exec/comm_nccl.h tests/exec/test_comm_nccl.c
+	src/exec/comm_nccl.h src/exec/comm_nccl_world.c src/exec/comm_nccl_int.h \
+	tests/exec/test_comm_nccl.c
 # backend_find (backend.c) names the CUDA backend in CUDA builds, so the
 # executor's libraries are the two together there.
 if HAVE_CUDA
@@ -34,7 +35,8 @@ SK_EXEC_LIBS = libskrull_exec.a $(SK_KCPU_LIBS)
 endif
 if HAVE_NCCL
 noinst_LIBRARIES += libskrull_comm_nccl.a
-libskrull_comm_nccl_a_SOURCES = src/exec/comm_nccl.c src/exec/comm_nccl.h
+libskrull_comm_nccl_a_SOURCES = src/exec/comm_nccl.c src/exec/comm_nccl.h \
+	src/exec/comm_nccl_world.c src/exec/comm_nccl_int.h
 libskrull_comm_nccl_a_CPPFLAGS = $(SK_INC_EXEC) $(NCCL_CFLAGS) $(CUDA_CFLAGS)
 SK_COMM_NCCL_LIBS = libskrull_comm_nccl.a $(SK_EXEC_LIBS) $(NCCL_LIBS) \
 	$(CUDA_LIBS)
