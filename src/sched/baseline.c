@@ -74,7 +74,7 @@ baseline_run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 			if (rc != SK_OK)
 				return rc;
 		}
-		if ((rc = sched_push_rank(ws, idx, len, m, out)) != SK_OK)
+		if ((rc = ws_push_rank(ws, idx, len, m, out)) != SK_OK)
 			return rc;
 	}
 	return SK_OK;

@@ -122,7 +122,7 @@ cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
 		    "%llu tokens, more than capacity %d x %u = %llu", n,
 		    (unsigned long long)tok, ws->N, j->bucket,
 		    (unsigned long long)ws->cap);
-	sched_sort_u64(ws, ws->dkey, n);
+	ws_sort_u64(ws, ws->dkey, n);
 	ops_load_init(&shard, ws->N);
 	for (k = 0; k < n && len[ws->dkey[k] & POS_MASK] > j->bucket; k++) {
 		p = ws->dkey[k] & POS_MASK;

@@ -27,7 +27,7 @@ dacp_begin(struct sched_ws *ws, const uint32_t *len, size_t k, int sorted)
 	for (i = 0; i < k; i++)
 		ws->dkey[i] = (sorted ? (uint64_t)len[i] << 32 : 0) | i;
 	if (sorted)
-		sched_sort_u64(ws, ws->dkey, k);
+		ws_sort_u64(ws, ws->dkey, k);
 	return SK_OK;
 }
 
@@ -133,7 +133,7 @@ dacp_place_flops(struct sched_ws *ws, const uint32_t *len, const double *fl,
 		return rc;
 	if (fl == NULL) {
 		for (i = 0; i < k; i++)
-			ws->dfl[i] = sched_flops(ws, len[i]);
+			ws->dfl[i] = ws_flops(ws, len[i]);
 		fl = ws->dfl;
 	}
 	for (i = 0; i < k; ) {
@@ -194,7 +194,7 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 	if (n > ws->max)
 		return err_set(SK_ERR_RANGE, "global batch of %zu samples "
 		    "exceeds the scheduler workspace of %zu", n, ws->max);
-	sched_batch_flops(ws, len, n);
+	ws_batch_flops(ws, len, n);
 	return baseline_run(ws, idx, len, n, ws->fl, dacp_place_flops, out);
 }
 

@@ -27,7 +27,7 @@
 int dacp_place(struct sched_ws *ws, const uint32_t *len, size_t k,
                int32_t *place);
 
-/* As dacp_place, with the sequences' FLOPs given (fl[i], as sched_flops
+/* As dacp_place, with the sequences' FLOPs given (fl[i], as ws_flops
  * computes them; NULL: computed here). */
 int dacp_place_flops(struct sched_ws *ws, const uint32_t *len,
                      const double *fl, size_t k, int32_t *place);

@@ -31,7 +31,7 @@ binpack(struct sched_ws *ws, const uint32_t *len, size_t n)
 
 	for (i = 0; i < n; i++)
 		ws->key[i] = (uint64_t)len[i] << 32 | i;
-	sched_sort_u64(ws, ws->key, n);
+	ws_sort_u64(ws, ws->key, n);
 	if (ws->par.binpack == BINPACK_NONE) {
 		for (d = 0; d < dp; d++)
 			for (i = n * (size_t)d / (size_t)dp;
@@ -94,7 +94,7 @@ attempt(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m,
 			 * batch; dkey is free until place() runs. */
 			for (q = 0; q < k; q++)
 				ws->dkey[q] = ws->arr[a + q];
-			sched_sort_u64(ws, ws->dkey, k);
+			ws_sort_u64(ws, ws->dkey, k);
 			for (q = 0; q < k; q++)
 				ws->arr[a + q] = (uint32_t)ws->dkey[q];
 		}
@@ -128,11 +128,11 @@ gds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 	if (n > ws->max)
 		return err_set(SK_ERR_RANGE, "global batch of %zu samples "
 		    "exceeds the scheduler workspace of %zu", n, ws->max);
-	sched_batch_flops(ws, len, n);
+	ws_batch_flops(ws, len, n);
 	binpack(ws, len, n);
 	for (d = 0; d < ws->dp; d++) {
-		c = sched_rank_samples(ws, len, n, d, &tok);
-		for (m = sched_min_mbs(ws, tok); c > 0 && m <= c; m++) {
+		c = ws_rank_samples(ws, len, n, d, &tok);
+		for (m = ws_min_mbs(ws, tok); c > 0 && m <= c; m++) {
 			rc = attempt(ws, len, c, m, place, batch_order);
 			if (rc != SK_ERR_RANGE)
 				break;
@@ -145,7 +145,7 @@ gds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 			    "(%llu tokens) fits capacity %d x %u", d, c,
 			    (unsigned long long)tok, ws->N, ws->job.bucket) :
 			    rc;
-		if ((rc = sched_push_rank(ws, idx, len, m, out)) != SK_OK)
+		if ((rc = ws_push_rank(ws, idx, len, m, out)) != SK_OK)
 			return rc;
 	}
 	return SK_OK;

@@ -2,7 +2,8 @@
 # libskrull_sched.a above core.
 noinst_LIBRARIES += libskrull_sched.a
 libskrull_sched_a_SOURCES = \
-	src/sched/sched.c src/sched/sched.h src/sched/ws.h \
+	src/sched/sched.c src/sched/sched.h \
+	src/sched/ws.c src/sched/ws.h \
 	src/sched/dacp.c src/sched/dacp.h \
 	src/sched/gds.c \
 	src/sched/cdacp.c \

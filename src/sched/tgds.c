@@ -78,7 +78,7 @@ balance(struct sched_ws *ws, size_t n)
 	for (i = 0; i < n; i++)
 		ws->key[i] = (uint64_t)(UINT32_MAX - (uint32_t)(ws->w[i] /
 		    ws->wmax * (UINT32_MAX - 1))) << 32 | i;
-	sched_sort_u64(ws, ws->key, n);
+	ws_sort_u64(ws, ws->key, n);
 	for (d = 0; d < dp; d++)
 		ws->binload[d] = 0;
 	for (q = 0; q < n; q++) {
@@ -202,9 +202,9 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 			ws->wmax = ws->w[i];
 	balance(ws, n);
 	for (d = 0; d < ws->dp; d++) {
-		c = sched_rank_samples(ws, len, n, d, &tok);
+		c = ws_rank_samples(ws, len, n, d, &tok);
 		rc = SK_ERR_RANGE;
-		for (m = sched_min_mbs(ws, tok); c > 0 && m <= c; m++)
+		for (m = ws_min_mbs(ws, tok); c > 0 && m <= c; m++)
 			if ((rc = fill(ws, len, c, m)) == SK_OK)
 				break;
 		if (c == 0)
@@ -229,7 +229,7 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 				return rc;
 			}
 		}
-		if ((rc = sched_push_rank(ws, idx, len, m, out)) != SK_OK)
+		if ((rc = ws_push_rank(ws, idx, len, m, out)) != SK_OK)
 			return rc;
 	}
 	return SK_OK;

@@ -1,8 +1,10 @@
 /*
  * ws: internal to src/sched.  The scheduling workspace shared by the policy
- * files, and the few functions they call across files: the FLOPs estimate
- * and the sort of sched.c, the baseline micro-batcher of baseline.c, the GDS
- * composer of gds.c and the RR placement of rr.c.  Not a public contract.
+ * files (ws.c: its allocation and the helpers ws_*: the FLOPs estimate, the
+ * sort, a DP rank's samples, pushing a rank to the plan), and the few
+ * functions the policy files call across files: the baseline micro-batcher
+ * of baseline.c, the GDS composers of gds.c and tgds.c, cost-driven DACP of
+ * cdacp.c and the RR placement of rr.c.  Not a public contract.
  *
  * Memory is counted in tokens scaled by N (the CP degree), so that 1/N of a
  * sharded sample stays an integer: a CP rank's load is N x local tokens +
@@ -50,7 +52,7 @@ struct sched_ws {
 	/* Micro-batch level (dacp.c, rr.c). */
 	uint64_t *dkey;             /* max: (length << 32 | position), sorted */
 	double *dfl;                /* max: FLOPs when the caller gave none */
-	uint64_t *tmp;              /* max: sched_sort_u64's scratch */
+	uint64_t *tmp;              /* max: ws_sort_u64's scratch */
 	int64_t *rb;                /* N: remaining bucket, tokens x N */
 	double *load;               /* N: FLOPs per CP rank */
 	size_t *head;               /* N: roll-back scan start in dkey */
@@ -75,27 +77,27 @@ typedef int (*sched_place_fn)(struct sched_ws *ws, const uint32_t *len,
 /* Whole-sequence FLOPs of a sample of len tokens under par.flops: paper:
  * cost_flops_paper x layers x 3 (forward, and backward at twice it); exact:
  * cost_seq_flops_total. */
-double sched_flops(const struct sched_ws *ws, uint32_t len);
+double ws_flops(const struct sched_ws *ws, uint32_t len);
 
 /* Sort a[0..n) (n <= max) ascending in place through ws->tmp (keys are
  * unique by construction, so stability does not arise). */
-void sched_sort_u64(struct sched_ws *ws, uint64_t *a, size_t n);
+void ws_sort_u64(struct sched_ws *ws, uint64_t *a, size_t n);
 
-/* fl[i] = sched_flops(len[i]) for the n samples of a batch. */
-void sched_batch_flops(struct sched_ws *ws, const uint32_t *len, size_t n);
+/* fl[i] = ws_flops(len[i]) for the n samples of a batch. */
+void ws_batch_flops(struct sched_ws *ws, const uint32_t *len, size_t n);
 
 /* DP rank d's batch positions in ws->key order (the bin-packers' ws->bin
  * assigns them) into ws->sub; returns their count, *tok their tokens. */
-size_t sched_rank_samples(struct sched_ws *ws, const uint32_t *len, size_t n,
+size_t ws_rank_samples(struct sched_ws *ws, const uint32_t *len, size_t n,
                           int d, uint64_t *tok);
 
 /* The fewest micro-batches that can hold tok tokens: ceil(tok / (N x C)),
  * at least 1. */
-size_t sched_min_mbs(const struct sched_ws *ws, uint64_t tok);
+size_t ws_min_mbs(const struct sched_ws *ws, uint64_t tok);
 
 /* Push micro-batches mbfirst[0..m] of arr/place for one DP rank to the
  * plan (plan_rank_begin included). */
-int sched_push_rank(struct sched_ws *ws, const uint32_t *idx,
+int ws_push_rank(struct sched_ws *ws, const uint32_t *idx,
                     const uint32_t *len, size_t m, struct plan *out);
 
 /* DeepSpeed's micro-batches (contiguous DP slices, consecutive samples

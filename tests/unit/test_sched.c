@@ -402,7 +402,7 @@ test_sort(void **state)
 				    50) << 32 | gsl_rng_get(r) : form == 1 ?
 				    3 * i + 1 : (uint64_t)(n - i) << 33;
 			memcpy(b, a, n * sizeof *a);
-			sched_sort_u64(ws, a, n);
+			ws_sort_u64(ws, a, n);
 			qsort(b, n, sizeof *b, cmp_u64);
 			assert_memory_equal(a, b, n * sizeof *a);
 		}

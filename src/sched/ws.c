@@ -1,0 +1,223 @@
+/* ws: see ws.h.  The scheduling workspace, sized once, and the helpers
+ * the policy files share. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cost.h"
+#include "err.h"
+#include "ops.h"
+#include "plan.h"
+#include "sched.h"
+#include "ws.h"
+
+struct sched_ws *
+sched_ws_new(const struct job *j, const struct sched_params *p,
+    size_t max_batch)
+{
+	struct sched_ws *ws;
+	size_t n = max_batch, N = (size_t)j->cp, dp = (size_t)j->dp;
+
+	if (j->cp < 1 || j->dp < 1 || j->bucket < 1) {
+		err_set(SK_ERR_ARG, "scheduler: cp %d, dp %d and bucket %u must "
+		    "be at least 1", j->cp, j->dp, j->bucket);
+		return NULL;
+	}
+	/* Batch positions travel in the low 32 bits of the sort keys. */
+	if (max_batch < 1 || max_batch > UINT32_MAX) {
+		err_set(SK_ERR_RANGE, "scheduler: a global batch of %zu samples "
+		    "is outside 1..%u", max_batch, UINT32_MAX);
+		return NULL;
+	}
+	if ((ws = calloc(1, sizeof *ws)) == NULL)
+		goto nomem;
+	ws->job = *j;
+	ws->par = *p;
+	ws->N = j->cp;
+	ws->dp = j->dp;
+	ws->cap = job_cp_capacity(j);
+	ws->mb_budget = p->mb_tokens > 0 ? p->mb_tokens : ws->cap;
+	ws->max = n;
+	ws->fl = calloc(n, sizeof *ws->fl);
+	ws->key = calloc(n, sizeof *ws->key);
+	ws->bin = calloc(n, sizeof *ws->bin);
+	ws->binload = calloc(dp, sizeof *ws->binload);
+	ws->sub = calloc(n, sizeof *ws->sub);
+	ws->arr = calloc(n, sizeof *ws->arr);
+	ws->mbfirst = calloc(n + 1, sizeof *ws->mbfirst);
+	ws->place = calloc(n, sizeof *ws->place);
+	ws->glen = calloc(n, sizeof *ws->glen);
+	ws->gfl = calloc(n, sizeof *ws->gfl);
+	ws->dkey = calloc(n, sizeof *ws->dkey);
+	ws->dfl = calloc(n, sizeof *ws->dfl);
+	ws->tmp = calloc(n, sizeof *ws->tmp);
+	ws->rb = calloc(N, sizeof *ws->rb);
+	ws->load = calloc(N, sizeof *ws->load);
+	ws->head = calloc(N, sizeof *ws->head);
+	ws->w = calloc(n, sizeof *ws->w);
+	ws->cand = calloc(n, sizeof *ws->cand);
+	ws->rl = calloc(N, sizeof *ws->rl);
+	ws->one = calloc(n, sizeof *ws->one);
+	ws->mbw = calloc(n, sizeof *ws->mbw);
+	ws->mbtok = calloc(n, sizeof *ws->mbtok);
+	if (ws->fl == NULL || ws->key == NULL || ws->bin == NULL ||
+	    ws->binload == NULL || ws->sub == NULL || ws->arr == NULL ||
+	    ws->mbfirst == NULL || ws->place == NULL || ws->glen == NULL ||
+	    ws->gfl == NULL || ws->dkey == NULL || ws->dfl == NULL ||
+	    ws->tmp == NULL || ws->rb == NULL || ws->load == NULL ||
+	    ws->head == NULL || ws->w == NULL || ws->cand == NULL ||
+	    ws->rl == NULL || ws->one == NULL || ws->mbw == NULL || ws->mbtok == NULL)
+		goto nomem;
+	ops_rate_init(&ws->rate, &ws->job);
+	return ws;
+nomem:
+	sched_ws_free(ws);
+	err_set(SK_ERR_NOMEM, "scheduler workspace for %zu samples: out of "
+	    "memory", max_batch);
+	return NULL;
+}
+
+void
+sched_ws_free(struct sched_ws *ws)
+{
+	if (ws == NULL)
+		return;
+	free(ws->fl);
+	free(ws->key);
+	free(ws->bin);
+	free(ws->binload);
+	free(ws->sub);
+	free(ws->arr);
+	free(ws->mbfirst);
+	free(ws->place);
+	free(ws->glen);
+	free(ws->gfl);
+	free(ws->dkey);
+	free(ws->dfl);
+	free(ws->tmp);
+	free(ws->rb);
+	free(ws->load);
+	free(ws->head);
+	free(ws->w);
+	free(ws->cand);
+	free(ws->rl);
+	free(ws->one);
+	free(ws->mbw);
+	free(ws->mbtok);
+	free(ws);
+}
+
+double
+ws_flops(const struct sched_ws *ws, uint32_t len)
+{
+	if (ws->par.flops == FLOPS_EXACT)
+		return cost_seq_flops_total(&ws->job, len);
+	return cost_flops_paper(&ws->job.model, len) * ws->job.model.layers *
+	    3;
+}
+
+void
+ws_batch_flops(struct sched_ws *ws, const uint32_t *len, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ws->fl[i] = ws_flops(ws, len[i]);
+}
+
+/*
+ * Bottom-up merge sort through ws->tmp: runs of RUN sorted by insertion,
+ * then merged in passes that alternate between the two arrays.  Input that
+ * is already sorted (DACP's micro-batches from GDS) costs one scan.
+ */
+#define RUN 16
+
+void
+ws_sort_u64(struct sched_ws *ws, uint64_t *a, size_t n)
+{
+	uint64_t *src = a, *dst = ws->tmp, *sw, x;
+	size_t i, j, lo, mid, hi, w;
+
+	for (i = 1; i < n && a[i - 1] <= a[i]; i++)
+		;
+	if (i >= n)
+		return;
+	for (lo = 0; lo < n; lo += RUN) {
+		hi = lo + RUN < n ? lo + RUN : n;
+		for (i = lo + 1; i < hi; i++) {
+			x = a[i];
+			for (j = i; j > lo && a[j - 1] > x; j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+	}
+	for (w = RUN; w < n; w *= 2) {
+		for (lo = 0; lo < n; lo += 2 * w) {
+			mid = lo + w < n ? lo + w : n;
+			hi = lo + 2 * w < n ? lo + 2 * w : n;
+			i = lo;
+			j = mid;
+			while (i < mid && j < hi)
+				*dst++ = src[j] < src[i] ? src[j++] : src[i++];
+			while (i < mid)
+				*dst++ = src[i++];
+			while (j < hi)
+				*dst++ = src[j++];
+		}
+		dst -= n;
+		sw = src;
+		src = dst;
+		dst = sw;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof *a);
+}
+
+size_t
+ws_rank_samples(struct sched_ws *ws, const uint32_t *len, size_t n, int d,
+    uint64_t *tok)
+{
+	size_t q, p, c = 0;
+
+	*tok = 0;
+	for (q = 0; q < n; q++) {
+		p = ws->key[q] & 0xffffffffu;
+		if (ws->bin[p] != d)
+			continue;
+		ws->sub[c++] = (uint32_t)p;
+		*tok += len[p];
+	}
+	return c;
+}
+
+size_t
+ws_min_mbs(const struct sched_ws *ws, uint64_t tok)
+{
+	size_t m = (size_t)((tok + ws->cap - 1) / ws->cap);
+
+	return m > 0 ? m : 1;
+}
+
+int
+ws_push_rank(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+    size_t m, struct plan *out)
+{
+	size_t q, i;
+	uint32_t p;
+	int rc;
+
+	if ((rc = plan_rank_begin(out)) != SK_OK)
+		return rc;
+	for (q = 0; q < m; q++) {
+		if ((rc = plan_mb_begin(out)) != SK_OK)
+			return rc;
+		for (i = ws->mbfirst[q]; i < ws->mbfirst[q + 1]; i++) {
+			p = ws->arr[i];
+			if ((rc = plan_push(out, idx[p], len[p], ws->place[i])) !=
+			    SK_OK)
+				return rc;
+		}
+	}
+	return SK_OK;
+}
