@@ -45,7 +45,7 @@ tests_unit_libtutil_a_SOURCES = tests/unit/tutil.c tests/unit/tutil.h
 LDADD = tests/unit/libtutil.a $(SK_SCHED_LIBS) $(CMOCKA_LIBS)
 if HAVE_CUDA
 tests_unit_test_kern_cuda_LDADD = $(SK_CUDA_LIBS) $(SK_KCPU_LIBS) $(LDADD)
-tests_unit_test_backend_cuda_LDADD = $(SK_EXEC_LIBS) $(LDADD)
+tests_unit_test_backend_cuda_LDADD = $(SK_EXEC_CUDA_LIBS) $(SK_EXEC_LIBS) $(LDADD)
 endif
 
 SK_SCRIPT_TESTS = \

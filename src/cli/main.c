@@ -17,7 +17,7 @@
 #include "cli.h"
 #include "err.h"
 #ifdef HAVE_CUDA
-#include "kern.h"
+#include "cudamod.h"
 #endif
 #include "world.h"
 
@@ -67,12 +67,17 @@ version(void)
 	    zlibVersion());
 #ifdef HAVE_CUDA
 	{
+		const struct cudamod *m;
 		int rt = 0, ndev = 0;
 
-		kcuda_runtime_version(&rt);
-		kcuda_device_count(&ndev);
-		printf("cuda runtime %d.%d, %d device%s\n", rt / 1000,
-		    rt % 1000 / 10, ndev, ndev == 1 ? "" : "s");
+		if (cudamod_get(&m) != SK_OK)
+			printf("cuda built; %s\n", err_msg());
+		else {
+			m->runtime_version(&rt);
+			m->device_count(&ndev);
+			printf("cuda runtime %d.%d, %d device%s\n", rt / 1000,
+			    rt % 1000 / 10, ndev, ndev == 1 ? "" : "s");
+		}
 	}
 #else
 	printf("cuda not built\n");

@@ -4,27 +4,29 @@
 
 #include "config.h"
 #include "backend.h"
+#include "cudamod.h"
 #include "err.h"
 
-/* Every backend of this build, by name. */
-static const struct backend_ops *const backends[] = {
-	&backend_cpu_ops,
-#ifdef HAVE_CUDA
-	&backend_cuda_ops,
-#endif
-};
-#define NBACKENDS (sizeof backends / sizeof backends[0])
-
+/* The backend of the program itself; the CUDA one is in the CUDA module
+ * (cudamod.h), loaded when it is asked for. */
 int
 backend_find(const char *name, const struct backend_ops **out)
 {
-	size_t i;
+	if (strcmp(name, backend_cpu_ops.name) == 0) {
+		*out = &backend_cpu_ops;
+		return SK_OK;
+	}
+#ifdef HAVE_CUDA
+	if (strcmp(name, "cuda") == 0) {
+		const struct cudamod *m;
+		int e;
 
-	for (i = 0; i < NBACKENDS; i++)
-		if (strcmp(name, backends[i]->name) == 0) {
-			*out = backends[i];
-			return SK_OK;
-		}
+		if ((e = cudamod_get(&m)) != SK_OK)
+			return e;
+		*out = m->backend;
+		return SK_OK;
+	}
+#endif
 #ifdef HAVE_CUDA
 	return err_set(SK_ERR_ARG, "unknown backend '%s' (this build has: "
 	    "cpu, cuda)", name);

@@ -22,23 +22,46 @@ EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c \
 EXTRA_DIST += src/exec/backend_cuda.c src/exec/comm_nccl.c \
 	src/exec/comm_nccl.h src/exec/comm_nccl_world.c src/exec/comm_nccl_int.h \
 	tests/exec/test_comm_nccl.c
-# backend_find (backend.c) names the CUDA backend in CUDA builds, so the
-# executor's libraries are the two together there.
+# The program reaches the CUDA backend and the NCCL communicator only
+# through the CUDA module (cudamod.h), so that it links no CUDA library:
+# skrull-cuda.so, built from them and the CUDA kernels as position-
+# independent code, installed under pkglibdir, loaded with dlopen.  It
+# calls back into the program, which exports its symbols and keeps the
+# few the module needs that it would not otherwise link.  The test
+# programs of the CUDA code link it statically (libskrull_exec_cuda.a).
+EXTRA_DIST += src/exec/cudamod.c src/exec/cudamod.h src/exec/cudamod_entry.c
+SK_EXEC_LIBS = libskrull_exec.a $(SK_KCPU_LIBS)
 if HAVE_CUDA
+libskrull_exec_a_SOURCES += src/exec/cudamod.c src/exec/cudamod.h
 noinst_LIBRARIES += libskrull_exec_cuda.a
 libskrull_exec_cuda_a_SOURCES = src/exec/backend_cuda.c
 libskrull_exec_cuda_a_CPPFLAGS = $(SK_INC_EXEC) $(CUDA_CFLAGS)
-SK_EXEC_LIBS = libskrull_exec.a libskrull_exec_cuda.a libskrull_exec.a \
-	$(SK_KCPU_LIBS) $(SK_CUDA_LIBS)
+SK_EXEC_CUDA_LIBS = libskrull_exec_cuda.a libskrull_exec.a $(SK_CUDA_LIBS)
+pkglib_PROGRAMS = skrull-cuda.so
+skrull_cuda_so_SOURCES = src/exec/cudamod_entry.c src/exec/backend_cuda.c \
+	kernels/probe.cu kernels/kcuda.cu kernels/kcuda_attn.cu
+skrull_cuda_so_CPPFLAGS = $(SK_INC_EXEC) $(CUDA_CFLAGS) $(NCCL_CFLAGS)
+skrull_cuda_so_CFLAGS = $(AM_CFLAGS) -fPIC
+skrull_cuda_so_LDFLAGS = -shared
+skrull_cuda_so_LDADD = $(NCCL_LIBS) $(CUDA_LIBS)
+SK_MODULE_LDFLAGS = -Wl,--export-dynamic \
+	-Wl,--undefined=comm_slots_take -Wl,--undefined=comm_slots_begin \
+	-Wl,--undefined=comm_slots_end -Wl,--undefined=comm_slots_idle \
+	-Wl,--undefined=comm_slots_of -Wl,--undefined=comm_check \
+	-Wl,--undefined=comm_err -Wl,--undefined=comm_where
+if HAVE_NCCL
+skrull_cuda_so_SOURCES += src/exec/comm_nccl.c src/exec/comm_nccl_world.c
+endif
 else
-SK_EXEC_LIBS = libskrull_exec.a $(SK_KCPU_LIBS)
+SK_EXEC_CUDA_LIBS =
+SK_MODULE_LDFLAGS =
 endif
 if HAVE_NCCL
 noinst_LIBRARIES += libskrull_comm_nccl.a
 libskrull_comm_nccl_a_SOURCES = src/exec/comm_nccl.c src/exec/comm_nccl.h \
 	src/exec/comm_nccl_world.c src/exec/comm_nccl_int.h
 libskrull_comm_nccl_a_CPPFLAGS = $(SK_INC_EXEC) $(NCCL_CFLAGS) $(CUDA_CFLAGS)
-SK_COMM_NCCL_LIBS = libskrull_comm_nccl.a $(SK_EXEC_LIBS) $(NCCL_LIBS) \
+SK_COMM_NCCL_LIBS = libskrull_comm_nccl.a $(SK_EXEC_CUDA_LIBS) $(NCCL_LIBS) \
 	$(CUDA_LIBS)
 check_PROGRAMS += tests/exec/test_comm_nccl
 TESTS += tests/exec/test_comm_nccl
@@ -70,5 +93,4 @@ endif
 noinst_LIBRARIES += libskrull_world.a
 libskrull_world_a_SOURCES = src/exec/world.c src/exec/world.h
 libskrull_world_a_CPPFLAGS = $(SK_INC_EXEC)
-SK_WORLD_LIBS = libskrull_world.a $(SK_COMM_NCCL_LIBS) $(SK_COMM_MPI_LIBS) \
-	$(SK_EXEC_LIBS)
+SK_WORLD_LIBS = libskrull_world.a $(SK_COMM_MPI_LIBS) $(SK_EXEC_LIBS)

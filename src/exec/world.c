@@ -9,7 +9,7 @@
 #include "backend.h"
 #include "comm.h"
 #include "comm_loop.h"
-#include "comm_nccl.h"
+#include "cudamod.h"
 #include "err.h"
 #include "ranks.h"
 #include "world.h"
@@ -137,10 +137,13 @@ world_threads(struct world *w, enum world_comm comm, int n,
 	w->n = n;
 	if (comm == WORLD_NCCL) {
 #ifdef HAVE_NCCL
-		if ((e = comm_nccl_world_all(n, w->rank)) != SK_OK)
+		const struct cudamod *m;
+
+		if ((e = cudamod_get(&m)) != SK_OK ||
+		    (e = m->nccl_world_all(n, w->rank)) != SK_OK)
 			return e;
 		for (i = 0; i < n; i++)
-			comm_nccl_set_timeout(&w->rank[i], timeout);
+			m->nccl_set_timeout(&w->rank[i], timeout);
 		return SK_OK;
 #else
 		return err_set(SK_ERR_UNSUPPORTED, "this skrull was built without "
@@ -218,14 +221,16 @@ int
 world_nccl(struct world *w, int device, double timeout)
 {
 #ifdef HAVE_NCCL
+	const struct cudamod *m;
 	int e;
 
-	if ((e = comm_nccl_world_mpi(&w->mpi, device, &w->nccl)) != SK_OK)
+	if ((e = cudamod_get(&m)) != SK_OK ||
+	    (e = m->nccl_world_mpi(&w->mpi, device, &w->nccl)) != SK_OK)
 		return e;
 	w->nccl_up = 1;
 	w->comm = WORLD_NCCL;
 	if (timeout > 0)
-		comm_nccl_set_timeout(&w->nccl, timeout);
+		m->nccl_set_timeout(&w->nccl, timeout);
 	return SK_OK;
 #else
 	(void)w;
