@@ -37,7 +37,8 @@ noinst_LIBRARIES += libskrull_exec_cuda.a
 libskrull_exec_cuda_a_SOURCES = src/exec/backend_cuda.c
 libskrull_exec_cuda_a_CPPFLAGS = $(SK_INC_EXEC) $(CUDA_CFLAGS)
 SK_EXEC_CUDA_LIBS = libskrull_exec_cuda.a libskrull_exec.a $(SK_CUDA_LIBS)
-pkglib_PROGRAMS = skrull-cuda.so
+cudamoddir = $(pkglibdir)
+cudamod_PROGRAMS = skrull-cuda.so
 skrull_cuda_so_SOURCES = src/exec/cudamod_entry.c src/exec/backend_cuda.c \
 	kernels/probe.cu kernels/kcuda.cu kernels/kcuda_attn.cu
 skrull_cuda_so_CPPFLAGS = $(SK_INC_EXEC) $(CUDA_CFLAGS) $(NCCL_CFLAGS)
