@@ -15,4 +15,4 @@ skrull_SOURCES = \
 	src/cli/cmd_trace.c \
 	src/cli/cmd_tune.c
 skrull_LDADD = $(SK_MPI_LIBS) $(SK_WORLD_LIBS) $(SK_TUNE_LIBS) $(SK_CORE_LIBS)
-skrull_LDFLAGS = $(SK_MODULE_LDFLAGS)
+skrull_LDFLAGS = $(SK_MODULE_EXPORTS)

@@ -45,7 +45,7 @@ skrull_cuda_so_CPPFLAGS = $(SK_INC_EXEC) $(CUDA_CFLAGS) $(NCCL_CFLAGS)
 skrull_cuda_so_CFLAGS = $(AM_CFLAGS) -fPIC
 skrull_cuda_so_LDFLAGS = -shared
 skrull_cuda_so_LDADD = $(NCCL_LIBS) $(CUDA_LIBS)
-SK_MODULE_LDFLAGS = -Wl,--export-dynamic \
+SK_MODULE_EXPORTS = -Wl,--export-dynamic \
 	-Wl,--undefined=comm_slots_take -Wl,--undefined=comm_slots_begin \
 	-Wl,--undefined=comm_slots_end -Wl,--undefined=comm_slots_idle \
 	-Wl,--undefined=comm_slots_of -Wl,--undefined=comm_check \
@@ -55,7 +55,7 @@ skrull_cuda_so_SOURCES += src/exec/comm_nccl.c src/exec/comm_nccl_world.c
 endif
 else
 SK_EXEC_CUDA_LIBS =
-SK_MODULE_LDFLAGS =
+SK_MODULE_EXPORTS =
 endif
 if HAVE_NCCL
 noinst_LIBRARIES += libskrull_comm_nccl.a
