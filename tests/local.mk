@@ -58,6 +58,7 @@ SK_SCRIPT_TESTS = \
 	tests/knobs.sh \
 	tests/layers.sh \
 	tests/elf.sh \
+	tests/cudamod.sh \
 	tests/tune-mpi.sh \
 	tests/comm-mpi.sh \
 	tests/exec-mpi.sh \

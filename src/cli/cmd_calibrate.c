@@ -274,7 +274,8 @@ run(int argc, char **argv)
 	if ((rc = parse(argc, argv, &c, &done)) != CLI_OK || done)
 		goto out;
 	if (backend_find(c.backend, &b) != SK_OK) {
-		rc = cli_usage(&cmd_calibrate, "--backend: %s", err_msg());
+		rc = err_code() == SK_ERR_ARG ? cli_usage(&cmd_calibrate,
+		    "--backend: %s", err_msg()) : cli_fail();
 		goto out;
 	}
 	if ((rc = resolve(&c, &m)) != CLI_OK ||

@@ -592,8 +592,11 @@ parse(int argc, char **argv, struct runopts *o, int *done)
 			break;
 		case OPT_JSON: o->json = 1; break;
 		case OPT_BACKEND:
+			/* An unknown name is a usage error; a CUDA module that
+			 * cannot be loaded is the machine's. */
 			if (backend_find(optarg, &o->b) != SK_OK)
-				rc = cli_usage(&cmd_run, "--backend: %s", err_msg());
+				rc = err_code() == SK_ERR_ARG ? cli_usage(&cmd_run,
+				    "--backend: %s", err_msg()) : cli_fail();
 			break;
 		case OPT_COMM:
 			if (strcmp(optarg, "mpi") == 0)

@@ -36,15 +36,15 @@ load(void)
 	/* RTLD_NOW: a missing CUDA library is said here, not at first use. */
 	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		mod_code = SK_ERR_IO;
-		snprintf(mod_msg, sizeof mod_msg, "the CUDA module %s cannot be "
-		    "loaded: %s (install skrull's CUDA module with its build, "
-		    "or set SKRULL_CUDA_MODULE)", path, dlerror());
+		snprintf(mod_msg, sizeof mod_msg, "the CUDA module %.400s cannot "
+		    "be loaded: %.400s (install skrull's CUDA module with its "
+		    "build, or set SKRULL_CUDA_MODULE)", path, dlerror());
 		return;
 	}
 	if ((m = dlsym(h, CUDAMOD_SYMBOL)) == NULL ||
 	    m->version != CUDAMOD_VERSION) {
 		mod_code = SK_ERR_FORMAT;
-		snprintf(mod_msg, sizeof mod_msg, "the CUDA module %s is not "
+		snprintf(mod_msg, sizeof mod_msg, "the CUDA module %.400s is not "
 		    "version %d of skrull's", path, CUDAMOD_VERSION);
 		dlclose(h);
 		return;
