@@ -89,6 +89,9 @@ make -j"$(nproc)" >>"$log" 2>&1 &&
 grep -q '^#define HAVE_CUDA 1' config.h ||
     { say "this tree was configured without CUDA"; exit 1; }
 bin=$(pwd)
+# The uninstalled CUDA module of this build (the program loads it).
+SKRULL_CUDA_MODULE=$bin/skrull-cuda.so
+export SKRULL_CUDA_MODULE
 st=0
 summary=$out/summary.txt
 : >"$summary"
