@@ -64,11 +64,7 @@ baseline_run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 					ws->place[i] = PLAN_SHARDED;
 				continue;
 			}
-			for (i = 0; i < k; i++) {
-				ws->glen[i] = len[ws->arr[a + i]];
-				if (fl != NULL)
-					ws->gfl[i] = fl[ws->arr[a + i]];
-			}
+			ws_gather(ws, len, fl, a, k);
 			rc = place(ws, ws->glen, fl != NULL ? ws->gfl : NULL, k,
 			    ws->place + a);
 			if (rc != SK_OK)

@@ -37,7 +37,6 @@
 #include "ws.h"
 
 #define POS_MASK 0xffffffffu
-#define PATIENCE 1
 
 /* Candidate: the sorted sequences [0, k) sharded (shard holds their sums),
  * the rest placed by LPT into ws->cand.  Returns its makespan, or INFINITY
@@ -104,7 +103,8 @@ cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
 	struct ops_load shard;
 	double best = INFINITY, t, rest = 0;
 	uint64_t sharded = 0, tok = 0;
-	size_t i, k, p, since = 0;
+	size_t i, k, p;
+	int improved;
 
 	if (n > ws->max)
 		return err_set(SK_ERR_RANGE, "micro-batch of %zu sequences "
@@ -132,18 +132,15 @@ cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
 	}
 	for (;; k++) {
 		t = candidate(ws, len, w, n, k, &shard, sharded);
-		if (t < best) {
+		if ((improved = t < best)) {
 			best = t;
-			since = 0;
 			for (i = 0; i < n; i++)
 				place[i] = ws->cand[i];
-		} else
-			since++;
+		}
 		if (k == n)
 			break;
 		p = ws->dkey[k] & POS_MASK;
-		if (best < INFINITY && since >= PATIENCE &&
-		    w[p] <= rest / ws->N)
+		if (best < INFINITY && !improved && w[p] <= rest / ws->N)
 			break;
 		ops_load_shard(j, &shard, len[p]);
 		sharded += len[p];

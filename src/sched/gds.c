@@ -98,10 +98,7 @@ attempt(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m,
 			for (q = 0; q < k; q++)
 				ws->arr[a + q] = (uint32_t)ws->dkey[q];
 		}
-		for (q = 0; q < k; q++) {
-			ws->glen[q] = len[ws->arr[a + q]];
-			ws->gfl[q] = ws->fl[ws->arr[a + q]];
-		}
+		ws_gather(ws, len, ws->fl, a, k);
 		if ((rc = place(ws, ws->glen, ws->gfl, k, ws->place + a)) !=
 		    SK_OK)
 			return rc;

@@ -27,14 +27,21 @@
  * model's own error: stop. */
 #define BALANCED 1e-3
 
-void
-tgds_weights(struct sched_ws *ws, const uint32_t *len, size_t n)
+/* ws->w[i] = GPU-seconds of batch sample i: ops_seq_sec whole when it fits
+ * one rank (len <= bucket), else over the CP group; returns the largest. */
+static double
+weights(struct sched_ws *ws, const uint32_t *len, size_t n)
 {
+	double wmax = 0;
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ws->w[i] = ops_seq_sec(&ws->rate, len[i],
 		    len[i] > ws->job.bucket ? ws->N : 1);
+		if (ws->w[i] > wmax)
+			wmax = ws->w[i];
+	}
+	return wmax;
 }
 
 static int
@@ -67,7 +74,7 @@ fastest(const struct sched_ws *ws)
  * difference is; a step that cannot narrow the gap ends the search.
  */
 static void
-balance(struct sched_ws *ws, size_t n)
+balance(struct sched_ws *ws, size_t n, double wmax)
 {
 	size_t i, q, a, b, bi, bj, nf;
 	double D, x, gain, bgain;
@@ -77,7 +84,7 @@ balance(struct sched_ws *ws, size_t n)
 	 * (wmax > 0: every sample has a token). */
 	for (i = 0; i < n; i++)
 		ws->key[i] = (uint64_t)(UINT32_MAX - (uint32_t)(ws->w[i] /
-		    ws->wmax * (UINT32_MAX - 1))) << 32 | i;
+		    wmax * (UINT32_MAX - 1))) << 32 | i;
 	ws_sort_u64(ws, ws->key, n);
 	for (d = 0; d < dp; d++)
 		ws->binload[d] = 0;
@@ -183,11 +190,11 @@ fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
 	return SK_OK;
 }
 
-int
-tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
-    size_t n, struct plan *out)
+static int
+run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
+    struct plan *out)
 {
-	size_t i, q, c, m, a, k;
+	size_t q, c, m, a, k;
 	uint64_t tok;
 	char where[64];
 	int d, rc;
@@ -195,12 +202,7 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 	if (n > ws->max)
 		return err_set(SK_ERR_RANGE, "global batch of %zu samples "
 		    "exceeds the scheduler workspace of %zu", n, ws->max);
-	tgds_weights(ws, len, n);
-	ws->wmax = 0;
-	for (i = 0; i < n; i++)
-		if (ws->w[i] > ws->wmax)
-			ws->wmax = ws->w[i];
-	balance(ws, n);
+	balance(ws, n, weights(ws, len, n));
 	for (d = 0; d < ws->dp; d++) {
 		c = ws_rank_samples(ws, len, n, d, &tok);
 		rc = SK_ERR_RANGE;
@@ -217,10 +219,7 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 		for (q = 0; q < m; q++) {
 			a = ws->mbfirst[q];
 			k = ws->mbfirst[q + 1] - a;
-			for (i = 0; i < k; i++) {
-				ws->glen[i] = len[ws->arr[a + i]];
-				ws->gfl[i] = ws->w[ws->arr[a + i]];
-			}
+			ws_gather(ws, len, ws->w, a, k);
 			rc = cdacp_place(ws, ws->glen, ws->gfl, k, ws->place + a);
 			if (rc != SK_OK) {
 				snprintf(where, sizeof where, "DP rank %d, "
@@ -233,13 +232,6 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 			return rc;
 	}
 	return SK_OK;
-}
-
-static int
-run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
-    struct plan *out)
-{
-	return tgds_compose(ws, idx, len, n, out);
 }
 
 const struct sched_policy skrull_policy = {

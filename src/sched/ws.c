@@ -199,6 +199,19 @@ ws_min_mbs(const struct sched_ws *ws, uint64_t tok)
 	return m > 0 ? m : 1;
 }
 
+void
+ws_gather(struct sched_ws *ws, const uint32_t *len, const double *fl,
+    size_t a, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		ws->glen[i] = len[ws->arr[a + i]];
+		if (fl != NULL)
+			ws->gfl[i] = fl[ws->arr[a + i]];
+	}
+}
+
 int
 ws_push_rank(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
     size_t m, struct plan *out)

@@ -3,7 +3,7 @@
  * files (ws.c: its allocation and the helpers ws_*: the FLOPs estimate, the
  * sort, a DP rank's samples, pushing a rank to the plan), and the few
  * functions the policy files call across files: the baseline micro-batcher
- * of baseline.c, the GDS composers of gds.c and tgds.c, cost-driven DACP of
+ * of baseline.c, the GDS composer of gds.c, cost-driven DACP of
  * cdacp.c and the RR placement of rr.c.  Not a public contract.
  *
  * Memory is counted in tokens scaled by N (the CP degree), so that 1/N of a
@@ -60,7 +60,6 @@ struct sched_ws {
 	/* Time-driven planning (cdacp.c, tgds.c). */
 	struct ops_rate rate;       /* the job's rates, on ws->job */
 	double *w;                  /* max: GPU-seconds of batch sample i */
-	double wmax;                /* the largest of them */
 	int32_t *cand;              /* max: a candidate placement */
 	struct ops_load *rl;        /* N: a candidate's load per CP rank */
 	struct ops_load *one;       /* max: micro-batch sequence i alone, whole */
@@ -95,6 +94,12 @@ size_t ws_rank_samples(struct sched_ws *ws, const uint32_t *len, size_t n,
  * at least 1. */
 size_t ws_min_mbs(const struct sched_ws *ws, uint64_t tok);
 
+/* The k samples of the micro-batch at arr[a .. a + k) gathered for a
+ * placement: their lengths into glen and, unless fl is NULL, their fl
+ * values (FLOPs or weights, by batch position) into gfl. */
+void ws_gather(struct sched_ws *ws, const uint32_t *len, const double *fl,
+               size_t a, size_t k);
+
 /* Push micro-batches mbfirst[0..m] of arr/place for one DP rank to the
  * plan (plan_rank_begin included). */
 int ws_push_rank(struct sched_ws *ws, const uint32_t *idx,
@@ -124,16 +129,6 @@ int gds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
  */
 int cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
                 size_t n, int32_t *place);
-
-/* ws->w[i] = GPU-seconds of batch sample i: ops_seq_sec whole when it fits
- * one rank (len <= bucket), else over the CP group (tgds.c). */
-void tgds_weights(struct sched_ws *ws, const uint32_t *len, size_t n);
-
-/* Time-balanced GDS (tgds.c): LPT on ws->w over DP with bounded improving
- * moves, per DP rank the fewest micro-batches that hold its tokens, filled
- * by weight, cdacp_place inside each. */
-int tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
-                 size_t n, struct plan *out);
 
 /* Algorithm 4 (round-robin by free memory) with roll-back. */
 int rr_place(struct sched_ws *ws, const uint32_t *len, const double *fl,
