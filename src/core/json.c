@@ -496,6 +496,16 @@ int
 json_check_version(const cJSON *obj, const char *where, const char *format,
     int version)
 {
+	int v;
+
+	return json_check_version_range(obj, where, format, version, version,
+	    &v);
+}
+
+int
+json_check_version_range(const cJSON *obj, const char *where,
+    const char *format, int lo, int hi, int *version)
+{
 	const char *f;
 	long long v;
 	int e;
@@ -512,9 +522,15 @@ json_check_version(const cJSON *obj, const char *where, const char *format,
 	}
 	if ((e = json_get_int(obj, "version", where, 1, 1000000, &v)) != SK_OK)
 		return e;
-	if (v != version)
+	if (v < lo || v > hi) {
+		if (lo == hi)
+			return bad(SK_ERR_UNSUPPORTED, where, "version",
+			    "%lld is not supported (this skrull reads version "
+			    "%d)", v, hi);
 		return bad(SK_ERR_UNSUPPORTED, where, "version",
-		    "%lld is not supported (this skrull reads version %d)", v,
-		    version);
+		    "%lld is not supported (this skrull reads versions %d to "
+		    "%d)", v, lo, hi);
+	}
+	*version = (int)v;
 	return SK_OK;
 }

@@ -64,5 +64,9 @@ void json_where(char *buf, size_t size, const char *where, const char *key);
  * is not NULL, "format" equal to format. */
 int json_check_version(const cJSON *obj, const char *where,
                        const char *format, int version);
+/* The same for any version in [lo, hi], stored in *version. */
+int json_check_version_range(const cJSON *obj, const char *where,
+                             const char *format, int lo, int hi,
+                             int *version);
 
 #endif

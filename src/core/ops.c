@@ -251,6 +251,32 @@ ops_load_shard(const struct job *j, struct ops_load *l, double S)
 }
 
 void
+ops_load_shard_d(const struct job *j, struct ops_load *l, double S, int d)
+{
+	double q = S / d, f = cost_layer_attn_fwd(&j->model, S) / d;
+
+	l->shard_queries += q;
+	l->shard_keys += S;
+	l->shard_flops += f;
+	l->shard_math += math_time(&j->cluster, f,
+	    ops_attn_eff(&j->cluster.eff, q));
+	l->nshard++;
+}
+
+void
+ops_load_coll(const struct job *j, struct ops_load *l, double keys, int d,
+    int spans)
+{
+	double ag, rs;
+
+	ops_group_time(j, keys, d, spans, &ag, &rs);
+	l->coll_ag += ag;
+	l->coll_rs += rs;
+	l->coll_bytes += cost_cp_bytes(j, keys);
+	l->ncoll++;
+}
+
+void
 ops_load_merge(struct ops_load *dst, const struct ops_load *src)
 {
 	dst->local_tokens += src->local_tokens;
@@ -262,6 +288,10 @@ ops_load_merge(struct ops_load *dst, const struct ops_load *src)
 	dst->shard_math += src->shard_math;
 	dst->nlocal += src->nlocal;
 	dst->nshard += src->nshard;
+	dst->coll_ag += src->coll_ag;
+	dst->coll_rs += src->coll_rs;
+	dst->coll_bytes += src->coll_bytes;
+	dst->ncoll += src->ncoll;
 }
 
 void
@@ -312,7 +342,11 @@ ops_load_cost(const struct job *j, const struct ops_load *l,
 		break;
 	}
 
-	if (l->nshard > 0 && l->N > 1) {
+	if (l->ncoll > 0) {
+		c->ag_bytes = c->rs_bytes = l->coll_bytes;
+		c->ag_sec = l->coll_ag;
+		c->rs_sec = l->coll_rs;
+	} else if (l->nshard > 0 && l->N > 1) {
 		c->ag_bytes = cost_cp_bytes(j, l->shard_keys);
 		c->rs_bytes = c->ag_bytes;
 		ops_cp_time(j, l->shard_keys, l->N, &c->ag_sec, &c->rs_sec);
@@ -324,12 +358,26 @@ ops_load_cost(const struct job *j, const struct ops_load *l,
 void
 ops_cp_time(const struct job *j, double keys, int N, double *ag, double *rs)
 {
+	ops_group_time(j, keys, N, N > j->cluster.gpus_per_node, ag, rs);
+}
+
+void
+ops_group_time(const struct job *j, double keys, int d, int spans,
+    double *ag, double *rs)
+{
 	const struct cluster *cl = &j->cluster;
 	double bytes = cost_cp_bytes(j, keys);
-	int spans = N > cl->gpus_per_node;
 
-	*ag = cluster_coll_time(cl, COLL_ALLGATHER, bytes, N, spans);
-	*rs = cluster_coll_time(cl, COLL_REDUCESCATTER, bytes, N, spans);
+	*ag = cluster_coll_time(cl, COLL_ALLGATHER, bytes, d, spans);
+	*rs = cluster_coll_time(cl, COLL_REDUCESCATTER, bytes, d, spans);
+}
+
+int
+ops_spans_nodes(const struct job *j, int g0, int n)
+{
+	int per = j->cluster.gpus_per_node > 0 ? j->cluster.gpus_per_node : 1;
+
+	return n > 0 && g0 / per != (g0 + n - 1) / per;
 }
 
 void

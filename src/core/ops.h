@@ -91,10 +91,25 @@ struct ops_load {
 	double shard_math;     /* ... seconds at the shards' efficiency */
 	size_t nlocal, nshard;
 	int N;                 /* CP degree, >= 1 */
+	/* Collectives added group by group (ops_load_coll), per layer; while
+	 * ncoll is 0, ops_load_cost times one all-gather of shard_keys over N
+	 * ranks instead. */
+	double coll_ag, coll_rs;  /* s */
+	double coll_bytes;        /* all-gather bytes (nccl-tests size) */
+	size_t ncoll;
 };
 void ops_load_init(struct ops_load *l, int N);
 void ops_load_local(const struct job *j, struct ops_load *l, double S);
 void ops_load_shard(const struct job *j, struct ops_load *l, double S);
+/* A sequence of S tokens sharded over a group of d >= 2 ranks (not
+ * necessarily N): this rank's S / d queries against its S keys. */
+void ops_load_shard_d(const struct job *j, struct ops_load *l, double S,
+                      int d);
+/* One shard group's collectives this rank takes part in: `keys` tokens of
+ * the group's sharded sequences over d ranks, spanning nodes or not
+ * (ops_group_time). */
+void ops_load_coll(const struct job *j, struct ops_load *l, double keys,
+                   int d, int spans);
 void ops_load_cost(const struct job *j, const struct ops_load *l,
                    struct ops_cost *c);
 /* dst += src, every sum and count (the same N): a planner computes each
@@ -105,6 +120,14 @@ void ops_load_merge(struct ops_load *dst, const struct ops_load *src);
  * sharded sequences of `keys` tokens in all over N ranks, seconds. */
 void ops_cp_time(const struct job *j, double keys, int N, double *ag,
                  double *rs);
+/* The same over any group of d ranks: spans says whether its GPUs lie on
+ * more than one node (the network's rows of the collective table, else
+ * NVLink's).  ops_cp_time is the CP group's case. */
+void ops_group_time(const struct job *j, double keys, int d, int spans,
+                    double *ag, double *rs);
+/* Whether GPUs g0 .. g0 + n - 1 (global numbering, CP innermost) lie on
+ * more than one node of the job's cluster. */
+int ops_spans_nodes(const struct job *j, int g0, int n);
 
 /*
  * Seconds one CP rank spends on its part of a micro-batch, every layer

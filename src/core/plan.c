@@ -143,7 +143,17 @@ plan_rank_begin(struct plan *p)
 int
 plan_mb_begin(struct plan *p)
 {
+	return plan_mb_begin_span(p, 1);
+}
+
+int
+plan_mb_begin_span(struct plan *p, int span)
+{
 	struct plan_mb *m;
+
+	if (span < 1 || span > UINT16_MAX / (p->job.cp > 0 ? p->job.cp : 1))
+		return err_set(SK_ERR_ARG, "plan: a micro-batch spanning %d DP "
+		    "ranks of cp %d", span, p->job.cp);
 
 	if (p->niter == 0 || p->nranks <= (p->niter - 1) * (size_t)p->job.dp)
 		return err_set(SK_ERR_ARG, "plan: micro-batch begun outside a "
@@ -154,12 +164,24 @@ plan_mb_begin(struct plan *p)
 	m = &p->mbs[p->nmbs++];
 	m->first = p->nsamples;
 	m->n = 0;
+	m->span = span;
 	p->ranks[p->nranks - 1].n++;
 	return SK_OK;
 }
 
 int
 plan_push(struct plan *p, uint32_t index, uint32_t len, int32_t place)
+{
+	int w = p->nmbs > 0 ? plan_mb_width(p, &p->mbs[p->nmbs - 1]) : 1;
+
+	if (place == PLAN_SHARDED)
+		return plan_push_group(p, index, len, 0, w);
+	return plan_push_group(p, index, len, place, 1);
+}
+
+int
+plan_push_group(struct plan *p, uint32_t index, uint32_t len, int first,
+    int size)
 {
 	struct plan_sample *s;
 
@@ -173,9 +195,53 @@ plan_push(struct plan *p, uint32_t index, uint32_t len, int32_t place)
 	s = &p->samples[p->nsamples++];
 	s->index = index;
 	s->len = len;
-	s->place = place;
+	/* Out-of-range values are kept (clamped to the field) for
+	 * plan_validate to refuse with the sample named. */
+	s->place = size >= 2 ? PLAN_SHARDED : first;
+	s->first = (uint16_t)(first < 0 ? UINT16_MAX : first > UINT16_MAX ?
+	    UINT16_MAX : first);
+	s->size = (uint16_t)(size < 1 ? 0 : size > UINT16_MAX ? UINT16_MAX :
+	    size);
 	p->mbs[p->nmbs - 1].n++;
 	return SK_OK;
+}
+
+size_t
+plan_rank_mbs(const struct plan *p, size_t it, int d, size_t *mb, int *off,
+    size_t cap)
+{
+	const struct plan_rank *rk;
+	const struct plan_mb *x;
+	size_t n = 0, m;
+	int a, dp = p->job.dp;
+
+	/* Spanning micro-batches come first in their lister's list. */
+	for (a = 0; a <= d; a++) {
+		rk = &p->ranks[it * (size_t)dp + (size_t)a];
+		for (m = 0; m < rk->n; m++) {
+			x = &p->mbs[rk->first + m];
+			if (x->span < 2)
+				break;
+			if (a + x->span <= d)
+				continue;
+			if (n < cap) {
+				mb[n] = rk->first + m;
+				off[n] = (d - a) * p->job.cp;
+			}
+			n++;
+		}
+	}
+	rk = &p->ranks[it * (size_t)dp + (size_t)d];
+	for (m = 0; m < rk->n; m++) {
+		if (p->mbs[rk->first + m].span >= 2)
+			continue;
+		if (n < cap) {
+			mb[n] = rk->first + m;
+			off[n] = 0;
+		}
+		n++;
+	}
+	return n;
 }
 
 int
@@ -265,12 +331,14 @@ plan_digest(const struct plan *p, uint64_t *out)
 		h = fnv_u64(h, p->ranks[i].n);
 	h = fnv_u64(h, p->nmbs);
 	for (i = 0; i < p->nmbs; i++)
-		h = fnv_u64(h, p->mbs[i].n);
+		h = fnv_u64(h, p->mbs[i].n | (uint64_t)p->mbs[i].span << 48);
 	h = fnv_u64(h, p->nsamples);
 	for (i = 0; i < p->nsamples; i++) {
 		h = fnv_u64(h, (uint64_t)p->samples[i].index |
 		    (uint64_t)p->samples[i].len << 32);
-		h = fnv_u64(h, (uint64_t)(uint32_t)p->samples[i].place);
+		h = fnv_u64(h, (uint64_t)(uint32_t)p->samples[i].place |
+		    (uint64_t)p->samples[i].first << 32 |
+		    (uint64_t)p->samples[i].size << 48);
 	}
 	h = fnv_u64(h, p->nbatch);
 	for (i = 0; i < p->nbatch; i++)

@@ -27,30 +27,38 @@ grp(char *buf, size_t n, uint64_t v)
 
 
 /*
- * The load of CP rank r exceeds the bucket: cp x local + sharded >
- * cp x bucket.  The message shows local + sharded / cp in tokens, its
- * fraction rounded up to hundredths so the figure never reads as fitting.
+ * The load of rank q of a micro-batch of W ranks exceeds the bucket:
+ * W x local + shards > W x bucket (shards = sum of (W / size) x length
+ * over the groups holding q).  The message shows local + shards / W in
+ * tokens, its fraction rounded up to hundredths so the figure never reads
+ * as fitting.
  */
 static int
-over_bucket(const struct plan *p, size_t it, int d, size_t m, int r,
-            uint64_t local, uint64_t sharded)
+over_bucket(const struct plan *p, size_t it, int d, size_t m, int q,
+            uint64_t W, uint64_t local, uint64_t shards, int partial)
 {
-	char a[32], b[32], c[32], s[32], frac[24] = "";
-	uint64_t cp = (uint64_t)p->job.cp, tot = cp * local + sharded;
-	uint64_t whole = tot / cp, rem = tot % cp, h;
+	char a[32], b[32], c[32], s[32], frac[24] = "", sh[64];
+	uint64_t tot = W * local + shards, whole = tot / W, rem = tot % W, h;
 
 	if (rem > 0) {
-		h = (rem * 100 + cp - 1) / cp;
+		h = (rem * 100 + W - 1) / W;
 		if (h == 100)
 			whole++;
 		else
 			snprintf(frac, sizeof frac, ".%02" PRIu64, h);
 	}
+	/* Only groups of all W ranks: shards is the sum of their lengths. */
+	if (partial)
+		snprintf(sh, sizeof sh, "its shards of smaller groups, %s",
+		    grp(s, sizeof s, (shards + W - 1) / W));
+	else
+		snprintf(sh, sizeof sh, "1/%d of sharded %s", (int)W,
+		    grp(s, sizeof s, shards));
 	return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP rank %d, "
-	    "micro-batch %zu, CP rank %d: %s%s tokens exceed BucketSize %s "
-	    "(local %s + 1/%d of sharded %s)", it, d, m, r,
-	    grp(a, sizeof a, whole), frac, grp(b, sizeof b, p->job.bucket),
-	    grp(c, sizeof c, local), p->job.cp, grp(s, sizeof s, sharded));
+	    "micro-batch %zu, %s %d: %s%s tokens exceed BucketSize %s "
+	    "(local %s + %s)", it, d, m, W == (uint64_t)p->job.cp ?
+	    "CP rank" : "rank", q, grp(a, sizeof a, whole), frac,
+	    grp(b, sizeof b, p->job.bucket), grp(c, sizeof c, local), sh);
 }
 
 /* What plan_validate keeps across micro-batches, allocated once. */
@@ -60,32 +68,73 @@ struct vstate {
 	size_t range;           /* valid indices are [0, range) */
 	uint32_t *mark;         /* per trace sample, see plan_validate */
 	uint32_t in, seen;      /* the current iteration's marks */
-	uint64_t *local;        /* per CP rank: whole-sample tokens */
+	uint64_t *local;        /* per rank of the micro-batch: whole-sample
+	                           tokens x W plus its shards x W / size */
+	uint64_t *whole;        /* ... whole-sample tokens alone */
+	uint8_t *partial;       /* ... holds a shard of a group < W */
 };
+
+/* Sample s of micro-batch m (W ranks): placement or shard group. */
+static int
+check_place(const struct plan_sample *s, int W,
+            size_t it, int d, size_t m)
+{
+	int f = s->first, n = s->size;
+
+	if (s->place != PLAN_SHARDED) {
+		if (s->place < 0 || s->place >= W)
+			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: sample %" PRIu32 ": "
+			    "placement %" PRId32 " is not in [-1, %d]", it, d,
+			    m, s->index, s->place, W - 1);
+		return SK_OK;
+	}
+	if (n < 2 || f + n > W)
+		return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: sample %" PRIu32 ": shard group [%d, %d) "
+		    "is outside the micro-batch's %d ranks (or not 2 ranks or "
+		    "more)", it, d, m, s->index, f, f + n, W);
+	if (W % n != 0 || f % n != 0)
+		return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: sample %" PRIu32 ": shard group [%d, %d) "
+		    "is not an aligned block (its size must divide %d and its "
+		    "first rank be a multiple of it), so it would overlap "
+		    "other groups' blocks", it, d, m, s->index, f, f + n, W);
+	return SK_OK;
+}
 
 /* Check micro-batch m of DP rank d in iteration it. */
 static int
 check_mb(struct vstate *v, const struct plan_mb *mb, size_t it, int d,
-         size_t m)
+         size_t m, int first_own)
 {
 	const struct plan *p = v->p;
 	const struct plan_sample *s;
-	uint64_t sharded = 0, cp = (uint64_t)p->job.cp;
+	uint64_t W, cap;
 	char a[32], b[32];
 	size_t k;
-	int r;
+	int q, e;
 
 	if (mb->n == 0)
 		return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP rank %d, "
 		    "micro-batch %zu: empty", it, d, m);
-	memset(v->local, 0, (size_t)cp * sizeof *v->local);
+	if (mb->span < 1 || d + mb->span > p->job.dp)
+		return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: spans %d DP ranks from %d, outside the "
+		    "job's dp %d", it, d, m, mb->span, d, p->job.dp);
+	if (mb->span > 1 && first_own)
+		return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: spans %d DP ranks but follows one of the "
+		    "rank's own (spanning micro-batches come first)", it, d, m,
+		    mb->span);
+	W = (uint64_t)plan_mb_width(p, mb);
+	memset(v->local, 0, (size_t)W * sizeof *v->local);
+	memset(v->whole, 0, (size_t)W * sizeof *v->whole);
+	memset(v->partial, 0, (size_t)W);
 	for (k = 0; k < mb->n; k++) {
 		s = &p->samples[mb->first + k];
-		if (s->place < PLAN_SHARDED || s->place >= p->job.cp)
-			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
-			    "rank %d, micro-batch %zu: sample %" PRIu32 ": "
-			    "placement %" PRId32 " is not in [-1, %d]", it, d,
-			    m, s->index, s->place, p->job.cp - 1);
+		if ((e = check_place(s, (int)W, it, d, m)) != SK_OK)
+			return e;
 		if (s->len < 1 || s->len > TRACE_LEN_MAX)
 			return err_set(SK_ERR_FORMAT, "plan: iteration %zu, DP "
 			    "rank %d, micro-batch %zu: sample %" PRIu32 ": "
@@ -112,7 +161,10 @@ check_mb(struct vstate *v, const struct plan_mb *mb, size_t it, int d,
 			    "not in global batch %zu", it, d, m, s->index, it);
 		v->mark[s->index] = v->seen;
 		if (s->place == PLAN_SHARDED) {
-			sharded += s->len;
+			for (q = s->first; q < s->first + s->size; q++) {
+				v->local[q] += W / s->size * s->len;
+				v->partial[q] |= s->size < W;
+			}
 			continue;
 		}
 		if (s->len > p->job.bucket)
@@ -121,12 +173,15 @@ check_mb(struct vstate *v, const struct plan_mb *mb, size_t it, int d,
 			    " of %s tokens is longer than BucketSize %s", it, d,
 			    m, s->index, grp(a, sizeof a, s->len),
 			    grp(b, sizeof b, p->job.bucket));
-		v->local[s->place] += s->len;
+		v->local[s->place] += W * s->len;
+		v->whole[s->place] += s->len;
 	}
-	/* Eq. 7, local + sharded / cp <= bucket, multiplied by cp. */
-	for (r = 0; r < p->job.cp; r++)
-		if (cp * v->local[r] + sharded > job_cp_capacity(&p->job))
-			return over_bucket(p, it, d, m, r, v->local[r], sharded);
+	/* Eq. 7, local + each shard's 1/size <= bucket, multiplied by W. */
+	cap = W * p->job.bucket;
+	for (q = 0; q < (int)W; q++)
+		if (v->local[q] > cap)
+			return over_bucket(p, it, d, m, q, W, v->whole[q],
+			    v->local[q] - W * v->whole[q], v->partial[q]);
 	return SK_OK;
 }
 
@@ -135,9 +190,9 @@ plan_validate(const struct plan *p, const struct trace *t)
 {
 	struct vstate v;
 	const struct plan_rank *rk;
-	size_t it, m, i, lo, hi, dp = (size_t)p->job.dp;
+	size_t it, m, i, lo, hi, dp = (size_t)p->job.dp, wmax;
 	char a[32], b[32];
-	int d, e = SK_OK;
+	int d, own, e = SK_OK;
 
 	if (p->job.dp < 1 || p->job.cp < 1)
 		return err_set(SK_ERR_FORMAT, "plan: job has dp %d and cp %d",
@@ -180,10 +235,13 @@ plan_validate(const struct plan *p, const struct trace *t)
 	 * placed.  Each iteration takes two fresh values, so nothing is
 	 * cleared between iterations.
 	 */
-	v.local = NULL;
+	v.local = v.whole = NULL;
+	v.partial = NULL;
+	wmax = dp * (size_t)p->job.cp;
 	if ((v.mark = calloc(v.range > 0 ? v.range : 1, sizeof *v.mark)) ==
-	    NULL || (v.local = calloc((size_t)p->job.cp, sizeof *v.local)) ==
-	    NULL) {
+	    NULL || (v.local = calloc(wmax, sizeof *v.local)) == NULL ||
+	    (v.whole = calloc(wmax, sizeof *v.whole)) == NULL ||
+	    (v.partial = calloc(wmax, 1)) == NULL) {
 		e = err_set(SK_ERR_NOMEM, "plan: out of memory validating");
 		goto out;
 	}
@@ -211,10 +269,13 @@ plan_validate(const struct plan *p, const struct trace *t)
 		}
 		for (d = 0; d < p->job.dp; d++) {
 			rk = &p->ranks[it * dp + (size_t)d];
-			for (m = 0; m < rk->n; m++)
+			own = 0;
+			for (m = 0; m < rk->n; m++) {
 				if ((e = check_mb(&v, &p->mbs[rk->first + m], it,
-				    d, m)) != SK_OK)
+				    d, m, own)) != SK_OK)
 					goto out;
+				own |= p->mbs[rk->first + m].span < 2;
+			}
 		}
 		for (i = lo; i < hi; i++) {
 			if (v.mark[p->batch[i]] == v.in) {
@@ -228,6 +289,8 @@ plan_validate(const struct plan *p, const struct trace *t)
 out:
 	free(v.mark);
 	free(v.local);
+	free(v.whole);
+	free(v.partial);
 	return e;
 }
 

@@ -37,7 +37,8 @@
  * makes a 1M-sample plan take seconds instead of a tenth of one.
  */
 
-/* Widest text of one sample, "[4294967295,2147483647,-2147483648],". */
+/* Widest text of one sample, "[4294967295,2147483647,-2147483648],", or
+ * of one in a shard group, "[4294967295,2147483647,65535,65535],". */
 #define SAMPLE_TEXT_MAX 37
 /* Widest text of one index, "4294967295,". */
 #define INDEX_TEXT_MAX 11
@@ -45,7 +46,7 @@
  * rank {"micro_batches":[]}, and per micro-batch [], with commas. */
 #define ITER_TEXT 32
 #define RANK_TEXT 24
-#define MB_TEXT 4
+#define MB_TEXT 32  /* {"span":65535,"samples":[]}, */
 
 /* Bytes buffered between writes, at least: a whole iteration's text is
  * formatted in place. */
@@ -126,7 +127,7 @@ iter_text(const struct plan *p, size_t it, char *b)
 	const struct plan_mb *mb;
 	const struct plan_sample *sm;
 	size_t i, m, k;
-	int d;
+	int d, W;
 
 	b = put(b, "{\"batch\":[");
 	for (i = p->batch_first[it]; i < p->batch_first[it + 1]; i++) {
@@ -139,6 +140,12 @@ iter_text(const struct plan *p, size_t it, char *b)
 		b = put(b, "{\"micro_batches\":[");
 		for (m = 0; m < rk->n; m++) {
 			mb = &p->mbs[rk->first + m];
+			W = plan_mb_width(p, mb);
+			if (mb->span > 1) {
+				b = put(b, "{\"span\":");
+				b = putint(b, mb->span);
+				b = put(b, ",\"samples\":");
+			}
 			*b++ = '[';
 			for (k = 0; k < mb->n; k++) {
 				sm = &p->samples[mb->first + k];
@@ -147,10 +154,21 @@ iter_text(const struct plan *p, size_t it, char *b)
 				*b++ = ',';
 				b = putint(b, sm->len);
 				*b++ = ',';
-				b = putint(b, sm->place);
+				/* A group of all W ranks is written as in
+				 * version 1, -1. */
+				if (sm->place == PLAN_SHARDED &&
+				    sm->size != W) {
+					b = putint(b, sm->first);
+					*b++ = ',';
+					b = putint(b, sm->size);
+				} else
+					b = putint(b, sm->place);
 				b = put(b, "],");
 			}
-			b = put(close_list(b, ']'), ",");
+			b = close_list(b, ']');
+			if (mb->span > 1)
+				*b++ = '}';
+			*b++ = ',';
 		}
 		b = put(close_list(b, ']'), "},");
 	}
@@ -325,7 +343,9 @@ tally(const cJSON *iters, size_t *niter, size_t *nbatch, size_t *maxbatch,
 				continue;
 			for (mb = mb->child; mb != NULL; mb = mb->next) {
 				(*nmbs)++;
-				*nsamples += count(mb);
+				*nsamples += count(cJSON_IsObject(mb) ?
+				    cJSON_GetObjectItemCaseSensitive(mb,
+				    "samples") : mb);
 			}
 		}
 	}
@@ -413,51 +433,81 @@ read_trace(const char *path, const cJSON *root, struct plan *p)
 	return SK_OK;
 }
 
-/* One micro-batch (JSON array of [index, len, place]) of iteration it, DP
- * rank d, position m, into p. */
-static int
-read_mb(const char *path, const cJSON *mb, size_t it, int d, size_t m,
-        struct plan *p)
-{
-	static const char *const field[] = { "index", "len", "place" };
-	const cJSON *s, *x;
-	double v[3], lo[3], hi[3];
-	size_t k, f;
-	int e;
+/* Where a micro-batch is, for messages. */
+#define MB_AT "iterations[%zu].ranks[%d].micro_batches[%zu]"
 
-	if (!cJSON_IsArray(mb))
-		return err_set_at(SK_ERR_FORMAT, path, 0, "iterations[%zu]."
-		    "ranks[%d].micro_batches[%zu]: expected an array", it, d,
-		    m);
-	if (mb->child == NULL)
-		return err_set_at(SK_ERR_FORMAT, path, 0, "iterations[%zu]."
-		    "ranks[%d].micro_batches[%zu]: empty micro-batch", it, d,
-		    m);
+/* The keys of a spanning micro-batch (version 2). */
+static const char *const mb_keys[] = { "span", "samples" };
+
+/*
+ * One micro-batch of iteration it, DP rank d, position m, into p: a JSON
+ * array of samples, or (version 2) {"span": k, "samples": [...]}.  A
+ * sample is [index, len, place] or (version 2) [index, len, first, size].
+ */
+static int
+read_mb(const char *path, int version, const cJSON *mb, size_t it, int d,
+        size_t m, struct plan *p)
+{
+	static const char *const field[] = { "index", "len", "place", "size" };
+	char where[WHERE_MAX];
+	const cJSON *s, *x, *arr = mb;
+	double v[4], lo[4], hi[4];
+	long long span = 1;
+	size_t k, f, n;
+	int e, W;
+
+	if (cJSON_IsObject(mb) && version >= 2) {
+		snprintf(where, sizeof where, "%s: " MB_AT, path, it, d, m);
+		if ((e = json_check_keys(mb, where, mb_keys,
+		    NKEYS(mb_keys))) != SK_OK ||
+		    (e = json_get_int(mb, "span", where, 1, p->job.dp - d,
+		    &span)) != SK_OK)
+			return e;
+		arr = cJSON_GetObjectItemCaseSensitive(mb, "samples");
+		if (arr == NULL)
+			return err_set_at(SK_ERR_FORMAT, path, 0, MB_AT ": "
+			    "missing samples", it, d, m);
+	}
+	if (!cJSON_IsArray(arr))
+		return err_set_at(SK_ERR_FORMAT, path, 0, MB_AT ": expected "
+		    "%s", it, d, m, version >= 2 ? "an array or {\"span\", "
+		    "\"samples\"}" : "an array");
+	if (arr->child == NULL)
+		return err_set_at(SK_ERR_FORMAT, path, 0, MB_AT ": empty "
+		    "micro-batch", it, d, m);
+	if ((e = plan_mb_begin_span(p, (int)span)) != SK_OK)
+		return e;
+	W = plan_mb_width(p, &p->mbs[p->nmbs - 1]);
 	lo[0] = 0, hi[0] = UINT32_MAX;
 	lo[1] = 1, hi[1] = TRACE_LEN_MAX;
-	lo[2] = PLAN_SHARDED, hi[2] = p->job.cp - 1;
-	if ((e = plan_mb_begin(p)) != SK_OK)
-		return e;
-	for (s = mb->child, k = 0; s != NULL; s = s->next, k++) {
-		if (!cJSON_IsArray(s) || count(s) != 3)
-			return err_set_at(SK_ERR_FORMAT, path, 0, "iterations"
-			    "[%zu].ranks[%d].micro_batches[%zu][%zu]: expected "
-			    "[index, len, place]", it, d, m, k);
-		for (x = s->child, f = 0; f < 3; x = x->next, f++) {
+	lo[3] = 2, hi[3] = W;
+	for (s = arr->child, k = 0; s != NULL; s = s->next, k++) {
+		n = cJSON_IsArray(s) ? count(s) : 0;
+		if (n != 3 && (n != 4 || version < 2))
+			return err_set_at(SK_ERR_FORMAT, path, 0, MB_AT "[%zu]: "
+			    "expected [index, len, place]%s", it, d, m, k,
+			    version >= 2 ? " or [index, len, first, size]" :
+			    "");
+		/* place is -1 or a rank; a group's first rank is >= 0 */
+		lo[2] = n == 3 ? PLAN_SHARDED : 0;
+		hi[2] = W - 1;
+		for (x = s->child, f = 0; f < n; x = x->next, f++) {
 			e = intval(x, lo[f], hi[f], &v[f]);
 			if (e == 1)
 				return err_set_at(SK_ERR_FORMAT, path, 0,
-				    "iterations[%zu].ranks[%d].micro_batches"
-				    "[%zu][%zu]: %s: expected an integer", it,
-				    d, m, k, field[f]);
+				    MB_AT "[%zu]: %s: expected an integer", it,
+				    d, m, k, n == 4 && f == 2 ? "first" :
+				    field[f]);
 			if (e == 2)
 				return err_set_at(SK_ERR_FORMAT, path, 0,
-				    "iterations[%zu].ranks[%d].micro_batches"
-				    "[%zu][%zu]: %s %.0f is not in [%.0f, %.0f]",
-				    it, d, m, k, field[f], v[f], lo[f], hi[f]);
+				    MB_AT "[%zu]: %s %.0f is not in [%.0f, "
+				    "%.0f]", it, d, m, k, n == 4 && f == 2 ?
+				    "first" : field[f], v[f], lo[f], hi[f]);
 		}
-		if ((e = plan_push(p, (uint32_t)v[0], (uint32_t)v[1],
-		    (int32_t)v[2])) != SK_OK)
+		e = n == 3 ? plan_push(p, (uint32_t)v[0], (uint32_t)v[1],
+		    (int32_t)v[2]) : plan_push_group(p, (uint32_t)v[0],
+		    (uint32_t)v[1], (int)v[2], (int)v[3]);
+		if (e != SK_OK)
 			return e;
 	}
 	return SK_OK;
@@ -465,8 +515,8 @@ read_mb(const char *path, const cJSON *mb, size_t it, int d, size_t m,
 
 /* Iteration number it (a JSON object) into p; scratch holds its batch. */
 static int
-read_iter(const char *path, const cJSON *o, size_t it, uint32_t *scratch,
-          struct plan *p)
+read_iter(const char *path, int version, const cJSON *o, size_t it,
+          uint32_t *scratch, struct plan *p)
 {
 	char where[WHERE_MAX];
 	const cJSON *batch, *ranks, *rk, *mbs, *mb, *x;
@@ -522,7 +572,8 @@ read_iter(const char *path, const cJSON *o, size_t it, uint32_t *scratch,
 		if ((e = plan_rank_begin(p)) != SK_OK)
 			return e;
 		for (mb = mbs->child, m = 0; mb != NULL; mb = mb->next, m++)
-			if ((e = read_mb(path, mb, it, d, m, p)) != SK_OK)
+			if ((e = read_mb(path, version, mb, it, d, m, p)) !=
+			    SK_OK)
 				return e;
 	}
 	return SK_OK;
@@ -561,7 +612,7 @@ plan_read(const char *path, struct plan *p)
 	const cJSON *o, *iters, *it;
 	uint32_t *scratch = NULL;
 	size_t niter, nbatch, maxbatch, nmbs, nsamples, i;
-	int e;
+	int e, version = 0;
 
 	plan_init(&q);
 	if ((e = fits(path)) != SK_OK ||
@@ -572,8 +623,8 @@ plan_read(const char *path, struct plan *p)
 		goto out;
 	}
 	if ((e = json_check_keys(root, path, top_keys, NKEYS(top_keys))) !=
-	    SK_OK || (e = json_check_version(root, path, PLAN_FORMAT,
-	    PLAN_VERSION)) != SK_OK ||
+	    SK_OK || (e = json_check_version_range(root, path, PLAN_FORMAT, 1,
+	    PLAN_VERSION, &version)) != SK_OK ||
 	    (e = json_get_obj(root, "job", path, &o)) != SK_OK)
 		goto out;
 	snprintf(where, sizeof where, "%s: job", path);
@@ -603,7 +654,8 @@ plan_read(const char *path, struct plan *p)
 		goto out;
 	}
 	for (it = iters->child, i = 0; it != NULL; it = it->next, i++)
-		if ((e = read_iter(path, it, i, scratch, &q)) != SK_OK)
+		if ((e = read_iter(path, (int)version, it, i, scratch, &q)) !=
+		    SK_OK)
 			goto out;
 	plan_free(p);
 	*p = q;

@@ -7,6 +7,7 @@ libskrull_sched_a_SOURCES = \
 	src/sched/dacp.c src/sched/dacp.h \
 	src/sched/gds.c \
 	src/sched/cdacp.c \
+	src/sched/mbtime.c src/sched/mbtime.h \
 	src/sched/tgds.c \
 	src/sched/baseline.c \
 	src/sched/rr.c

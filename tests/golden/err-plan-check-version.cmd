@@ -1,1 +1,1 @@
-printf '{"format":"skrull-plan","version":2}' >v2.json && skrull plan --check v2.json
+printf '{"format":"skrull-plan","version":3}' >v3.json && skrull plan --check v3.json

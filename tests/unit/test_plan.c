@@ -379,6 +379,8 @@ test_cp8(void **state)
 	    "micro-batch 0, CP rank 4: 33,643 tokens exceed BucketSize 26,000 "
 	    "(local 25,999 + 1/8 of sharded 61,152)");
 	p.samples[2].place = SH;
+	p.samples[2].first = 0;
+	p.samples[2].size = 8;
 	p.samples[2].len = 1;
 	/* Now sharded 61153: rank 5 has 20000 + 7644.125, rounded up. */
 	assert_int_equal(plan_validate(&p, NULL), SK_ERR_FORMAT);
@@ -590,7 +592,7 @@ test_roundtrip(void **state)
 	assert_int_equal(strlen(c), na);
 	assert_memory_equal(c, a, na);
 	/* The shape of skrull-plan(5). */
-	assert_non_null(strstr(a, "\"format\":\"skrull-plan\",\"version\":1,"));
+	assert_non_null(strstr(a, "\"format\":\"skrull-plan\",\"version\":2,"));
 	assert_non_null(strstr(a, "\"params\":{\"mb_tokens\":0,\"rollback\":"
 	    "\"on\",\"binpack\":\"lpt\",\"seed\":20250519,\"ratio\":0.3125}"));
 	assert_non_null(strstr(a, "\"trace\":{\"path\":\"traces/small.txt\","
@@ -763,7 +765,7 @@ e_format(cJSON *r)
 static void
 e_version(cJSON *r)
 {
-	set(r, "version", cJSON_CreateNumber(2));
+	set(r, "version", cJSON_CreateNumber(3));
 }
 
 static void

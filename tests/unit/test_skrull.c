@@ -113,6 +113,8 @@ time_placed(const struct job *j, uint32_t S, int32_t place)
 
 	plan_of(j, "deepspeed", &S, 1, &t, &pl);
 	pl.samples[0].place = place;
+	pl.samples[0].first = (uint16_t)(place == PLAN_SHARDED ? 0 : place);
+	pl.samples[0].size = (uint16_t)(place == PLAN_SHARDED ? j->cp : 1);
 	assert_int_equal(plan_validate(&pl, &t), SK_OK);
 	simulate(&pl, &r);
 	sec = r.time[0];
