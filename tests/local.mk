@@ -16,6 +16,7 @@ SK_UNIT_TESTS = \
 	tests/unit/test_dacp \
 	tests/unit/test_gds \
 	tests/unit/test_skrull \
+	tests/unit/test_opt \
 	tests/unit/test_sched \
 	tests/unit/test_report \
 	tests/unit/test_profile \

@@ -8,8 +8,9 @@ libskrull_sched_a_SOURCES = \
 	src/sched/gds.c \
 	src/sched/cdacp.c \
 	src/sched/mbtime.c src/sched/mbtime.h \
+	src/sched/opt.c src/sched/opt.h \
 	src/sched/tgds.c \
 	src/sched/baseline.c \
 	src/sched/rr.c
 libskrull_sched_a_CPPFLAGS = $(SK_INC_SCHED)
-SK_SCHED_LIBS = libskrull_sched.a $(SK_CORE_LIBS)
+SK_SCHED_LIBS = libskrull_sched.a $(GLPK_LIBS) $(SK_CORE_LIBS)
