@@ -8,6 +8,7 @@ libskrull_sched_a_SOURCES = \
 	src/sched/gds.c \
 	src/sched/cdacp.c \
 	src/sched/mbtime.c src/sched/mbtime.h \
+	src/sched/skrull.c \
 	src/sched/tgds.c \
 	src/sched/baseline.c \
 	src/sched/rr.c

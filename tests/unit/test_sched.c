@@ -192,19 +192,20 @@ static void
 test_policy_table(void **state)
 {
 	static const char *const names[] = {
-		"deepspeed", "sorted", "dacp", "rr", "skrull-paper", "skrull"
+		"deepspeed", "sorted", "dacp", "rr", "skrull-paper",
+		"skrull-cp", "skrull"
 	};
 	size_t i;
 
-	assert_int_equal(sched_npolicies, 6);
-	for (i = 0; i < 6; i++) {
+	assert_int_equal(sched_npolicies, 7);
+	for (i = 0; i < 7; i++) {
 		assert_string_equal(sched_policies[i]->name, names[i]);
 		assert_ptr_equal(sched_policy_find(names[i]), sched_policies[i]);
 		assert_true(strlen(sched_policies[i]->summary) > 10);
 	}
 	assert_null(sched_policy_find("Skrull"));
 	assert_string_equal(err_msg(), "unknown policy 'Skrull'; one of "
-	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull");
+	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull");
 }
 
 /* ---- the baselines and the batcher, by hand ---- */
@@ -437,7 +438,7 @@ test_bad_input(void **state)
 	assert_int_equal(sched_plan(&j, &p, "best", &t, NULL, &pl),
 	    SK_ERR_ARG);
 	assert_string_equal(err_msg(), "unknown policy 'best'; one of "
-	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull");
+	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull");
 
 	j.bucket = 0;
 	assert_int_equal(sched_plan(&j, &p, "skrull", &t, NULL, &pl),
