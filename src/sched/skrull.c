@@ -47,29 +47,37 @@ member_sec(const struct sched_ws *ws, double S, int d, int g)
 
 /* Candidate 2 into ws->citems: INFINITY if a sequence fits nowhere. */
 static double
-block_lpt(struct sched_ws *ws, const uint32_t *len, size_t n, int W, int g0)
+block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
+    size_t n, int W, int g0)
 {
 	const struct job *j = &ws->job;
 	uint64_t cap = (uint64_t)W * j->bucket, share;
-	double fin, bestf, hi, c;
+	double fin, bestf, hi, c, mean = 0;
 	size_t q, p;
-	int d, f, r, bf, bd, ok;
+	int d, f, r, bf, bd, ok, sp, csp;
 
 	for (r = 0; r < W; r++) {
 		ws->qload[r] = 0;
 		ws->qmem[r] = 0;
 	}
-	for (q = 0; q < n; q++)
+	for (q = 0; q < n; q++) {
 		ws->dkey[q] = (uint64_t)(UINT32_MAX - len[q]) << 32 | q;
+		mean += w[q] / W;
+	}
 	ws_sort_u64(ws, ws->dkey, n);
 	for (q = 0; q < n; q++) {
 		p = ws->dkey[q] & POS_MASK;
 		bestf = INFINITY;
 		bf = bd = -1;
+		/* A sequence no heavier than a rank's mean load cannot set the
+		 * makespan: it goes whole (cdacp.c's stopping rule). */
 		for (d = 1; d <= W; d++) {
-			if (W % d != 0 || (d == 1 && len[p] > j->bucket))
+			if (W % d != 0 || (d == 1 && len[p] > j->bucket) ||
+			    (d > 1 && w[p] <= mean && len[p] <= j->bucket))
 				continue;
 			share = (uint64_t)(W / d) * len[p];
+			c = 0;
+			csp = -1;
 			for (f = 0; f < W; f += d) {
 				hi = 0;
 				ok = 1;
@@ -79,7 +87,12 @@ block_lpt(struct sched_ws *ws, const uint32_t *len, size_t n, int W, int g0)
 				}
 				if (!ok)
 					continue;
-				c = member_sec(ws, len[p], d, g0 + f);
+				/* the same for every block on the same nodes */
+				sp = ops_spans_nodes(j, g0 + f, d);
+				if (sp != csp) {
+					c = member_sec(ws, len[p], d, g0 + f);
+					csp = sp;
+				}
 				fin = hi + c;
 				if (fin < bestf) {
 					bestf = fin;
@@ -115,7 +128,7 @@ skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
 			return rc;
 		a = mbtime_eval(&ws->mbt, &ws->job, W, g0, it, n, NULL);
 	}
-	b = block_lpt(ws, len, n, W, g0);
+	b = block_lpt(ws, len, w, n, W, g0);
 	if (b < a) {
 		for (i = 0; i < n; i++)
 			it[i] = ws->citems[i];
