@@ -12,6 +12,7 @@ SK_UNIT_TESTS = \
 	tests/unit/test_job \
 	tests/unit/test_cost \
 	tests/unit/test_plan \
+	tests/unit/test_plan_v2 \
 	tests/unit/test_pstats \
 	tests/unit/test_dacp \
 	tests/unit/test_gds \

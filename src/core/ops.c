@@ -514,14 +514,17 @@ void
 ops_bound_add(const struct ops_rate *r, struct ops_bound *b, double S)
 {
 	const struct job *j = r->j;
+	int G = j->dp * j->cp;
 	double d = ceil(S / j->bucket), t;
 
 	if (d < 1)
 		d = 1;
-	if (d > j->cp)
-		d = j->cp;
+	if (d > G)
+		d = G;
 	b->work += ops_seq_sec(r, S, (int)d);
-	t = ops_seq_sec(r, S, j->cp) / j->cp;
+	/* ops_seq_sec(S, d) / d = (a S + f (1 + half d / S) / max) / d falls
+	 * with d: a sample is fastest over every GPU of the job. */
+	t = ops_seq_sec(r, S, G) / G;
 	if (t > b->single)
 		b->single = t;
 }

@@ -175,7 +175,8 @@ double ops_seq_sec(const struct ops_rate *r, double S, int d);
  *   bound = launch_sec + max(work / (dp cp), single) + tail_sec,
  * work the sum of each sample's ops_seq_sec over the fewest ranks its
  * memory allows (ceil(S / bucket): whole when it fits), single the largest
- * ops_seq_sec(S, cp) / cp (a sample spreads over at most its CP group).
+ * ops_seq_sec(S, G) / G, G = dp x cp (a plan may shard a sample over
+ * every GPU of the job: skrull-plan(5) version 2).
  */
 struct ops_bound {
 	double work;    /* GPU-seconds, s */

@@ -148,3 +148,24 @@ cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
 	}
 	return SK_OK;
 }
+
+int
+cdacp_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
+    size_t n, int W, int g0, struct mbt_item *it)
+{
+	size_t i;
+	int rc;
+
+	(void)g0;
+	if (W != ws->N)
+		return err_set(SK_ERR_ARG, "cost-driven DACP places on the CP "
+		    "group's %d ranks, not %d", ws->N, W);
+	if ((rc = cdacp_place(ws, len, w, n, ws->place)) != SK_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		it[i].len = len[i];
+		it[i].first = ws->place[i] == PLAN_SHARDED ? 0 : ws->place[i];
+		it[i].size = ws->place[i] == PLAN_SHARDED ? W : 1;
+	}
+	return SK_OK;
+}

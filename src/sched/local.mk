@@ -9,6 +9,7 @@ libskrull_sched_a_SOURCES = \
 	src/sched/cdacp.c \
 	src/sched/mbtime.c src/sched/mbtime.h \
 	src/sched/opt.c src/sched/opt.h \
+	src/sched/skrull.c \
 	src/sched/tgds.c \
 	src/sched/baseline.c \
 	src/sched/rr.c

@@ -45,6 +45,18 @@ mbtime_eval(struct mbtime *m, const struct job *j, int W, int g0,
 	size_t i, ng = 0, g;
 	int q;
 
+	/* One sequence over every rank: all ranks cost the same. */
+	if (n == 1 && it[0].size == W && W >= 2) {
+		ops_load_init(&m->load[0], W);
+		ops_load_shard_d(j, &m->load[0], it[0].len, W);
+		ops_load_coll(j, &m->load[0], it[0].len, W,
+		    ops_spans_nodes(j, g0, W));
+		ops_load_cost(j, &m->load[0], &c);
+		t = ops_mb_time(j, &c);
+		for (q = 0; rank != NULL && q < W; q++)
+			rank[q] = t;
+		return t;
+	}
 	for (q = 0; q < W; q++)
 		ops_load_init(&m->load[q], W);
 	/* Whole sequences first, then shards, as ops_part_cost adds them,

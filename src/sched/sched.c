@@ -23,6 +23,7 @@ extern const struct sched_policy baseline_sorted_policy;
 extern const struct sched_policy skrull_paper_policy;
 extern const struct sched_policy rr_policy;
 extern const struct sched_policy skrull_policy;
+extern const struct sched_policy skrull_cp_policy;
 
 /* Knobs of enum type are stored as int (sched_knob_set writes an int). */
 _Static_assert(sizeof (enum sched_binpack) == sizeof (int), "enum size");
@@ -236,6 +237,7 @@ const struct sched_policy *const sched_policies[] = {
 	&dacp_policy,
 	&rr_policy,
 	&skrull_paper_policy,
+	&skrull_cp_policy,
 	&skrull_policy,
 };
 const size_t sched_npolicies =

@@ -10,6 +10,7 @@
  * the samples of one global batch, so the update is the same as any other
  * policy's.
  */
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,9 +88,13 @@ balance(struct sched_ws *ws, size_t n, double wmax)
 		    wmax * (UINT32_MAX - 1))) << 32 | i;
 	ws_sort_u64(ws, ws->key, n);
 	for (d = 0; d < dp; d++)
-		ws->binload[d] = 0;
+		ws->binload[d] = ws->pre[d] * ws->N;
 	for (q = 0; q < n; q++) {
 		i = ws->key[q] & POS_MASK;
+		if (ws->spanat[i] >= 0) {
+			ws->bin[i] = -1;
+			continue;
+		}
 		t = fastest(ws);
 		ws->bin[i] = t;
 		ws->binload[t] += ws->w[i];
@@ -190,20 +195,139 @@ fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
 	return SK_OK;
 }
 
-static int
-run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
-    struct plan *out)
+/*
+ * The samples no CP group can run within the batch's balanced share get a
+ * micro-batch of their own spanning k DP ranks (ByteScale's mesh; the
+ * paper's DACP stops at the CP group).  For each, heaviest first, k = 1
+ * (no span) .. dp is scored by the iteration it would give: the larger of
+ * the busiest covered rank's spans plus this one (mbtime_eval over k x cp
+ * GPUs: thinner kernels, and the network once it leaves a node) and the
+ * whole batch's work spread evenly; the least wins, the smaller k on a
+ * tie.  ws->spanat[i] / spank[i] record the choice (-1: none), ws->pre[d]
+ * each DP rank's seconds of spans.
+ */
+static void
+choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 {
-	size_t q, c, m, a, k;
+	const struct job *j = &ws->job;
+	struct mbt_item one;
+	double total = 0, G = (double)ws->dp * ws->N, spread = 0, tk, est;
+	double best, hi, lo, own;
+	size_t i, q, c = 0;
+	int k, a, d, ba, bk, at;
+
+	for (d = 0; d < ws->dp; d++)
+		ws->pre[d] = 0;
+	for (i = 0; i < n; i++) {
+		ws->spanat[i] = -1;
+		total += ws->w[i];
+	}
+	if (ws->dp < 2)
+		return;
+	/* Candidates: above the balanced share even over their CP group. */
+	for (i = 0; i < n; i++)
+		if (ops_seq_sec(&ws->rate, len[i], ws->N) / ws->N > total / G)
+			ws->key[c++] = (uint64_t)(UINT32_MAX - len[i]) << 32 | i;
+	ws_sort_u64(ws, ws->key, c);
+	for (q = 0; q < c; q++) {
+		i = ws->key[q] & POS_MASK;
+		one.len = len[i];
+		one.first = 0;
+		own = ops_seq_sec(&ws->rate, len[i], ws->N);
+		/* k = 1: it stays in the balanced batch */
+		one.size = ws->N;
+		best = fmax(mbtime_eval(&ws->mbt, j, ws->N, 0, &one, 1, NULL),
+		    (spread + total) / G);
+		ba = -1;
+		bk = 1;
+		for (k = 2; k <= ws->dp; k++) {
+			/* the k consecutive DP ranks with the least spans so
+			 * far, aligned on k when that ties */
+			at = -1;
+			lo = INFINITY;
+			for (a = 0; a + k <= ws->dp; a++) {
+				hi = 0;
+				for (d = a; d < a + k; d++)
+					hi = fmax(hi, ws->pre[d]);
+				if (hi < lo || (hi == lo && a % k == 0 &&
+				    at % k != 0)) {
+					lo = hi;
+					at = a;
+				}
+			}
+			one.size = k * ws->N;
+			tk = mbtime_eval(&ws->mbt, j, k * ws->N, at * ws->N, &one,
+			    1, NULL);
+			est = fmax(lo + tk, (spread + total - own +
+			    tk * k * ws->N) / G);
+			if (est < best) {
+				best = est;
+				ba = at;
+				bk = k;
+			}
+		}
+		if (ba < 0)
+			continue;
+		ws->spanat[i] = ba;
+		ws->spank[i] = bk;
+		one.size = bk * ws->N;
+		tk = mbtime_eval(&ws->mbt, j, bk * ws->N, ba * ws->N, &one, 1,
+		    NULL);
+		for (d = ba; d < ba + bk; d++)
+			ws->pre[d] += tk;
+		/* its GPU-seconds leave the batch, its span's enter it */
+		spread += tk * bk * ws->N - own;
+	}
+}
+
+/* The spanning micro-batches DP rank d lists: one per sample it heads. */
+static int
+push_spans(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+    size_t n, int d, struct plan *out)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (ws->spanat[i] != d)
+			continue;
+		if ((rc = plan_mb_begin_span(out, ws->spank[i])) != SK_OK ||
+		    (rc = plan_push(out, idx[i], len[i], PLAN_SHARDED)) !=
+		    SK_OK)
+			return rc;
+	}
+	return SK_OK;
+}
+
+int
+tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+    size_t n, sched_gplace_fn place, int spans, struct plan *out)
+{
+	size_t q, c, m, a, k, i;
 	uint64_t tok;
 	char where[64];
+	double wmax;
 	int d, rc;
 
 	if (n > ws->max)
 		return err_set(SK_ERR_RANGE, "global batch of %zu samples "
 		    "exceeds the scheduler workspace of %zu", n, ws->max);
-	balance(ws, n, weights(ws, len, n));
+	if (place == NULL)
+		place = cdacp_gplace;
+	wmax = weights(ws, len, n);
+	if (spans)
+		choose_spans(ws, len, n);
+	else {
+		for (i = 0; i < n; i++)
+			ws->spanat[i] = -1;
+		for (d = 0; d < ws->dp; d++)
+			ws->pre[d] = 0;
+	}
+	balance(ws, n, wmax);
 	for (d = 0; d < ws->dp; d++) {
+		if ((rc = plan_rank_begin(out)) != SK_OK ||
+		    (rc = push_spans(ws, idx, len, n, d, out)) != SK_OK)
+			return rc;
 		c = ws_rank_samples(ws, len, n, d, &tok);
 		rc = SK_ERR_RANGE;
 		for (m = ws_min_mbs(ws, tok); c > 0 && m <= c; m++)
@@ -220,7 +344,8 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 			a = ws->mbfirst[q];
 			k = ws->mbfirst[q + 1] - a;
 			ws_gather(ws, len, ws->w, a, k);
-			rc = cdacp_place(ws, ws->glen, ws->gfl, k, ws->place + a);
+			rc = place(ws, ws->glen, ws->gfl, k, ws->N, d * ws->N,
+			    ws->items + a);
 			if (rc != SK_OK) {
 				snprintf(where, sizeof where, "DP rank %d, "
 				    "micro-batch %zu", d, q);
@@ -228,16 +353,38 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 				return rc;
 			}
 		}
-		if ((rc = ws_push_rank(ws, idx, len, m, out)) != SK_OK)
+		if ((rc = ws_push_items(ws, idx, len, m, out)) != SK_OK)
 			return rc;
 	}
 	return SK_OK;
 }
 
+static int
+run_cp(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+    size_t n, struct plan *out)
+{
+	return tgds_compose(ws, idx, len, n, NULL, 0, out);
+}
+
+static int
+run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
+    struct plan *out)
+{
+	return tgds_compose(ws, idx, len, n, skrull_gplace, 1, out);
+}
+
+const struct sched_policy skrull_cp_policy = {
+	.name = "skrull-cp",
+	.summary = "time-balanced GDS over DP, fewest micro-batches; "
+	    "cost-driven DACP: whole on one rank or over the CP group",
+	.batching = BATCHING_ORDER,
+	.run = run_cp
+};
+
 const struct sched_policy skrull_policy = {
 	.name = "skrull",
-	.summary = "time-balanced GDS over DP, fewest micro-batches; "
-	    "cost-driven DACP placement (the default)",
+	.summary = "skrull-cp with shard groups of any size and spans across "
+	    "DP ranks, chosen by estimated time (the default)",
 	.batching = BATCHING_ORDER,
 	.run = run
 };

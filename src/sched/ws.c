@@ -17,7 +17,7 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
     size_t max_batch)
 {
 	struct sched_ws *ws;
-	size_t n = max_batch, N = (size_t)j->cp, dp = (size_t)j->dp;
+	size_t n = max_batch, N = (size_t)j->cp, dp = (size_t)j->dp, G;
 
 	if (j->cp < 1 || j->dp < 1 || j->bucket < 1) {
 		err_set(SK_ERR_ARG, "scheduler: cp %d, dp %d and bucket %u must "
@@ -61,6 +61,19 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	ws->one = calloc(n, sizeof *ws->one);
 	ws->mbw = calloc(n, sizeof *ws->mbw);
 	ws->mbtok = calloc(n, sizeof *ws->mbtok);
+	G = dp * N;
+	ws->items = calloc(n, sizeof *ws->items);
+	ws->citems = calloc(n, sizeof *ws->citems);
+	ws->qload = calloc(G, sizeof *ws->qload);
+	ws->qmem = calloc(G, sizeof *ws->qmem);
+	ws->pre = calloc(dp, sizeof *ws->pre);
+	ws->spanat = calloc(n, sizeof *ws->spanat);
+	ws->spank = calloc(n, sizeof *ws->spank);
+	if (ws->items == NULL || ws->citems == NULL || ws->qload == NULL ||
+	    ws->qmem == NULL || ws->pre == NULL || ws->spanat == NULL ||
+	    ws->spank == NULL ||
+	    mbtime_init(&ws->mbt, (int)G, n) != SK_OK)
+		goto nomem;
 	if (ws->fl == NULL || ws->key == NULL || ws->bin == NULL ||
 	    ws->binload == NULL || ws->sub == NULL || ws->arr == NULL ||
 	    ws->mbfirst == NULL || ws->place == NULL || ws->glen == NULL ||
@@ -105,6 +118,14 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->one);
 	free(ws->mbw);
 	free(ws->mbtok);
+	free(ws->items);
+	free(ws->citems);
+	free(ws->qload);
+	free(ws->qmem);
+	free(ws->pre);
+	free(ws->spanat);
+	free(ws->spank);
+	mbtime_free(&ws->mbt);
 	free(ws);
 }
 
@@ -229,6 +250,29 @@ ws_push_rank(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 			p = ws->arr[i];
 			if ((rc = plan_push(out, idx[p], len[p], ws->place[i])) !=
 			    SK_OK)
+				return rc;
+		}
+	}
+	return SK_OK;
+}
+
+int
+ws_push_items(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+    size_t m, struct plan *out)
+{
+	const struct mbt_item *it;
+	size_t q, i;
+	uint32_t p;
+	int rc;
+
+	for (q = 0; q < m; q++) {
+		if ((rc = plan_mb_begin(out)) != SK_OK)
+			return rc;
+		for (i = ws->mbfirst[q]; i < ws->mbfirst[q + 1]; i++) {
+			p = ws->arr[i];
+			it = &ws->items[i];
+			if ((rc = plan_push_group(out, idx[p], len[p], it->first,
+			    it->size)) != SK_OK)
 				return rc;
 		}
 	}

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "job.h"
+#include "mbtime.h"
 #include "ops.h"
 #include "plan.h"
 #include "sched.h"
@@ -65,6 +66,18 @@ struct sched_ws {
 	struct ops_load *one;       /* max: micro-batch sequence i alone, whole */
 	double *mbw;                /* max: weight per micro-batch */
 	uint64_t *mbtok;            /* max: tokens per micro-batch */
+
+	/* Shard groups and spans (tgds_compose, skrull.c). */
+	struct mbt_item *items;     /* max: placement of arr[i] */
+	struct mbt_item *citems;    /* max: a candidate placement */
+	double *qload;              /* dp x cp: seconds per rank of a
+	                               micro-batch */
+	uint64_t *qmem;             /* dp x cp: its scaled memory */
+	double *pre;                /* dp: seconds of spanning micro-batches */
+	int32_t *spanat;            /* max: first DP rank of batch sample i's
+	                               spanning micro-batch, -1: none */
+	int32_t *spank;             /* max: ... the DP ranks it spans */
+	struct mbtime mbt;          /* micro-batches of up to dp x cp ranks */
 };
 
 /* Placement of one micro-batch: len[k] (fl[k] its FLOPs, may be NULL where
@@ -129,6 +142,44 @@ int gds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
  */
 int cdacp_place(struct sched_ws *ws, const uint32_t *len, const double *w,
                 size_t n, int32_t *place);
+
+/*
+ * Placement of one micro-batch with shard groups: the n sequences len[]
+ * (w[i]: ops_seq_sec whole, or over the fewest ranks memory allows) on W
+ * ranks, GPUs g0 .. g0 + W - 1, into it[0..n) (mbtime.h).  SK_ERR_RANGE
+ * when no placement fits.
+ */
+typedef int (*sched_gplace_fn)(struct sched_ws *ws, const uint32_t *len,
+                               const double *w, size_t n, int W, int g0,
+                               struct mbt_item *it);
+
+/*
+ * Skrull's composition of a global batch (tgds.c): samples that no CP
+ * group can run within the batch's balanced share get a micro-batch
+ * spanning the DP ranks that makes their iteration fastest, then the rest
+ * time-balanced over DP (counting those spans), the fewest micro-batches
+ * memory allows, each placed by place.  With place = NULL and spans off
+ * it is the `skrull-cp` policy (cdacp_place, all-CP groups).
+ */
+int tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+                 size_t n, sched_gplace_fn place, int spans,
+                 struct plan *out);
+
+/* cdacp_place as a placement with groups (W must be the CP degree): its
+ * shards span all W ranks. */
+int cdacp_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
+                 size_t n, int W, int g0, struct mbt_item *it);
+
+/* Skrull's group-aware placement (skrull.c): the better by mbtime_eval of
+ * cost-driven DACP (all-W groups) and a block LPT that picks each heavy
+ * sequence's group size. */
+int skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
+                  size_t n, int W, int g0, struct mbt_item *it);
+
+/* Push micro-batches mbfirst[0..m] of arr with ws->items as their
+ * placements (no plan_rank_begin: spanning micro-batches may precede). */
+int ws_push_items(struct sched_ws *ws, const uint32_t *idx,
+                  const uint32_t *len, size_t m, struct plan *out);
 
 /* Algorithm 4 (round-robin by free memory) with roll-back. */
 int rr_place(struct sched_ws *ws, const uint32_t *len, const double *fl,

@@ -526,9 +526,11 @@ test_rate_by_hand(void **state)
 /*
  * The bound, DP 2 x CP 4 (8 GPUs), numbers of test_rate_by_hand:
  *   {1000, 3000}: work (3.71664e-4 + 1.80614592e-3) / 8 = 2.7222624e-4 s
- *     is below the 3000-token sample over its 4 ranks, 2.01357504e-3 / 4 =
- *     5.0339376e-4 s: bound 2.85e-4 + 5.0339376e-4 + 1.06882368e-4 =
- *     8.95276128e-4 s;
+ *     is below the 3000-token sample over all 8 GPUs: queries 375,
+ *     efficiency 0.4 x 375/575, 4609536000 x 575 / 1.5e16 = 1.7669888e-4
+ *     s, x 9 = 1.59028992e-3, + 6.9985728e-4 = 2.2901472e-3 GPU-seconds,
+ *     / 8 = 2.862684e-4 s: bound 2.85e-4 + 2.862684e-4 + 1.06882368e-4 =
+ *     6.78150768e-4 s;
  *   {3000 x 8, 1000}: work (8 x 1.80614592e-3 + 3.71664e-4) / 8 =
  *     1.85260392e-3 s sets it: 2.85e-4 + 1.85260392e-3 + 1.06882368e-4 =
  *     2.244486288e-3 s;
@@ -549,8 +551,8 @@ test_bound_by_hand(void **state)
 	ops_bound_add(&r, &b, 1000);
 	ops_bound_add(&r, &b, 3000);
 	assert_near(b.work, 2.17780992e-3, 1e-14);
-	assert_near(b.single, 5.0339376e-4, 1e-15);
-	assert_near(ops_bound_sec(&r, &b), 8.95276128e-4, 1e-14);
+	assert_near(b.single, 2.862684e-4, 1e-15);
+	assert_near(ops_bound_sec(&r, &b), 6.78150768e-4, 1e-14);
 
 	memset(&b, 0, sizeof b);
 	for (i = 0; i < 8; i++)

@@ -192,19 +192,20 @@ static void
 test_policy_table(void **state)
 {
 	static const char *const names[] = {
-		"deepspeed", "sorted", "dacp", "rr", "skrull-paper", "skrull"
+		"deepspeed", "sorted", "dacp", "rr", "skrull-paper",
+		"skrull-cp", "skrull"
 	};
 	size_t i;
 
-	assert_int_equal(sched_npolicies, 6);
-	for (i = 0; i < 6; i++) {
+	assert_int_equal(sched_npolicies, 7);
+	for (i = 0; i < 7; i++) {
 		assert_string_equal(sched_policies[i]->name, names[i]);
 		assert_ptr_equal(sched_policy_find(names[i]), sched_policies[i]);
 		assert_true(strlen(sched_policies[i]->summary) > 10);
 	}
 	assert_null(sched_policy_find("Skrull"));
 	assert_string_equal(err_msg(), "unknown policy 'Skrull'; one of "
-	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull");
+	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull");
 }
 
 /* ---- the baselines and the batcher, by hand ---- */
@@ -437,7 +438,7 @@ test_bad_input(void **state)
 	assert_int_equal(sched_plan(&j, &p, "best", &t, NULL, &pl),
 	    SK_ERR_ARG);
 	assert_string_equal(err_msg(), "unknown policy 'best'; one of "
-	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull");
+	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull");
 
 	j.bucket = 0;
 	assert_int_equal(sched_plan(&j, &p, "skrull", &t, NULL, &pl),
@@ -536,7 +537,7 @@ static void
 check_plan(const struct plan *pl, const struct trace *t, uint8_t *seen)
 {
 	const struct job *j = &pl->job;
-	uint64_t loc[16], sh, cap = (uint64_t)j->cp * j->bucket, inbatch;
+	uint64_t loc[64], W, inbatch;
 	size_t it, d, m, k, i, placed = 0;
 	int r;
 
@@ -559,8 +560,12 @@ check_plan(const struct plan *pl, const struct trace *t, uint8_t *seen)
 				const struct plan_mb *mb = &pl->mbs[rk->first + m];
 
 				assert_true(mb->n > 0);
+				assert_in_range(mb->span, 1, j->dp - (int)d);
+				W = (uint64_t)mb->span * j->cp;
+				assert_true(W <= 64);
 				memset(loc, 0, sizeof loc);
-				sh = 0;
+				/* rank r's memory, scaled by W: W x whole +
+				 * (W / size) x each shard it holds */
 				for (k = 0; k < mb->n; k++) {
 					const struct plan_sample *s =
 					    &pl->samples[mb->first + k];
@@ -568,20 +573,26 @@ check_plan(const struct plan *pl, const struct trace *t, uint8_t *seen)
 					assert_int_equal(seen[s->index], 2);
 					seen[s->index] = 3;
 					assert_int_equal(s->len, t->len[s->index]);
-					if (s->place == PLAN_SHARDED)
-						sh += s->len;
-					else {
+					if (s->place == PLAN_SHARDED) {
+						assert_true(s->size >= 2 &&
+						    W % s->size == 0 &&
+						    s->first % s->size == 0 &&
+						    s->first + s->size <= W);
+						for (r = s->first; r < s->first +
+						    s->size; r++)
+							loc[r] += W / s->size *
+							    s->len;
+					} else {
 						assert_in_range(s->place, 0,
-						    j->cp - 1);
+						    (int)W - 1);
 						assert_true(s->len <= j->bucket);
-						loc[s->place] += s->len;
+						loc[s->place] += W * s->len;
 					}
 					placed++;
 					inbatch--;
 				}
-				for (r = 0; r < j->cp; r++)
-					assert_true((uint64_t)j->cp * loc[r] +
-					    sh <= cap);
+				for (r = 0; r < (int)W; r++)
+					assert_true(loc[r] <= W * j->bucket);
 			}
 		}
 		assert_int_equal(inbatch, 0);

@@ -149,7 +149,7 @@ test_one_sample(void **state)
 		if (!(fabs(whole - sharded) > 0.01 * whole))
 			fail_msg("%u tokens: whole %.9g s, sharded %.9g s",
 			    lens[i], whole, sharded);
-		plan_of(&j, "skrull", &lens[i], 1, &t, &pl);
+		plan_of(&j, "skrull-cp", &lens[i], 1, &t, &pl);
 		assert_int_equal(pl.samples[0].place, whole < sharded ? 0 :
 		    PLAN_SHARDED);
 		plan_free(&pl);
@@ -229,7 +229,7 @@ test_dp_balance(void **state)
 
 	(void)state;
 	small(&j, 2, 1, 2);
-	plan_of(&j, "skrull", v, 4, &t, &pl);
+	plan_of(&j, "skrull-cp", v, 4, &t, &pl);
 	assert_int_equal(pl.ranks[0].n, 1);
 	assert_int_equal(pl.ranks[1].n, 1);
 	assert_int_equal(pl.mbs[pl.ranks[0].first].n, 1);
