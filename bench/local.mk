@@ -1,10 +1,13 @@
 # bench: benchmarks, run by hand (not by make check); see README.md.
 EXTRA_DIST += bench/trace-stats.sh bench/plan.sh bench/sim.sh bench/tune.sh bench/run.sh \
-	bench/predict.sh bench/limits.sh bench/fuzz.sh bench/quality.sh
-EXTRA_PROGRAMS = bench/plan_latency
+	bench/predict.sh bench/limits.sh bench/fuzz.sh bench/quality.sh \
+	bench/optgap.sh
+EXTRA_PROGRAMS = bench/plan_latency bench/optgap
 bench_plan_latency_SOURCES = bench/plan_latency.c
 bench_plan_latency_LDADD = $(SK_SCHED_LIBS)
-CLEANFILES += bench/plan_latency
+bench_optgap_SOURCES = bench/optgap.c
+bench_optgap_LDADD = $(SK_SCHED_LIBS)
+CLEANFILES += bench/plan_latency bench/optgap
 EXTRA_DIST += bench/attn_cuda.c
 if HAVE_CUDA
 # The GPU attention benchmark: make bench/attn_cuda && bench/attn_cuda.

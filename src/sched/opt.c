@@ -8,7 +8,7 @@
  *   x(i, o) binary, sum_o x(i, o) = 1; an option that cannot hold the
  *   sample (whole and len_i > bucket, or len_i > size x bucket) fixed 0;
  *   memory, rank q: sum_i len_i x(i, q) + sum_{B ni q} len_i / size_B
- *   x(i, B) <= bucket (mbtime_fits divided by W x bucket).
+ *   x(i, B) <= bucket (mbtime_fits divided by W).
  *
  *   Per rank q the sums ops_load_* builds: L (tokens whole on q), Q (its
  *   share of the shards' queries), K (their keys), T = L + Q, ml and ms
@@ -66,6 +66,9 @@
 #include "mbtime.h"
 #include "ops.h"
 #include "opt.h"
+#include "plan.h"
+#include "sched.h"
+#include "ws.h"
 
 /* ops.c's attention backward: 2.5 times the forward's FLOPs in three
  * kernels; its fp32 log-sum-exp per query and head. */
@@ -115,7 +118,7 @@ struct milp {
 	double *pts;            /* the groups' breakpoints */
 	int *ind;               /* the row being built, 1-based as GLPK's */
 	double *val;
-	int nnz, cap;
+	int nnz;
 	double *x0;             /* the start's columns, 1-based */
 	int x0_given;
 	double bound;           /* proven, time units */
@@ -151,14 +154,23 @@ attn_sec(const struct job *j, double S, int d)
 
 /* ---- building ---- */
 
+/* A binary column. */
 static int
-col(struct milp *m, int kind, double lb, double ub)
+bin(struct milp *m)
 {
 	int c = glp_add_cols(m->lp, 1);
 
-	glp_set_col_kind(m->lp, c, kind);
-	if (kind != GLP_BV)
-		glp_set_col_bnds(m->lp, c, ub > lb ? GLP_DB : GLP_FX, lb, ub);
+	glp_set_col_kind(m->lp, c, GLP_BV);
+	return c;
+}
+
+/* A continuous column in [0, 1]. */
+static int
+unit(struct milp *m)
+{
+	int c = glp_add_cols(m->lp, 1);
+
+	glp_set_col_bnds(m->lp, c, GLP_DB, 0, 1);
 	return c;
 }
 
@@ -191,6 +203,25 @@ row(struct milp *m, int type, double lo, double hi)
 	glp_set_row_bnds(m->lp, r, type, lo, hi);
 	glp_set_mat_row(m->lp, r, m->nnz, m->ind, m->val);
 	m->nnz = 0;
+}
+
+/* epi >= a x + b y. */
+static void
+piece(struct milp *m, int epi, int x, double a, int y, double b)
+{
+	term(m, epi, 1);
+	term(m, x, -a);
+	term(m, y, -b);
+	row(m, GLP_LO, 0, 0);
+}
+
+/* epi >= x. */
+static void
+above(struct milp *m, int epi, int x)
+{
+	term(m, epi, 1);
+	term(m, x, -1);
+	row(m, GLP_LO, 0, 0);
 }
 
 static int
@@ -286,7 +317,7 @@ build_x(struct milp *m)
 	m->xc = (int)glp_get_num_cols(m->lp) + 1;
 	for (i = 0; i < m->n; i++)
 		for (o = 0; o < m->nopt; o++)
-			col(m, GLP_BV, 0, 1);
+			bin(m);
 	for (i = 0; i < m->n; i++) {
 		for (o = 0; o < m->nopt; o++) {
 			term(m, xcol(m, i, o), 1);
@@ -345,9 +376,9 @@ build_x(struct milp *m)
 		term(m, r->Q, -1);
 		row(m, GLP_FX, 0, 0);
 
-		r->bl = col(m, GLP_CV, 0, 1);
-		r->bs = col(m, GLP_CV, 0, 1);
-		r->h = col(m, GLP_CV, 0, 1);
+		r->bl = unit(m);
+		r->bs = unit(m);
+		r->h = unit(m);
 		for (i = 0; i < m->n; i++) {
 			if (m->len[i] == 0)
 				continue;
@@ -355,17 +386,12 @@ build_x(struct milp *m)
 				if (ofirst(m, o) > q ||
 				    q >= ofirst(m, o) + osize(m, o))
 					continue;
-				term(m, o < m->W ? r->bl : r->bs, 1);
-				term(m, xcol(m, i, o), -1);
-				row(m, GLP_LO, 0, 0);
+				above(m, o < m->W ? r->bl : r->bs,
+				    xcol(m, i, o));
 			}
 		}
-		term(m, r->h, 1);
-		term(m, r->bl, -1);
-		row(m, GLP_LO, 0, 0);
-		term(m, r->h, 1);
-		term(m, r->bs, -1);
-		row(m, GLP_LO, 0, 0);
+		above(m, r->h, r->bl);
+		above(m, r->h, r->bs);
 	}
 }
 
@@ -381,7 +407,7 @@ build_groups(struct milp *m)
 		struct gcols *g = &m->g[b];
 
 		g->kb = pos(m);
-		g->u = col(m, GLP_CV, 0, 1);
+		g->u = unit(m);
 		g->ag = pos(m);
 		g->rs = pos(m);
 		term(m, g->kb, 1);
@@ -389,11 +415,8 @@ build_groups(struct milp *m)
 			term(m, xcol(m, i, m->W + b), -(double)m->len[i] /
 			    m->ku);
 		row(m, GLP_FX, 0, 0);
-		for (i = 0; i < m->n; i++) {
-			term(m, g->u, 1);
-			term(m, xcol(m, i, m->W + b), -1);
-			row(m, GLP_LO, 0, 0);
-		}
+		for (i = 0; i < m->n; i++)
+			above(m, g->u, xcol(m, i, m->W + b));
 		if (g->npt == 1) {
 			/* No keys can reach it: the floor alone. */
 			for (c = 0; c < 2; c++) {
@@ -419,7 +442,7 @@ build_groups(struct milp *m)
 		}
 		g->z0 = (int)glp_get_num_cols(m->lp) + 1;
 		for (k = 0; k + 1 < g->npt; k++)
-			col(m, GLP_BV, 0, 1);
+			bin(m);
 		g->w0 = (int)glp_get_num_cols(m->lp) + 1;
 		for (k = 0; k + 1 < g->npt; k++)
 			pos(m);
@@ -468,16 +491,6 @@ build_groups(struct milp *m)
 			row(m, GLP_FX, 0, 0);
 		}
 	}
-}
-
-/* epi >= a T + b h (time units; T in token units). */
-static void
-piece(struct milp *m, int epi, int x, double a, int y, double b)
-{
-	term(m, epi, 1);
-	term(m, x, -a);
-	term(m, y, -b);
-	row(m, GLP_LO, 0, 0);
 }
 
 /* Every rank's time as ops_mb_time builds it, and z above each. */
@@ -553,10 +566,10 @@ build_time(struct milp *m)
 
 		r->x1 = pos(m);
 		r->x2 = pos(m);
-		piece(m, r->x1, r->alf, 1, r->ag, 0);
-		piece(m, r->x1, r->ag, 1, r->alf, 0);
-		piece(m, r->x2, r->alb, 1, r->rs, 0);
-		piece(m, r->x2, r->rs, 1, r->alb, 0);
+		above(m, r->x1, r->alf);
+		above(m, r->x1, r->ag);
+		above(m, r->x2, r->alb);
+		above(m, r->x2, r->rs);
 
 		/*
 		 * z >= layers x (element-wise: 3 x bytes / bw + 2 launches
@@ -826,8 +839,9 @@ solve(struct milp *m, const struct mbt_item *st, double deadline,
 	if (ret == GLP_ETMLIM)
 		goto limit;
 	if (ret != 0 || glp_get_status(m->lp) != GLP_OPT) {
-		snprintf(m->msg, sizeof m->msg, "the relaxation: simplex "
-		    "returned %d, status %d", ret, glp_get_status(m->lp));
+		snprintf(m->msg, sizeof m->msg, "glp_simplex on the "
+		    "relaxation returned %d, status %d", ret,
+		    glp_get_status(m->lp));
 		f->failed = 1;
 		goto done;
 	}
@@ -927,7 +941,7 @@ check_args(const struct job *j, int W, int g0, size_t n, double limit)
 static int
 milp_alloc(struct milp *m, const struct job *j, int W, size_t n)
 {
-	int d, per = j->cluster.coll.n + 2;
+	int d, cap, per = j->cluster.coll.n + 2;
 
 	m->ngrp = 0;
 	for (d = 2; d <= W; d++)
@@ -936,13 +950,13 @@ milp_alloc(struct milp *m, const struct job *j, int W, size_t n)
 	m->nopt = W + m->ngrp;
 	/* The longest row: a rank's memory or sums over every option of
 	 * every sample, or a symmetry row; the others are shorter. */
-	m->cap = (int)n * m->nopt + 4 * per + 64;
+	cap = (int)n * m->nopt + 4 * per + 64;
 	m->r = calloc((size_t)W, sizeof *m->r);
 	m->g = calloc((size_t)m->ngrp + 1, sizeof *m->g);
 	m->pts = calloc(3 * (size_t)per * ((size_t)m->ngrp + 1),
 	    sizeof *m->pts);
-	m->ind = calloc((size_t)m->cap + 1, sizeof *m->ind);
-	m->val = calloc((size_t)m->cap + 1, sizeof *m->val);
+	m->ind = calloc((size_t)cap + 1, sizeof *m->ind);
+	m->val = calloc((size_t)cap + 1, sizeof *m->val);
 	if (m->r == NULL || m->g == NULL || m->pts == NULL || m->ind == NULL ||
 	    m->val == NULL)
 		return err_set(SK_ERR_NOMEM, "opt: out of memory");
@@ -1055,11 +1069,13 @@ opt_place(const struct job *j, int W, int g0, const uint32_t *len,
 	}
 	if (f.failed) {
 		res->status = OPT_FAILED;
-		snprintf(res->why, sizeof res->why, "%s", m.msg[0] != '\0' ?
-		    m.msg : "GLPK failed");
+		snprintf(res->why, sizeof res->why, "GLPK: %s", m.msg[0] !=
+		    '\0' ? m.msg : "failed");
 	} else if (f.proven) {
+		/* Proven within GLPK's tolerances: the objective's last
+		 * digits against mbtime_eval's are model_err, not a gap. */
 		res->status = OPT_OPTIMAL;
-		res->bound = f.obj * m.tu;
+		res->bound = res->time;
 	} else {
 		res->status = OPT_LIMIT;
 		bound = f.sol && f.obj < m.bound ? f.obj : m.bound;
@@ -1079,3 +1095,83 @@ out:
 	free(f.opt);
 	return rc;
 }
+
+/* ---- the `optimal` policy ---- */
+
+/*
+ * The tally of one global batch's micro-batches.  The composer hands the
+ * placement the scheduling workspace alone, which is not this module's
+ * to extend, so the tally lives beside it, one per thread (a plan is
+ * built on one).
+ */
+struct tally {
+	double gap;  /* the worst proven gap */
+	unsigned limited, failed, improved;
+};
+static _Thread_local struct tally tally;
+
+/* skrull's placement, then the optimum from it. */
+static int
+gplace(struct sched_ws *ws, const uint32_t *len, const double *w, size_t n,
+    int W, int g0, struct mbt_item *it)
+{
+	struct opt_result res;
+	int rc;
+
+	if ((rc = skrull_gplace(ws, len, w, n, W, g0, it)) != SK_OK ||
+	    (rc = opt_place(&ws->job, W, g0, len, n, ws->par.opt_ms / 1e3, it,
+	    it, &res)) != SK_OK)
+		return rc;
+	tally.gap = fmax(tally.gap, res.gap);
+	tally.limited += res.status == OPT_LIMIT;
+	tally.failed += res.status == OPT_FAILED;
+	tally.improved += res.improved != 0;
+	return SK_OK;
+}
+
+/* The plan's parameter name (0 when absent) and v, combined: the larger
+ * (worst) or the sum. */
+static int
+record(struct plan *out, const char *name, double v, int worst)
+{
+	int i;
+
+	for (i = 0; i < out->nparams; i++)
+		if (strcmp(out->params[i].name, name) == 0)
+			v = worst ? fmax(v, out->params[i].value) :
+			    v + out->params[i].value;
+	return plan_param(out, name, v, NULL);
+}
+
+/*
+ * skrull's composition (tgds_compose, spans included: a spanning
+ * micro-batch holds one sample sharded over all its ranks and is not
+ * re-placed), each micro-batch then placed by opt_place from
+ * skrull_gplace's placement.  The plan records over all its global
+ * batches opt-gap, the worst proven gap, and how many micro-batches hit
+ * the time limit (opt-limited, the plan is then not proven optimal),
+ * had the solver fail (opt-failed: skrull's placement kept) and were
+ * improved on skrull's (opt-improved).
+ */
+static int
+run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
+    struct plan *out)
+{
+	int rc;
+
+	memset(&tally, 0, sizeof tally);
+	if ((rc = tgds_compose(ws, idx, len, n, gplace, 1, out)) != SK_OK ||
+	    (rc = record(out, "opt-gap", tally.gap, 1)) != SK_OK ||
+	    (rc = record(out, "opt-limited", tally.limited, 0)) != SK_OK ||
+	    (rc = record(out, "opt-failed", tally.failed, 0)) != SK_OK)
+		return rc;
+	return record(out, "opt-improved", tally.improved, 0);
+}
+
+const struct sched_policy opt_policy = {
+	.name = "optimal",
+	.summary = "skrull's micro-batches, each placed at the MILP optimum "
+	    "of its estimated time (GLPK, --opt-ms each)",
+	.batching = BATCHING_ORDER,
+	.run = run
+};

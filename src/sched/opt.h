@@ -53,7 +53,7 @@ struct opt_result {
 	                       of the MILP's own solution (0 when the
 	                       solver returned none) */
 	int improved;       /* 1 when the placement returned beats the start */
-	char why[128];      /* OPT_FAILED: what GLPK reported, else "" */
+	char why[160];      /* OPT_FAILED: what GLPK reported, else "" */
 };
 
 /*

@@ -24,6 +24,7 @@ extern const struct sched_policy skrull_paper_policy;
 extern const struct sched_policy rr_policy;
 extern const struct sched_policy skrull_policy;
 extern const struct sched_policy skrull_cp_policy;
+extern const struct sched_policy opt_policy;
 
 /* Knobs of enum type are stored as int (sched_knob_set writes an int). */
 _Static_assert(sizeof (enum sched_binpack) == sizeof (int), "enum size");
@@ -45,6 +46,7 @@ sched_params_default(struct sched_params *p)
 	p->seed = 1;
 	p->drop_last = 0;
 	p->drop_overlong = 0;
+	p->opt_ms = 2000;
 }
 
 /* ---- the knob table ---- */
@@ -90,6 +92,9 @@ const struct sched_knob sched_knobs[] = {
 	{ "drop-overlong", KNOB_BOOL, "off", 0, 1, NULL, F(drop_overlong),
 	  "drop samples longer than bucket x cp (else an error)",
 	  Z(drop_overlong) },
+	{ "opt-ms", KNOB_UINT, "2000", 0, 3600000, NULL, F(opt_ms),
+	  "optimal: solver time limit per micro-batch, milliseconds "
+	  "(0: none)", Z(opt_ms) },
 };
 const size_t sched_nknobs = sizeof sched_knobs / sizeof sched_knobs[0];
 
@@ -239,6 +244,7 @@ const struct sched_policy *const sched_policies[] = {
 	&skrull_paper_policy,
 	&skrull_cp_policy,
 	&skrull_policy,
+	&opt_policy,
 };
 const size_t sched_npolicies =
     sizeof sched_policies / sizeof sched_policies[0];
@@ -294,9 +300,10 @@ static int
 check_params(const struct sched_params *p)
 {
 	if (p->mb_tokens > (uint64_t)1 << 40 || p->mb_samples < 0 ||
-	    p->mb_samples > 1 << 20 || p->seed > UINT32_MAX)
+	    p->mb_samples > 1 << 20 || p->seed > UINT32_MAX ||
+	    p->opt_ms < 0 || p->opt_ms > 3600000)
 		return err_set(SK_ERR_ARG, "scheduler parameters: mb-tokens, "
-		    "mb-samples or seed out of range");
+		    "mb-samples, seed or opt-ms out of range");
 	if ((unsigned)p->binpack > BINPACK_NONE ||
 	    (unsigned)p->interleave > INTERLEAVE_BLOCKED ||
 	    (unsigned)p->flops > FLOPS_EXACT ||

@@ -36,6 +36,7 @@ struct sched_params {
 	uint64_t seed;        /* shuffle and sorted-batching runs */
 	int drop_last;        /* drop the last partial global batch */
 	int drop_overlong;    /* drop samples longer than bucket x cp, counted */
+	int opt_ms;           /* optimal: time limit per micro-batch, ms; 0 = none */
 };
 
 void sched_params_default(struct sched_params *p);

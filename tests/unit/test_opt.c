@@ -5,20 +5,27 @@
  * time model, the enumeration only calls mbtime), and cases small enough
  * to check by hand.
  */
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <glpk.h>
 #include <gsl/gsl_rng.h>
 
 #include "err.h"
 #include "job.h"
 #include "mbtime.h"
 #include "opt.h"
+#include "plan.h"
+#include "sched.h"
 #include "tutil.h"
 
 /* GLPK's objective tolerance is 1e-9 of the incumbent (opt.h); the
@@ -186,12 +193,310 @@ test_brute_force(void **state)
 	gsl_rng_free(r);
 }
 
+static double
+eval(const struct job *j, int W, const struct mbt_item *it, size_t n)
+{
+	struct mbtime mt;
+	double t;
+
+	assert_int_equal(mbtime_init(&mt, W, n), SK_OK);
+	t = mbtime_eval(&mt, j, W, 0, it, n, NULL);
+	mbtime_free(&mt);
+	return t;
+}
+
+/* By hand, on the small model (tutil_small_job, BucketSize 4096). */
+static void
+test_by_hand(void **state)
+{
+	struct job j;
+	struct opt_result res;
+	struct mbt_item out[3], one = { 2500, 0, 1 }, half = { 2500, 0, 2 };
+	const uint32_t big[1] = { 6000 }, two[2] = { 2500, 2500 };
+	const uint32_t three[3] = { 4096, 4096, 1 };
+
+	tutil_small_job(&j);
+	/* Longer than the bucket: only the block of both ranks holds it. */
+	assert_int_equal(opt_place(&j, 2, 0, big, 1, 0, NULL, out, &res),
+	    SK_OK);
+	assert_int_equal(res.status, OPT_OPTIMAL);
+	assert_int_equal(out[0].first, 0);
+	assert_int_equal(out[0].size, 2);
+	assert_int_equal(out[0].len, 6000);
+	assert_true(res.gap == 0 && res.bound == res.time);
+	assert_true(res.model_err < 1e-15);
+
+	/* Two equal samples on two ranks: one whole on each, each rank's
+	 * time that of one sample alone; both sharded (thinner attention,
+	 * the collectives) or both on one rank (twice the work) are
+	 * slower. */
+	assert_int_equal(opt_place(&j, 2, 0, two, 2, 0, NULL, out, &res),
+	    SK_OK);
+	assert_int_equal(res.status, OPT_OPTIMAL);
+	assert_int_equal(out[0].size, 1);
+	assert_int_equal(out[1].size, 1);
+	assert_int_not_equal(out[0].first, out[1].first);
+	assert_near(res.time, eval(&j, 2, &one, 1), 1e-15 * res.time);
+	assert_true(eval(&j, 2, &half, 1) > 0);
+	half.len = 5000;
+	assert_true(res.time < eval(&j, 2, &half, 1));
+	one.len = 5000;
+	assert_true(res.time < eval(&j, 2, &one, 1));
+	/* The start (here the slower all-sharded) is reported beside it. */
+	assert_true(res.start_time > res.time && res.improved == 1);
+
+	/* Two full buckets and a token on two ranks: memory leaves one
+	 * bucket per rank (or both sharded, 4096 on each); the optimum
+	 * is what brute force finds, and fits. */
+	assert_int_equal(opt_place(&j, 2, 0, three, 3, 0, NULL, out, &res),
+	    SK_ERR_RANGE);
+	assert_int_equal(opt_place(&j, 2, 0, three, 2, 0, NULL, out, &res),
+	    SK_OK);
+	assert_true(out[0].size == 2 || out[0].first != out[1].first);
+}
+
+/* Arguments and starts opt_place refuses. */
+static void
+test_refusals(void **state)
+{
+	struct job j;
+	struct opt_result res;
+	struct mbt_item out[2], st[2];
+	const uint32_t len[2] = { 3000, 3000 };
+
+	tutil_small_job(&j);
+	assert_int_equal(opt_place(&j, 0, 0, len, 2, 0, NULL, out, &res),
+	    SK_ERR_ARG);
+	assert_int_equal(opt_place(&j, 2, 0, len, 2, -1, NULL, out, &res),
+	    SK_ERR_ARG);
+	st[0] = (struct mbt_item){ 3000, 0, 1 };
+	st[1] = (struct mbt_item){ 3000, 0, 1 };  /* 6000 on rank 0 */
+	assert_int_equal(opt_place(&j, 2, 0, len, 2, 0, st, out, &res),
+	    SK_ERR_ARG);
+	assert_non_null(strstr(err_msg(), "memory"));
+	st[0] = (struct mbt_item){ 3000, 1, 2 };  /* misaligned */
+	assert_int_equal(opt_place(&j, 2, 0, len, 2, 0, st, out, &res),
+	    SK_ERR_ARG);
+	st[0] = (struct mbt_item){ 2999, 1, 1 };  /* not its length */
+	assert_int_equal(opt_place(&j, 2, 0, len, 2, 0, st, out, &res),
+	    SK_ERR_ARG);
+	j.cluster.gpu.peak_flops = 0;
+	assert_int_equal(opt_place(&j, 2, 0, len, 2, 0, NULL, out, &res),
+	    SK_ERR_ARG);
+	/* No samples: nothing to place, at once. */
+	tutil_small_job(&j);
+	assert_int_equal(opt_place(&j, 2, 0, len, 0, 0, NULL, out, &res),
+	    SK_OK);
+	assert_true(res.status == OPT_OPTIMAL && res.time == 0);
+}
+
+/* Eight samples on 8 ranks of the default job take GLPK seconds to
+ * prove (24 s here): stopped after 50 ms, the result is the better of the
+ * start and what it found, within memory, with a bound below it. */
+static void
+test_time_limit(void **state)
+{
+	static const uint32_t len[8] = {
+		7001, 6120, 5433, 4891, 3777, 3102, 2950, 2411
+	};
+	struct job j;
+	struct opt_result res;
+	struct mbt_item st[8], out[8];
+	uint64_t scratch[8];
+	size_t i;
+
+	job_default(&j);
+	j.bucket = 8000;
+	j.bucket_auto = 0;
+	/* The start: the two longest over four ranks each, the rest
+	 * whole, the heaviest with the lightest. */
+	for (i = 0; i < 8; i++) {
+		st[i].len = len[i];
+		st[i].first = i < 2 ? 4 * (int)i : (int)(i - 2) % 8;
+		st[i].size = i < 2 ? 4 : 1;
+	}
+	assert_true(mbtime_fits(&j, 8, st, 8, scratch));
+	assert_int_equal(opt_place(&j, 8, 0, len, 8, 0.05, st, out, &res),
+	    SK_OK);
+	assert_int_equal(res.status, OPT_LIMIT);
+	assert_true(mbtime_fits(&j, 8, out, 8, scratch));
+	assert_near(res.time, eval(&j, 8, out, 8), 0);
+	assert_near(res.start_time, eval(&j, 8, st, 8), 0);
+	assert_true(res.time <= res.start_time);
+	assert_true(res.bound > 0 && res.bound <= res.time);
+	assert_near(res.gap, (res.time - res.bound) / res.time, 1e-15);
+	assert_true(res.gap > 0);
+}
+
+/*
+ * Nothing reaches standard output, from a normal solve, a time-limited
+ * one, or a GLPK fatal error (its memory limit of 1 MiB exceeded by 400
+ * samples on 8 ranks), which returns the start flagged OPT_FAILED with
+ * GLPK's message.
+ */
+static void
+test_silent_failure(void **state)
+{
+	static const uint32_t small[3] = { 900, 2000, 3100 };
+	struct job j;
+	struct opt_result res;
+	struct mbt_item out[400];
+	uint32_t len[400];
+	struct stat sb;
+	const char *path = tutil_path("stdout");
+	size_t i;
+	int fd, saved;
+
+	for (i = 0; i < 400; i++)
+		len[i] = 10 + (uint32_t)(i * 7919 % 200);
+	job_default(&j);
+	j.bucket = 8000;
+	j.bucket_auto = 0;
+	fflush(stdout);
+	assert_true((saved = dup(1)) >= 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >=
+	    0);
+	assert_true(dup2(fd, 1) == 1);
+	close(fd);
+
+	assert_int_equal(opt_place(&j, 4, 0, small, 3, 0, NULL, out, &res),
+	    SK_OK);
+	assert_int_equal(res.status, OPT_OPTIMAL);
+	assert_int_equal(opt_place(&j, 8, 0, len, 40, 0.01, NULL, out, &res),
+	    SK_OK);
+	assert_int_equal(res.status, OPT_LIMIT);
+	glp_mem_limit(1);
+	assert_int_equal(opt_place(&j, 8, 0, len, 400, 0, NULL, out, &res),
+	    SK_OK);
+	assert_int_equal(res.status, OPT_FAILED);
+	assert_string_equal(res.why,
+	    "GLPK: glp_alloc: memory allocation limit exceeded");
+	for (i = 0; i < 400; i++)
+		assert_true(out[i].first == 0 && out[i].size == 8);
+	assert_true(res.time == res.start_time && res.bound == 0 &&
+	    res.gap == 1);
+	/* GLPK's environment went with the error: a fresh one, no limit. */
+	assert_int_equal(opt_place(&j, 4, 0, small, 3, 0, NULL, out, &res),
+	    SK_OK);
+	assert_int_equal(res.status, OPT_OPTIMAL);
+
+	fflush(stdout);
+	assert_true(dup2(saved, 1) == 1);
+	close(saved);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+}
+
+/* The plan's parameter name, which must be there. */
+static double
+param(const struct plan *p, const char *name)
+{
+	int i;
+
+	for (i = 0; i < p->nparams; i++)
+		if (strcmp(p->params[i].name, name) == 0)
+			return p->params[i].value;
+	fail_msg("the plan has no parameter %s", name);
+	return NAN;
+}
+
+/* A micro-batch of a plan as mbtime reads it. */
+static size_t
+items(const struct plan *p, const struct plan_mb *mb, struct mbt_item *it)
+{
+	size_t i;
+
+	for (i = 0; i < mb->n; i++) {
+		it[i].len = p->samples[mb->first + i].len;
+		it[i].first = p->samples[mb->first + i].first;
+		it[i].size = p->samples[mb->first + i].size;
+	}
+	return mb->n;
+}
+
+/*
+ * The `optimal` policy on 48 samples (DP 2 x CP 4, 6 a rank per
+ * iteration): the micro-batches of `skrull` (the same composition), each
+ * placed no slower by mbtime_eval, every one proven optimal within the
+ * limit, the figures recorded.
+ */
+static void
+test_policy(void **state)
+{
+	struct job j;
+	struct sched_params p;
+	struct trace t;
+	struct plan a, b;
+	struct mbt_item ia[64], ib[64];
+	struct mbtime mt;
+	uint32_t v[48];
+	size_t i, r, m, n, faster = 0;
+	double ta, tb;
+	int W;
+
+	for (i = 0; i < 48; i++)
+		v[i] = 200 + (uint32_t)(i * 104729 % 9001) * (i % 5 == 0 ? 3 : 1);
+	tutil_trace(&t, v, 48);
+	tutil_job(&j, 2, 6, 4, 8192);
+	sched_params_default(&p);
+	p.opt_ms = 60000;
+	plan_init(&a);
+	plan_init(&b);
+	if (sched_plan(&j, &p, "optimal", &t, NULL, &a) != SK_OK ||
+	    sched_plan(&j, &p, "skrull", &t, NULL, &b) != SK_OK)
+		fail_msg("%s", err_msg());
+	assert_int_equal(plan_validate(&a, &t), SK_OK);
+	assert_string_equal(a.policy, "optimal");
+	assert_true(param(&a, "opt-ms") == 60000);
+	assert_true(param(&a, "opt-gap") >= 0 &&
+	    param(&a, "opt-gap") < 1e-9);
+	assert_true(param(&a, "opt-limited") == 0);
+	assert_true(param(&a, "opt-failed") == 0);
+	assert_int_equal(a.niter, b.niter);
+	assert_int_equal(a.nranks, b.nranks);
+	assert_int_equal(a.nmbs, b.nmbs);
+	assert_int_equal(mbtime_init(&mt, 8, 64), SK_OK);
+	for (r = 0; r < a.nranks; r++) {
+		assert_int_equal(a.ranks[r].n, b.ranks[r].n);
+		for (m = 0; m < a.ranks[r].n; m++) {
+			const struct plan_mb *ma = &a.mbs[a.ranks[r].first + m];
+			const struct plan_mb *mb = &b.mbs[b.ranks[r].first + m];
+
+			assert_int_equal(ma->n, mb->n);
+			assert_int_equal(ma->span, mb->span);
+			for (i = 0; i < ma->n; i++)
+				assert_int_equal(a.samples[ma->first + i].index,
+				    b.samples[mb->first + i].index);
+			W = plan_mb_width(&a, ma);
+			n = items(&a, ma, ia);
+			items(&b, mb, ib);
+			ta = mbtime_eval(&mt, &j, W, (int)(r % 2) * 4, ia, n,
+			    NULL);
+			tb = mbtime_eval(&mt, &j, W, (int)(r % 2) * 4, ib, n,
+			    NULL);
+			assert_true(ta <= tb);
+			faster += ta < tb;
+		}
+	}
+	assert_true(param(&a, "opt-improved") == (double)faster);
+	mbtime_free(&mt);
+	plan_free(&a);
+	plan_free(&b);
+	trace_free(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_brute_force),
+		cmocka_unit_test(test_by_hand),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_time_limit),
+		cmocka_unit_test(test_silent_failure),
+		cmocka_unit_test(test_policy),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, tutil_setup_tmp,
+	    tutil_teardown_tmp);
 }
