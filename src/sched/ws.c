@@ -69,6 +69,15 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	ws->pre = calloc(dp, sizeof *ws->pre);
 	ws->spanat = calloc(n, sizeof *ws->spanat);
 	ws->spank = calloc(n, sizeof *ws->spank);
+	ws->rarr = calloc(n, sizeof *ws->rarr);
+	ws->ritems = calloc(n, sizeof *ws->ritems);
+	ws->rmbfirst = calloc(n + 1, sizeof *ws->rmbfirst);
+	ws->rmbt = calloc(n, sizeof *ws->rmbt);
+	ws->rmerge = calloc(n, sizeof *ws->rmerge);
+	ws->rmb0 = calloc(dp + 1, sizeof *ws->rmb0);
+	if (ws->rarr == NULL || ws->ritems == NULL || ws->rmbfirst == NULL ||
+	    ws->rmbt == NULL || ws->rmerge == NULL || ws->rmb0 == NULL)
+		goto nomem;
 	if (ws->items == NULL || ws->citems == NULL || ws->qload == NULL ||
 	    ws->qmem == NULL || ws->pre == NULL || ws->spanat == NULL ||
 	    ws->spank == NULL ||
@@ -125,6 +134,12 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->pre);
 	free(ws->spanat);
 	free(ws->spank);
+	free(ws->rarr);
+	free(ws->ritems);
+	free(ws->rmbfirst);
+	free(ws->rmbt);
+	free(ws->rmerge);
+	free(ws->rmb0);
 	mbtime_free(&ws->mbt);
 	free(ws);
 }
