@@ -24,6 +24,7 @@ SK_UNIT_TESTS = \
 	tests/unit/test_ops \
 	tests/unit/test_timeline \
 	tests/unit/test_sim \
+	tests/unit/test_sim_groups \
 	tests/unit/test_tune \
 	tests/unit/test_sens \
 	tests/unit/test_svg \
@@ -86,6 +87,7 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh \
 tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sim_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_sim_groups_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_skrull_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_tune_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_sens_LDADD = $(SK_TUNE_LIBS) $(LDADD)
