@@ -51,6 +51,8 @@ engine_ws_free(struct ws *w)
 	free(w->part0);
 	free(w->nrun);
 	free(w->pos);
+	free(w->lastmb);
+	free(w->gradin);
 	free(w->local);
 	free(w->shard);
 	free(w->cnt);
@@ -79,6 +81,8 @@ engine_ws_init(struct ws *w, struct ctx *x)
 	w->part0 = calloc((size_t)x->dp, sizeof *w->part0);
 	w->nrun = calloc((size_t)x->dp, sizeof *w->nrun);
 	w->pos = calloc((size_t)x->dp, sizeof *w->pos);
+	w->lastmb = calloc((size_t)x->dp, sizeof *w->lastmb);
+	w->gradin = calloc((size_t)x->dp, sizeof *w->gradin);
 	w->local = calloc(x->max_n, sizeof *w->local);
 	w->shard = calloc(x->max_n, sizeof *w->shard);
 	w->cnt = calloc((size_t)x->max_w + 1, sizeof *w->cnt);
@@ -90,7 +94,8 @@ engine_ws_init(struct ws *w, struct ctx *x)
 	w->ids = calloc(x->max_n, sizeof *w->ids);
 	if (w->gpu == NULL || w->grp == NULL || w->parts == NULL ||
 	    w->cent == NULL || w->cgrp == NULL || w->part0 == NULL ||
-	    w->nrun == NULL || w->pos == NULL || w->local == NULL ||
+	    w->nrun == NULL || w->pos == NULL || w->lastmb == NULL ||
+	    w->gradin == NULL || w->local == NULL ||
 	    w->shard == NULL || w->cnt == NULL || w->gf == NULL ||
 	    w->gs == NULL || w->gkeys == NULL || w->gag == NULL ||
 	    w->grs == NULL || w->ids == NULL) {
@@ -407,7 +412,6 @@ engine_iter(struct ws *w, size_t it)
 	const struct ctx *x = w->x;
 	struct sim_event ev;
 	sim_ns tend = 0;
-	const struct plan_rank *rk;
 	int gi, d, e;
 
 	if ((e = prog_parts(w, it)) != SK_OK)
@@ -418,14 +422,13 @@ engine_iter(struct ws *w, size_t it)
 		struct gstate *g = &w->gpu[gi];
 
 		d = gi / x->cp;
-		rk = &x->p->ranks[it * x->dp + d];
 		memset(g, 0, sizeof *g);
 		g->d = d;
 		g->r = gi % x->cp;
 		g->M = w->nrun[d];
 		g->p0 = &w->parts[w->part0[d] * (size_t)x->cp + (size_t)g->r];
-		/* the last micro-batch it runs is its own, or it spans */
-		g->tv = rk->n == 0 || x->p->mbs[rk->first + rk->n - 1].span > 1;
+		/* its gradients in its last micro-batch, or in the tail */
+		g->tv = !w->gradin[d];
 		cur_start(w, g, &g->c[0], 0);
 		cur_start(w, g, &g->c[1], 1);
 		if (w->tl != NULL && (e = timeline_memory(w->tl, gi, w->tl_off,

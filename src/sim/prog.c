@@ -46,9 +46,9 @@
  * optimizer step (waits for it), [parameter all-gather] per layer.  A rank
  * without micro-batches (a short last global batch) still takes part in
  * every DP collective: its tail starts with the L gradient collectives,
- * and so does the tail of a GPU whose last micro-batch spans DP ranks
- * (the other members may run on: issuing its gradients inside it would
- * cross their order), after its compute stream's last micro-batch.
+ * and so does the tail of a GPU whose last micro-batch spans DP ranks of
+ * which some run on after it (issuing its gradients inside it would cross
+ * their order: prog_parts), after its compute stream's last micro-batch.
  * Bracketed entries run on the communication stream; an entry of one
  * stream that depends on the other stores "need", and may start once the
  * other stream's position is at least base + need: every entry of that
@@ -630,9 +630,7 @@ mb_parts(struct ws *w, size_t it, int a, size_t m, uint32_t *ngrp,
 		r = q % x->cp;
 		pt = &w->parts[(w->part0[d] + w->pos[d]) * (size_t)x->cp +
 		    (size_t)r];
-		/* A spanning micro-batch's GPUs run on after it (or some
-		 * do): its DP gradients wait for the tail. */
-		last = mb->span == 1 && w->pos[d] + 1 == w->nrun[d];
+		last = w->gradin[d] && w->pos[d] + 1 == w->nrun[d];
 		/* Whole samples, then shards, in plan order as ops_part_cost
 		 * adds them (N unused: every shard's group is given). */
 		ops_load_init(&l, 1);
@@ -681,8 +679,32 @@ prog_parts(struct ws *w, size_t it)
 	memset(w->nrun, 0, (size_t)x->dp * sizeof *w->nrun);
 	for (a = 0; a < x->dp; a++)
 		for (m = 0; m < rk[a].n; m++)
-			for (d = a; d < a + p->mbs[rk[a].first + m].span; d++)
+			for (d = a; d < a + p->mbs[rk[a].first + m].span; d++) {
 				w->nrun[d]++;
+				w->lastmb[d] = rk[a].first + m;
+			}
+	/*
+	 * A GPU issues its DP gradient collectives during its last
+	 * micro-batch's backward, each GPU in the order of the layers.  In a
+	 * spanning micro-batch that is safe only if it is the last of every
+	 * DP rank it covers: were one to run on, its members would wait for
+	 * a gradient collective that member joins only later, behind
+	 * collectives of the spanning micro-batch they have not issued.
+	 * Otherwise the gradients wait for the tail.
+	 */
+	for (d = 0; d < x->dp; d++) {
+		size_t X = w->lastmb[d];
+		int c;
+
+		w->gradin[d] = w->nrun[d] > 0;
+		if (w->nrun[d] == 0 || p->mbs[X].span == 1)
+			continue;
+		for (a = 0; X < rk[a].first || X >= rk[a].first + rk[a].n; a++)
+			;
+		for (c = a; c < a + p->mbs[X].span; c++)
+			if (w->lastmb[c] != X)
+				w->gradin[d] = 0;
+	}
 	for (d = 0; d < x->dp; d++) {
 		w->part0[d] = np;
 		np += w->nrun[d];

@@ -164,6 +164,10 @@ struct ws {
 	size_t *part0;            /* per DP rank: its first part's micro-batch */
 	uint32_t *nrun, *pos;     /* per DP rank: micro-batches it runs; how
 	                             many placed (prog_parts) */
+	size_t *lastmb;           /* per DP rank: the last micro-batch it runs
+	                             (index into plan->mbs) */
+	uint8_t *gradin;          /* per DP rank: its DP gradients go in that
+	                             micro-batch's backward (else the tail) */
 	uint32_t *local, *cnt;    /* sample scratch; per-rank counts */
 	uint32_t *shard;          /* the micro-batch's sharded samples, as
 	                             indices into it */

@@ -469,6 +469,58 @@ test_topology(void **state)
 }
 
 /* The report as JSON text, every GPU included. */
+/*
+ * Gradients after a span.  A micro-batch spanning DP ranks 0 and 1 (cp 2,
+ * W = 4) that is the last of both issues its DP gradient collectives in
+ * its backward, as an own micro-batch does: the same four GPUs as one CP
+ * group of 4 (dp 1) with the same samples give the same iteration, since
+ * the gradient collective spans dp x cp = 4 GPUs either way.  When DP
+ * rank 1 runs on with a micro-batch of its own, the span's gradients wait
+ * for the tail on DP rank 0 and the iteration is longer than the
+ * span's alone.
+ */
+static void
+test_span_gradients(void **state)
+{
+	static const struct gs span[] = {
+		{ 0, 0, 2, 0, 90, 0, 4 }, { 0, 0, 2, 1, 40, 1, 1 },
+		{ 0, 0, 2, 2, 25, 3, 1 },
+	};
+	static const struct gs cp4[] = {
+		{ 0, 0, 1, 0, 90, 0, 4 }, { 0, 0, 1, 1, 40, 1, 1 },
+		{ 0, 0, 1, 2, 25, 3, 1 },
+	};
+	static const struct gs after[] = {
+		{ 0, 0, 2, 0, 90, 0, 4 }, { 0, 0, 2, 1, 40, 1, 1 },
+		{ 0, 0, 2, 2, 25, 3, 1 }, { 1, 1, 1, 3, 70, 0, 1 },
+	};
+	struct report r1, r2, r3;
+	struct plan p;
+	struct job j;
+
+	(void)state;
+	hand_job(&j, 2, 2, 3, 4);
+	group_plan(&p, &j, span, 3);
+	assert_int_equal(plan_validate(&p, NULL), SK_OK);
+	assert_int_equal(simulate(&p, 1, NULL, &r1), SK_OK);
+	plan_free(&p);
+	hand_job(&j, 1, 4, 3, 4);
+	group_plan(&p, &j, cp4, 3);
+	assert_int_equal(plan_validate(&p, NULL), SK_OK);
+	assert_int_equal(simulate(&p, 1, NULL, &r2), SK_OK);
+	plan_free(&p);
+	assert_int_equal(ns(r1.time[0]), ns(r2.time[0]));
+	hand_job(&j, 2, 2, 3, 4);
+	group_plan(&p, &j, after, 4);
+	assert_int_equal(plan_validate(&p, NULL), SK_OK);
+	assert_int_equal(simulate(&p, 1, NULL, &r3), SK_OK);
+	plan_free(&p);
+	assert_true(ns(r3.time[0]) > ns(r1.time[0]));
+	report_free(&r1);
+	report_free(&r2);
+	report_free(&r3);
+}
+
 static char *
 report_text(const struct report *r)
 {
@@ -492,7 +544,7 @@ report_text(const struct report *r)
 static void
 test_v1_shape(void **state)
 {
-	static const char *const pols[] = { "deepspeed", "skrull" };
+	static const char *const pols[] = { "deepspeed", "skrull-cp" };
 	struct sched_params sp;
 	struct report r, q;
 	struct plan p, g;
@@ -833,6 +885,7 @@ main(void)
 		cmocka_unit_test(test_nested_groups),
 		cmocka_unit_test(test_spanning),
 		cmocka_unit_test(test_topology),
+		cmocka_unit_test(test_span_gradients),
 		cmocka_unit_test(test_v1_shape),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_random),
