@@ -382,7 +382,7 @@ merge_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 	const struct job *j = &ws->job;
 	size_t i, x, q, t, nc, best, mb[64];
 	double tspan, tc, least;
-	int d, a, k, W, off, nm;
+	int d, a, k, W, off, nm, emptied;
 
 	for (i = 0; i < n; i++) {
 		if (ws->spanat[i] < 0)
@@ -397,7 +397,7 @@ merge_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 		tspan = mbtime_eval(&ws->mbt, j, W, a * ws->N, ws->citems, 1,
 		    NULL);
 		least = INFINITY;
-		nm = 0;
+		nm = emptied = 0;
 		for (d = a; d < a + k && nm < 64; d++) {
 			best = SIZE_MAX;
 			for (x = ws->rmb0[d]; x < ws->rmb0[d + 1]; x++)
@@ -418,8 +418,12 @@ merge_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 			nc = t;
 			mb[nm++] = best;
 			least = fmin(least, ws->rmbt[best]);
+			emptied += ws->rmb0[d + 1] - ws->rmb0[d] == 1;
 		}
-		if (nm == 0)
+		/* A covered rank left with nothing after the span while
+		 * another runs on would hold its gradients to the tail
+		 * (the simulator's and executor's rule): all or none. */
+		if (nm == 0 || (emptied > 0 && (nm < k || emptied < k)))
 			continue;
 		tc = mbtime_eval(&ws->mbt, j, W, a * ws->N, ws->citems, nc,
 		    NULL);
