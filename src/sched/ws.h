@@ -25,6 +25,8 @@
 #include "plan.h"
 #include "sched.h"
 
+struct peers;
+
 struct sched_ws {
 	struct job job;             /* copy of the job (bucket resolved) */
 	struct sched_params par;    /* copy of the parameters */
@@ -65,6 +67,9 @@ struct sched_ws {
 	struct ops_load *one;       /* max: micro-batch sequence i alone, whole */
 	double *mbw;                /* max: weight per micro-batch */
 	uint64_t *mbtok;            /* max: tokens per micro-batch */
+
+	/* The peer systems' policies (peers.h: wlb.c, flexsp.c, hdp.c). */
+	struct peers *peers;
 };
 
 /* Placement of one micro-batch: len[k] (fl[k] its FLOPs, may be NULL where
