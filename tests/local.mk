@@ -18,6 +18,7 @@ SK_UNIT_TESTS = \
 	tests/unit/test_gds \
 	tests/unit/test_skrull \
 	tests/unit/test_sched \
+	tests/unit/test_peers \
 	tests/unit/test_report \
 	tests/unit/test_profile \
 	tests/unit/test_queue \

@@ -8,6 +8,7 @@
 #include "cost.h"
 #include "err.h"
 #include "ops.h"
+#include "peers.h"
 #include "plan.h"
 #include "sched.h"
 #include "ws.h"
@@ -91,6 +92,10 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	    ws->head == NULL || ws->w == NULL || ws->cand == NULL ||
 	    ws->rl == NULL || ws->one == NULL || ws->mbw == NULL || ws->mbtok == NULL)
 		goto nomem;
+	if ((ws->peers = peers_new(j, n)) == NULL) {
+		sched_ws_free(ws);
+		return NULL;
+	}
 	ops_rate_init(&ws->rate, &ws->job);
 	return ws;
 nomem:
@@ -141,6 +146,7 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->rmerge);
 	free(ws->rmb0);
 	mbtime_free(&ws->mbt);
+	peers_free(ws->peers);
 	free(ws);
 }
 

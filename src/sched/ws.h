@@ -26,6 +26,8 @@
 #include "plan.h"
 #include "sched.h"
 
+struct peers;
+
 struct sched_ws {
 	struct job job;             /* copy of the job (bucket resolved) */
 	struct sched_params par;    /* copy of the parameters */
@@ -90,6 +92,8 @@ struct sched_ws {
 	int32_t *rmerge;            /* max */
 	size_t *rmb0;               /* dp + 1 */
 	struct mbtime mbt;          /* micro-batches of up to dp x cp ranks */
+	/* The peer systems' policies (peers.h: wlb.c, flexsp.c, hdp.c). */
+	struct peers *peers;
 };
 
 /* Placement of one micro-batch: len[k] (fl[k] its FLOPs, may be NULL where

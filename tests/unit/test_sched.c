@@ -193,19 +193,20 @@ test_policy_table(void **state)
 {
 	static const char *const names[] = {
 		"deepspeed", "sorted", "dacp", "rr", "skrull-paper",
-		"skrull-cp", "skrull"
+		"skrull-cp", "skrull", "wlb", "flexsp", "hdp"
 	};
 	size_t i;
 
-	assert_int_equal(sched_npolicies, 7);
-	for (i = 0; i < 7; i++) {
+	assert_int_equal(sched_npolicies, 10);
+	for (i = 0; i < 10; i++) {
 		assert_string_equal(sched_policies[i]->name, names[i]);
 		assert_ptr_equal(sched_policy_find(names[i]), sched_policies[i]);
 		assert_true(strlen(sched_policies[i]->summary) > 10);
 	}
 	assert_null(sched_policy_find("Skrull"));
 	assert_string_equal(err_msg(), "unknown policy 'Skrull'; one of "
-	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull");
+	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull, "
+	    "wlb, flexsp, hdp");
 }
 
 /* ---- the baselines and the batcher, by hand ---- */
@@ -438,7 +439,8 @@ test_bad_input(void **state)
 	assert_int_equal(sched_plan(&j, &p, "best", &t, NULL, &pl),
 	    SK_ERR_ARG);
 	assert_string_equal(err_msg(), "unknown policy 'best'; one of "
-	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull");
+	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull, "
+	    "wlb, flexsp, hdp");
 
 	j.bucket = 0;
 	assert_int_equal(sched_plan(&j, &p, "skrull", &t, NULL, &pl),
@@ -647,8 +649,9 @@ same_file(const struct plan *a, const struct plan *b)
  * For each bundled trace, 100 random configurations (dp 1..4, cp 1..16,
  * batch 1..12, bucket 4K..64K, random knobs with roll-back on); each draws
  * a sub-trace of 40 random global batches (plus part of one) from the trace
- * and plans it under all five policies: 3 x 100 x about 40 > 10^4 global
- * batches per policy, each checked by check_plan and by plan_validate.
+ * and plans it under every policy: 3 x 100 x about 40 > 10^4
+ * global batches per policy, each checked by check_plan and by
+ * plan_validate.
  * Every configuration is planned twice (identical arrays), and once per
  * trace written twice (identical files).
  */
