@@ -63,6 +63,9 @@ struct impl {
 	                          blocking operations */
 	double timeout;        /* limit on calls left in progress, s */
 	struct comm *mpi;      /* the MPI world we were bootstrapped over */
+	ncclComm_t child;      /* where a split's new communicator lands:
+	                          NCCL writes it when the split completes,
+	                          after ncclCommSplit has returned */
 	struct comm_slots slots;
 	struct slot slot[COMM_REQ_MAX];
 };
