@@ -18,6 +18,11 @@
 #include <nccl.h>
 #pragma GCC diagnostic pop
 
+/* ncclCommSplit (the shard groups' communicators) came with NCCL 2.18. */
+#if NCCL_VERSION_CODE < NCCL_VERSION(2, 18, 0)
+#error "the NCCL communicator needs NCCL 2.18 or later (ncclCommSplit)"
+#endif
+
 #include "comm.h"
 #include "comm_nccl.h"
 #include "comm_slots.h"
