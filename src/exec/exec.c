@@ -260,6 +260,26 @@ rows(struct exec *x, const struct plan_sample *sm, uint32_t lo, uint32_t hi,
 	}
 }
 
+/* Where each rank of a group of n ranks (xg) holds its rows of sample
+ * sm, whose rows start at gofs in the gathered buffers: x->gmap in the
+ * group's by-rank layout, x->cnt counting each rank's rows of the group
+ * so far. */
+static void
+map_sample(struct exec *x, const struct plan_sample *sm,
+    const struct xf_group *xg, int n, size_t gofs)
+{
+	uint32_t lo, hi, pos;
+	int k, c;
+
+	for (k = 0; k < n; k++)
+		for (c = 0; c < 2; c++) {
+			chunk(sm->len, c == 0 ? k : 2 * n - 1 - k, n, &lo, &hi);
+			for (pos = lo; pos < hi; pos++)
+				x->gmap[gofs + pos] = (int32_t)(xg->by0 +
+				    (size_t)k * xg->maxts + x->cnt[k]++);
+		}
+}
+
 /*
  * Fill the index arrays and the groups' communicators of this rank's part
  * of micro-batch mb, whose CP rank 0 is rank off of it, after part_groups
@@ -274,7 +294,7 @@ part_build(struct exec *x, const struct plan_mb *mb, int off,
 	const struct plan_sample *sm;
 	const struct pgrp *g;
 	struct xf_group *xg;
-	uint32_t lo, hi, pos;
+	uint32_t lo, hi;
 	size_t i, gi, t = 0, nl = 0, ns = 0, gofs = 0;
 	int k, c, n;
 
@@ -293,7 +313,8 @@ part_build(struct exec *x, const struct plan_mb *mb, int off,
 		if ((xg->c = group_comm(x, base + g->first, n)) == NULL)
 			return err_set(SK_ERR_ARG, "exec: world rank %d has no "
 			    "communicator for the shard group of GPUs %d..%d",
-			    x->world->rank, base + g->first, base + g->first + n - 1);
+			    x->world->rank, base + g->first,
+			    base + g->first + n - 1);
 		for (k = 0; k < n; k++)
 			x->cnt[k] = 0;
 		for (i = 0; i < mb->n; i++) {
@@ -304,20 +325,11 @@ part_build(struct exec *x, const struct plan_mb *mb, int off,
 			x->cu_sh[ns] = (int32_t)(t - pt->tl);
 			x->cu_g[ns++] = (int32_t)gofs;
 			for (c = 0; c < 2; c++) {
-				chunk(sm->len, c == 0 ? g->k : 2 * n - 1 - g->k, n,
-				    &lo, &hi);
+				chunk(sm->len, c == 0 ? g->k : 2 * n - 1 - g->k,
+				    n, &lo, &hi);
 				rows(x, sm, lo, hi, &t);
 			}
-			/* Where each rank's rows of this sample sit in the
-			 * group's by-rank layout. */
-			for (k = 0; k < n; k++)
-				for (c = 0; c < 2; c++) {
-					chunk(sm->len, c == 0 ? k : 2 * n - 1 - k, n,
-					    &lo, &hi);
-					for (pos = lo; pos < hi; pos++)
-						x->gmap[gofs + pos] = (int32_t)(xg->by0 +
-						    (size_t)k * xg->maxts + x->cnt[k]++);
-				}
+			map_sample(x, sm, xg, n, gofs);
 			gofs += sm->len;
 		}
 	}
@@ -418,43 +430,64 @@ check_opts(const struct exec_opts *o, size_t niter)
 	return SK_OK;
 }
 
-/*
- * The first shard group of iterations [first, first + count) that needs
- * GPUs beyond the world's ws ranks (a plan for a larger grid): SK_ERR_ARG
- * naming it.
- */
+/* Where a sample of the plan is: its iteration, the DP rank listing its
+ * micro-batch and the micro-batch's place in that list. */
+struct at {
+	size_t it, m;
+	int a;
+};
+
+/* fn(sample, where it is, arg) for every sharded sample of iterations
+ * [first, first + count), until one returns an error, which is returned. */
 static int
-groups_fit(const struct plan *p, size_t first, size_t count, int ws)
+each_sharded(const struct plan *p, size_t first, size_t count,
+    int (*fn)(const struct plan_sample *, const struct at *, void *),
+    void *arg)
 {
-	const int dp = p->job.dp, cp = p->job.cp;
+	const int dp = p->job.dp;
 	const struct plan_rank *rk;
 	const struct plan_mb *mb;
 	const struct plan_sample *sm;
-	size_t it, m, i;
-	int a, g0;
+	struct at w;
+	size_t i;
+	int e;
 
-	for (it = first; it < first + count; it++)
-		for (a = 0; a < dp; a++) {
-			rk = &p->ranks[it * (size_t)dp + (size_t)a];
-			for (m = 0; m < rk->n; m++) {
-				mb = &p->mbs[rk->first + m];
+	for (w.it = first; w.it < first + count; w.it++)
+		for (w.a = 0; w.a < dp; w.a++) {
+			rk = &p->ranks[w.it * (size_t)dp + (size_t)w.a];
+			for (w.m = 0; w.m < rk->n; w.m++) {
+				mb = &p->mbs[rk->first + w.m];
 				for (i = 0; i < mb->n; i++) {
 					sm = &p->samples[mb->first + i];
-					g0 = a * cp + sm->first;
 					if (sm->place == PLAN_SHARDED &&
-					    g0 + sm->size > ws)
-						return err_set(SK_ERR_ARG, "plan: "
-						    "iteration %zu, DP rank %d, "
-						    "micro-batch %zu: sample %" PRIu32
-						    "'s shard group [%d, %d) is GPUs "
-						    "%d..%d, but the world has %d "
-						    "ranks", it, a, m, sm->index,
-						    sm->first, sm->first + sm->size,
-						    g0, g0 + sm->size - 1, ws);
+					    (e = fn(sm, &w, arg)) != SK_OK)
+						return e;
 				}
 			}
 		}
 	return SK_OK;
+}
+
+/* What fit_world checks a plan against. */
+struct fit {
+	int cp, ws;  /* the plan's CP degree; the world's ranks */
+};
+
+/* SK_ERR_ARG naming sm's shard group when it needs GPUs beyond the
+ * world's (a plan for a larger grid). */
+static int
+fit_world(const struct plan_sample *sm, const struct at *w, void *arg)
+{
+	const struct fit *f = arg;
+	const int g0 = w->a * f->cp + sm->first;
+
+	if (g0 + sm->size <= f->ws)
+		return SK_OK;
+	return err_set(SK_ERR_ARG, "plan: iteration %zu, DP rank %d, "
+	    "micro-batch %zu: sample %" PRIu32 "'s shard group [%d, %d) is "
+	    "GPUs %d..%d, but the world has %d ranks", w->it, w->a, w->m,
+	    sm->index, sm->first, sm->first + sm->size, g0,
+	    g0 + sm->size - 1, f->ws);
 }
 
 /*
@@ -515,7 +548,8 @@ scan(struct exec *x, struct xf_dims *cap, size_t *nmax)
 	for (it = x->first; it < x->first + x->count; it++) {
 		n = plan_rank_mbs(p, it, x->d, x->mbi, x->mbo, x->mbcap);
 		for (i = 0; i < n; i++) {
-			part_groups(x, &p->mbs[x->mbi[i]], x->mbo[i] + x->r, &pt);
+			part_groups(x, &p->mbs[x->mbi[i]], x->mbo[i] + x->r,
+			    &pt);
 			cap->T = pt.d.T > cap->T ? pt.d.T : cap->T;
 			cap->G = pt.d.G > cap->G ? pt.d.G : cap->G;
 			cap->R = pt.d.R > cap->R ? pt.d.R : cap->R;
@@ -531,6 +565,21 @@ scan(struct exec *x, struct xf_dims *cap, size_t *nmax)
 	return SK_OK;
 }
 
+/* Record sm's block of world ranks at x->blk[x->nblk++] (only count
+ * while x->blk is NULL). */
+static int
+add_blk(const struct plan_sample *sm, const struct at *w, void *arg)
+{
+	struct exec *x = arg;
+
+	if (x->blk != NULL) {
+		x->blk[x->nblk].g0 = w->a * x->p->job.cp + sm->first;
+		x->blk[x->nblk].size = sm->size;
+	}
+	x->nblk++;
+	return SK_OK;
+}
+
 /*
  * Every shard group of the iterations run, on every DP rank, as a block
  * of world ranks (x->blk, by (g0, size), each once), and the split that
@@ -542,42 +591,18 @@ scan(struct exec *x, struct xf_dims *cap, size_t *nmax)
 static int
 collect_groups(struct exec *x)
 {
-	const struct plan *p = x->p;
-	const int dp = p->job.dp, cp = p->job.cp;
-	const struct plan_rank *rk;
-	const struct plan_mb *mb;
-	const struct plan_sample *sm;
-	size_t it, m, i, n = 0, l;
-	int a, *ends;
+	size_t i, l, n;
+	int *ends;
 
-	for (it = x->first; it < x->first + x->count; it++)
-		for (a = 0; a < dp; a++) {
-			rk = &p->ranks[it * (size_t)dp + (size_t)a];
-			for (m = 0; m < rk->n; m++) {
-				mb = &p->mbs[rk->first + m];
-				for (i = 0; i < mb->n; i++)
-					n += p->samples[mb->first + i].place ==
-					    PLAN_SHARDED;
-			}
-		}
-	if ((x->blk = calloc(n > 0 ? n : 1, sizeof *x->blk)) == NULL)
+	x->nblk = 0;
+	each_sharded(x->p, x->first, x->count, add_blk, x);
+	if ((x->blk = calloc(x->nblk > 0 ? x->nblk : 1, sizeof *x->blk)) ==
+	    NULL)
 		return err_set(SK_ERR_NOMEM, "exec: out of memory for %zu "
-		    "shard groups", n);
-	n = 0;
-	for (it = x->first; it < x->first + x->count; it++)
-		for (a = 0; a < dp; a++) {
-			rk = &p->ranks[it * (size_t)dp + (size_t)a];
-			for (m = 0; m < rk->n; m++) {
-				mb = &p->mbs[rk->first + m];
-				for (i = 0; i < mb->n; i++) {
-					sm = &p->samples[mb->first + i];
-					if (sm->place != PLAN_SHARDED)
-						continue;
-					x->blk[n].g0 = a * cp + sm->first;
-					x->blk[n++].size = sm->size;
-				}
-			}
-		}
+		    "shard groups", x->nblk);
+	n = x->nblk;
+	x->nblk = 0;
+	each_sharded(x->p, x->first, x->count, add_blk, x);
 	qsort(x->blk, n, sizeof *x->blk, blk_cmp);
 	x->nblk = 0;
 	for (i = 0; i < n; i++)
@@ -588,7 +613,8 @@ collect_groups(struct exec *x)
 		return err_set(SK_ERR_NOMEM, "exec: out of memory");
 	x->nlayers = 0;
 	for (i = 0; i < x->nblk; i++) {
-		for (l = 0; l < (size_t)x->nlayers && ends[l] > x->blk[i].g0; l++)
+		for (l = 0; l < (size_t)x->nlayers &&
+		    ends[l] > x->blk[i].g0; l++)
 			;
 		x->blk[i].layer = (int)l;
 		ends[l] = x->blk[i].g0 + x->blk[i].size;
@@ -606,6 +632,7 @@ setup(struct exec *x, const struct exec_model *m)
 	const struct plan *p = x->p;
 	const int dp = p->job.dp, cp = p->job.cp, ws = x->world->size;
 	struct xf_dims cap;
+	struct fit f;
 	size_t nmax = 0;
 	float *host;
 	int e;
@@ -616,7 +643,9 @@ setup(struct exec *x, const struct exec_model *m)
 		return e;
 	x->first = x->o.first;
 	x->count = x->o.count > 0 ? x->o.count : p->niter - x->o.first;
-	if ((e = groups_fit(p, x->first, x->count, ws)) != SK_OK)
+	f.cp = cp;
+	f.ws = ws;
+	if ((e = each_sharded(p, x->first, x->count, fit_world, &f)) != SK_OK)
 		return e;
 	if (dp > ws / cp || dp * cp != ws)
 		return err_set(SK_ERR_ARG, "exec: the plan's grid is DP %d x CP "

@@ -457,10 +457,10 @@ attn_bwd(struct xf *x, const struct xf_part *p, struct lay *y,
 		return e;
 	for (i = 0; i < ng; i++) {
 		g = &p->g[i];
-		x->b->copy(x->dk + (p->tl + g->row0) * hkv, x->rk + g->rs0 * hkv,
-		    g->rows * hkv);
-		x->b->copy(x->dv + (p->tl + g->row0) * hkv, x->rv + g->rs0 * hkv,
-		    g->rows * hkv);
+		x->b->copy(x->dk + (p->tl + g->row0) * hkv,
+		    x->rk + g->rs0 * hkv, g->rows * hkv);
+		x->b->copy(x->dv + (p->tl + g->row0) * hkv,
+		    x->rv + g->rs0 * hkv, g->rows * hkv);
 	}
 	return SK_OK;
 }

@@ -26,10 +26,10 @@
  * The same holds for every plan of tests/exec/xplans.c built for the
  * layout (hand-built: shard groups of every size the grid has, micro-
  * batches spanning DP ranks, groups across CP groups and overlapping
- * ones; 1 x 4, 2 x 2, 1 x 6, 2 x 3 and 4 x 2), with the same tolerance;
- * the policies' plans are made where CP divides 64.  On a world of fewer
- * than 8 ranks, xplans' 8-GPU plan is refused on every rank, naming its
- * group of 8 and the world's size.
+ * ones; 1 x 4, 2 x 2, 2 x 4, 1 x 6, 2 x 3 and 4 x 2), with the same
+ * tolerance; the policies' plans are made where CP divides 64.  On a
+ * world of fewer than 8 ranks, xplans' 8-GPU plan is refused on every
+ * rank, naming its group of 8 and the world's size.
  *
  * The reference itself is checked against central finite differences of
  * its loss (step 1% of the tensor's RMS, at least 1e-4), at the largest

@@ -6,8 +6,8 @@
  * the grid has 6 ranks, all of a micro-batch's ranks), micro-batches
  * spanning DP ranks with groups over all their ranks and groups across
  * the boundary of two CP groups, and overlapping groups of different
- * micro-batches (two splits).  Plain C, no test framework: errors are
- * plan.h's codes.
+ * micro-batches (made by different splits).  Plain C, no test framework:
+ * errors are plan.h's codes.
  */
 #ifndef SKRULL_XPLANS_H
 #define SKRULL_XPLANS_H
