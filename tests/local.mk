@@ -96,5 +96,8 @@ tests_unit_test_svg_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_kern_cpu_LDADD = $(SK_KCPU_LIBS) $(LDADD)
 tests_unit_test_calib_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_comm_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
+tests_unit_test_exec_loop_SOURCES = tests/unit/test_exec_loop.c \
+	tests/exec/xplans.c tests/exec/xplans.h
+tests_unit_test_exec_loop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/exec
 tests_unit_test_exec_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_world_LDADD = $(SK_WORLD_LIBS) $(LDADD)
