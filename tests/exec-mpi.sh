@@ -1,9 +1,11 @@
 #!/bin/sh
 # exec-mpi.sh: the executor (src/exec/exec.c) under MPI, one DP x CP layout
-# per mpirun (1x1, 1x2, 2x2, 1x4, and 2x4 oversubscribed):
+# per mpirun (1x1, 1x2, 2x2, 1x4, and oversubscribed 2x4, 1x6, 2x3, 4x2):
 # tests/exec/test_exec_mpi's own TAP points, passed on one by one with the
 # layout in front (every plan's loss, gradient and weights against the 1 x 1
-# reference), then the failure drill (at 2 x 2 the last rank never runs the
+# reference: the policies' plans, and the hand-built ones of
+# tests/exec/xplans.c with shard groups of 2, 3, 4, 6 and 8 ranks and
+# micro-batches spanning DP ranks), then the failure drill (at 2 x 2 the last rank never runs the
 # plan; the others time out in comm_wait after 2 s, report it and abort the
 # job).  Skipped when skrull was built without MPI or mpirun is missing,
 # unless SKRULL_REQUIRE_MPI=1 (then a failure: a machine meant to test MPI
@@ -25,7 +27,7 @@ tap_mpi_no_leak_check
 limit=
 command -v timeout >/dev/null 2>&1 && limit="timeout 300"
 
-for layout in 1x1 1x2 2x2 1x4 2x4; do
+for layout in 1x1 1x2 2x2 1x4 2x4 1x6 2x3 4x2; do
 	dp=${layout%x*}
 	cp=${layout#*x}
 	$limit $MPIRUN -np $((dp * cp)) "$TEST_EXEC_MPI" --dp "$dp" --cp "$cp" \

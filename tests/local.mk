@@ -19,12 +19,14 @@ SK_UNIT_TESTS = \
 	tests/unit/test_skrull \
 	tests/unit/test_opt \
 	tests/unit/test_sched \
+	tests/unit/test_peers \
 	tests/unit/test_report \
 	tests/unit/test_profile \
 	tests/unit/test_queue \
 	tests/unit/test_ops \
 	tests/unit/test_timeline \
 	tests/unit/test_sim \
+	tests/unit/test_sim_groups \
 	tests/unit/test_tune \
 	tests/unit/test_sens \
 	tests/unit/test_svg \
@@ -87,6 +89,7 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh \
 tests_unit_test_timeline_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sim_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_sim_groups_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_skrull_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_tune_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_sens_LDADD = $(SK_TUNE_LIBS) $(LDADD)
@@ -94,5 +97,8 @@ tests_unit_test_svg_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_kern_cpu_LDADD = $(SK_KCPU_LIBS) $(LDADD)
 tests_unit_test_calib_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_comm_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
+tests_unit_test_exec_loop_SOURCES = tests/unit/test_exec_loop.c \
+	tests/exec/xplans.c tests/exec/xplans.h
+tests_unit_test_exec_loop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/exec
 tests_unit_test_exec_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_world_LDADD = $(SK_WORLD_LIBS) $(LDADD)

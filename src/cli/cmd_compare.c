@@ -33,7 +33,7 @@ const struct cli_cmd cmd_compare = {
  * section 7 implies it); packing is the stronger baseline; both are shown,
  * and the paper's own algorithms beside the default. */
 #define DEFAULT_POLICIES \
-    "deepspeed/mb-samples=1,deepspeed,sorted,dacp,skrull-paper,skrull"
+    "deepspeed/mb-samples=1,deepspeed,sorted,dacp,skrull-paper,skrull-cp,skrull"
 #define DEFAULT_TRACE "traces/wikipedia.txt.gz"
 #define DEFAULT_ITERS 100
 #define MAX_POLICIES 16

@@ -75,9 +75,12 @@ print_text(const struct plan *p, const struct pstats *s, double secs,
 	    "BucketSize %u tokens\n", "job", j->model.name, cluster_gpus(&j->cluster),
 	    j->cluster.gpu.name, j->dp, j->cp, j->batch, j->bucket);
 	printf("%-16s %zu\n", "iterations", s->iterations);
-	printf("%-16s %zu (per DP rank and iteration: mean %.2f, max %zu)\n",
+	printf("%-16s %zu (per DP rank and iteration: mean %.2f, max %zu)",
 	    "micro-batches", s->micro_batches, s->mb_per_rank_mean,
 	    s->mb_per_rank_max);
+	if (s->mb_spanning > 0)
+		printf(", %zu spanning DP ranks", s->mb_spanning);
+	printf("\n");
 	printf("%-16s %llu local (%.2f%%), %llu sharded (%.2f%%)\n", "samples",
 	    (unsigned long long)s->samples_local, pct(s->samples_local, ns),
 	    (unsigned long long)s->samples_sharded, pct(s->samples_sharded, ns));
@@ -113,6 +116,7 @@ print_json(const struct plan *p, const struct pstats *s, double secs,
 	    cJSON_AddNumberToObject(root, "micro_batches", (double)s->micro_batches) == NULL ||
 	    cJSON_AddNumberToObject(root, "mb_per_rank_mean", s->mb_per_rank_mean) == NULL ||
 	    cJSON_AddNumberToObject(root, "mb_per_rank_max", (double)s->mb_per_rank_max) == NULL ||
+	    cJSON_AddNumberToObject(root, "mb_spanning", (double)s->mb_spanning) == NULL ||
 	    cJSON_AddNumberToObject(root, "samples_local", (double)s->samples_local) == NULL ||
 	    cJSON_AddNumberToObject(root, "samples_sharded", (double)s->samples_sharded) == NULL ||
 	    cJSON_AddNumberToObject(root, "tokens_local", (double)s->tokens_local) == NULL ||

@@ -519,7 +519,7 @@ run_procs(struct runopts *o, enum world_comm kind, int *argc, char ***argv)
 	struct exec *x = NULL;
 	double *loss = NULL;
 	char how[WORLD_HOW_MAX];
-	int rc = CLI_FAIL;
+	int rc = CLI_FAIL, e;
 
 	world_init(&w, cli_rank_fail);
 	plan_init(&p);
@@ -536,8 +536,11 @@ run_procs(struct runopts *o, enum world_comm kind, int *argc, char ***argv)
 		goto out;
 	c = world_comm(&w);
 	set_iters(o);
-	if (exec_new(&p, &o->m, &o->eo, c, &x) != SK_OK) {
+	if ((e = exec_new(&p, &o->m, &o->eo, c, &x)) != SK_OK) {
 		cli_rank_fail(c->rank);
+		/* The peers may wait in a split for this rank (exec.h). */
+		if (e == SK_ERR_IO)
+			world_abort(&w);
 		goto out;
 	}
 	if ((loss = calloc(p.niter, sizeof *loss)) == NULL)

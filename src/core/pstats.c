@@ -21,19 +21,52 @@ imbalance(const double *v, size_t n)
 	return sum > 0 ? max * (double)n / sum : 1.0;
 }
 
+/* FLOPs and tokens per rank of micro-batch mb (W ranks) into flops and
+ * tokens; the counts of local and sharded samples into s. */
+static void
+mb_load(const struct plan *p, const struct plan_mb *mb, double *flops,
+    double *tokens, struct pstats *s)
+{
+	const struct job *j = &p->job;
+	size_t i, W = (size_t)plan_mb_width(p, mb), r;
+	double f;
+
+	memset(flops, 0, W * sizeof *flops);
+	memset(tokens, 0, W * sizeof *tokens);
+	for (i = mb->first; i < mb->first + mb->n; i++) {
+		const struct plan_sample *x = &p->samples[i];
+
+		if (x->place == PLAN_SHARDED) {
+			f = cost_shard_flops_total(j, x->len, x->size);
+			for (r = x->first; r < (size_t)x->first + x->size;
+			    r++) {
+				flops[r] += f;
+				tokens[r] += (double)x->len / x->size;
+			}
+			s->samples_sharded++;
+			s->tokens_sharded += x->len;
+		} else {
+			flops[x->place] += cost_seq_flops_total(j, x->len);
+			tokens[x->place] += x->len;
+			s->samples_local++;
+			s->tokens_local += x->len;
+		}
+	}
+}
+
 int
 pstats_compute(const struct plan *p, struct pstats *s)
 {
 	const struct job *j = &p->job;
-	size_t cp = (size_t)j->cp, dp = (size_t)j->dp;
+	size_t dp = (size_t)j->dp, G = dp * (size_t)j->cp;
 	double *flops = NULL, *tokens = NULL, *rankf = NULL;
-	size_t it, d, m, i, r;
-	double dpsum = 0, cpsum = 0, memsum = 0;
+	size_t it, d, m, r, W, e;
+	double dpsum = 0, cpsum = 0, memsum = 0, busiest;
 	int rc = SK_OK;
 
 	memset(s, 0, sizeof *s);
-	flops = calloc(cp, sizeof *flops);
-	tokens = calloc(cp, sizeof *tokens);
+	flops = calloc(G, sizeof *flops);
+	tokens = calloc(G, sizeof *tokens);
 	rankf = calloc(dp, sizeof *rankf);
 	if (flops == NULL || tokens == NULL || rankf == NULL) {
 		rc = err_set(SK_ERR_NOMEM, "plan statistics: out of memory");
@@ -42,47 +75,34 @@ pstats_compute(const struct plan *p, struct pstats *s)
 	s->iterations = p->niter;
 	s->micro_batches = p->nmbs;
 	for (it = 0; it < p->niter; it++) {
+		for (d = 0; d < dp; d++)
+			rankf[d] = 0;
 		for (d = 0; d < dp; d++) {
 			const struct plan_rank *rk = &p->ranks[it * dp + d];
 
-			rankf[d] = 0;
 			if (rk->n > s->mb_per_rank_max)
 				s->mb_per_rank_max = rk->n;
 			for (m = rk->first; m < rk->first + rk->n; m++) {
 				const struct plan_mb *mb = &p->mbs[m];
-				double busiest = 0;
 
-				memset(flops, 0, cp * sizeof *flops);
-				memset(tokens, 0, cp * sizeof *tokens);
-				for (i = mb->first; i < mb->first + mb->n; i++) {
-					const struct plan_sample *x = &p->samples[i];
-					double f;
-
-					if (x->place == PLAN_SHARDED) {
-						f = cost_shard_flops_total(j, x->len, j->cp);
-						for (r = 0; r < cp; r++) {
-							flops[r] += f;
-							tokens[r] += (double)x->len / (double)cp;
-						}
-						s->samples_sharded++;
-						s->tokens_sharded += x->len;
-					} else {
-						flops[x->place] += cost_seq_flops_total(j, x->len);
-						tokens[x->place] += x->len;
-						s->samples_local++;
-						s->tokens_local += x->len;
-					}
-				}
-				for (r = 0; r < cp; r++) {
+				W = (size_t)plan_mb_width(p, mb);
+				if (mb->span > 1)
+					s->mb_spanning++;
+				mb_load(p, mb, flops, tokens, s);
+				busiest = 0;
+				for (r = 0; r < W; r++) {
 					s->flops += flops[r];
 					if (flops[r] > busiest)
 						busiest = flops[r];
 					if (tokens[r] / j->bucket > s->mem_peak)
 						s->mem_peak = tokens[r] / j->bucket;
 				}
-				rankf[d] += busiest;
-				cpsum += imbalance(flops, cp);
-				memsum += imbalance(tokens, cp);
+				/* every DP rank it spans waits for its
+				 * busiest rank */
+				for (e = d; e < d + (size_t)mb->span; e++)
+					rankf[e] += busiest;
+				cpsum += imbalance(flops, W);
+				memsum += imbalance(tokens, W);
 			}
 		}
 		dpsum += imbalance(rankf, dp);

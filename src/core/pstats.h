@@ -2,8 +2,10 @@
  * pstats: the summary metrics of a plan, as `skrull plan` prints them and
  * skrull(7) defines them.  FLOPs are the cost model's exact whole-sequence
  * FLOPs (forward, backward and recompute; cost_seq_flops_total), a sharded
- * sample counting 1/N on each CP rank; memory is activation tokens per CP
- * rank (local tokens + 1/N of each sharded sample), against BucketSize.
+ * sample counting its 1/size share on each rank of its shard group; memory
+ * is activation tokens per rank (local tokens + 1/size of each shard it
+ * holds), against BucketSize.  A micro-batch's ranks are its W = span x cp
+ * (skrull-plan(5)).
  */
 #ifndef SKRULL_PSTATS_H
 #define SKRULL_PSTATS_H
@@ -18,17 +20,19 @@ struct pstats {
 	size_t micro_batches;        /* in the whole plan */
 	double mb_per_rank_mean;     /* micro-batches per DP rank per iteration */
 	size_t mb_per_rank_max;
+	size_t mb_spanning;          /* micro-batches spanning DP ranks */
 	uint64_t samples_local, samples_sharded;
 	uint64_t tokens_local, tokens_sharded;
 	double flops;                /* whole plan, FLOPs */
 	double dp_balance;           /* mean over iterations of max/mean over DP
-	                                ranks of the rank's FLOPs (sum over its
-	                                micro-batches of the busiest CP rank) */
+	                                ranks of the rank's FLOPs (sum over the
+	                                micro-batches it runs, spanning ones
+	                                included, of their busiest rank) */
 	double cp_balance;           /* mean over micro-batches of max/mean over
-	                                CP ranks of FLOPs */
+	                                their ranks of FLOPs */
 	double mem_balance;          /* mean over micro-batches of max/mean over
-	                                CP ranks of activation tokens */
-	double mem_peak;             /* max over micro-batches and CP ranks of
+	                                their ranks of activation tokens */
+	double mem_peak;             /* max over micro-batches and ranks of
 	                                activation tokens / BucketSize */
 };
 

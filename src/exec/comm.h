@@ -46,6 +46,10 @@
 /* Longest communicator name, bytes including the NUL. */
 #define COMM_NAME_MAX 64
 
+/* The split color of a rank that takes part in a split but joins no new
+ * communicator (MPI_UNDEFINED, NCCL_SPLIT_NOCOLOR). */
+#define COMM_NOCOLOR (-1)
+
 /* Most non-blocking operations pending at once on one communicator: the
  * backend reserves their state when the communicator is made, so starting
  * one allocates nothing. */
@@ -113,7 +117,8 @@ struct comm_ops {
 	/*
 	 * Collective over c: the ranks giving the same color (>= 0) form
 	 * *out, ranked by key (ties by rank in c), named name (cut to
-	 * COMM_NAME_MAX - 1 bytes).
+	 * COMM_NAME_MAX - 1 bytes).  A rank giving COMM_NOCOLOR takes part
+	 * and joins none: *out is zeroed (ops NULL), nothing to free.
 	 */
 	int (*split)(struct comm *c, int color, int key, const char *name,
 	    struct comm *out);

@@ -589,7 +589,7 @@ split(struct comm *c, int color, int key, const char *name, struct comm *out)
 
 	if ((g = group_of(c, op)) == NULL)
 		return err_code();
-	if (color < 0)
+	if (color < 0 && color != COMM_NOCOLOR)
 		return comm_err(c, op, SK_ERR_ARG, "color %d for \"%s\" is negative",
 		    color, name != NULL ? name : "?");
 	me = post(c, K_SPLIT);
@@ -597,7 +597,7 @@ split(struct comm *c, int color, int key, const char *name, struct comm *out)
 	me->key = key;
 	if ((e = step(c, op)) != SK_OK)
 		return e;
-	if ((m = mismatch(c, op, 0)) == SK_OK) {
+	if ((m = mismatch(c, op, 0)) == SK_OK && color != COMM_NOCOLOR) {
 		for (k = 0; k < g->size; k++) {
 			p = &g->post[k];
 			if (p->color != color)
@@ -616,7 +616,8 @@ split(struct comm *c, int color, int key, const char *name, struct comm *out)
 	}
 	if ((e = meet(c, op)) != SK_OK)
 		return e;
-	if (m == SK_OK && (ng = g->post[leader].made) == NULL)
+	if (m == SK_OK && color != COMM_NOCOLOR &&
+	    (ng = g->post[leader].made) == NULL)
 		m = comm_err(c, op, SK_ERR_NOMEM, "out of memory for a group of %d "
 		    "ranks", size);
 	/* The leader's post is read until here. */
@@ -625,6 +626,8 @@ split(struct comm *c, int color, int key, const char *name, struct comm *out)
 	if (m != SK_OK)
 		return m;
 	memset(out, 0, sizeof *out);
+	if (color == COMM_NOCOLOR)
+		return SK_OK;
 	out->ops = &comm_loop_ops;
 	out->rank = rank;
 	out->size = size;

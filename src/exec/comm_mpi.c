@@ -156,11 +156,16 @@ comm_mpi_split(struct comm *c, int color, int key, const char *name,
 
 	if ((x = impl_of(c, "split")) == NULL)
 		return err_code();
-	if (color < 0)
+	if (color < 0 && color != COMM_NOCOLOR)
 		return comm_err(c, "split", SK_ERR_ARG, "color %d for \"%s\" is "
 		    "negative", color, name);
-	if ((rc = MPI_Comm_split(x->comm, color, key, &mc)) != MPI_SUCCESS)
+	if ((rc = MPI_Comm_split(x->comm, color == COMM_NOCOLOR ?
+	    MPI_UNDEFINED : color, key, &mc)) != MPI_SUCCESS)
 		return fail(c, "split", "MPI_Comm_split", rc);
+	if (color == COMM_NOCOLOR) {
+		memset(out, 0, sizeof *out);
+		return SK_OK;
+	}
 	if ((e = make(mc, name, c->world_rank, out)) != SK_OK)
 		MPI_Comm_free(&mc);
 	return e;

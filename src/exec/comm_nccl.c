@@ -664,23 +664,37 @@ static int
 split(struct comm *c, int color, int key, const char *name, struct comm *out)
 {
 	struct impl *x;
-	ncclComm_t nn = NULL;
+	ncclComm_t nn;
 	ncclResult_t nr;
 	int e;
 
 	if ((x = impl_of(c, "split")) == NULL)
 		return err_code();
-	if (color < 0)
+	if (color < 0 && color != COMM_NOCOLOR)
 		return comm_err(c, "split", SK_ERR_ARG, "color %d for \"%s\" is "
 		    "negative", color, name);
-	/* A NULL config: the new communicator inherits c's (non-blocking). */
-	nr = ncclCommSplit(x->nc, color, key, &nn, NULL);
+	/*
+	 * On a non-blocking parent the split runs on after the call and
+	 * reports in the parent's state; the new communicator is written
+	 * when it completes (NULL until then, and for NCCL_SPLIT_NOCOLOR).
+	 * A NULL config: it inherits c's (non-blocking).
+	 */
+	x->child = NULL;
+	nr = ncclCommSplit(x->nc, color == COMM_NOCOLOR ? NCCL_SPLIT_NOCOLOR :
+	    color, key, &x->child, NULL);
+	if ((e = comm_nccl_settle(c, NULL, x->nc, x->timeout, "split",
+	    "ncclCommSplit", comm_nccl_begun(nr))) != SK_OK)
+		return e;
+	nn = x->child;
+	x->child = NULL;
+	memset(out, 0, sizeof *out);
+	if (color == COMM_NOCOLOR)
+		return SK_OK;
 	if (nn == NULL)
 		return comm_nccl_fail(c, NULL, x->nc, "split", "ncclCommSplit",
-		    nr != ncclSuccess && nr != ncclInProgress ? nr :
 		    ncclInternalError);
 	if ((e = comm_nccl_settle(c, NULL, nn, x->timeout, "split", "ncclCommSplit",
-	    comm_nccl_begun(nr))) != SK_OK ||
+	    ncclInProgress)) != SK_OK ||
 	    (e = comm_nccl_make(nn, x->device, name, c->world_rank, x->mpi, x->timeout,
 	    out)) != SK_OK) {
 		ncclCommAbort(nn);

@@ -18,6 +18,11 @@
 #include <nccl.h>
 #pragma GCC diagnostic pop
 
+/* ncclCommSplit (the shard groups' communicators) came with NCCL 2.18. */
+#if NCCL_VERSION_CODE < NCCL_VERSION(2, 18, 0)
+#error "the NCCL communicator needs NCCL 2.18 or later (ncclCommSplit)"
+#endif
+
 #include "comm.h"
 #include "comm_nccl.h"
 #include "comm_slots.h"
@@ -63,6 +68,9 @@ struct impl {
 	                          blocking operations */
 	double timeout;        /* limit on calls left in progress, s */
 	struct comm *mpi;      /* the MPI world we were bootstrapped over */
+	ncclComm_t child;      /* where a split's new communicator lands:
+	                          NCCL writes it when the split completes,
+	                          after ncclCommSplit has returned */
 	struct comm_slots slots;
 	struct slot slot[COMM_REQ_MAX];
 };

@@ -1,5 +1,7 @@
-/* exec: see exec.h.  The plan runner: parts of micro-batches, iterations,
- * gradient synchronisation, AdamW, timing and the report. */
+/* exec: see exec.h.  The plan runner: the shard groups' communicators,
+ * parts of micro-batches, iterations, gradient synchronisation, AdamW,
+ * timing and the report. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,23 @@ enum { C_BUSY, C_COMM, C_WALL, C_FLOPS, C_PEAK, C_N };
 #define AGREE_CODES 8
 #define AGREE_N (AGREE_CODES + 1)
 
+/* A shard group's communicator: world ranks [g0, g0 + size), the GPUs
+ * of a group (first, size) of a micro-batch listed by DP rank a, g0 =
+ * a cp + first. */
+struct blk {
+	int g0, size;
+	int layer;         /* the split that makes it (make_groups) */
+	struct comm c;     /* on its members; ops NULL elsewhere */
+};
+
+/* A shard group of the part being built (part_groups). */
+struct pgrp {
+	int first, size;   /* ranks [first, first + size) of the micro-batch */
+	int k;             /* this rank is its first + k */
+	size_t nsh, G;     /* its samples, their tokens */
+	size_t *ts;        /* size: each rank's shard rows (into tsbuf) */
+};
+
 struct exec {
 	const struct plan *p;
 	struct exec_opts o;
@@ -29,14 +48,27 @@ struct exec {
 	struct xf_layout l;
 	uint64_t seed;           /* token ids */
 	struct comm *world;
-	struct comm_grid grid;
+	int d, r;                /* this rank's DP rank and CP rank */
 	size_t first, count;     /* iterations run */
 	long t;                  /* AdamW steps done */
 	float *w, *g, *m, *v;    /* parameters, gradients, moments [l.n] */
 	struct xf *xf;
+	/* Every shard group of the iterations run, by (g0, size); nlayers
+	 * splits make their communicators. */
+	struct blk *blk;
+	size_t nblk;
+	int nlayers;
+	/* The micro-batches this DP rank runs in one iteration
+	 * (plan_rank_mbs): index into p->mbs and offset. */
+	size_t *mbi;
+	int *mbo;
+	size_t mbcap;
+	/* One part's shard groups, sized for the most a rank can be in. */
+	struct pgrp *pg;
+	struct xf_group *xg;
+	size_t *tsbuf, *cnt;     /* their shard rows; one group's rows so far */
 	/* Host index arrays of one part, sized for the largest. */
 	int32_t *cu_loc, *cu_sh, *cu_g;  /* nmax + 1 */
-	int32_t *ts;             /* cp */
 	int32_t *gmap;           /* gmax */
 	int32_t *pos, *tok, *tgt;  /* tmax */
 	/* Communication buffers (backend memory), and their host copies:
@@ -101,43 +133,114 @@ shard_rows(uint32_t S, int k, int n)
 	return (b - a) + (d - c);
 }
 
-/* The sizes of CP rank r's part of micro-batch mb. */
-struct dims {
-	size_t T, tl, G, maxts, nloc, nsh;
-};
-
-static void
-part_dims(const struct plan *p, const struct plan_mb *mb, int r,
-    struct dims *d)
+/* Whether group a runs before group b: by first rank, then size. */
+static int
+before(const struct pgrp *a, const struct pgrp *b)
 {
-	const int n = p->job.cp;
+	return a->first != b->first ? a->first < b->first : a->size < b->size;
+}
+
+/*
+ * The sizes of rank q's part of micro-batch mb (pt: its counts and d) and
+ * its shard groups (x->pg, x->xg but their communicators), in the order
+ * every member runs them.  Aligned blocks of one size are disjoint, so q
+ * is in at most one group of each size.
+ */
+static void
+part_groups(struct exec *x, const struct plan_mb *mb, int q,
+    struct xf_part *pt)
+{
 	const struct plan_sample *sm;
-	size_t i, ts;
+	struct xf_group *xg;
+	struct pgrp *g, tmp;
+	size_t i, j, ng = 0, used = 0, rows = 0;
 	int k;
 
-	memset(d, 0, sizeof *d);
+	memset(pt, 0, sizeof *pt);
 	for (i = 0; i < mb->n; i++) {
-		sm = &p->samples[mb->first + i];
-		if (sm->place == PLAN_SHARDED) {
-			d->G += sm->len;
-			d->nsh++;
-		} else if (sm->place == r) {
-			d->tl += sm->len;
-			d->nloc++;
+		sm = &x->p->samples[mb->first + i];
+		if (sm->place != PLAN_SHARDED) {
+			if (sm->place == q) {
+				pt->tl += sm->len;
+				pt->nloc++;
+			}
+			continue;
 		}
-	}
-	for (k = 0; k < n; k++) {
-		ts = 0;
-		for (i = 0; i < mb->n; i++) {
-			sm = &p->samples[mb->first + i];
-			if (sm->place == PLAN_SHARDED)
-				ts += shard_rows(sm->len, k, n);
+		if (q < sm->first || q >= sm->first + sm->size)
+			continue;
+		for (j = 0; j < ng && x->pg[j].size != sm->size; j++)
+			;
+		g = &x->pg[j];
+		if (j == ng) {
+			g->first = sm->first;
+			g->size = sm->size;
+			g->k = q - sm->first;
+			g->nsh = g->G = 0;
+			g->ts = x->tsbuf + used;
+			used += sm->size;
+			for (k = 0; k < g->size; k++)
+				g->ts[k] = 0;
+			ng++;
 		}
-		if (ts > d->maxts)
-			d->maxts = ts;
-		if (k == r)
-			d->T = d->tl + ts;
+		g->nsh++;
+		g->G += sm->len;
+		for (k = 0; k < g->size; k++)
+			g->ts[k] += shard_rows(sm->len, k, g->size);
 	}
+	for (i = 1; i < ng; i++) {
+		tmp = x->pg[i];
+		for (j = i; j > 0 && before(&tmp, &x->pg[j - 1]); j--)
+			x->pg[j] = x->pg[j - 1];
+		x->pg[j] = tmp;
+	}
+	for (i = 0; i < ng; i++) {
+		g = &x->pg[i];
+		xg = &x->xg[i];
+		xg->c = NULL;
+		xg->ts = g->ts;
+		xg->maxts = 0;
+		for (k = 0; k < g->size; k++)
+			if (g->ts[k] > xg->maxts)
+				xg->maxts = g->ts[k];
+		xg->row0 = rows;
+		xg->rows = g->ts[g->k];
+		rows += xg->rows;
+		xg->by0 = pt->d.R;
+		pt->d.R += (size_t)g->size * xg->maxts;
+		xg->rs0 = pt->d.S;
+		pt->d.S += xg->maxts;
+		pt->d.G += g->G;
+		pt->nsh += g->nsh;
+		if ((size_t)g->size > pt->d.gsize)
+			pt->d.gsize = (size_t)g->size;
+	}
+	pt->d.T = pt->tl + rows;
+	pt->d.ng = ng;
+	pt->g = x->xg;
+}
+
+/* Order of blocks: by first GPU, then size. */
+static int
+blk_cmp(const void *a, const void *b)
+{
+	const struct blk *u = a, *v = b;
+
+	if (u->g0 != v->g0)
+		return u->g0 < v->g0 ? -1 : 1;
+	return (u->size > v->size) - (u->size < v->size);
+}
+
+/* The communicator of the shard group of GPUs [g0, g0 + size) on this
+ * rank, or NULL when it has none. */
+static struct comm *
+group_comm(struct exec *x, int g0, int size)
+{
+	struct blk key, *b;
+
+	key.g0 = g0;
+	key.size = size;
+	b = bsearch(&key, x->blk, x->nblk, sizeof *x->blk, blk_cmp);
+	return b != NULL && b->c.ops != NULL ? &b->c : NULL;
 }
 
 /* Push the rows of positions [lo, hi) of sample sm at row *t. */
@@ -157,68 +260,89 @@ rows(struct exec *x, const struct plan_sample *sm, uint32_t lo, uint32_t hi,
 	}
 }
 
-/* Fill the part of micro-batch mb on this rank (see xformer.h). */
+/* Where each rank of a group of n ranks (xg) holds its rows of sample
+ * sm, whose rows start at gofs in the gathered buffers: x->gmap in the
+ * group's by-rank layout, x->cnt counting each rank's rows of the group
+ * so far. */
 static void
-part_build(struct exec *x, const struct plan_mb *mb, const struct dims *d,
+map_sample(struct exec *x, const struct plan_sample *sm,
+    const struct xf_group *xg, int n, size_t gofs)
+{
+	uint32_t lo, hi, pos;
+	int k, c;
+
+	for (k = 0; k < n; k++)
+		for (c = 0; c < 2; c++) {
+			chunk(sm->len, c == 0 ? k : 2 * n - 1 - k, n, &lo, &hi);
+			for (pos = lo; pos < hi; pos++)
+				x->gmap[gofs + pos] = (int32_t)(xg->by0 +
+				    (size_t)k * xg->maxts + x->cnt[k]++);
+		}
+}
+
+/*
+ * Fill the index arrays and the groups' communicators of this rank's part
+ * of micro-batch mb, whose CP rank 0 is rank off of it, after part_groups
+ * (see xformer.h).
+ */
+static int
+part_build(struct exec *x, const struct plan_mb *mb, int off,
     struct xf_part *pt)
 {
 	const struct plan *p = x->p;
-	const int n = p->job.cp, r = x->grid.r;
+	const int q = off + x->r, base = (x->d - off / p->job.cp) * p->job.cp;
 	const struct plan_sample *sm;
-	uint32_t lo, hi, q, j;
-	size_t i, t = 0, nl = 0, ns = 0, gofs = 0;
-	int k, c;
+	const struct pgrp *g;
+	struct xf_group *xg;
+	uint32_t lo, hi;
+	size_t i, gi, t = 0, nl = 0, ns = 0, gofs = 0;
+	int k, c, n;
 
 	for (i = 0; i < mb->n; i++) {
 		sm = &p->samples[mb->first + i];
-		if (sm->place != r)
+		if (sm->place != q)
 			continue;
 		x->cu_loc[nl++] = (int32_t)t;
 		rows(x, sm, 0, sm->len, &t);
 	}
 	x->cu_loc[nl] = (int32_t)t;
-	for (k = 0; k < n; k++)
-		x->ts[k] = 0;
-	for (i = 0; i < mb->n; i++) {
-		sm = &p->samples[mb->first + i];
-		if (sm->place != PLAN_SHARDED)
-			continue;
-		x->cu_sh[ns] = (int32_t)(t - d->tl);
-		x->cu_g[ns++] = (int32_t)gofs;
-		for (c = 0; c < 2; c++) {
-			chunk(sm->len, c == 0 ? r : 2 * n - 1 - r, n, &lo, &hi);
-			rows(x, sm, lo, hi, &t);
-		}
-		/* Where each rank's rows of this sample sit in the by-rank
-		 * layout. */
+	for (gi = 0; gi < pt->d.ng; gi++) {
+		g = &x->pg[gi];
+		xg = &x->xg[gi];
+		n = g->size;
+		if ((xg->c = group_comm(x, base + g->first, n)) == NULL)
+			return err_set(SK_ERR_ARG, "exec: world rank %d has no "
+			    "communicator for the shard group of GPUs %d..%d",
+			    x->world->rank, base + g->first,
+			    base + g->first + n - 1);
 		for (k = 0; k < n; k++)
+			x->cnt[k] = 0;
+		for (i = 0; i < mb->n; i++) {
+			sm = &p->samples[mb->first + i];
+			if (sm->place != PLAN_SHARDED || sm->first != g->first ||
+			    sm->size != n)
+				continue;
+			x->cu_sh[ns] = (int32_t)(t - pt->tl);
+			x->cu_g[ns++] = (int32_t)gofs;
 			for (c = 0; c < 2; c++) {
-				chunk(sm->len, c == 0 ? k : 2 * n - 1 - k, n,
-				    &lo, &hi);
-				for (q = lo; q < hi; q++) {
-					j = (uint32_t)x->ts[k]++;
-					x->gmap[gofs + q] = (int32_t)((size_t)k *
-					    d->maxts + j);
-				}
+				chunk(sm->len, c == 0 ? g->k : 2 * n - 1 - g->k,
+				    n, &lo, &hi);
+				rows(x, sm, lo, hi, &t);
 			}
-		gofs += sm->len;
+			map_sample(x, sm, xg, n, gofs);
+			gofs += sm->len;
+		}
 	}
-	x->cu_sh[ns] = (int32_t)(t - d->tl);
+	x->cu_sh[ns] = (int32_t)(t - pt->tl);
 	x->cu_g[ns] = (int32_t)gofs;
-	pt->T = d->T;
-	pt->tl = d->tl;
-	pt->nloc = d->nloc;
-	pt->nsh = d->nsh;
-	pt->G = d->G;
-	pt->maxts = d->maxts;
 	pt->cu_loc = x->cu_loc;
 	pt->cu_sh = x->cu_sh;
 	pt->cu_g = x->cu_g;
-	pt->ts = x->ts;
 	pt->gmap = x->gmap;
 	pt->pos = x->pos;
 	pt->tok = x->tok;
 	pt->tgt = x->tgt;
+	return SK_OK;
 }
 
 /* The model actually run: the plan's with m's overrides. */
@@ -306,22 +430,227 @@ check_opts(const struct exec_opts *o, size_t niter)
 	return SK_OK;
 }
 
-/* Everything a rank sets up on its own, after the grid exists. */
+/* Where a sample of the plan is: its iteration, the DP rank listing its
+ * micro-batch and the micro-batch's place in that list. */
+struct at {
+	size_t it, m;
+	int a;
+};
+
+/* fn(sample, where it is, arg) for every sharded sample of iterations
+ * [first, first + count), until one returns an error, which is returned. */
+static int
+each_sharded(const struct plan *p, size_t first, size_t count,
+    int (*fn)(const struct plan_sample *, const struct at *, void *),
+    void *arg)
+{
+	const int dp = p->job.dp;
+	const struct plan_rank *rk;
+	const struct plan_mb *mb;
+	const struct plan_sample *sm;
+	struct at w;
+	size_t i;
+	int e;
+
+	for (w.it = first; w.it < first + count; w.it++)
+		for (w.a = 0; w.a < dp; w.a++) {
+			rk = &p->ranks[w.it * (size_t)dp + (size_t)w.a];
+			for (w.m = 0; w.m < rk->n; w.m++) {
+				mb = &p->mbs[rk->first + w.m];
+				for (i = 0; i < mb->n; i++) {
+					sm = &p->samples[mb->first + i];
+					if (sm->place == PLAN_SHARDED &&
+					    (e = fn(sm, &w, arg)) != SK_OK)
+						return e;
+				}
+			}
+		}
+	return SK_OK;
+}
+
+/* What fit_world checks a plan against. */
+struct fit {
+	int cp, ws;  /* the plan's CP degree; the world's ranks */
+};
+
+/* SK_ERR_ARG naming sm's shard group when it needs GPUs beyond the
+ * world's (a plan for a larger grid). */
+static int
+fit_world(const struct plan_sample *sm, const struct at *w, void *arg)
+{
+	const struct fit *f = arg;
+	const int g0 = w->a * f->cp + sm->first;
+
+	if (g0 + sm->size <= f->ws)
+		return SK_OK;
+	return err_set(SK_ERR_ARG, "plan: iteration %zu, DP rank %d, "
+	    "micro-batch %zu: sample %" PRIu32 "'s shard group [%d, %d) is "
+	    "GPUs %d..%d, but the world has %d ranks", w->it, w->a, w->m,
+	    sm->index, sm->first, sm->first + sm->size, g0,
+	    g0 + sm->size - 1, f->ws);
+}
+
+/*
+ * Size this rank's per-iteration state from the iterations it runs: the
+ * lists of its micro-batches, room for the most shard groups a rank can
+ * be in, and the largest part (*cap, each size at its largest; *nmax, the
+ * most samples of a micro-batch).
+ */
+static int
+scan(struct exec *x, struct xf_dims *cap, size_t *nmax)
+{
+	const struct plan *p = x->p;
+	const int cp = p->job.cp;
+	const struct plan_mb *mb;
+	struct xf_part pt;
+	size_t it, i, n, ng, sum, ngcap = 0, tscap = 0;
+	int span, maxspan = 1, size, w;
+
+	x->mbcap = 0;
+	for (it = x->first; it < x->first + x->count; it++) {
+		n = plan_rank_mbs(p, it, x->d, NULL, NULL, 0);
+		x->mbcap = n > x->mbcap ? n : x->mbcap;
+	}
+	x->mbi = calloc(x->mbcap > 0 ? x->mbcap : 1, sizeof *x->mbi);
+	x->mbo = calloc(x->mbcap > 0 ? x->mbcap : 1, sizeof *x->mbo);
+	if (x->mbi == NULL || x->mbo == NULL)
+		return err_set(SK_ERR_NOMEM, "exec: out of memory for %zu "
+		    "micro-batches", x->mbcap);
+	*nmax = 0;
+	for (it = x->first; it < x->first + x->count; it++) {
+		n = plan_rank_mbs(p, it, x->d, x->mbi, x->mbo, x->mbcap);
+		for (i = 0; i < n; i++) {
+			mb = &p->mbs[x->mbi[i]];
+			maxspan = mb->span > maxspan ? mb->span : maxspan;
+			*nmax = mb->n > *nmax ? mb->n : *nmax;
+		}
+	}
+	/* A rank of a micro-batch of w ranks is in at most one shard group
+	 * of each size >= 2 dividing w. */
+	for (span = 1; span <= maxspan; span++) {
+		w = span * cp;
+		ng = sum = 0;
+		for (size = 2; size <= w; size++)
+			if (w % size == 0) {
+				ng++;
+				sum += (size_t)size;
+			}
+		ngcap = ng > ngcap ? ng : ngcap;
+		tscap = sum > tscap ? sum : tscap;
+	}
+	x->pg = calloc(ngcap > 0 ? ngcap : 1, sizeof *x->pg);
+	x->xg = calloc(ngcap > 0 ? ngcap : 1, sizeof *x->xg);
+	x->tsbuf = calloc(tscap > 0 ? tscap : 1, sizeof *x->tsbuf);
+	if (x->pg == NULL || x->xg == NULL || x->tsbuf == NULL)
+		return err_set(SK_ERR_NOMEM, "exec: out of memory for %zu shard "
+		    "groups", ngcap);
+	memset(cap, 0, sizeof *cap);
+	for (it = x->first; it < x->first + x->count; it++) {
+		n = plan_rank_mbs(p, it, x->d, x->mbi, x->mbo, x->mbcap);
+		for (i = 0; i < n; i++) {
+			part_groups(x, &p->mbs[x->mbi[i]], x->mbo[i] + x->r,
+			    &pt);
+			cap->T = pt.d.T > cap->T ? pt.d.T : cap->T;
+			cap->G = pt.d.G > cap->G ? pt.d.G : cap->G;
+			cap->R = pt.d.R > cap->R ? pt.d.R : cap->R;
+			cap->S = pt.d.S > cap->S ? pt.d.S : cap->S;
+			cap->ng = pt.d.ng > cap->ng ? pt.d.ng : cap->ng;
+			cap->gsize = pt.d.gsize > cap->gsize ? pt.d.gsize :
+			    cap->gsize;
+		}
+	}
+	if ((x->cnt = calloc(cap->gsize > 0 ? cap->gsize : 1,
+	    sizeof *x->cnt)) == NULL)
+		return err_set(SK_ERR_NOMEM, "exec: out of memory");
+	return SK_OK;
+}
+
+/* Record sm's block of world ranks at x->blk[x->nblk++] (only count
+ * while x->blk is NULL). */
+static int
+add_blk(const struct plan_sample *sm, const struct at *w, void *arg)
+{
+	struct exec *x = arg;
+
+	if (x->blk != NULL) {
+		x->blk[x->nblk].g0 = w->a * x->p->job.cp + sm->first;
+		x->blk[x->nblk].size = sm->size;
+	}
+	x->nblk++;
+	return SK_OK;
+}
+
+/*
+ * Every shard group of the iterations run, on every DP rank, as a block
+ * of world ranks (x->blk, by (g0, size), each once), and the split that
+ * makes each: blocks that overlap need different splits, so each goes to
+ * the first split whose blocks all end before it starts (interval
+ * partitioning: as many splits as the most blocks sharing a GPU).  Every
+ * rank computes the same from the same plan.
+ */
+static int
+collect_groups(struct exec *x)
+{
+	size_t i, l, n;
+	int *ends;
+
+	x->nblk = 0;
+	each_sharded(x->p, x->first, x->count, add_blk, x);
+	if ((x->blk = calloc(x->nblk > 0 ? x->nblk : 1, sizeof *x->blk)) ==
+	    NULL)
+		return err_set(SK_ERR_NOMEM, "exec: out of memory for %zu "
+		    "shard groups", x->nblk);
+	n = x->nblk;
+	x->nblk = 0;
+	each_sharded(x->p, x->first, x->count, add_blk, x);
+	qsort(x->blk, n, sizeof *x->blk, blk_cmp);
+	x->nblk = 0;
+	for (i = 0; i < n; i++)
+		if (x->nblk == 0 || blk_cmp(&x->blk[i],
+		    &x->blk[x->nblk - 1]) != 0)
+			x->blk[x->nblk++] = x->blk[i];
+	if ((ends = calloc(x->nblk > 0 ? x->nblk : 1, sizeof *ends)) == NULL)
+		return err_set(SK_ERR_NOMEM, "exec: out of memory");
+	x->nlayers = 0;
+	for (i = 0; i < x->nblk; i++) {
+		for (l = 0; l < (size_t)x->nlayers &&
+		    ends[l] > x->blk[i].g0; l++)
+			;
+		x->blk[i].layer = (int)l;
+		ends[l] = x->blk[i].g0 + x->blk[i].size;
+		if (l == (size_t)x->nlayers)
+			x->nlayers++;
+	}
+	free(ends);
+	return SK_OK;
+}
+
+/* Everything a rank sets up on its own. */
 static int
 setup(struct exec *x, const struct exec_model *m)
 {
 	const struct plan *p = x->p;
 	const int dp = p->job.dp, cp = p->job.cp, ws = x->world->size;
-	const struct plan_rank *rk;
-	const struct plan_mb *mb;
-	struct dims d;
-	size_t tmax = 0, gmax = 0, smax = 0, nmax = 0, it, i;
+	struct xf_dims cap;
+	struct fit f;
+	size_t nmax = 0;
 	float *host;
 	int e;
 
 	if ((e = plan_validate(p, NULL)) != SK_OK)
 		return e;
 	if ((e = check_opts(&x->o, p->niter)) != SK_OK)
+		return e;
+	x->first = x->o.first;
+	x->count = x->o.count > 0 ? x->o.count : p->niter - x->o.first;
+	f.cp = cp;
+	f.ws = ws;
+	if ((e = each_sharded(p, x->first, x->count, fit_world, &f)) != SK_OK)
+		return e;
+	if (dp > ws / cp || dp * cp != ws)
+		return err_set(SK_ERR_ARG, "exec: the plan's grid is DP %d x CP "
+		    "%d, the world has %d ranks", dp, cp, ws);
+	if ((e = comm_grid(x->world->rank, dp, cp, &x->d, &x->r)) != SK_OK)
 		return e;
 	if ((e = shape(&p->job.model, m, &x->s)) != SK_OK)
 		return e;
@@ -331,35 +660,25 @@ setup(struct exec *x, const struct exec_model *m)
 		return e;
 	x->opened = 1;
 	xf_layout(&x->s, &x->l);
-	x->first = x->o.first;
-	x->count = x->o.count > 0 ? x->o.count : p->niter - x->o.first;
-	for (it = x->first; it < x->first + x->count; it++) {
-		rk = &p->ranks[it * (size_t)dp + (size_t)x->grid.d];
-		for (i = 0; i < rk->n; i++) {
-			mb = &p->mbs[rk->first + i];
-			part_dims(p, mb, x->grid.r, &d);
-			tmax = d.T > tmax ? d.T : tmax;
-			gmax = d.G > gmax ? d.G : gmax;
-			smax = d.maxts > smax ? d.maxts : smax;
-			nmax = mb->n > nmax ? mb->n : nmax;
-		}
-	}
-	if (gmax * (size_t)cp > INT32_MAX || tmax > INT32_MAX)
-		return err_set(SK_ERR_RANGE, "exec: micro-batches of %zu tokens "
-		    "(%zu sharded) exceed the kernels' int32 offsets", tmax,
-		    gmax);
+	if ((e = scan(x, &cap, &nmax)) != SK_OK ||
+	    (e = collect_groups(x)) != SK_OK)
+		return e;
+	if (cap.T > INT32_MAX || cap.G > INT32_MAX || cap.R > INT32_MAX)
+		return err_set(SK_ERR_RANGE, "exec: micro-batch parts of %zu "
+		    "tokens (%zu sharded, %zu rows gathered by rank) exceed the "
+		    "kernels' int32 offsets", cap.T, cap.G, cap.R);
 	if (x->o.mem_limit > 0) {
 		double need = 4.0 * sizeof(float) * (double)x->l.n +
-		    (double)xf_act_bytes(&x->s, tmax, gmax, smax, cp);
+		    (double)xf_act_bytes(&x->s, &cap);
 
 		if (need > x->o.mem_limit)
 			return err_set(SK_ERR_RANGE, "this rank needs %.1f MiB "
 			    "(weights, gradients and AdamW moments of %zu parameters, "
 			    "activations of a %zu-token micro-batch part) but may use "
-			    "%.1f MiB", need / 1048576.0, x->l.n, tmax,
+			    "%.1f MiB", need / 1048576.0, x->l.n, cap.T,
 			    x->o.mem_limit / 1048576.0);
 	}
-	if ((e = xf_new(x->b, &x->s, tmax, gmax, smax, cp, &x->xf)) != SK_OK)
+	if ((e = xf_new(x->b, &x->s, &cap, &x->xf)) != SK_OK)
 		return e;
 	x->w = x->b->alloc(x->l.n);
 	x->g = x->b->alloc(x->l.n);
@@ -371,11 +690,10 @@ setup(struct exec *x, const struct exec_model *m)
 	x->cu_loc = calloc(nmax + 1, sizeof *x->cu_loc);
 	x->cu_sh = calloc(nmax + 1, sizeof *x->cu_sh);
 	x->cu_g = calloc(nmax + 1, sizeof *x->cu_g);
-	x->ts = calloc((size_t)cp, sizeof *x->ts);
-	x->gmap = calloc(gmax > 0 ? gmax : 1, sizeof *x->gmap);
-	x->pos = calloc(tmax > 0 ? tmax : 1, sizeof *x->pos);
-	x->tok = calloc(tmax > 0 ? tmax : 1, sizeof *x->tok);
-	x->tgt = calloc(tmax > 0 ? tmax : 1, sizeof *x->tgt);
+	x->gmap = calloc(cap.G > 0 ? cap.G : 1, sizeof *x->gmap);
+	x->pos = calloc(cap.T > 0 ? cap.T : 1, sizeof *x->pos);
+	x->tok = calloc(cap.T > 0 ? cap.T : 1, sizeof *x->tok);
+	x->tgt = calloc(cap.T > 0 ? cap.T : 1, sizeof *x->tgt);
 	x->hcells = calloc(x->count * C_N, sizeof *x->hcells);
 	x->hall = calloc(x->count * C_N * (size_t)ws, sizeof *x->hall);
 	x->counts = calloc((size_t)ws, sizeof *x->counts);
@@ -384,7 +702,7 @@ setup(struct exec *x, const struct exec_model *m)
 	if (x->w == NULL || x->g == NULL || x->m == NULL || x->v == NULL ||
 	    x->sync == NULL || x->cells == NULL || x->all == NULL ||
 	    x->cu_loc == NULL || x->cu_sh == NULL || x->cu_g == NULL ||
-	    x->ts == NULL || x->gmap == NULL || x->pos == NULL ||
+	    x->gmap == NULL || x->pos == NULL ||
 	    x->tok == NULL || x->tgt == NULL || x->hcells == NULL ||
 	    x->hall == NULL || x->counts == NULL || x->displs == NULL ||
 	    host == NULL) {
@@ -404,6 +722,18 @@ setup(struct exec *x, const struct exec_model *m)
 	return x->b->sync();
 }
 
+/* Free the shard groups' communicators this rank holds, in block order
+ * (the same on every rank: freeing may be collective). */
+static void
+free_groups(struct exec *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nblk; i++)
+		if (x->blk[i].c.ops != NULL)
+			x->blk[i].c.ops->free(&x->blk[i].c);
+}
+
 static void
 release(struct exec *x)
 {
@@ -421,10 +751,16 @@ release(struct exec *x)
 		if (x->opened)
 			b->close();
 	}
+	free(x->blk);
+	free(x->mbi);
+	free(x->mbo);
+	free(x->pg);
+	free(x->xg);
+	free(x->tsbuf);
+	free(x->cnt);
 	free(x->cu_loc);
 	free(x->cu_sh);
 	free(x->cu_g);
-	free(x->ts);
 	free(x->gmap);
 	free(x->pos);
 	free(x->tok);
@@ -437,13 +773,13 @@ release(struct exec *x)
 }
 
 /*
- * Agree over the world on the outcome of every rank's setup (own: this
- * rank's code).  Returns the agreed code: the smallest code any rank
- * failed with.  A rank that failed keeps its message (prefixed with its
- * world rank); the others get one naming the failed rank.
+ * Agree over the world on the outcome of every rank's step what ("setup")
+ * (own: this rank's code).  Returns the agreed code: the smallest code
+ * any rank failed with.  A rank that failed keeps its message (prefixed
+ * with its world rank); the others get one naming the failed rank.
  */
 static int
-agree(struct comm *world, int own, double timeout)
+agree(struct comm *world, int own, double timeout, const char *what)
 {
 	float v[AGREE_N] = { 0 };
 	struct comm_req rq = { 0 };
@@ -472,11 +808,56 @@ agree(struct comm *world, int own, double timeout)
 		return code;
 	}
 	if (nfail == 1)
-		return err_set(code, "exec: setup failed on world rank %.0f (%s; "
-		    "its message is on its output)", (double)v[AGREE_CODES] - 1,
-		    err_name(code));
-	return err_set(code, "exec: setup failed on %.0f ranks (%s first)",
+		return err_set(code, "exec: %s failed on world rank %.0f (%s; "
+		    "its message is on its output)", what,
+		    (double)v[AGREE_CODES] - 1, err_name(code));
+	return err_set(code, "exec: %s failed on %.0f ranks (%s first)", what,
 	    nfail, err_name(code));
+}
+
+/*
+ * Make the communicator of every shard group (x->blk), collective over
+ * the world: split after split in layer order, every rank in each (one in
+ * none of a split's groups with COMM_NOCOLOR), each agreed before the
+ * next, so that a rank that fails does not leave the others waiting in
+ * the next split.  A communication failure is returned at once (the
+ * world is unusable: the caller aborts).
+ */
+static int
+make_groups(struct exec *x, double timeout)
+{
+	static const char what[] = "making the shard groups' communicators";
+	struct comm *world = x->world, none;
+	struct blk *mine;
+	char name[COMM_NAME_MAX], pre[COMM_NAME_MAX + 16];
+	const int w = world->rank;
+	size_t i;
+	int l, e;
+
+	for (l = 0; l < x->nlayers; l++) {
+		mine = NULL;
+		for (i = 0; i < x->nblk; i++)
+			if (x->blk[i].layer == l && w >= x->blk[i].g0 &&
+			    w < x->blk[i].g0 + x->blk[i].size)
+				mine = &x->blk[i];
+		name[0] = '\0';
+		if (mine != NULL)
+			snprintf(name, sizeof name, "shard group of GPUs %d..%d",
+			    mine->g0, mine->g0 + mine->size - 1);
+		e = world->ops->split(world, mine != NULL ?
+		    (int)(mine - x->blk) : COMM_NOCOLOR, w, name, mine != NULL ?
+		    &mine->c : &none);
+		if (e != SK_OK) {
+			snprintf(pre, sizeof pre, "making the %s", mine != NULL ?
+			    name : "shard groups");
+			err_prefix(pre);
+			if (e == SK_ERR_IO)
+				return e;
+		}
+		if ((e = agree(world, e, timeout, what)) != SK_OK)
+			return e;
+	}
+	return SK_OK;
 }
 
 int
@@ -485,10 +866,9 @@ exec_new(const struct plan *p, const struct exec_model *m,
 {
 	struct exec_opts od;
 	struct exec_model md;
-	struct comm_grid grid;
 	struct exec *x;
 	double timeout;
-	int e, f;
+	int e;
 
 	*out = NULL;
 	if (p == NULL)
@@ -503,15 +883,6 @@ exec_new(const struct plan *p, const struct exec_model *m,
 		exec_model_default(&md);
 		m = &md;
 	}
-	/* Deterministic from the plan: every rank fails here alike. */
-	if (p->job.dp < 1 || p->job.cp < 1 ||
-	    p->job.dp > world->size / p->job.cp ||
-	    p->job.dp * p->job.cp != world->size)
-		return err_set(SK_ERR_ARG, "exec: the plan's grid is DP %d x CP "
-		    "%d, the world has %d ranks", p->job.dp, p->job.cp,
-		    world->size);
-	if ((e = comm_grid_split(world, p->job.dp, p->job.cp, &grid)) != SK_OK)
-		return e;
 	timeout = o->timeout != 0 && !isnan(o->timeout) ? o->timeout : 600;
 	if ((x = calloc(1, sizeof *x)) == NULL) {
 		e = err_set(SK_ERR_NOMEM, "exec: out of memory");
@@ -520,19 +891,20 @@ exec_new(const struct plan *p, const struct exec_model *m,
 		x->o = *o;
 		x->b = o->backend != NULL ? o->backend : &backend_cpu_ops;
 		x->world = world;
-		x->grid = grid;
 		e = setup(x, m);
 	}
-	if ((e = agree(world, e, timeout)) != SK_OK) {
-		if (x != NULL)
-			release(x);
-		/* After a communication failure the job is aborted anyway. */
-		if (e != SK_ERR_IO && (f = comm_grid_free(&grid)) != SK_OK)
-			return f;
-		return e;
+	if ((e = agree(world, e, timeout, "setup")) == SK_OK &&
+	    (e = make_groups(x, timeout)) == SK_OK) {
+		*out = x;
+		return SK_OK;
 	}
-	*out = x;
-	return SK_OK;
+	if (x != NULL) {
+		/* After a communication failure the job is aborted anyway. */
+		if (e != SK_ERR_IO)
+			free_groups(x);
+		release(x);
+	}
+	return e;
 }
 
 void
@@ -540,7 +912,7 @@ exec_free(struct exec *x)
 {
 	if (x == NULL)
 		return;
-	comm_grid_free(&x->grid);
+	free_groups(x);
 	release(x);
 }
 
@@ -615,12 +987,10 @@ static int
 iteration(struct exec *x, size_t it, float *cell, double *loss)
 {
 	const struct plan *p = x->p;
-	const struct plan_rank *rk =
-	    &p->ranks[it * (size_t)p->job.dp + (size_t)x->grid.d];
+	const size_t n = plan_rank_mbs(p, it, x->d, x->mbi, x->mbo, x->mbcap);
 	const struct plan_mb *mb;
 	struct xf_stats st = { 0, 0 };
 	struct xf_part pt;
-	struct dims d;
 	uint64_t targets, tokens;
 	double t0, wait = 0, sum = 0, l, peak = 0, ab;
 	float scale, hi;
@@ -631,14 +1001,15 @@ iteration(struct exec *x, size_t it, float *cell, double *loss)
 	batch_tokens(p, it, &targets, &tokens);
 	scale = targets > 0 ? (float)(1.0 / (double)targets) : 0.0f;
 	x->b->zero(x->g, x->l.n);
-	for (i = 0; i < rk->n; i++) {
-		mb = &p->mbs[rk->first + i];
-		part_dims(p, mb, x->grid.r, &d);
-		part_build(x, mb, &d, &pt);
-		ab = (double)xf_act_bytes(&x->s, d.T, d.G, d.maxts, p->job.cp);
+	for (i = 0; i < n; i++) {
+		mb = &p->mbs[x->mbi[i]];
+		part_groups(x, mb, x->mbo[i] + x->r, &pt);
+		if ((e = part_build(x, mb, x->mbo[i], &pt)) != SK_OK)
+			return e;
+		ab = (double)xf_act_bytes(&x->s, &pt.d);
 		peak = ab > peak ? ab : peak;
-		if ((e = xf_step(x->xf, &pt, x->w, x->g, scale, &x->grid.cpc,
-		    x->o.timeout, &l, &st)) != SK_OK)
+		if ((e = xf_step(x->xf, &pt, x->w, x->g, scale, x->o.timeout,
+		    &l, &st)) != SK_OK)
 			return e;
 		sum += l;
 	}

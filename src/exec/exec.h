@@ -1,7 +1,8 @@
 /*
  * exec: the executor.  It runs a plan for real: every process is one GPU
  * of the plan's DP x CP grid (global rank g = d x cp + r) and executes, in
- * each iteration, its DP rank's micro-batches as the plan places them, on a
+ * each iteration, the micro-batches its DP rank runs (plan_rank_mbs: the
+ * spanning ones covering it, then its own) as the plan places them, on a
  * compute backend (kernels/kern.h for now) and a communicator
  * (src/exec/comm.h).  It knows neither MPI nor CUDA.
  *
@@ -16,11 +17,22 @@
  * micro-batches, averaged per token over the global batch; summed over all
  * ranks (all-reduce); AdamW.
  *
- * Local samples are computed whole on their CP rank.  Sharded samples are
- * split into 2N chunks with causal load balancing (chunk i and 2N-1-i on
- * rank i); their K and V are all-gathered across the CP group in forward
- * (started non-blocking and overlapped with the local samples' attention,
- * as DACP prescribes) and dK, dV reduce-scattered in backward.
+ * Local samples are computed whole on their rank.  A sample sharded over
+ * a shard group of N ranks (any aligned block of its micro-batch's span x
+ * cp ranks, skrull-plan(5)) is split into 2N chunks with causal load
+ * balancing (chunk k and 2N-1-k on the group's k-th rank); its K and V are
+ * all-gathered across the group in forward (started non-blocking and
+ * overlapped with the local samples' attention, as DACP prescribes) and
+ * dK, dV reduce-scattered in backward, on the group's own communicator.
+ * exec_new makes one communicator per distinct block of GPUs the plan's
+ * groups use (world ranks a cp + first .. + size - 1 for a group of a
+ * micro-batch listed by DP rank a), by splits of the world that every rank
+ * takes part in, in the same order (overlapping blocks in different
+ * splits; a rank in none of a split's blocks with COMM_NOCOLOR); they are
+ * kept across iterations and freed by exec_free.  A rank in several
+ * groups of a micro-batch runs their collectives ordered by the groups'
+ * first rank, then size: one order on every member, so none waits on
+ * another in a cycle.
  *
  * Results: a struct report (source "run", the schema of skrull sim) with
  * per-iteration, per-rank compute, communication and waiting time and peak
@@ -34,12 +46,13 @@
  *   the plan.
  * - The model has no biases (qkv_bias is ignored); tied is honoured.
  * - Gradients are summed over all dp x cp ranks (every rank holds a partial
- *   gradient of the same replicated weights: tokens are partitioned), in
- *   one all-reduce per iteration; there is no ZeRO here (the job's zero
+ *   gradient of the same replicated weights: tokens are partitioned, a
+ *   spanning micro-batch's among all its ranks), in one all-reduce per
+ *   iteration; there is no ZeRO here (the job's zero
  *   stage is ignored): every rank holds the whole weights, gradients and
  *   AdamW moments.
  * - Times per iteration and rank: comm is the time spent in comm_wait on
- *   data (CP K/V all-gather, dK/dV reduce-scatter) and in the gradient
+ *   data (the groups' K/V all-gathers, dK/dV reduce-scatters) and in the gradient
  *   all-reduce (its start and wait); waiting is the time in the
  *   all-reduce of the loss that precedes the gradient's (start and wait:
  *   it absorbs the ranks' imbalance), plus the difference
@@ -51,7 +64,13 @@
  *   parameter) are not in it.  FLOPs are those executed (xf_stats).
  * - Failures: exec_new agrees over the world before any work, so it
  *   returns the same code on every rank (a rank whose own setup failed
- *   keeps its message; the others name the failed rank).  exec_run fails
+ *   keeps its message; the others name the failed rank): a plan for
+ *   another grid, one whose shard group needs more ranks than the world
+ *   (the message names the group's GPUs), a split that failed on a rank
+ *   (the message names the group of GPUs being made).  A split that fails
+ *   in its communication is SK_ERR_IO, returned at once: the peers may be
+ *   waiting in it, so print err_msg() and call world->ops->abort, as
+ *   after exec_run's.  exec_run fails
  *   only on communication (SK_ERR_IO: a peer died or stalled past
  *   exec_opts.timeout; the communicators are then unusable: print
  *   err_msg() and call world->ops->abort, do not call exec_free), on the
@@ -110,8 +129,10 @@ struct exec;  /* the executor's state: weights, gradients, moments, workspaces *
 
 /* Set up on every rank: check the plan against the world (dp x cp ranks),
  * the model overrides, open the backend on device o->device for the
- * calling thread, and allocate everything once.  Errors name the rank
- * and are returned on every rank (collectively agreed) before any work.
+ * calling thread, allocate everything once and make the shard groups'
+ * communicators (collective over world).  Errors name the rank and are
+ * returned on every rank (collectively agreed) before any work, but
+ * SK_ERR_IO (see Failures above).
  * The backend's state is the calling thread's: call exec_run, exec_free
  * and the accessors below on that thread (exec_free closes it). */
 int exec_new(const struct plan *p, const struct exec_model *m,

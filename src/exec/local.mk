@@ -15,7 +15,7 @@ libskrull_exec_a_SOURCES = \
 	src/exec/exec.c src/exec/exec.h
 libskrull_exec_a_CPPFLAGS = $(SK_INC_EXEC)
 EXTRA_DIST += src/exec/comm_mpi.c tests/exec/test_comm_mpi.c \
-	tests/exec/test_exec_mpi.c
+	tests/exec/test_exec_mpi.c tests/exec/xplans.c tests/exec/xplans.h
 # The CUDA backend and the NCCL communicator, each in a library of its own
 # that only CUDA (NCCL) builds make and link; test_comm_nccl skips without
 # a device.
@@ -82,7 +82,8 @@ check_PROGRAMS += tests/exec/test_comm_mpi tests/exec/test_exec_mpi
 tests_exec_test_comm_mpi_SOURCES = tests/exec/test_comm_mpi.c
 tests_exec_test_comm_mpi_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
 tests_exec_test_comm_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_SCHED_LIBS)
-tests_exec_test_exec_mpi_SOURCES = tests/exec/test_exec_mpi.c
+tests_exec_test_exec_mpi_SOURCES = tests/exec/test_exec_mpi.c \
+	tests/exec/xplans.c tests/exec/xplans.h
 tests_exec_test_exec_mpi_CPPFLAGS = $(AM_CPPFLAGS) $(MPI_CFLAGS)
 tests_exec_test_exec_mpi_LDADD = $(SK_COMM_MPI_LIBS) $(SK_SCHED_LIBS)
 else

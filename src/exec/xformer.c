@@ -21,21 +21,22 @@ struct xf {
 	const struct backend_ops *b;
 	struct xf_shape s;
 	struct xf_layout l;
-	size_t tmax, gmax, smax;  /* rows the workspace holds */
-	int cp;
+	struct xf_dims cap;    /* the largest part the workspace holds */
 	float *mem;            /* the whole workspace (one allocation) */
 	float **xs;            /* layers + 1 residual streams [T x H] */
 	struct lay *lay;       /* layers */
 	float *rf, *hf, *lg;   /* final norm, its output, logits [T x vocab] */
-	float *kr, *vr;        /* by-rank gather buffers [cp x maxts x hkv];
-	                          reduce-scatter inputs in backward */
-	float *rk, *rv;        /* reduce-scatter outputs [maxts x hkv] */
+	float *kr, *vr;        /* by-rank gather buffers [R x hkv], every
+	                          group's; reduce-scatter inputs in backward */
+	float *rk, *rv;        /* reduce-scatter outputs [S x hkv] */
 	float *dx, *dx1, *dh;  /* [T x H] */
 	float *da, *dg, *du;   /* [T x ffn] */
 	float *dout, *dq;      /* [T x hq] */
 	float *dk, *dv;        /* [T x hkv] */
 	float *dkg, *dvg;      /* [G x hkv] */
-	size_t *counts, *displs;  /* cp: the gathers' blocks, elements */
+	size_t *counts, *displs;  /* gsize: a gather's blocks, elements
+	                             (copied by each start) */
+	struct comm_req *rq;   /* 2 ng: each group's K and V requests */
 };
 
 static double
@@ -163,17 +164,17 @@ take(float *base, size_t *off, size_t n)
 }
 
 /*
- * Lay the workspace for T rows, G gathered rows, S shard rows per rank out
- * from base (when x is not NULL), returning its floats: the one place the
- * buffers' sizes are written, so the report's peak and the allocation
- * agree.
+ * Lay the workspace for a part of sizes d out from base (when x is not
+ * NULL), returning its floats: the one place the buffers' sizes are
+ * written, so the report's peak and the allocation agree.
  */
 static size_t
-carve(const struct xf_shape *s, size_t T, size_t G, size_t S, int cp,
-    struct xf *x, float *base)
+carve(const struct xf_shape *s, const struct xf_dims *d, struct xf *x,
+    float *base)
 {
 	const size_t H = s->hidden, hq = s->heads * s->head_dim,
-	    hkv = s->kv_heads * s->head_dim, F = s->ffn, nh = s->heads;
+	    hkv = s->kv_heads * s->head_dim, F = s->ffn, nh = s->heads,
+	    T = d->T, G = d->G;
 	struct lay dummy, *y;
 	struct xf scratch;
 	size_t off = 0, i;
@@ -207,10 +208,10 @@ carve(const struct xf_shape *s, size_t T, size_t G, size_t S, int cp,
 	x->rf = take(base, &off, T);
 	x->hf = take(base, &off, T * H);
 	x->lg = take(base, &off, T * s->vocab);
-	x->kr = take(base, &off, (size_t)cp * S * hkv);
-	x->vr = take(base, &off, (size_t)cp * S * hkv);
-	x->rk = take(base, &off, S * hkv);
-	x->rv = take(base, &off, S * hkv);
+	x->kr = take(base, &off, d->R * hkv);
+	x->vr = take(base, &off, d->R * hkv);
+	x->rk = take(base, &off, d->S * hkv);
+	x->rv = take(base, &off, d->S * hkv);
 	x->dx = take(base, &off, T * H);
 	x->dx1 = take(base, &off, T * H);
 	x->dh = take(base, &off, T * H);
@@ -227,15 +228,14 @@ carve(const struct xf_shape *s, size_t T, size_t G, size_t S, int cp,
 }
 
 size_t
-xf_act_bytes(const struct xf_shape *s, size_t T, size_t G, size_t maxts,
-    int cp)
+xf_act_bytes(const struct xf_shape *s, const struct xf_dims *d)
 {
-	return carve(s, T, G, maxts, cp, NULL, NULL) * sizeof (float);
+	return carve(s, d, NULL, NULL) * sizeof (float);
 }
 
 int
-xf_new(const struct backend_ops *b, const struct xf_shape *s, size_t tmax,
-    size_t gmax, size_t smax, int cp, struct xf **out)
+xf_new(const struct backend_ops *b, const struct xf_shape *s,
+    const struct xf_dims *cap, struct xf **out)
 {
 	struct xf *x;
 	size_t n;
@@ -244,29 +244,27 @@ xf_new(const struct backend_ops *b, const struct xf_shape *s, size_t tmax,
 	*out = NULL;
 	if ((e = backend_check(b)) != SK_OK)
 		return e;
-	n = carve(s, tmax, gmax, smax, cp, NULL, NULL);
+	n = carve(s, cap, NULL, NULL);
 	if ((x = calloc(1, sizeof *x)) == NULL)
 		return err_set(SK_ERR_NOMEM, "xformer: out of memory");
 	x->b = b;
 	x->s = *s;
 	xf_layout(s, &x->l);
-	x->tmax = tmax;
-	x->gmax = gmax;
-	x->smax = smax;
-	x->cp = cp;
+	x->cap = *cap;
 	x->xs = calloc(s->layers + 1, sizeof *x->xs);
 	x->lay = calloc(s->layers > 0 ? s->layers : 1, sizeof *x->lay);
-	x->counts = calloc((size_t)cp, sizeof *x->counts);
-	x->displs = calloc((size_t)cp, sizeof *x->displs);
+	x->counts = calloc(cap->gsize > 0 ? cap->gsize : 1, sizeof *x->counts);
+	x->displs = calloc(cap->gsize > 0 ? cap->gsize : 1, sizeof *x->displs);
+	x->rq = calloc(cap->ng > 0 ? 2 * cap->ng : 1, sizeof *x->rq);
 	x->mem = b->alloc(n);
 	if (x->xs == NULL || x->lay == NULL || x->counts == NULL ||
-	    x->displs == NULL || x->mem == NULL) {
+	    x->displs == NULL || x->rq == NULL || x->mem == NULL) {
 		xf_free(x);
 		return err_set(SK_ERR_NOMEM, "xformer: out of memory for the "
-		    "activations of %zu tokens (%zu gathered), %zu bytes", tmax,
-		    gmax, n * sizeof (float));
+		    "activations of %zu tokens (%zu gathered), %zu bytes", cap->T,
+		    cap->G, n * sizeof (float));
 	}
-	carve(s, tmax, gmax, smax, cp, x, x->mem);
+	carve(s, cap, x, x->mem);
 	*out = x;
 	return SK_OK;
 }
@@ -281,6 +279,7 @@ xf_free(struct xf *x)
 	free(x->lay);
 	free(x->counts);
 	free(x->displs);
+	free(x->rq);
 	free(x);
 }
 
@@ -308,9 +307,10 @@ pairs(const int32_t *pos, size_t lo, size_t hi)
 /* Move pending requests forward (MPI progresses only inside its calls)
  * while a computation overlaps them. */
 static int
-poke(struct comm_req *rq, int n)
+poke(struct comm_req *rq, size_t n)
 {
-	int i, e, done;
+	size_t i;
+	int e, done;
 
 	for (i = 0; i < n; i++)
 		if (rq[i].handle != 0 &&
@@ -319,24 +319,25 @@ poke(struct comm_req *rq, int n)
 	return SK_OK;
 }
 
+/* Wait for the n requests rq, in order. */
 static int
-wait2(struct comm_req *rq, double timeout, struct xf_stats *st)
+wait_all(struct comm_req *rq, size_t n, double timeout, struct xf_stats *st)
 {
 	double t0 = now();
-	int e;
+	size_t i;
+	int e = SK_OK;
 
-	e = comm_wait(&rq[0], timeout);
-	if (e == SK_OK)
-		e = comm_wait(&rq[1], timeout);
+	for (i = 0; i < n && e == SK_OK; i++)
+		e = comm_wait(&rq[i], timeout);
 	st->comm += now() - t0;
 	return e;
 }
 
 /* The attention of the local samples, one sample at a time so that the
- * pending collectives in rq are moved forward between them. */
+ * n pending collectives in rq are moved forward between them. */
 static int
 local_attn(struct xf *x, const struct xf_part *p, struct lay *y, int bwd,
-    struct comm_req *rq, struct xf_stats *st)
+    size_t n, struct xf_stats *st)
 {
 	const struct xf_shape *s = &x->s;
 	const size_t nh = s->heads, nkv = s->kv_heads, hd = s->head_dim;
@@ -351,7 +352,7 @@ local_attn(struct xf *x, const struct xf_part *p, struct lay *y, int bwd,
 			x->b->attn_bwd(1, p->cu_loc + i, p->cu_loc + i, p->pos,
 			    nh, nkv, hd, y->q, y->k, y->v, y->o, y->lse,
 			    x->dout, x->dq, x->dk, x->dv);
-		if ((e = poke(rq, 2)) != SK_OK)
+		if ((e = poke(x->rq, n)) != SK_OK)
 			return e;
 	}
 	st->flops += (bwd ? 10.0 : 4.0) * pairs(p->pos, 0, p->tl) *
@@ -359,113 +360,151 @@ local_attn(struct xf *x, const struct xf_part *p, struct lay *y, int bwd,
 	return SK_OK;
 }
 
+/* Start the all-gather of group g's shard rows of buf (K or V) into the
+ * by-rank buffer dst, request *rq. */
+static int
+gather_start(struct xf *x, const struct xf_part *p, const struct xf_group *g,
+    const float *buf, float *dst, struct comm_req *rq)
+{
+	const size_t hkv = x->s.kv_heads * x->s.head_dim;
+	int k;
+
+	for (k = 0; k < g->c->size; k++) {
+		x->counts[k] = g->ts[k] * hkv;
+		x->displs[k] = (size_t)k * g->maxts * hkv;
+	}
+	return g->c->ops->iallgatherv(g->c, buf + (p->tl + g->row0) * hkv,
+	    g->rows * hkv, dst + g->by0 * hkv, x->counts, x->displs, rq);
+}
+
 static int
 attn_fwd(struct xf *x, const struct xf_part *p, struct lay *y,
-    struct comm *cpc, double timeout, struct xf_stats *st)
+    double timeout, struct xf_stats *st)
 {
 	const struct xf_shape *s = &x->s;
 	const size_t nh = s->heads, nkv = s->kv_heads, hd = s->head_dim,
-	    hq = nh * hd, hkv = nkv * hd, ts = p->T - p->tl;
-	struct comm_req rq[2] = { { 0 }, { 0 } };
-	int k, e;
+	    hq = nh * hd, hkv = nkv * hd, ng = p->d.ng;
+	const struct xf_group *g;
+	size_t i;
+	int e;
 
-	if (p->nsh > 0) {
-		for (k = 0; k < x->cp; k++) {
-			x->counts[k] = (size_t)p->ts[k] * hkv;
-			x->displs[k] = (size_t)k * p->maxts * hkv;
-		}
-		if ((e = cpc->ops->iallgatherv(cpc, y->k + p->tl * hkv,
-		    ts * hkv, x->kr, x->counts, x->displs, &rq[0])) != SK_OK)
+	/* Every request of x->rq is released (the last wait_all); a failed
+	 * start leaves the earlier ones pending: the caller aborts. */
+	for (i = 0; i < ng; i++) {
+		g = &p->g[i];
+		if ((e = gather_start(x, p, g, y->k, x->kr, &x->rq[2 * i])) !=
+		    SK_OK || (e = gather_start(x, p, g, y->v, x->vr,
+		    &x->rq[2 * i + 1])) != SK_OK)
 			return e;
-		if ((e = cpc->ops->iallgatherv(cpc, y->v + p->tl * hkv,
-		    ts * hkv, x->vr, x->counts, x->displs, &rq[1])) != SK_OK) {
-			/* The first is pending: the caller aborts. */
-			return e;
-		}
 	}
-	if ((e = local_attn(x, p, y, 0, rq, st)) != SK_OK)
+	if ((e = local_attn(x, p, y, 0, 2 * ng, st)) != SK_OK)
 		return e;
-	if (p->nsh == 0)
+	if (ng == 0)
 		return SK_OK;
-	if ((e = wait2(rq, timeout, st)) != SK_OK)
+	if ((e = wait_all(x->rq, 2 * ng, timeout, st)) != SK_OK)
 		return e;
-	x->b->gather_rows(p->G, hkv, p->gmap, x->kr, y->kg);
-	x->b->gather_rows(p->G, hkv, p->gmap, x->vr, y->vg);
+	x->b->gather_rows(p->d.G, hkv, p->gmap, x->kr, y->kg);
+	x->b->gather_rows(p->d.G, hkv, p->gmap, x->vr, y->vg);
 	x->b->attn_fwd(p->nsh, p->cu_sh, p->cu_g, p->pos + p->tl, nh, nkv, hd,
 	    y->q + p->tl * hq, y->kg, y->vg, y->o + p->tl * hq,
 	    y->lse + p->tl * nh);
-	st->flops += 4.0 * pairs(p->pos, p->tl, p->T) * (double)(nh * hd);
+	st->flops += 4.0 * pairs(p->pos, p->tl, p->d.T) * (double)(nh * hd);
 	return SK_OK;
 }
 
 /* dQ, dK, dV of every row from x->dout. */
 static int
 attn_bwd(struct xf *x, const struct xf_part *p, struct lay *y,
-    struct comm *cpc, double timeout, struct xf_stats *st)
+    double timeout, struct xf_stats *st)
 {
 	const struct xf_shape *s = &x->s;
 	const size_t nh = s->heads, nkv = s->kv_heads, hd = s->head_dim,
-	    hq = nh * hd, hkv = nkv * hd, ts = p->T - p->tl,
-	    blk = p->maxts * hkv;
-	struct comm_req rq[2] = { { 0 }, { 0 } };
+	    hq = nh * hd, hkv = nkv * hd, ng = p->d.ng;
+	const struct xf_group *g;
+	size_t i, blk;
 	int e;
 
-	if (p->nsh > 0) {
-		x->b->zero(x->dkg, p->G * hkv);
-		x->b->zero(x->dvg, p->G * hkv);
+	if (ng > 0) {
+		x->b->zero(x->dkg, p->d.G * hkv);
+		x->b->zero(x->dvg, p->d.G * hkv);
 		x->b->attn_bwd(p->nsh, p->cu_sh, p->cu_g, p->pos + p->tl, nh,
 		    nkv, hd, y->q + p->tl * hq, y->kg, y->vg,
 		    y->o + p->tl * hq, y->lse + p->tl * nh,
 		    x->dout + p->tl * hq, x->dq + p->tl * hq, x->dkg, x->dvg);
-		st->flops += 10.0 * pairs(p->pos, p->tl, p->T) *
+		st->flops += 10.0 * pairs(p->pos, p->tl, p->d.T) *
 		    (double)(nh * hd);
-		x->b->zero(x->kr, (size_t)x->cp * blk);
-		x->b->zero(x->vr, (size_t)x->cp * blk);
-		x->b->scatter_rows(p->G, hkv, p->gmap, x->dkg, x->kr);
-		x->b->scatter_rows(p->G, hkv, p->gmap, x->dvg, x->vr);
-		if ((e = cpc->ops->ireduce_scatter(cpc, x->kr, x->rk, blk,
-		    &rq[0])) != SK_OK)
-			return e;
-		if ((e = cpc->ops->ireduce_scatter(cpc, x->vr, x->rv, blk,
-		    &rq[1])) != SK_OK)
+		x->b->zero(x->kr, p->d.R * hkv);
+		x->b->zero(x->vr, p->d.R * hkv);
+		x->b->scatter_rows(p->d.G, hkv, p->gmap, x->dkg, x->kr);
+		x->b->scatter_rows(p->d.G, hkv, p->gmap, x->dvg, x->vr);
+	}
+	for (i = 0; i < ng; i++) {
+		g = &p->g[i];
+		blk = g->maxts * hkv;
+		if ((e = g->c->ops->ireduce_scatter(g->c, x->kr + g->by0 * hkv,
+		    x->rk + g->rs0 * hkv, blk, &x->rq[2 * i])) != SK_OK ||
+		    (e = g->c->ops->ireduce_scatter(g->c, x->vr + g->by0 * hkv,
+		    x->rv + g->rs0 * hkv, blk, &x->rq[2 * i + 1])) != SK_OK)
 			return e;
 	}
 	x->b->zero(x->dk, p->tl * hkv);
 	x->b->zero(x->dv, p->tl * hkv);
-	if ((e = local_attn(x, p, y, 1, rq, st)) != SK_OK)
+	if ((e = local_attn(x, p, y, 1, 2 * ng, st)) != SK_OK)
 		return e;
-	if (p->nsh == 0)
+	if (ng == 0)
 		return SK_OK;
-	if ((e = wait2(rq, timeout, st)) != SK_OK)
+	if ((e = wait_all(x->rq, 2 * ng, timeout, st)) != SK_OK)
 		return e;
-	x->b->copy(x->dk + p->tl * hkv, x->rk, ts * hkv);
-	x->b->copy(x->dv + p->tl * hkv, x->rv, ts * hkv);
+	for (i = 0; i < ng; i++) {
+		g = &p->g[i];
+		x->b->copy(x->dk + (p->tl + g->row0) * hkv,
+		    x->rk + g->rs0 * hkv, g->rows * hkv);
+		x->b->copy(x->dv + (p->tl + g->row0) * hkv,
+		    x->rv + g->rs0 * hkv, g->rows * hkv);
+	}
 	return SK_OK;
+}
+
+/* Whether part p fits the workspace: its sizes, and each group's ranks
+ * against the gathers' blocks. */
+static int
+fits(const struct xf *x, const struct xf_part *p)
+{
+	const struct xf_dims *d = &p->d, *c = &x->cap;
+	size_t i;
+
+	if (d->T > c->T || d->G > c->G || d->R > c->R || d->S > c->S ||
+	    d->ng > c->ng)
+		return 0;
+	for (i = 0; i < d->ng; i++)
+		if ((size_t)p->g[i].c->size > c->gsize)
+			return 0;
+	return 1;
 }
 
 int
 xf_step(struct xf *x, const struct xf_part *p, const float *w, float *g,
-    float scale, struct comm *cpc, double timeout, double *loss,
-    struct xf_stats *st)
+    float scale, double timeout, double *loss, struct xf_stats *st)
 {
 	const struct backend_ops *b = x->b;
 	const struct xf_shape *s = &x->s;
 	const struct xf_layout *l = &x->l;
 	const size_t H = s->hidden, hq = s->heads * s->head_dim,
 	    hkv = s->kv_heads * s->head_dim, F = s->ffn, V = s->vocab,
-	    T = p->T, L = s->layers;
+	    T = p->d.T, L = s->layers;
 	const float *wl, *wout;
 	float *gl, *gout, *xin;
 	struct lay *y;
 	size_t i;
 	int e;
 
-	if (T > x->tmax || p->G > x->gmax || p->maxts > x->smax ||
-	    cpc->size != x->cp)
+	if (!fits(x, p))
 		return err_set(SK_ERR_RANGE, "xformer: part of %zu tokens (%zu "
-		    "gathered, %zu shard rows) in a CP group of %d exceeds the "
-		    "workspace (%zu, %zu, %zu; %d)", T, p->G, p->maxts,
-		    cpc->size, x->tmax, x->gmax, x->smax, x->cp);
+		    "gathered, %zu and %zu rows of collectives) in %zu shard "
+		    "groups exceeds the workspace (%zu, %zu, %zu, %zu; %zu groups "
+		    "of up to %zu ranks)", T, p->d.G, p->d.R, p->d.S, p->d.ng,
+		    x->cap.T, x->cap.G, x->cap.R, x->cap.S, x->cap.ng,
+		    x->cap.gsize);
 	/* Forward. */
 	b->embed_fwd(T, H, p->tok, w + l->emb, x->xs[0]);
 	for (i = 0; i < L; i++) {
@@ -479,7 +518,7 @@ xf_step(struct xf *x, const struct xf_part *p, const float *w, float *g,
 		b->rope_fwd(T, s->heads, s->head_dim, p->pos, s->theta, y->q);
 		b->rope_fwd(T, s->kv_heads, s->head_dim, p->pos, s->theta,
 		    y->k);
-		if ((e = attn_fwd(x, p, y, cpc, timeout, st)) != SK_OK)
+		if ((e = attn_fwd(x, p, y, timeout, st)) != SK_OK)
 			return e;
 		b->copy(y->x1, xin, T * H);
 		mm(x, st, 0, 0, T, H, hq, y->o, wl + l->wo, 1.0f, y->x1);
@@ -525,7 +564,7 @@ xf_step(struct xf *x, const struct xf_part *p, const float *w, float *g,
 		/* Attention: dx1 is the gradient of x1. */
 		mm(x, st, 0, 1, T, hq, H, x->dx1, wl + l->wo, 0.0f, x->dout);
 		mm(x, st, 1, 0, hq, H, T, y->o, x->dx1, 1.0f, gl + l->wo);
-		if ((e = attn_bwd(x, p, y, cpc, timeout, st)) != SK_OK)
+		if ((e = attn_bwd(x, p, y, timeout, st)) != SK_OK)
 			return e;
 		b->rope_bwd(T, s->heads, s->head_dim, p->pos, s->theta, x->dq);
 		b->rope_bwd(T, s->kv_heads, s->head_dim, p->pos, s->theta,

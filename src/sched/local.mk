@@ -12,6 +12,10 @@ libskrull_sched_a_SOURCES = \
 	src/sched/skrull.c \
 	src/sched/tgds.c \
 	src/sched/baseline.c \
-	src/sched/rr.c
+	src/sched/rr.c \
+	src/sched/peers.c src/sched/peers.h \
+	src/sched/wlb.c \
+	src/sched/flexsp.c \
+	src/sched/hdp.c
 libskrull_sched_a_CPPFLAGS = $(SK_INC_SCHED)
 SK_SCHED_LIBS = libskrull_sched.a $(GLPK_LIBS) $(SK_CORE_LIBS)

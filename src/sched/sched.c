@@ -24,6 +24,9 @@ extern const struct sched_policy skrull_paper_policy;
 extern const struct sched_policy rr_policy;
 extern const struct sched_policy skrull_policy;
 extern const struct sched_policy skrull_cp_policy;
+extern const struct sched_policy wlb_policy;
+extern const struct sched_policy flexsp_policy;
+extern const struct sched_policy hdp_policy;
 extern const struct sched_policy opt_policy;
 
 /* Knobs of enum type are stored as int (sched_knob_set writes an int). */
@@ -46,6 +49,7 @@ sched_params_default(struct sched_params *p)
 	p->seed = 1;
 	p->drop_last = 0;
 	p->drop_overlong = 0;
+	p->outlier_delay = 0;
 	p->opt_ms = 2000;
 }
 
@@ -90,8 +94,12 @@ const struct sched_knob sched_knobs[] = {
 	{ "drop-last", KNOB_BOOL, "off", 0, 1, NULL, F(drop_last),
 	  "drop the last partial global batch", Z(drop_last) },
 	{ "drop-overlong", KNOB_BOOL, "off", 0, 1, NULL, F(drop_overlong),
-	  "drop samples longer than bucket x cp (else an error)",
-	  Z(drop_overlong) },
+	  "drop samples longer than the policy can place: bucket x cp "
+	  "(hdp: x dp) (else an error)", Z(drop_overlong) },
+	{ "outlier-delay", KNOB_UINT, "0", 0, UINT32_MAX, NULL,
+	  F(outlier_delay), "WLB-LLM's outlier delay (for wlb; any policy "
+	  "but sorted): samples over N tokens wait until dp of them open a "
+	  "global batch together (0: off)", Z(outlier_delay) },
 	{ "opt-ms", KNOB_UINT, "2000", 0, 3600000, NULL, F(opt_ms),
 	  "optimal: solver time limit per micro-batch, milliseconds "
 	  "(0: none)", Z(opt_ms) },
@@ -244,6 +252,9 @@ const struct sched_policy *const sched_policies[] = {
 	&skrull_paper_policy,
 	&skrull_cp_policy,
 	&skrull_policy,
+	&wlb_policy,
+	&flexsp_policy,
+	&hdp_policy,
 	&opt_policy,
 };
 const size_t sched_npolicies =
@@ -301,9 +312,10 @@ check_params(const struct sched_params *p)
 {
 	if (p->mb_tokens > (uint64_t)1 << 40 || p->mb_samples < 0 ||
 	    p->mb_samples > 1 << 20 || p->seed > UINT32_MAX ||
-	    p->opt_ms < 0 || p->opt_ms > 3600000)
+	    p->outlier_delay > UINT32_MAX || p->opt_ms < 0 ||
+	    p->opt_ms > 3600000)
 		return err_set(SK_ERR_ARG, "scheduler parameters: mb-tokens, "
-		    "mb-samples, seed or opt-ms out of range");
+		    "mb-samples, seed, outlier-delay or opt-ms out of range");
 	if ((unsigned)p->binpack > BINPACK_NONE ||
 	    (unsigned)p->interleave > INTERLEAVE_BLOCKED ||
 	    (unsigned)p->flops > FLOPS_EXACT ||
@@ -379,18 +391,23 @@ batch_check(const struct job *j, const struct sched_params *p,
 	return mem_check("plan", (double)t->n * MEM_PLAN_BYTES, t->n);
 }
 
-/* The overlong filter: the indices of the samples that fit the CP group
+/* The overlong filter: the indices of the samples the policy can place
+ * (its CP group's bucket x cp, or the mesh's x dp: sched_policy.reach)
  * into order[0 .. *nkept), in trace order, the others counted in *dropped
  * (with drop-overlong) or refused. */
 static int
-batch_keep(const struct job *j, const struct sched_params *p,
-    const struct trace *t, const char *trace_path, uint32_t *order,
-    size_t *nkept, uint64_t *dropped)
+batch_keep(const struct sched_policy *pol, const struct job *j,
+    const struct sched_params *p, const struct trace *t,
+    const char *trace_path, uint32_t *order, size_t *nkept,
+    uint64_t *dropped)
 {
-	uint64_t cap = job_cp_capacity(j);
-	char a[32], b[32], c[32];
+	int mesh = pol->reach == REACH_MESH;
+	uint64_t cap = job_cp_capacity(j) * (mesh ? (uint64_t)j->dp : 1);
+	char a[32], b[32], c[32], by[32] = "";
 	size_t i;
 
+	if (mesh)
+		snprintf(by, sizeof by, "%d x ", j->dp);
 	*nkept = 0;
 	*dropped = 0;
 	for (i = 0; i < t->n; i++) {
@@ -400,10 +417,11 @@ batch_keep(const struct job *j, const struct sched_params *p,
 		}
 		if (!p->drop_overlong)
 			return err_set_at(SK_ERR_RANGE, trace_path, 0, "sample "
-			    "%zu (%s tokens) exceeds the CP group's capacity %d "
+			    "%zu (%s tokens) exceeds the %s's capacity %s%d "
 			    "x %s = %s tokens; --drop-overlong drops such "
 			    "samples", i, grouped(t->len[i], a, sizeof a),
-			    j->cp, grouped(j->bucket, b, sizeof b),
+			    mesh ? "DP x CP mesh" : "CP group", by, j->cp,
+			    grouped(j->bucket, b, sizeof b),
 			    grouped(cap, c, sizeof c));
 		(*dropped)++;
 	}
@@ -412,8 +430,8 @@ batch_keep(const struct job *j, const struct sched_params *p,
 		    "plan: the trace is empty");
 	if (*nkept == 0)
 		return err_set_at(SK_ERR_RANGE, trace_path, 0, "no samples to "
-		    "plan: all %zu of the trace exceed the CP group's capacity",
-		    t->n);
+		    "plan: all %zu of the trace exceed the %s's capacity",
+		    t->n, mesh ? "DP x CP mesh" : "CP group");
 	return SK_OK;
 }
 
@@ -450,12 +468,58 @@ batch_count(const struct sched_params *p, const struct trace *t,
 	return SK_OK;
 }
 
-/* The global batches' samples as the policy's batching and the order knob
- * say: order[bfirst[it] .. bfirst[it + 1]) is iteration it's batch. */
+/*
+ * WLB-LLM's outlier delay (knob outlier-delay, thr tokens): in the order
+ * given, a sample longer than thr waits in a queue instead of joining the
+ * batch being filled; a global batch that begins while R = dp samples (or
+ * more) wait opens with the R that waited longest, one for each DP rank to
+ * take, and is filled up with the samples that follow; those still waiting
+ * at the end close the order.  The batches keep their sizes and
+ * boundaries; only which samples they hold changes (every sample still
+ * appears once).  R <= G: G = dp x batch.
+ */
+static int
+delay_outliers(const struct trace *t, uint32_t *order, size_t nkept,
+    size_t G, size_t R, uint64_t thr)
+{
+	uint32_t *out, *queue;
+	size_t i, o = 0, head = 0, tail = 0;
+
+	out = malloc(nkept * sizeof *out);
+	queue = malloc(nkept * sizeof *queue);
+	if (out == NULL || queue == NULL) {
+		free(out);
+		free(queue);
+		return err_set(SK_ERR_NOMEM, "outlier delay of %zu samples: "
+		    "out of memory", nkept);
+	}
+	for (i = 0; i < nkept; i++) {
+		if (t->len[order[i]] > thr) {
+			queue[tail++] = order[i];
+			continue;
+		}
+		/* R = G releases a whole batch: then the next begins too. */
+		while (o % G == 0 && tail - head >= R) {
+			memcpy(out + o, queue + head, R * sizeof *out);
+			o += R;
+			head += R;
+		}
+		out[o++] = order[i];
+	}
+	memcpy(out + o, queue + head, (tail - head) * sizeof *out);
+	memcpy(order, out, nkept * sizeof *order);
+	free(out);
+	free(queue);
+	return SK_OK;
+}
+
+/* The global batches' samples as the policy's batching and the order and
+ * outlier-delay knobs say: order[bfirst[it] .. bfirst[it + 1]) is
+ * iteration it's batch. */
 static int
 batch_order(const struct sched_policy *pol, const struct sched_params *p,
     const struct trace *t, uint32_t *order, size_t nkept, size_t G,
-    size_t niter, size_t nsamples, size_t *bfirst)
+    size_t niter, size_t nsamples, size_t dp, size_t *bfirst)
 {
 	gsl_rng *r = NULL;
 	size_t it;
@@ -464,17 +528,21 @@ batch_order(const struct sched_policy *pol, const struct sched_params *p,
 	for (it = 0; it < niter; it++)
 		bfirst[it] = it * G;
 	bfirst[niter] = nsamples;
-	if (pol->batching != BATCHING_SORTED && p->order != ORDER_SHUFFLE)
-		return SK_OK;
-	if ((r = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)
-		return err_set(SK_ERR_NOMEM, "plan: out of memory");
-	/* GSL seeds MT19937 from 0 with its default seed 4357. */
-	gsl_rng_set(r, (unsigned long)p->seed);
-	if (pol->batching == BATCHING_SORTED)
-		rc = sorted_batching(t, order, nkept, G, niter, r, bfirst);
-	else
-		gsl_ran_shuffle(r, order, nkept, sizeof *order);
-	gsl_rng_free(r);
+	if (pol->batching == BATCHING_SORTED || p->order == ORDER_SHUFFLE) {
+		if ((r = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)
+			return err_set(SK_ERR_NOMEM, "plan: out of memory");
+		/* GSL seeds MT19937 from 0 with its default seed 4357. */
+		gsl_rng_set(r, (unsigned long)p->seed);
+		if (pol->batching == BATCHING_SORTED)
+			rc = sorted_batching(t, order, nkept, G, niter, r,
+			    bfirst);
+		else
+			gsl_ran_shuffle(r, order, nkept, sizeof *order);
+		gsl_rng_free(r);
+	}
+	if (rc == SK_OK && pol->batching != BATCHING_SORTED &&
+	    p->outlier_delay > 0)
+		rc = delay_outliers(t, order, nkept, G, dp, p->outlier_delay);
 	return rc;
 }
 
@@ -529,7 +597,7 @@ sched_plan(const struct job *j, const struct sched_params *p,
 		rc = err_set(SK_ERR_NOMEM, "plan: out of memory");
 		goto out;
 	}
-	if ((rc = batch_keep(j, p, t, trace_path, order, &nkept,
+	if ((rc = batch_keep(pol, j, p, t, trace_path, order, &nkept,
 	    &dropped)) != SK_OK ||
 	    (rc = batch_count(p, t, trace_path, nkept, G, &niter, &nsamples,
 	    &dropped)) != SK_OK)
@@ -542,7 +610,7 @@ sched_plan(const struct job *j, const struct sched_params *p,
 		goto out;
 	}
 	if ((rc = batch_order(pol, p, t, order, nkept, G, niter, nsamples,
-	    bfirst)) != SK_OK)
+	    (size_t)j->dp, bfirst)) != SK_OK)
 		goto out;
 
 	/* The plan's job is the caller's with the bucket resolved. */

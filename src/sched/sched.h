@@ -35,7 +35,11 @@ struct sched_params {
 	enum sched_order order;
 	uint64_t seed;        /* shuffle and sorted-batching runs */
 	int drop_last;        /* drop the last partial global batch */
-	int drop_overlong;    /* drop samples longer than bucket x cp, counted */
+	int drop_overlong;    /* drop samples longer than the policy can place
+	                         (sched_policy.reach), counted */
+	uint64_t outlier_delay;  /* WLB-LLM's outlier delay: samples longer
+	                            than this many tokens wait for dp of them
+	                            (the batcher); 0 = off */
 	int opt_ms;           /* optimal: time limit per micro-batch, ms; 0 = none */
 };
 
@@ -84,10 +88,18 @@ enum sched_batching {
 	                        length-sorted samples in seeded random order */
 };
 
+/* The longest sample a policy can place. */
+enum sched_reach {
+	REACH_CP = 0,  /* what its CP group holds: bucket x cp */
+	REACH_MESH     /* what the whole dp x cp mesh holds, bucket x cp x dp,
+	                  through micro-batches spanning DP ranks */
+};
+
 struct sched_policy {
 	const char *name;
 	const char *summary;  /* one line */
 	enum sched_batching batching;
+	enum sched_reach reach;
 	/* Schedule one global batch: n samples (trace indices idx[], lengths
 	 * len[]) into the plan (plan_iter_begin already done by the caller). */
 	int (*run)(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
@@ -106,10 +118,11 @@ void sched_ws_free(struct sched_ws *ws);
 
 /*
  * Plan a whole trace: cut it into global batches of dp x batch samples
- * as the policy's batching says (dataset order or seeded shuffle, or
- * LongAlign's sorted batching), drop or keep the last partial batch, drop
- * overlong samples if asked (else SK_ERR_RANGE naming the first), and run
- * the policy on each.
+ * as the policy's batching says (dataset order or seeded shuffle, then
+ * WLB-LLM's outlier delay when outlier_delay is set; or LongAlign's sorted
+ * batching), drop or keep the last partial batch, drop samples longer
+ * than the policy's reach if asked (else SK_ERR_RANGE naming the first),
+ * and run the policy on each.
  * The plan gets the job, the policy name, the parameters and the trace.
  * out must be initialised (plan_init); it is replaced, and left empty on
  * failure.

@@ -21,6 +21,10 @@
 #include "ws.h"
 
 #define POS_MASK 0xffffffffu
+/* Of a sharded sample's CP collectives, the share its rank cannot hide
+ * behind local attention, as the DP balance counts it: about half on the
+ * bundled traces (cdacp.c keeps local work beside the shards). */
+#define EXPOSED 0.5
 /* Improving moves after LPT: a bound, not a convergence test, so that the
  * planning time stays fixed. */
 #define MOVES 16
@@ -39,6 +43,34 @@ weights(struct sched_ws *ws, const uint32_t *len, size_t n)
 	for (i = 0; i < n; i++) {
 		ws->w[i] = ops_seq_sec(&ws->rate, len[i],
 		    len[i] > ws->job.bucket ? ws->N : 1);
+		if (ws->w[i] > wmax)
+			wmax = ws->w[i];
+	}
+	return wmax;
+}
+
+/*
+ * A sample whose time whole exceeds a GPU's balanced share of the batch
+ * will not run whole: the placement shards it to keep its rank from being
+ * the last.  Weigh it over the CP group, as it will run, with the exposed
+ * part of its collectives, so that the DP balance sees what sharding
+ * costs; returns the largest weight.
+ */
+static double
+reweigh(struct sched_ws *ws, const uint32_t *len, size_t n)
+{
+	double total = 0, share, wmax = 0, ag, rs;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		total += ws->w[i];
+	share = total / ((double)ws->dp * ws->N);
+	for (i = 0; i < n; i++) {
+		if (ws->w[i] > share || len[i] > ws->job.bucket) {
+			ops_cp_time(&ws->job, len[i], ws->N, &ag, &rs);
+			ws->w[i] = ops_seq_sec(&ws->rate, len[i], ws->N) +
+			    EXPOSED * ws->N * ws->job.model.layers * (ag + rs);
+		}
 		if (ws->w[i] > wmax)
 			wmax = ws->w[i];
 	}
@@ -88,7 +120,7 @@ balance(struct sched_ws *ws, size_t n, double wmax)
 		    wmax * (UINT32_MAX - 1))) << 32 | i;
 	ws_sort_u64(ws, ws->key, n);
 	for (d = 0; d < dp; d++)
-		ws->binload[d] = ws->pre[d] * ws->N;
+		ws->binload[d] = ws->pre[d];
 	for (q = 0; q < n; q++) {
 		i = ws->key[q] & POS_MASK;
 		if (ws->spanat[i] >= 0) {
@@ -217,7 +249,7 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 	int k, a, d, ba, bk, at;
 
 	for (d = 0; d < ws->dp; d++)
-		ws->pre[d] = 0;
+		ws->pre[d] = ws->binload[d] = 0;
 	for (i = 0; i < n; i++) {
 		ws->spanat[i] = -1;
 		total += ws->w[i];
@@ -248,7 +280,7 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 			for (a = 0; a + k <= ws->dp; a++) {
 				hi = 0;
 				for (d = a; d < a + k; d++)
-					hi = fmax(hi, ws->pre[d]);
+					hi = fmax(hi, ws->binload[d]);
 				if (hi < lo || (hi == lo && a % k == 0 &&
 				    at % k != 0)) {
 					lo = hi;
@@ -273,27 +305,185 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 		one.size = bk * ws->N;
 		tk = mbtime_eval(&ws->mbt, j, bk * ws->N, ba * ws->N, &one, 1,
 		    NULL);
-		for (d = ba; d < ba + bk; d++)
-			ws->pre[d] += tk;
+		/* the balance counts a span by its estimated seconds on each
+		 * of the cp GPUs of a covered DP rank */
+		for (d = ba; d < ba + bk; d++) {
+			ws->binload[d] += tk;
+			ws->pre[d] += tk * ws->N;
+		}
 		/* its GPU-seconds leave the batch, its span's enter it */
 		spread += tk * bk * ws->N - own;
 	}
 }
 
-/* The spanning micro-batches DP rank d lists: one per sample it heads. */
+/*
+ * Phase 1: DP rank d's own micro-batches, composed and placed, appended to
+ * the batch-wide arrays (rarr, ritems; micro-batch j of the batch is
+ * rarr[rmbfirst[j] .. rmbfirst[j + 1]) with its estimated seconds rmbt[j];
+ * DP rank d's are rmb0[d] .. rmb0[d + 1]).
+ */
 static int
-push_spans(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
-    size_t n, int d, struct plan *out)
+compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
+    sched_gplace_fn place, int d)
 {
-	size_t i;
+	size_t q, c, m, a, k, i, j0 = ws->rmb0[d], at = ws->rmbfirst[j0];
+	uint64_t tok;
+	char where[64];
 	int rc;
 
+	c = ws_rank_samples(ws, len, n, d, &tok);
+	rc = SK_ERR_RANGE;
+	for (m = ws_min_mbs(ws, tok); c > 0 && m <= c; m++)
+		if ((rc = fill(ws, len, c, m)) == SK_OK)
+			break;
+	if (c == 0)
+		m = 0;
+	else if (rc != SK_OK)
+		return err_set(SK_ERR_RANGE, "DP rank %d: no micro-batching "
+		    "of its %zu samples (%llu tokens) fits capacity %d x "
+		    "%u", d, c, (unsigned long long)tok, ws->N,
+		    ws->job.bucket);
+	for (q = 0; q < m; q++) {
+		a = ws->mbfirst[q];
+		k = ws->mbfirst[q + 1] - a;
+		ws_gather(ws, len, ws->w, a, k);
+		rc = place(ws, ws->glen, ws->gfl, k, ws->N, d * ws->N,
+		    ws->ritems + at + a);
+		if (rc != SK_OK) {
+			snprintf(where, sizeof where, "DP rank %d, "
+			    "micro-batch %zu", d, q);
+			err_prefix(where);
+			return rc;
+		}
+		ws->rmbfirst[j0 + q] = at + a;
+		ws->rmbt[j0 + q] = mbtime_eval(&ws->mbt, &ws->job, ws->N,
+		    d * ws->N, ws->ritems + at + a, k, NULL);
+		ws->rmerge[j0 + q] = -1;
+	}
+	for (i = 0; i < c; i++)
+		ws->rarr[at + i] = ws->arr[i];
+	ws->rmb0[d + 1] = j0 + m;
+	ws->rmbfirst[j0 + m] = at + c;
+	return SK_OK;
+}
+
+/*
+ * Phase 2: a span's micro-batch alone leaves its collectives exposed
+ * (nothing local to overlap them) and costs every covered rank a
+ * micro-batch of launches.  Each covered DP rank's lightest own
+ * micro-batch that memory lets join it is merged into it, its ranks
+ * offset to the rank's place in the span (groups stay aligned: their
+ * sizes divide cp), when the merged micro-batch is faster than the span
+ * plus the fastest of those it absorbs: then every covered rank gains.
+ */
+static void
+merge_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
+{
+	const struct job *j = &ws->job;
+	size_t i, x, q, t, nc, best, mb[64];
+	double tspan, tc, least;
+	int d, a, k, W, off, nm, emptied;
+
+	for (i = 0; i < n; i++) {
+		if (ws->spanat[i] < 0)
+			continue;
+		a = ws->spanat[i];
+		k = ws->spank[i];
+		W = k * ws->N;
+		ws->citems[0].len = len[i];
+		ws->citems[0].first = 0;
+		ws->citems[0].size = W;
+		nc = 1;
+		tspan = mbtime_eval(&ws->mbt, j, W, a * ws->N, ws->citems, 1,
+		    NULL);
+		least = INFINITY;
+		nm = emptied = 0;
+		for (d = a; d < a + k && nm < 64; d++) {
+			best = SIZE_MAX;
+			for (x = ws->rmb0[d]; x < ws->rmb0[d + 1]; x++)
+				if (ws->rmerge[x] < 0 && (best == SIZE_MAX ||
+				    ws->rmbt[x] < ws->rmbt[best]))
+					best = x;
+			if (best == SIZE_MAX)
+				continue;
+			off = (d - a) * ws->N;
+			t = nc;
+			for (q = ws->rmbfirst[best]; q < ws->rmbfirst[best + 1];
+			    q++) {
+				ws->citems[t] = ws->ritems[q];
+				ws->citems[t++].first += off;
+			}
+			if (!mbtime_fits(j, W, ws->citems, t, ws->qmem))
+				continue;
+			nc = t;
+			mb[nm++] = best;
+			least = fmin(least, ws->rmbt[best]);
+			emptied += ws->rmb0[d + 1] - ws->rmb0[d] == 1;
+		}
+		/* A covered rank left with nothing after the span while
+		 * another runs on would hold its gradients to the tail
+		 * (the simulator's and executor's rule): all or none. */
+		if (nm == 0 || (emptied > 0 && (nm < k || emptied < k)))
+			continue;
+		tc = mbtime_eval(&ws->mbt, j, W, a * ws->N, ws->citems, nc,
+		    NULL);
+		if (!(tc < tspan + least))
+			continue;
+		for (x = 0; x < (size_t)nm; x++)
+			ws->rmerge[mb[x]] = (int32_t)i;
+	}
+}
+
+/* Micro-batch x's samples (batch-wide arrays) pushed, ranks offset. */
+static int
+push_mb(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+    size_t x, int off, struct plan *out)
+{
+	const struct mbt_item *it;
+	size_t q;
+	uint32_t p;
+	int rc;
+
+	for (q = ws->rmbfirst[x]; q < ws->rmbfirst[x + 1]; q++) {
+		p = ws->rarr[q];
+		it = &ws->ritems[q];
+		if ((rc = plan_push_group(out, idx[p], len[p], it->first + off,
+		    it->size)) != SK_OK)
+			return rc;
+	}
+	return SK_OK;
+}
+
+/* Phase 3: DP rank d's list: the spans it heads (with the micro-batches
+ * merged into them), then its own micro-batches that were not merged. */
+static int
+push_rank(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
+    size_t n, int d, struct plan *out)
+{
+	size_t i, x;
+	int rc, e;
+
+	if ((rc = plan_rank_begin(out)) != SK_OK)
+		return rc;
 	for (i = 0; i < n; i++) {
 		if (ws->spanat[i] != d)
 			continue;
 		if ((rc = plan_mb_begin_span(out, ws->spank[i])) != SK_OK ||
 		    (rc = plan_push(out, idx[i], len[i], PLAN_SHARDED)) !=
 		    SK_OK)
+			return rc;
+		for (e = d; e < d + ws->spank[i]; e++)
+			for (x = ws->rmb0[e]; x < ws->rmb0[e + 1]; x++)
+				if (ws->rmerge[x] == (int32_t)i &&
+				    (rc = push_mb(ws, idx, len, x,
+				    (e - d) * ws->N, out)) != SK_OK)
+					return rc;
+	}
+	for (x = ws->rmb0[d]; x < ws->rmb0[d + 1]; x++) {
+		if (ws->rmerge[x] >= 0)
+			continue;
+		if ((rc = plan_mb_begin(out)) != SK_OK ||
+		    (rc = push_mb(ws, idx, len, x, 0, out)) != SK_OK)
 			return rc;
 	}
 	return SK_OK;
@@ -303,10 +493,8 @@ int
 tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
     size_t n, sched_gplace_fn place, int spans, struct plan *out)
 {
-	size_t q, c, m, a, k, i;
-	uint64_t tok;
-	char where[64];
 	double wmax;
+	size_t i;
 	int d, rc;
 
 	if (n > ws->max)
@@ -315,47 +503,26 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 	if (place == NULL)
 		place = cdacp_gplace;
 	wmax = weights(ws, len, n);
-	if (spans)
+	if (spans) {
+		wmax = reweigh(ws, len, n);
 		choose_spans(ws, len, n);
-	else {
+	} else {
 		for (i = 0; i < n; i++)
 			ws->spanat[i] = -1;
 		for (d = 0; d < ws->dp; d++)
 			ws->pre[d] = 0;
 	}
 	balance(ws, n, wmax);
-	for (d = 0; d < ws->dp; d++) {
-		if ((rc = plan_rank_begin(out)) != SK_OK ||
-		    (rc = push_spans(ws, idx, len, n, d, out)) != SK_OK)
+	ws->rmb0[0] = 0;
+	ws->rmbfirst[0] = 0;
+	for (d = 0; d < ws->dp; d++)
+		if ((rc = compose_rank(ws, len, n, place, d)) != SK_OK)
 			return rc;
-		c = ws_rank_samples(ws, len, n, d, &tok);
-		rc = SK_ERR_RANGE;
-		for (m = ws_min_mbs(ws, tok); c > 0 && m <= c; m++)
-			if ((rc = fill(ws, len, c, m)) == SK_OK)
-				break;
-		if (c == 0)
-			m = 0;
-		else if (rc != SK_OK)
-			return err_set(SK_ERR_RANGE, "DP rank %d: no micro-batching "
-			    "of its %zu samples (%llu tokens) fits capacity %d x "
-			    "%u", d, c, (unsigned long long)tok, ws->N,
-			    ws->job.bucket);
-		for (q = 0; q < m; q++) {
-			a = ws->mbfirst[q];
-			k = ws->mbfirst[q + 1] - a;
-			ws_gather(ws, len, ws->w, a, k);
-			rc = place(ws, ws->glen, ws->gfl, k, ws->N, d * ws->N,
-			    ws->items + a);
-			if (rc != SK_OK) {
-				snprintf(where, sizeof where, "DP rank %d, "
-				    "micro-batch %zu", d, q);
-				err_prefix(where);
-				return rc;
-			}
-		}
-		if ((rc = ws_push_items(ws, idx, len, m, out)) != SK_OK)
+	if (spans)
+		merge_spans(ws, len, n);
+	for (d = 0; d < ws->dp; d++)
+		if ((rc = push_rank(ws, idx, len, n, d, out)) != SK_OK)
 			return rc;
-	}
 	return SK_OK;
 }
 

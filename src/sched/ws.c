@@ -8,6 +8,7 @@
 #include "cost.h"
 #include "err.h"
 #include "ops.h"
+#include "peers.h"
 #include "plan.h"
 #include "sched.h"
 #include "ws.h"
@@ -69,6 +70,15 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	ws->pre = calloc(dp, sizeof *ws->pre);
 	ws->spanat = calloc(n, sizeof *ws->spanat);
 	ws->spank = calloc(n, sizeof *ws->spank);
+	ws->rarr = calloc(n, sizeof *ws->rarr);
+	ws->ritems = calloc(n, sizeof *ws->ritems);
+	ws->rmbfirst = calloc(n + 1, sizeof *ws->rmbfirst);
+	ws->rmbt = calloc(n, sizeof *ws->rmbt);
+	ws->rmerge = calloc(n, sizeof *ws->rmerge);
+	ws->rmb0 = calloc(dp + 1, sizeof *ws->rmb0);
+	if (ws->rarr == NULL || ws->ritems == NULL || ws->rmbfirst == NULL ||
+	    ws->rmbt == NULL || ws->rmerge == NULL || ws->rmb0 == NULL)
+		goto nomem;
 	if (ws->items == NULL || ws->citems == NULL || ws->qload == NULL ||
 	    ws->qmem == NULL || ws->pre == NULL || ws->spanat == NULL ||
 	    ws->spank == NULL ||
@@ -82,6 +92,10 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	    ws->head == NULL || ws->w == NULL || ws->cand == NULL ||
 	    ws->rl == NULL || ws->one == NULL || ws->mbw == NULL || ws->mbtok == NULL)
 		goto nomem;
+	if ((ws->peers = peers_new(j, n)) == NULL) {
+		sched_ws_free(ws);
+		return NULL;
+	}
 	ops_rate_init(&ws->rate, &ws->job);
 	return ws;
 nomem:
@@ -125,7 +139,14 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->pre);
 	free(ws->spanat);
 	free(ws->spank);
+	free(ws->rarr);
+	free(ws->ritems);
+	free(ws->rmbfirst);
+	free(ws->rmbt);
+	free(ws->rmerge);
+	free(ws->rmb0);
 	mbtime_free(&ws->mbt);
+	peers_free(ws->peers);
 	free(ws);
 }
 

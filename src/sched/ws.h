@@ -26,6 +26,8 @@
 #include "plan.h"
 #include "sched.h"
 
+struct peers;
+
 struct sched_ws {
 	struct job job;             /* copy of the job (bucket resolved) */
 	struct sched_params par;    /* copy of the parameters */
@@ -73,11 +75,25 @@ struct sched_ws {
 	double *qload;              /* dp x cp: seconds per rank of a
 	                               micro-batch */
 	uint64_t *qmem;             /* dp x cp: its scaled memory */
-	double *pre;                /* dp: seconds of spanning micro-batches */
+	double *pre;                /* dp: GPU-seconds of spanning micro-batches
+	                               on each DP rank */
 	int32_t *spanat;            /* max: first DP rank of batch sample i's
 	                               spanning micro-batch, -1: none */
 	int32_t *spank;             /* max: ... the DP ranks it spans */
+	/* The whole batch's micro-batches before they are pushed: batch
+	 * micro-batch x is rarr[rmbfirst[x] .. rmbfirst[x + 1]) (batch
+	 * positions) placed as ritems[...], rmbt[x] its estimated seconds,
+	 * rmerge[x] the span (batch position) it joins or -1; DP rank d's
+	 * are rmb0[d] .. rmb0[d + 1]. */
+	uint32_t *rarr;             /* max */
+	struct mbt_item *ritems;    /* max */
+	size_t *rmbfirst;           /* max + 1 */
+	double *rmbt;               /* max */
+	int32_t *rmerge;            /* max */
+	size_t *rmb0;               /* dp + 1 */
 	struct mbtime mbt;          /* micro-batches of up to dp x cp ranks */
+	/* The peer systems' policies (peers.h: wlb.c, flexsp.c, hdp.c). */
+	struct peers *peers;
 };
 
 /* Placement of one micro-batch: len[k] (fl[k] its FLOPs, may be NULL where

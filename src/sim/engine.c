@@ -10,13 +10,13 @@
  * communication stream has finished the previous collective and its need
  * holds; when every member of the group has reached it (they are all free
  * then), it starts on all of them at once and completes through one event.
- * CP collectives run over the CP group of the DP rank (GPUs d cp ..
- * d cp + cp - 1), DP collectives over every GPU (ZeRO and the gradient
- * all-reduce span dp x cp ranks, cost.h).  Every member of a group meets
- * the group's collectives in the same order, so the counters of arrivals
- * never mix two collectives, and the order is one total order over all
- * GPUs: no deadlock.  The duration is the members' largest (they agree:
- * the sizes come from the same samples).
+ * A shard group's collectives run over its GPUs (a block of the
+ * micro-batch's ranks, contiguous GPUs), DP collectives over every GPU
+ * (ZeRO and the gradient all-reduce span dp x cp ranks, cost.h).  Every
+ * member of a group meets the group's collectives in the same order, so
+ * the counters of arrivals never mix two collectives, and the order is one
+ * total order over all GPUs (prog.c): no deadlock.  The duration is the
+ * members' largest (they agree: the sizes come from the same samples).
  *
  * ---- Breakdown and memory ----
  *
@@ -46,10 +46,21 @@ engine_ws_free(struct ws *w)
 	free(w->gpu);
 	free(w->grp);
 	free(w->parts);
+	free(w->cent);
+	free(w->cgrp);
 	free(w->part0);
+	free(w->nrun);
+	free(w->pos);
+	free(w->lastmb);
+	free(w->gradin);
 	free(w->local);
 	free(w->shard);
 	free(w->cnt);
+	free(w->gf);
+	free(w->gs);
+	free(w->gkeys);
+	free(w->gag);
+	free(w->grs);
 	free(w->ids);
 }
 
@@ -63,16 +74,31 @@ engine_ws_init(struct ws *w, struct ctx *x)
 	if (sim_queue_init(&w->q, 2 * (size_t)x->G + 1) != SK_OK)
 		return SK_ERR_NOMEM;
 	w->gpu = calloc((size_t)x->G, sizeof *w->gpu);
-	w->grp = calloc((size_t)x->dp + 1, sizeof *w->grp);
+	w->grp = calloc(x->max_grp, sizeof *w->grp);
 	w->parts = calloc(x->max_parts, sizeof *w->parts);
+	w->cent = calloc(x->max_cent, sizeof *w->cent);
+	w->cgrp = calloc(x->max_cent, sizeof *w->cgrp);
 	w->part0 = calloc((size_t)x->dp, sizeof *w->part0);
+	w->nrun = calloc((size_t)x->dp, sizeof *w->nrun);
+	w->pos = calloc((size_t)x->dp, sizeof *w->pos);
+	w->lastmb = calloc((size_t)x->dp, sizeof *w->lastmb);
+	w->gradin = calloc((size_t)x->dp, sizeof *w->gradin);
 	w->local = calloc(x->max_n, sizeof *w->local);
 	w->shard = calloc(x->max_n, sizeof *w->shard);
-	w->cnt = calloc((size_t)x->cp + 1, sizeof *w->cnt);
+	w->cnt = calloc((size_t)x->max_w + 1, sizeof *w->cnt);
+	w->gf = calloc(x->max_n, sizeof *w->gf);
+	w->gs = calloc(x->max_n, sizeof *w->gs);
+	w->gkeys = calloc(x->max_n, sizeof *w->gkeys);
+	w->gag = calloc(x->max_n, sizeof *w->gag);
+	w->grs = calloc(x->max_n, sizeof *w->grs);
 	w->ids = calloc(x->max_n, sizeof *w->ids);
 	if (w->gpu == NULL || w->grp == NULL || w->parts == NULL ||
-	    w->part0 == NULL || w->local == NULL || w->shard == NULL ||
-	    w->cnt == NULL || w->ids == NULL) {
+	    w->cent == NULL || w->cgrp == NULL || w->part0 == NULL ||
+	    w->nrun == NULL || w->pos == NULL || w->lastmb == NULL ||
+	    w->gradin == NULL || w->local == NULL ||
+	    w->shard == NULL || w->cnt == NULL || w->gf == NULL ||
+	    w->gs == NULL || w->gkeys == NULL || w->gag == NULL ||
+	    w->grs == NULL || w->ids == NULL) {
 		engine_ws_free(w);
 		return err_set(SK_ERR_NOMEM, "sim: out of memory for a workspace "
 		    "of %zu parts", x->max_parts);
@@ -92,15 +118,15 @@ cur_list(const struct ws *w, const struct gstate *g, struct cursor *c, int s)
 	c->rep = 0;
 	if (c->phase == PH_TAIL) {
 		c->base = c->m * x->T;
-		c->e = c->start = x->tail[s][g->M == 0];
-		c->end = c->e + x->ntail[s][g->M == 0];
+		c->e = c->start = x->tail[s][g->tv];
+		c->end = c->e + x->ntail[s][g->tv];
 		return;
 	}
 	pt = part_of(w, g, c->m);
 	c->base = c->m * x->T + (c->phase == PH_FWD ? 0 :
 	    c->phase == PH_HEAD ? FW * (uint32_t)x->L :
 	    FW * (uint32_t)x->L + HW);
-	c->e = c->start = pt->e + pt->off[s][c->phase];
+	c->e = c->start = pt->list[s] + pt->off[s][c->phase];
 	c->end = c->e + pt->n[s][c->phase];
 }
 
@@ -168,28 +194,48 @@ settle(struct gstate *g, sim_ns t)
 
 /*
  * The timeline event of entry e of g's stream s, started at t: a compute
- * operation lists the samples of its part, a CP collective the sharded
- * ones, a DP collective none; the tail's operations (after the last
+ * operation lists the samples of its part, a shard group's collective the
+ * group's samples (and the group, unless it is a micro-batch's whole CP
+ * group), a DP collective none; the tail's operations (after the last
  * micro-batch) carry micro-batch M, one past the last.
  */
+static int
+tl_listed(const struct plan_sample *sm, const struct group *gr, int q)
+{
+	if (gr != NULL)
+		return sm->place == PLAN_SHARDED && sm->first == gr->first &&
+		    sm->size == gr->n;
+	if (sm->place == PLAN_SHARDED)
+		return q >= sm->first && q < sm->first + sm->size;
+	return sm->place == q;
+}
+
 static int
 tl_op(struct ws *w, const struct gstate *g, int s, const struct ent *e,
     sim_ns t, sim_ns dur)
 {
 	const struct ctx *x = w->x;
 	const struct cursor *c = &g->c[s];
+	const struct group *gr = NULL;
+	const struct part *pt;
 	const struct plan_mb *mb;
 	const struct plan_sample *sm;
 	size_t k, n = 0;
 
+	if (e->kind == K_AG || e->kind == K_RS)
+		gr = &w->grp[w->cgrp[e - w->cent]];
 	if (c->phase != PH_TAIL && e->kind != K_GRAD) {
-		mb = &x->p->mbs[part_of(w, g, c->m)->mb];
+		pt = part_of(w, g, c->m);
+		mb = &x->p->mbs[pt->mb];
 		sm = &x->p->samples[mb->first];
 		for (k = 0; k < mb->n; k++)
-			if (sm[k].place == PLAN_SHARDED ||
-			    (s == 0 && sm[k].place == g->r))
+			if (tl_listed(&sm[k], gr, pt->q))
 				w->ids[n++] = sm[k].index;
 	}
+	if (gr != NULL && !gr->whole)
+		return timeline_coll(w->tl, (int)(g - w->gpu), prog_ent_name(e),
+		    w->tl_off + t, dur, w->it, c->m, gr->g0, gr->n,
+		    n > 0 ? w->ids : NULL, n);
 	return timeline_op(w->tl, (int)(g - w->gpu), s, prog_ent_name(e),
 	    w->tl_off + t, dur, w->it, c->m, n > 0 ? w->ids : NULL, n);
 }
@@ -262,15 +308,13 @@ try_comp(struct ws *w, struct gstate *g, sim_ns t)
 static int
 coll_start(struct ws *w, uint32_t gi, sim_ns t)
 {
-	const struct ctx *x = w->x;
 	struct group *gr = &w->grp[gi];
-	int k, first = gi < (uint32_t)x->dp ? (int)gi * x->cp : 0;
-	int n = gi < (uint32_t)x->dp ? x->cp : x->G, e;
+	int k, e;
 	sim_ns dur = gr->dur;
 
 	gr->arrived = 0;
 	gr->dur = 0;
-	for (k = first; k < first + n; k++) {
+	for (k = gr->g0; k < gr->g0 + gr->n; k++) {
 		struct gstate *g = &w->gpu[k];
 
 		settle(g, t);
@@ -284,15 +328,16 @@ coll_start(struct ws *w, uint32_t gi, sim_ns t)
 }
 
 /* Bring g's communication stream to its next collective at t: wait for
- * the compute stream, or arrive (and start it if g is the last member). */
+ * the compute stream, or arrive (and start it if g is the last member).
+ * A shard group's collective names its group; the others are the DP
+ * group's. */
 static int
 try_comm(struct ws *w, struct gstate *g, sim_ns t)
 {
-	const struct ctx *x = w->x;
 	struct cursor *c = &g->c[1];
 	const struct ent *e;
 	struct group *gr;
-	uint32_t gi, size;
+	uint32_t gi;
 
 	if (c->key == KEY_END) {
 		g->st[1] = ST_DONE;
@@ -305,17 +350,11 @@ try_comm(struct ws *w, struct gstate *g, sim_ns t)
 		return SK_OK;
 	}
 	g->st[1] = ST_ARRIVED;
-	if (e->kind == K_AG || e->kind == K_RS) {
-		gi = (uint32_t)g->d;
-		size = (uint32_t)x->cp;
-	} else {
-		gi = (uint32_t)x->dp;
-		size = (uint32_t)x->G;
-	}
+	gi = e->kind == K_AG || e->kind == K_RS ? w->cgrp[e - w->cent] : 0;
 	gr = &w->grp[gi];
 	if (e->dur > gr->dur)
 		gr->dur = e->dur;
-	if (++gr->arrived < size)
+	if (++gr->arrived < (uint32_t)gr->n)
 		return SK_OK;
 	return coll_start(w, gi, t);
 }
@@ -340,9 +379,9 @@ kick(struct ws *w, struct gstate *g, sim_ns t)
 static int
 on_event(struct ws *w, const struct sim_event *ev)
 {
-	const struct ctx *x = w->x;
+	const struct group *gr;
 	struct gstate *g;
-	int k, first, n, e;
+	int k, e;
 
 	if (ev->type == EV_COMP) {
 		g = &w->gpu[ev->a];
@@ -352,9 +391,8 @@ on_event(struct ws *w, const struct sim_event *ev)
 		cur_next(w, g, &g->c[0], 0);
 		return kick(w, g, ev->t);
 	}
-	first = ev->a < (uint32_t)x->dp ? (int)ev->a * x->cp : 0;
-	n = ev->a < (uint32_t)x->dp ? x->cp : x->G;
-	for (k = first; k < first + n; k++) {
+	gr = &w->grp[ev->a];
+	for (k = gr->g0; k < gr->g0 + gr->n; k++) {
 		g = &w->gpu[k];
 		settle(g, ev->t);
 		g->on[1] = 0;
@@ -380,7 +418,6 @@ engine_iter(struct ws *w, size_t it)
 		return e;
 	w->it = it;
 	sim_queue_clear(&w->q);
-	memset(w->grp, 0, ((size_t)x->dp + 1) * sizeof *w->grp);
 	for (gi = 0; gi < x->G; gi++) {
 		struct gstate *g = &w->gpu[gi];
 
@@ -388,8 +425,10 @@ engine_iter(struct ws *w, size_t it)
 		memset(g, 0, sizeof *g);
 		g->d = d;
 		g->r = gi % x->cp;
-		g->M = (uint32_t)x->p->ranks[it * x->dp + d].n;
+		g->M = w->nrun[d];
 		g->p0 = &w->parts[w->part0[d] * (size_t)x->cp + (size_t)g->r];
+		/* its gradients in its last micro-batch, or in the tail */
+		g->tv = !w->gradin[d];
 		cur_start(w, g, &g->c[0], 0);
 		cur_start(w, g, &g->c[1], 1);
 		if (w->tl != NULL && (e = timeline_memory(w->tl, gi, w->tl_off,

@@ -3,30 +3,52 @@
  *
  * ---- Programs ----
  *
- * GPU g = d x cp + r runs DP rank d's micro-batches; its part of micro-batch
- * m is CP rank r's: the samples placed whole on r and its 1/cp of the
- * sharded ones (struct ops_part).  Each of its two streams (0 compute, 1
+ * GPU g = d x cp + r runs the micro-batches covering DP rank d in
+ * plan_rank_mbs order: the spanning ones (in order of listing DP rank and
+ * position), then d's own.  In a micro-batch of DP ranks a .. a + span - 1
+ * (W = span x cp ranks) it is rank q = (d - a) cp + r; its part is the
+ * samples placed whole on q and its 1/size of each shard group's samples
+ * whose group holds q, costed as ops_part_cost would (ops_load_local, then
+ * ops_load_shard_d, in plan order): the activations and the attention of
+ * S / size queries per shard.  Each of its two streams (0 compute, 1
  * communication) walks one program, laid out on a common axis of program
  * positions (keys) so that a dependency between the streams is one integer
  * comparison.  A micro-batch spans T = (FW + BW) L + 2 keys:
  *
  *   forward, layer l = 0..L-1, keys FW l + slot:
- *     0 norm_attn  1 qkv  2 rope  3 [all-gather]  4 attn_local
+ *     0 norm_attn  1 qkv  2 rope  3 [all-gathers]  4 attn_local
  *     5 attn_shard (waits for 3)  6 oproj  7 norm_mlp  8 gate_up
  *     9 swiglu  10 down  11 (memory: one layer's activations allocated)
  *   head, keys FW L + 0, 1: head, head_b
  *   backward, i = 0..L-1 for layer L-1-i, keys FW L + 2 + BW i + slot:
  *     0 recompute  1 down_b  2 swiglu_b  3 gate_up_b  4 norm_mlp_b
- *     5 oproj_b  6 attn_shard_b  7 [reduce-scatter]  8 attn_local_b
+ *     5 oproj_b  6 attn_shard_b  7 [reduce-scatters]  8 attn_local_b
  *     9 rope_b (waits for 7)  10 qkv_b  11 norm_attn_b
  *     12 (memory: one layer's activations freed)
  *     13 [DP gradient collective of the layer], last micro-batch only
+ *
+ * Slots 3 and 7 hold one collective per shard group holding q, K/V
+ * all-gather and dK/dV reduce-scatter of the group's samples over its
+ * members, each the group's ops_group_time (NVLink, or the network when
+ * its GPUs span nodes: ops_spans_nodes), in the order of the groups'
+ * (first, size): every member meets them in that order, so their
+ * entries share a slot and the sharded attention (RoPE's backward) waits
+ * for all of them; a rank in no group has none.  The micro-batches of a
+ * GPU that the plan lists spanning DP ranks are met in the same order by
+ * every member (plan_rank_mbs), which with the order inside a
+ * micro-batch makes one total order of every group's collectives over
+ * all GPUs.  A member waits at a collective for the slowest of its group
+ * (the borrowed DP ranks of a spanning micro-batch for the others' work),
+ * idle unless its compute stream has work.
  *
  * Micro-batch m occupies keys m T .. m T + T - 1; after the last one
  * (m = M) comes the tail: [head/embedding gradient collective], the
  * optimizer step (waits for it), [parameter all-gather] per layer.  A rank
  * without micro-batches (a short last global batch) still takes part in
- * every DP collective: its tail starts with the L gradient collectives.
+ * every DP collective: its tail starts with the L gradient collectives,
+ * and so does the tail of a GPU whose last micro-batch spans DP ranks of
+ * which some run on after it (issuing its gradients inside it would cross
+ * their order: prog_parts), after its compute stream's last micro-batch.
  * Bracketed entries run on the communication stream; an entry of one
  * stream that depends on the other stores "need", and may start once the
  * other stream's position is at least base + need: every entry of that
@@ -36,10 +58,16 @@
  * stream has passed it, and an entry whose peer is absent (no sharded
  * samples: no all-gather) does not wait at all.
  *
+ * Storage: the parts of DP rank d's GPUs lie at positions part0[d] ..
+ * part0[d] + nrun[d] - 1 of w->parts, cp parts a position (the GPU's CP
+ * rank r at r), so a GPU walks its parts with stride cp.  A part's
+ * compute lists lie in the part; its communication lists (a few entries
+ * per group) in the worker's cent[], beside cgrp[], their groups.
+ *
  * All layers of a part cost the same, so a part keeps one list per stream
  * and phase (forward layer, head, backward layer) and the cursor repeats
  * it L times: the work per event is a few comparisons, and the part's
- * costs (ops_part_cost) are computed once per iteration.
+ * costs (ops_load_cost) are computed once per iteration.
  *
  * Durations are rounded to integer nanoseconds once per part and
  * operation (at least 1 ns for an operation with work), so sums and
@@ -121,21 +149,130 @@ prog_free(struct ctx *x)
 			free(x->tail[s][v]);
 }
 
-/* Check the plan's structure over [first, end) and size the workspaces. */
+/*
+ * The distinct shard groups of the n samples s[] into gf[] and gs[] (room
+ * for n), ordered by (first, size): the order every member meets their
+ * collectives in.  Unless keys is NULL, keys[g] gets the tokens of group
+ * g, its samples' lengths summed in plan order.  Returns their count.
+ */
+static size_t
+mb_groups(const struct plan_sample *s, size_t n, uint16_t *gf, uint16_t *gs,
+    double *keys)
+{
+	size_t k, i, lo, hi, mid, ng = 0, at = 0;
+	uint16_t f, z;
+
+	for (k = 0; k < n; k++) {
+		if (s[k].place != PLAN_SHARDED)
+			continue;
+		f = s[k].first;
+		z = s[k].size;
+		/* a group's samples tend to be listed together */
+		if (ng == 0 || gf[at] != f || gs[at] != z) {
+			lo = 0;
+			hi = ng;
+			while (lo < hi) {
+				mid = lo + (hi - lo) / 2;
+				if (gf[mid] < f || (gf[mid] == f && gs[mid] < z))
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo == ng || gf[lo] != f || gs[lo] != z) {
+				for (i = ng; i > lo; i--) {
+					gf[i] = gf[i - 1];
+					gs[i] = gs[i - 1];
+					if (keys != NULL)
+						keys[i] = keys[i - 1];
+				}
+				gf[lo] = f;
+				gs[lo] = z;
+				if (keys != NULL)
+					keys[lo] = 0;
+				ng++;
+			}
+			at = lo;
+		}
+		if (keys != NULL)
+			keys[at] += s[k].len;
+	}
+	return ng;
+}
+
+/* Micro-batch m of DP rank d in iteration it: a structure the simulator
+ * can run (own: one of d's own micro-batches came before it). */
+static int
+scan_mb(const struct ctx *x, const struct plan_mb *mb, size_t it, int d,
+    size_t m, int own)
+{
+	const struct plan *p = x->p;
+	const struct plan_sample *s;
+	size_t k;
+	int W, f, z;
+
+	if (mb->n == 0 || mb->first > p->nsamples ||
+	    mb->n > p->nsamples - mb->first)
+		return err_set(SK_ERR_FORMAT, "sim: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: no samples or samples outside the plan",
+		    it, d, m);
+	if (mb->span < 1 || mb->span > x->dp - d)
+		return err_set(SK_ERR_FORMAT, "sim: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: spans %d DP ranks, outside the job's dp "
+		    "%d", it, d, m, mb->span, x->dp);
+	if (mb->span > 1 && own)
+		return err_set(SK_ERR_FORMAT, "sim: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: spans %d DP ranks but follows one of the "
+		    "rank's own (spanning micro-batches come first)", it, d, m,
+		    mb->span);
+	if (mb->span > W_MAX / x->cp)
+		return err_set(SK_ERR_FORMAT, "sim: iteration %zu, DP rank %d, "
+		    "micro-batch %zu: %d x %d ranks are more than %d", it, d, m,
+		    mb->span, x->cp, W_MAX);
+	W = mb->span * x->cp;
+	s = &p->samples[mb->first];
+	for (k = 0; k < mb->n; k++) {
+		if (s[k].place != PLAN_SHARDED) {
+			if (s[k].place < 0 || s[k].place >= W)
+				return err_set(SK_ERR_FORMAT, "sim: iteration "
+				    "%zu, DP rank %d, micro-batch %zu: placement "
+				    "%d is not in [-1, %d]", it, d, m,
+				    (int)s[k].place, W - 1);
+			continue;
+		}
+		f = s[k].first;
+		z = s[k].size;
+		if (z < 2 || f + z > W || W % z != 0 || f % z != 0)
+			return err_set(SK_ERR_FORMAT, "sim: iteration %zu, DP "
+			    "rank %d, micro-batch %zu: shard group [%d, %d) is "
+			    "not an aligned block of 2 or more of its %d ranks",
+			    it, d, m, f, f + z, W);
+	}
+	return SK_OK;
+}
+
+/*
+ * Check the plan's structure over [first, end) and size the workspaces:
+ * a first pass checks every micro-batch and finds the largest, a second
+ * counts each iteration's parts, shard groups and communication entries
+ * (per group and layer an all-gather and a reduce-scatter on each member;
+ * per GPU at most one run of gradient collectives in a part).
+ */
 int
 prog_scan(struct ctx *x, size_t first, size_t end)
 {
 	const struct plan *p = x->p;
-	size_t it, m, k, parts;
-	int d;
+	const struct plan_mb *mb;
+	uint16_t *gf = NULL, *gs = NULL;
+	uint32_t *nrun = NULL;
+	size_t it, m, g, ng, parts, grp, cent;
+	int d, a, own, e = SK_OK;
 
 	if (p->nranks < end * (size_t)x->dp)
 		return err_set(SK_ERR_FORMAT, "sim: the plan has %zu DP ranks "
 		    "for %zu iterations of dp %d", p->nranks, p->niter, x->dp);
-	x->max_parts = 1;
-	x->max_n = 1;
-	for (it = first; it < end; it++) {
-		parts = 0;
+	x->max_parts = x->max_n = x->max_grp = x->max_cent = 1;
+	x->max_w = 1;
+	for (it = first; it < end; it++)
 		for (d = 0; d < x->dp; d++) {
 			const struct plan_rank *rk = &p->ranks[it * x->dp + d];
 
@@ -143,47 +280,74 @@ prog_scan(struct ctx *x, size_t first, size_t end)
 				return err_set(SK_ERR_FORMAT, "sim: iteration %zu, "
 				    "DP rank %d: micro-batches outside the plan",
 				    it, d);
-			/* keys of the rank's micro-batches and tail fit */
-			if (rk->n >= KEY_END / x->T - 1)
-				return err_set(SK_ERR_RANGE, "sim: iteration %zu, "
-				    "DP rank %d: %zu micro-batches are too many",
-				    it, d, rk->n);
-			for (m = 0; m < rk->n; m++) {
-				const struct plan_mb *mb = &p->mbs[rk->first + m];
-
-				if (mb->n == 0 || mb->first > p->nsamples ||
-				    mb->n > p->nsamples - mb->first)
-					return err_set(SK_ERR_FORMAT, "sim: "
-					    "iteration %zu, DP rank %d, micro-batch "
-					    "%zu: no samples or samples outside the "
-					    "plan", it, d, m);
-				for (k = 0; k < mb->n; k++) {
-					int32_t pl = p->samples[mb->first + k].place;
-
-					if (pl < PLAN_SHARDED || pl >= x->cp)
-						return err_set(SK_ERR_FORMAT,
-						    "sim: iteration %zu, DP rank "
-						    "%d, micro-batch %zu: placement "
-						    "%d is not in [-1, %d]", it, d,
-						    m, (int)pl, x->cp - 1);
-				}
+			for (m = 0, own = 0; m < rk->n; m++) {
+				mb = &p->mbs[rk->first + m];
+				if ((e = scan_mb(x, mb, it, d, m, own)) != SK_OK)
+					return e;
+				own |= mb->span == 1;
 				if (mb->n > x->max_n)
 					x->max_n = mb->n;
+				if (plan_mb_width(p, mb) > x->max_w)
+					x->max_w = plan_mb_width(p, mb);
 			}
-			parts += rk->n * (size_t)x->cp;
 		}
+	gf = malloc(x->max_n * sizeof *gf);
+	gs = malloc(x->max_n * sizeof *gs);
+	nrun = malloc((size_t)x->dp * sizeof *nrun);
+	if (gf == NULL || gs == NULL || nrun == NULL) {
+		e = err_set(SK_ERR_NOMEM, "sim: out of memory");
+		goto out;
+	}
+	for (it = first; it < end; it++) {
+		parts = 0;
+		grp = 1;
+		cent = (size_t)x->G;
+		memset(nrun, 0, (size_t)x->dp * sizeof *nrun);
+		for (d = 0; d < x->dp; d++) {
+			const struct plan_rank *rk = &p->ranks[it * x->dp + d];
+
+			for (m = 0; m < rk->n; m++) {
+				mb = &p->mbs[rk->first + m];
+				parts += (size_t)plan_mb_width(p, mb);
+				ng = mb_groups(&p->samples[mb->first], mb->n, gf,
+				    gs, NULL);
+				grp += ng;
+				for (g = 0; g < ng; g++)
+					cent += 2 * (size_t)gs[g];
+				for (a = d; a < d + mb->span; a++)
+					nrun[a]++;
+			}
+		}
+		/* keys of each GPU's micro-batches and tail fit */
+		for (d = 0; d < x->dp; d++)
+			if (nrun[d] >= KEY_END / x->T - 1) {
+				e = err_set(SK_ERR_RANGE, "sim: iteration %zu, DP "
+				    "rank %d: %u micro-batches are too many", it, d,
+				    (unsigned)nrun[d]);
+				goto out;
+			}
 		if (parts > x->max_parts)
 			x->max_parts = parts;
+		if (grp > x->max_grp)
+			x->max_grp = grp;
+		if (cent > x->max_cent)
+			x->max_cent = cent;
 	}
-	return SK_OK;
+out:
+	free(gf);
+	free(gs);
+	free(nrun);
+	return e;
 }
 
 /*
- * The tails.  With micro-batches: head gradient (needs the compute stream
- * past the last micro-batch: key M T, need 0 from the tail's base), the
- * optimizer (needs the communication stream past the head gradient:
- * every gradient collective done), a parameter all-gather per layer (needs
- * the optimizer).  Without: the L gradient collectives first.
+ * The tails.  With the gradient collectives in the last micro-batch: head
+ * gradient (needs the compute stream past the last micro-batch: key M T,
+ * need 0 from the tail's base), the optimizer (needs the communication
+ * stream past the head gradient: every gradient collective done), a
+ * parameter all-gather per layer (needs the optimizer).  Without (no
+ * micro-batches, or a last one spanning DP ranks): the L gradient
+ * collectives first, after the compute stream's last micro-batch.
  */
 static int
 ctx_tails(struct ctx *x)
@@ -199,10 +363,11 @@ ctx_tails(struct ctx *x)
 			return err_set(SK_ERR_NOMEM, "sim: out of memory");
 		s = 0;
 		x->ntail[1][v] = 0;
+		/* after the compute stream's last micro-batch, if any */
 		if (v == 1 && x->grad_ns > 0)
 			for (l = L - 1; l >= 0; l--, s++)
 				put_ent(&k[x->ntail[1][v]++], K_GRAD, 0, s,
-				    NEED_NONE, x->grad_ns);
+				    l == L - 1 ? 0 : NEED_NONE, x->grad_ns);
 		if (v == 1 && x->grad_ns == 0)
 			s = (uint16_t)L;
 		hg = s++;
@@ -293,12 +458,57 @@ static const struct {
 #define NFWD (sizeof fwd_ops / sizeof fwd_ops[0])
 #define NBWD (sizeof bwd_ops / sizeof bwd_ops[0])
 
-/* Build part pt from its costs; last: the rank's last micro-batch. */
+/*
+ * The communication lists of part pt (rank q of a micro-batch whose ng
+ * shard groups are w->gf, w->gs, their durations w->gag, w->grs, and
+ * their entries in w->grp from gbase): forward an all-gather per group
+ * holding q, backward a reduce-scatter per group and, if last, the DP
+ * gradient collective; appended to w->cent from *ncent.  *ag and *rs:
+ * whether it has any.
+ */
+static void
+part_comm(struct ws *w, struct part *pt, int q, size_t ng, uint32_t gbase,
+    int last, size_t *ncent, int *ag, int *rs)
+{
+	const struct ctx *x = w->x;
+	struct ent *ce = w->cent + *ncent, *e = ce;
+	uint32_t *cg = w->cgrp + *ncent;
+	size_t g;
+
+	pt->list[1] = ce;
+	pt->off[1][PH_FWD] = 0;
+	for (g = 0; g < ng; g++)
+		if (q >= w->gf[g] && q < w->gf[g] + w->gs[g] && w->gag[g] > 0) {
+			cg[e - ce] = gbase + (uint32_t)g;
+			put_ent(e++, K_AG, 0, F_AG, F_ROPE + 1, w->gag[g]);
+		}
+	pt->n[1][PH_FWD] = (uint8_t)(e - ce);
+	pt->off[1][PH_HEAD] = (uint8_t)(e - ce);
+	pt->n[1][PH_HEAD] = 0;
+	pt->off[1][PH_BWD] = (uint8_t)(e - ce);
+	for (g = 0; g < ng; g++)
+		if (q >= w->gf[g] && q < w->gf[g] + w->gs[g] && w->grs[g] > 0) {
+			cg[e - ce] = gbase + (uint32_t)g;
+			put_ent(e++, K_RS, 0, B_RS, B_ATTN_SHARD + 1, w->grs[g]);
+		}
+	*rs = e - ce > pt->off[1][PH_BWD];
+	if (last && x->grad_ns > 0) {
+		cg[e - ce] = 0;
+		put_ent(e++, K_GRAD, 0, B_GRAD, B_NORM_ATTN + 1, x->grad_ns);
+	}
+	pt->n[1][PH_BWD] = (uint8_t)(e - ce - pt->off[1][PH_BWD]);
+	*ag = pt->n[1][PH_FWD] > 0;
+	*ncent += (size_t)(e - ce);
+}
+
+/* The compute lists of part pt from its costs; ag, rs: whether its
+ * sharded attention waits for all-gathers, its RoPE backward for
+ * reduce-scatters. */
 static int
 part_build(const struct ctx *x, struct part *pt, const struct ops_cost *c,
-    int last)
+    int ag, int rs)
 {
-	sim_ns ns[OP_NCOMPUTE], ag = 0, rs = 0, rc = 0;
+	sim_ns ns[OP_NCOMPUTE], rc = 0;
 	struct ent *e = pt->e;
 	double fl = 0;
 	size_t i;
@@ -310,11 +520,8 @@ part_build(const struct ctx *x, struct part *pt, const struct ops_cost *c,
 			return e2;
 	if ((e2 = ns_of(c->recompute_sec, "recompute", &rc)) != SK_OK)
 		return e2;
-	if (x->cp > 1 && ((e2 = ns_of(c->ag_sec, "the CP all-gather",
-	    &ag)) != SK_OK || (e2 = ns_of(c->rs_sec, "the CP reduce-scatter",
-	    &rs)) != SK_OK))
-		return e2;
 
+	pt->list[0] = pt->e;
 	/* compute, forward */
 	pt->off[0][PH_FWD] = (uint8_t)(e - pt->e);
 	for (i = 0; i < NFWD; i++) {
@@ -322,7 +529,7 @@ part_build(const struct ctx *x, struct part *pt, const struct ops_cost *c,
 		fl += c->flops[k];
 		if (ns[k] > 0)
 			put_ent(e++, K_OP, k, fwd_ops[i].slot,
-			    k == OP_ATTN_SHARD && ag > 0 ? F_AG + 1 : NEED_NONE,
+			    k == OP_ATTN_SHARD && ag ? F_AG + 1 : NEED_NONE,
 			    ns[k]);
 	}
 	put_ent(e++, K_ALLOC, 0, F_MEM, NEED_NONE, 0);
@@ -343,24 +550,11 @@ part_build(const struct ctx *x, struct part *pt, const struct ops_cost *c,
 		fl += c->flops[k];
 		if (ns[k] > 0)
 			put_ent(e++, K_OP, k, bwd_ops[i].slot,
-			    k == OP_ROPE_B && rs > 0 ? B_RS + 1 : NEED_NONE,
+			    k == OP_ROPE_B && rs ? B_RS + 1 : NEED_NONE,
 			    ns[k]);
 	}
 	put_ent(e++, K_FREE, 0, B_MEM, NEED_NONE, 0);
 	pt->n[0][PH_BWD] = (uint8_t)(e - pt->e - pt->off[0][PH_BWD]);
-	/* communication */
-	pt->off[1][PH_FWD] = (uint8_t)(e - pt->e);
-	if (ag > 0)
-		put_ent(e++, K_AG, 0, F_AG, F_ROPE + 1, ag);
-	pt->n[1][PH_FWD] = (uint8_t)(e - pt->e - pt->off[1][PH_FWD]);
-	pt->off[1][PH_HEAD] = (uint8_t)(e - pt->e);
-	pt->n[1][PH_HEAD] = 0;
-	pt->off[1][PH_BWD] = (uint8_t)(e - pt->e);
-	if (rs > 0)
-		put_ent(e++, K_RS, 0, B_RS, B_ATTN_SHARD + 1, rs);
-	if (last && x->grad_ns > 0)
-		put_ent(e++, K_GRAD, 0, B_GRAD, B_NORM_ATTN + 1, x->grad_ns);
-	pt->n[1][PH_BWD] = (uint8_t)(e - pt->e - pt->off[1][PH_BWD]);
 
 	pt->flops = x->L * (fl + c->recompute_flops) + c->flops[OP_HEAD] +
 	    c->flops[OP_HEAD_B];
@@ -368,64 +562,159 @@ part_build(const struct ctx *x, struct part *pt, const struct ops_cost *c,
 	return SK_OK;
 }
 
-/* The parts of iteration it: for each DP rank, micro-batch, CP rank. */
+/*
+ * The parts of micro-batch m of DP rank a (its position there) in
+ * iteration it: rank q = (d - a) cp + r of it is GPU d cp + r's next part,
+ * at its DP rank d's position w->pos[d].  Its groups go into w->grp from
+ * *ngrp, its entries into w->cent from *ncent.
+ */
+static int
+mb_parts(struct ws *w, size_t it, int a, size_t m, uint32_t *ngrp,
+    size_t *ncent)
+{
+	const struct ctx *x = w->x;
+	const struct plan *p = x->p;
+	const struct plan_rank *rk = &p->ranks[it * x->dp + a];
+	const struct plan_mb *mb = &p->mbs[rk->first + m];
+	const struct plan_sample *s = &p->samples[mb->first], *sh;
+	const uint32_t *lo;
+	struct ops_load l;
+	struct ops_cost c;
+	struct part *pt;
+	size_t k, nshard = 0, ng, g;
+	char where[128];
+	double agsec, rssec;
+	int W = mb->span * x->cp, q, d, r, ag, rs, last, e = SK_OK;
+
+	/* Lengths grouped by rank (a counting sort, plan order kept),
+	 * sharded samples apart. */
+	memset(w->cnt, 0, ((size_t)W + 1) * sizeof *w->cnt);
+	for (k = 0; k < mb->n; k++)
+		if (s[k].place == PLAN_SHARDED)
+			w->shard[nshard++] = (uint32_t)k;
+		else
+			w->cnt[s[k].place + 1]++;
+	for (q = 0; q < W; q++)
+		w->cnt[q + 1] += w->cnt[q];
+	for (k = 0; k < mb->n; k++)
+		if (s[k].place != PLAN_SHARDED)
+			w->local[w->cnt[s[k].place]++] = s[k].len;
+	/* now cnt[q] is the end of rank q's lengths */
+
+	ng = mb_groups(s, mb->n, w->gf, w->gs, w->gkeys);
+	for (g = 0; g < ng; g++) {
+		struct group *gr = &w->grp[*ngrp + g];
+
+		gr->arrived = 0;
+		gr->dur = 0;
+		gr->g0 = a * x->cp + w->gf[g];
+		gr->n = w->gs[g];
+		gr->first = w->gf[g];
+		gr->whole = mb->span == 1 && gr->n == x->cp;
+		ops_group_time(x->j, w->gkeys[g], gr->n,
+		    ops_spans_nodes(x->j, gr->g0, gr->n), &agsec, &rssec);
+		if ((e = ns_of(agsec, "the group all-gather",
+		    &w->gag[g])) != SK_OK || (e = ns_of(rssec,
+		    "the group reduce-scatter", &w->grs[g])) != SK_OK) {
+			snprintf(where, sizeof where, "sim: iteration %zu, DP rank "
+			    "%d, micro-batch %zu, shard group [%d, %d)", it, a, m,
+			    gr->first, gr->first + gr->n);
+			err_prefix(where);
+			return e;
+		}
+	}
+
+	lo = w->local;
+	for (q = 0; q < W; q++) {
+		d = a + q / x->cp;
+		r = q % x->cp;
+		pt = &w->parts[(w->part0[d] + w->pos[d]) * (size_t)x->cp +
+		    (size_t)r];
+		last = w->gradin[d] && w->pos[d] + 1 == w->nrun[d];
+		/* Whole samples, then shards, in plan order as ops_part_cost
+		 * adds them (N unused: every shard's group is given). */
+		ops_load_init(&l, 1);
+		for (; lo < w->local + w->cnt[q]; lo++)
+			ops_load_local(x->j, &l, *lo);
+		for (k = 0; k < nshard; k++) {
+			sh = &s[w->shard[k]];
+			if (q >= sh->first && q < sh->first + sh->size)
+				ops_load_shard_d(x->j, &l, sh->len, sh->size);
+		}
+		ops_load_cost(x->j, &l, &c);
+		pt->mb = rk->first + m;
+		pt->q = (uint16_t)q;
+		part_comm(w, pt, q, ng, *ngrp, last, ncent, &ag, &rs);
+		if ((e = part_build(x, pt, &c, ag, rs)) != SK_OK) {
+			snprintf(where, sizeof where, "sim: iteration %zu, DP rank "
+			    "%d, micro-batch %zu, %s %d", it, a, m,
+			    W == x->cp ? "CP rank" : "rank", q);
+			err_prefix(where);
+			return e;
+		}
+		if (r == x->cp - 1)
+			w->pos[d]++;
+	}
+	*ngrp += (uint32_t)ng;
+	return SK_OK;
+}
+
+/*
+ * The parts of iteration it.  Each DP rank runs the micro-batches that
+ * cover it in plan_rank_mbs order: walking the listing ranks in order and
+ * their micro-batches in order, each covering DP rank takes the next
+ * position, so the parts of DP rank d lie at positions part0[d] ..
+ * part0[d] + nrun[d] - 1, cp parts each.
+ */
 int
 prog_parts(struct ws *w, size_t it)
 {
 	const struct ctx *x = w->x;
 	const struct plan *p = x->p;
-	struct ops_part op;
-	struct ops_cost c;
-	size_t m, k, np = 0, nshard;
-	uint32_t *lo;
-	char where[128];
-	int d, r, e;
+	const struct plan_rank *rk = &p->ranks[it * x->dp];
+	size_t m, np = 0, ncent = 0;
+	uint32_t ngrp = 1;
+	int a, d, e;
 
-	for (d = 0; d < x->dp; d++) {
-		const struct plan_rank *rk = &p->ranks[it * x->dp + d];
-
-		w->part0[d] = np / (size_t)x->cp;
-		for (m = 0; m < rk->n; m++, np += (size_t)x->cp) {
-			const struct plan_mb *mb = &p->mbs[rk->first + m];
-			const struct plan_sample *s = &p->samples[mb->first];
-
-			/* Lengths grouped by CP rank (a counting sort, plan
-			 * order kept), sharded ones apart. */
-			memset(w->cnt, 0, ((size_t)x->cp + 1) * sizeof *w->cnt);
-			nshard = 0;
-			for (k = 0; k < mb->n; k++)
-				if (s[k].place == PLAN_SHARDED)
-					w->shard[nshard++] = s[k].len;
-				else
-					w->cnt[s[k].place + 1]++;
-			for (r = 0; r < x->cp; r++)
-				w->cnt[r + 1] += w->cnt[r];
-			for (k = 0; k < mb->n; k++)
-				if (s[k].place != PLAN_SHARDED)
-					w->local[w->cnt[s[k].place]++] = s[k].len;
-			/* now cnt[r] is the end of rank r's lengths */
-			lo = w->local;
-			for (r = 0; r < x->cp; r++) {
-				struct part *pt = &w->parts[np + (size_t)r];
-
-				op.local = lo;
-				op.nlocal = (size_t)(w->local + w->cnt[r] - lo);
-				op.shard = w->shard;
-				op.nshard = nshard;
-				op.N = x->cp;
-				lo = w->local + w->cnt[r];
-				ops_part_cost(x->j, &op, &c);
-				pt->mb = rk->first + m;
-				if ((e = part_build(x, pt, &c,
-				    m + 1 == rk->n)) != SK_OK) {
-					snprintf(where, sizeof where, "sim: "
-					    "iteration %zu, DP rank %d, micro-batch "
-					    "%zu, CP rank %d", it, d, m, r);
-					err_prefix(where);
-					return e;
-				}
+	memset(w->nrun, 0, (size_t)x->dp * sizeof *w->nrun);
+	for (a = 0; a < x->dp; a++)
+		for (m = 0; m < rk[a].n; m++)
+			for (d = a; d < a + p->mbs[rk[a].first + m].span; d++) {
+				w->nrun[d]++;
+				w->lastmb[d] = rk[a].first + m;
 			}
-		}
+	/*
+	 * A GPU issues its DP gradient collectives during its last
+	 * micro-batch's backward, each GPU in the order of the layers.  In a
+	 * spanning micro-batch that is safe only if it is the last of every
+	 * DP rank it covers: were one to run on, its members would wait for
+	 * a gradient collective that member joins only later, behind
+	 * collectives of the spanning micro-batch they have not issued.
+	 * Otherwise the gradients wait for the tail.
+	 */
+	for (d = 0; d < x->dp; d++) {
+		size_t X = w->lastmb[d];
+		int c;
+
+		w->gradin[d] = w->nrun[d] > 0;
+		if (w->nrun[d] == 0 || p->mbs[X].span == 1)
+			continue;
+		for (a = 0; X < rk[a].first || X >= rk[a].first + rk[a].n; a++)
+			;
+		for (c = a; c < a + p->mbs[X].span; c++)
+			if (w->lastmb[c] != X)
+				w->gradin[d] = 0;
 	}
+	for (d = 0; d < x->dp; d++) {
+		w->part0[d] = np;
+		np += w->nrun[d];
+		w->pos[d] = 0;
+	}
+	memset(&w->grp[0], 0, sizeof w->grp[0]);
+	w->grp[0].n = x->G;
+	for (a = 0; a < x->dp; a++)
+		for (m = 0; m < rk[a].n; m++)
+			if ((e = mb_parts(w, it, a, m, &ngrp, &ncent)) != SK_OK)
+				return e;
 	return SK_OK;
 }

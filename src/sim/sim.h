@@ -6,23 +6,34 @@
  * Model (skrull-sim(1), skrull(7)):
  *   - every GPU has a compute stream and a communication stream, each a
  *     resource that runs one operation at a time, in program order;
- *   - a GPU's program per iteration: for each of its micro-batches (its DP
- *     rank's, in plan order: gradient accumulation), every layer's forward,
- *     the model head, then every layer's backward in reverse, with the
- *     operations and costs of sim/ops.h; a collective (CP all-gather and
- *     reduce-scatter over the CP group, DP gradient reduce-scatter or
+ *   - a GPU's program per iteration: for each of the micro-batches covering
+ *     its DP rank (those spanning it from a DP rank at or before it, then
+ *     its own, in plan_rank_mbs order: gradient accumulation), its part of
+ *     every layer's forward, the model head, then every layer's backward
+ *     in reverse, with the operations and costs of core/ops.h; its part is
+ *     its rank's whole samples and 1/size of each shard group holding it;
+ *     a collective (per layer and shard group of its part, the group's K/V
+ *     all-gather and dK/dV reduce-scatter over the group's GPUs, on
+ *     NVLink or across nodes, ops_group_time; DP gradient reduce-scatter or
  *     all-reduce, parameter all-gather) starts when every member of its
  *     group has reached it on its communication stream and the stream is
- *     free, and takes cluster_coll_time;
+ *     free, and takes cluster_coll_time: a member that arrives first waits
+ *     (idle, the report's wait, unless its compute stream has work), as do
+ *     the DP ranks a spanning micro-batch borrows for the slowest of its
+ *     groups;
  *   - the DP gradient synchronisation of a layer is issued after that
  *     layer's backward in the last micro-batch, overlapping the remaining
- *     backward (as DeepSpeed and Megatron bucket it); the optimizer step and
+ *     backward (as DeepSpeed and Megatron bucket it), or after the whole
+ *     backward when that micro-batch spans DP ranks; the optimizer step and
  *     parameter all-gather follow; the iteration ends when the last GPU
  *     finishes;
  *   - memory per GPU: static bytes plus the activations of the micro-batch
- *     in flight, allocated layer by layer in forward and freed layer by layer
- *     in backward; a peak above HBM - reserve is an OOM, recorded, and the
- *     run goes on.
+ *     in flight (its part's tokens), allocated layer by layer in forward
+ *     and freed layer by layer in backward; a peak above HBM - reserve is
+ *     an OOM, recorded, and the run goes on.  Plans over their memory
+ *     bound are simulated; structures the simulator cannot run (groups not
+ *     aligned, spans outside the grid or listed after a rank's own
+ *     micro-batches) are refused, SK_ERR_FORMAT.
  * Iterations are independent (each starts with all streams idle after the
  * previous one's synchronisation), so they are simulated in parallel.
  */

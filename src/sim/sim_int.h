@@ -56,14 +56,23 @@ struct ent {
 	uint8_t op;      /* enum op_id of a K_OP */
 };
 
-/* Entries of a part: compute forward 11, head 2, backward 12; comm
- * forward 1, backward 2. */
-#define PART_ENTS 28
+/* Compute entries of a part: forward 11, head 2, backward 12. */
+#define PART_ENTS 25
+/* Shard groups holding one rank: aligned blocks of distinct sizes >= 2
+ * dividing its micro-batch's width W <= UINT16_MAX, so fewer than the
+ * 120 divisors of any such W.  A part's communication lists (an
+ * all-gather per group forward, a reduce-scatter per group and the DP
+ * gradient collective backward) then fit its uint8_t offsets. */
+#define W_MAX UINT16_MAX
 
-/* One CP rank's part of one micro-batch: its lists and totals. */
+/* One rank's part of one micro-batch: its lists and totals. */
 struct part {
-	struct ent e[PART_ENTS];
-	uint8_t off[2][NPH_MB], n[2][NPH_MB];  /* list of stream s, phase ph */
+	struct ent e[PART_ENTS];      /* compute lists */
+	const struct ent *list[2];    /* stream s's lists: e, or the part's
+	                                 run of the worker's cent[] */
+	uint8_t off[2][NPH_MB], n[2][NPH_MB];  /* list of stream s, phase ph,
+	                                          from list[s] */
+	uint16_t q;      /* its rank in the micro-batch */
 	double act;      /* activation bytes held until its backward */
 	double flops;    /* compute FLOPs of the whole part, all layers */
 	size_t mb;       /* index into plan->mbs */
@@ -88,8 +97,12 @@ struct gstate {
 	uint8_t st[2];            /* enum state */
 	uint8_t on[2];            /* stream executing */
 	uint8_t oom;              /* OOM seen this iteration */
+	uint8_t tv;               /* tail variant: 1 when the gradient
+	                             collectives are in the tail (no
+	                             micro-batches, or the last one spans
+	                             DP ranks) */
 	int d, r;
-	uint32_t M;               /* micro-batches */
+	uint32_t M;               /* micro-batches it runs */
 	const struct part *p0;    /* part of micro-batch 0; stride cp */
 	sim_ns last;              /* last change of either stream's state */
 	sim_ns busy, exposed;     /* ns */
@@ -97,9 +110,18 @@ struct gstate {
 	double act_peak;          /* largest activation bytes held */
 };
 
+/* A collective group: GPUs g0 .. g0 + n - 1.  The DP group (all GPUs)
+ * is grp[0]; each shard group of the iteration's micro-batches follows,
+ * its counter reused by its 2 L collectives (its members meet them in
+ * one order, each completing on all before the next is reached). */
 struct group {
 	uint32_t arrived;
 	sim_ns dur;
+	int g0, n;
+	uint16_t first;           /* shard group: its first rank in the
+	                             micro-batch (the timeline's samples) */
+	uint8_t whole;            /* shard group of a micro-batch's whole CP
+	                             group (span 1, size cp) */
 };
 
 /* What the workers share: read-only while simulating but for the report
@@ -116,7 +138,11 @@ struct ctx {
 	/* tails: [stream][0 with micro-batches, 1 without] */
 	struct ent *tail[2][2];
 	uint16_t ntail[2][2];
-	size_t max_parts, max_n;     /* sizes of the workspaces */
+	size_t max_parts, max_n;     /* sizes of the workspaces: parts, */
+	size_t max_grp, max_cent;    /* samples of a micro-batch, groups
+	                                and communication entries of an
+	                                iteration */
+	int max_w;                   /* ranks of a micro-batch */
 	struct report *r;
 	sim_ns *tns;                 /* per reported iteration: its time, ns */
 	/* parallel phase: iterations [first, end) less [tl_lo, tl_hi) */
@@ -131,10 +157,23 @@ struct ws {
 	struct ctx *x;
 	struct sim_queue q;
 	struct gstate *gpu;
-	struct group *grp;        /* dp CP groups, then the DP group */
+	struct group *grp;        /* the DP group, then the shard groups */
 	struct part *parts;
+	struct ent *cent;         /* the parts' communication entries */
+	uint32_t *cgrp;           /* per cent[]: its group in grp[] */
 	size_t *part0;            /* per DP rank: its first part's micro-batch */
-	uint32_t *local, *shard, *cnt;  /* sample scratch; per-rank counts */
+	uint32_t *nrun, *pos;     /* per DP rank: micro-batches it runs; how
+	                             many placed (prog_parts) */
+	size_t *lastmb;           /* per DP rank: the last micro-batch it runs
+	                             (index into plan->mbs) */
+	uint8_t *gradin;          /* per DP rank: its DP gradients go in that
+	                             micro-batch's backward (else the tail) */
+	uint32_t *local, *cnt;    /* sample scratch; per-rank counts */
+	uint32_t *shard;          /* the micro-batch's sharded samples, as
+	                             indices into it */
+	uint16_t *gf, *gs;        /* its shard groups by (first, size) */
+	double *gkeys;            /* ... their tokens */
+	sim_ns *gag, *grs;        /* ... their collectives' durations */
 	uint32_t *ids;            /* timeline: sample ids */
 	struct timeline *tl;      /* NULL but on the calling thread's timeline
 	                             phase */
@@ -146,8 +185,8 @@ struct ws {
 	pthread_t th;
 };
 
-/* The part of micro-batch m of the GPU g (parts of a micro-batch are cp
- * apart). */
+/* The part of the GPU g's micro-batch m (its m-th in run order; the parts
+ * of the GPUs of a DP rank are cp apart). */
 static inline const struct part *
 part_of(const struct ws *w, const struct gstate *g, uint32_t m)
 {
@@ -161,11 +200,14 @@ part_of(const struct ws *w, const struct gstate *g, uint32_t m)
  * a job the simulator cannot run; prog_free releases it either way. */
 int prog_init(struct ctx *x, const struct plan *p, struct report *r);
 /* Check the plan's structure over iterations [first, end) and size the
- * workspaces (x->max_parts, x->max_n). */
+ * workspaces (x->max_*).  SK_ERR_FORMAT naming iteration, DP rank and
+ * micro-batch on a structure the simulator cannot run (memory is not
+ * checked: an overfull part is simulated, an OOM). */
 int prog_scan(struct ctx *x, size_t first, size_t end);
 void prog_free(struct ctx *x);
 /* The parts of iteration it into w->parts (w->part0: each DP rank's
- * first); no allocation. */
+ * first, w->nrun: how many), their groups into w->grp, their
+ * communication entries into w->cent; no allocation. */
 int prog_parts(struct ws *w, size_t it);
 /* The timeline name of entry e ("qkv", "cp_allgather", "memory"). */
 const char *prog_ent_name(const struct ent *e);

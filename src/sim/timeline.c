@@ -258,10 +258,12 @@ check_gpu(const struct timeline *tl, int gpu, sim_ns t)
 	return SK_OK;
 }
 
-int
-timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
-    sim_ns t, sim_ns dur, size_t iter, size_t mb, const uint32_t *samples,
-    size_t n)
+/* An operation; a collective of the group of GPUs g0 .. g0 + gn - 1 when
+ * gn > 0. */
+static int
+op_event(struct timeline *tl, int gpu, int stream, const char *name,
+    sim_ns t, sim_ns dur, size_t iter, size_t mb, int g0, int gn,
+    const uint32_t *samples, size_t n)
 {
 	size_t i, shown;
 	int e;
@@ -290,6 +292,13 @@ timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
 	put_uint(tl, iter);
 	put_text(tl, ",\"mb\":");
 	put_uint(tl, mb);
+	if (gn > 0) {
+		put_text(tl, ",\"group\":{\"gpu\":");
+		put_uint(tl, (uint64_t)g0);
+		put_text(tl, ",\"size\":");
+		put_uint(tl, (uint64_t)gn);
+		put_text(tl, "}");
+	}
 	if (n > 0) {
 		shown = n < TL_SAMPLES_MAX ? n : TL_SAMPLES_MAX;
 		put_text(tl, ",\"samples\":[");
@@ -304,6 +313,27 @@ timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
 	}
 	put_text(tl, "}}");
 	return status(tl);
+}
+
+int
+timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
+    sim_ns t, sim_ns dur, size_t iter, size_t mb, const uint32_t *samples,
+    size_t n)
+{
+	return op_event(tl, gpu, stream, name, t, dur, iter, mb, 0, 0, samples,
+	    n);
+}
+
+int
+timeline_coll(struct timeline *tl, int gpu, const char *name, sim_ns t,
+    sim_ns dur, size_t iter, size_t mb, int g0, int size,
+    const uint32_t *samples, size_t n)
+{
+	if (g0 < 0 || size < 1 || gpu < g0 || gpu - g0 >= size)
+		return err_set(SK_ERR_ARG, "timeline: GPU %d in a group of %d "
+		    "from GPU %d", gpu, size, g0);
+	return op_event(tl, gpu, 1, name, t, dur, iter, mb, g0, size, samples,
+	    n);
 }
 
 int

@@ -4,7 +4,8 @@
  * + 1: Perfetto treats pid 0 as the idle task), one thread per GPU stream
  * (tid = 2 x local GPU + stream + 1, stream 0 compute, 1 comm), named by
  * metadata events; complete events ("ph":"X") per operation with the
- * iteration, micro-batch and sample ids in args; a counter ("ph":"C") of
+ * iteration, micro-batch and sample ids in args (and a collective's group
+ * of GPUs where the caller names it); a counter ("ph":"C") of
  * each GPU's memory; instant events ("ph":"i") for OOMs.  Times are
  * written in microseconds, as the format wants.
  *
@@ -30,6 +31,12 @@ struct timeline *timeline_open(const char *path, int ngpus, int gpus_per_node,
 int timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
                 sim_ns t, sim_ns dur, size_t iter, size_t mb,
                 const uint32_t *samples, size_t n);
+/* A collective on GPU gpu's comm stream, as timeline_op, of the group of
+ * GPUs g0 .. g0 + size - 1 (gpu among them): args also hold
+ * "group":{"gpu":g0,"size":size}. */
+int timeline_coll(struct timeline *tl, int gpu, const char *name, sim_ns t,
+                  sim_ns dur, size_t iter, size_t mb, int g0, int size,
+                  const uint32_t *samples, size_t n);
 int timeline_memory(struct timeline *tl, int gpu, sim_ns t, double bytes);
 int timeline_oom(struct timeline *tl, int gpu, sim_ns t, double need,
                  double avail);

@@ -399,6 +399,35 @@ test_wait_prompt(struct comm *w)
 	check(ok, "comm_wait(30 s) returns as soon as the work is done");
 }
 
+/* A split in which ranks 0 and 3 join no group (COMM_NOCOLOR) and 1 and
+ * 2 form one ranked in reverse (keys -rank), which all-reduces. */
+static void
+test_nocolor(struct comm *w)
+{
+	float send[4], recv[4], want[4];
+	struct comm h;
+	const int in = w->rank == 1 || w->rank == 2;
+	size_t i;
+	int ok;
+
+	ok = rc_is(w->ops->split(w, in ? 7 : COMM_NOCOLOR, -w->rank, "pair",
+	    &h), SK_OK, "split");
+	if (ok && !in)
+		ok = h.ops == NULL && h.impl == NULL;
+	if (ok && in) {
+		ok = h.size == 2 && h.rank == 2 - w->rank && has(h.name, "pair");
+		for (i = 0; i < 4; i++) {
+			send[i] = x(w->rank, i);
+			want[i] = x(1, i) + x(2, i);
+		}
+		ok &= rc_is(h.ops->allreduce(&h, send, recv, 4), SK_OK,
+		    "allreduce") && same("recv", recv, want, 4);
+		ok &= rc_is(h.ops->free(&h), SK_OK, "free");
+	}
+	check(ok, "split with COMM_NOCOLOR: ranks 1 and 2 reversed, 0 and 3 "
+	    "in no group");
+}
+
 static void
 test_grid_comms(struct comm *w, struct comm_grid *g)
 {
@@ -640,6 +669,7 @@ main(int argc, char **argv)
 	test_barrier_bcast(&world);
 	test_nonblocking(&world);
 	test_wait_prompt(&world);
+	test_nocolor(&world);
 	test_grid_comms(&world, &g);
 	test_errors(&world, &g);
 	test_late_peer(&world);

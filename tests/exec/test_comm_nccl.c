@@ -38,7 +38,8 @@ enum {
 	T_ALLGATHER, T_ALLGATHER_IN, T_ALLGATHERV, T_ALLGATHERV_IN,
 	T_REDUCE_SCATTER, T_REDUCE_SCATTER_IN, T_ALLREDUCE, T_ALLREDUCE_IN,
 	T_BARRIER, T_BCAST, T_IALLGATHERV, T_IREDUCE_SCATTER, T_IALLREDUCE,
-	T_BAD_ROOT, T_HOST, T_HOST_BIG, T_WRONG_DEVICE, T_SPLIT, T_FREE, T_N
+	T_BAD_ROOT, T_HOST, T_HOST_BIG, T_WRONG_DEVICE, T_SPLIT, T_NOCOLOR,
+	T_FREE, T_N
 };
 
 static const char *names[T_N] = {
@@ -52,6 +53,7 @@ static const char *names[T_N] = {
 	"host buffers above COMM_NCCL_HOST_MAX are refused (SK_ERR_ARG)",
 	"an operation on another thread's device is refused",
 	"split into 2 groups (reversed keys), allreduce in each",
+	"split with rank 0 in no group (COMM_NOCOLOR), allreduce in the rest",
 	"free",
 };
 
@@ -379,6 +381,38 @@ t_split(int me, struct bufs *b)
 	ok(me, t, g.ops->free(&g), "free");
 }
 
+static void
+t_nocolor(int me, struct bufs *b)
+{
+	const int t = T_NOCOLOR;
+	struct comm g;
+	size_t i;
+	int k;
+
+	if (!ok(me, t, world[me].ops->split(&world[me], me == 0 ? COMM_NOCOLOR :
+	    3, me, "rest", &g), "split"))
+		return;
+	if (me == 0) {
+		if (g.ops != NULL || g.impl != NULL)
+			note(me, t, "rank 0 got a communicator");
+		return;
+	}
+	if (g.rank != me - 1 || g.size != ndev - 1)
+		note(me, t, "rank %d of %d, expected %d of %d", g.rank, g.size,
+		    me - 1, ndev - 1);
+	for (i = 0; i < N; i++)
+		b->w[i] = 0;
+	for (k = 1; k < ndev; k++)
+		for (i = 0; i < N; i++)
+			b->w[i] += x(k, i);
+	fill(me, b->h, N);
+	if (put(me, t, b->d0, b->h, N) &&
+	    ok(me, t, g.ops->allreduce(&g, b->d0, b->d0, N), "allreduce") &&
+	    get(me, t, b->h, b->d0, N))
+		same(me, t, b->h, b->w, N);
+	ok(me, t, g.ops->free(&g), "free");
+}
+
 static void *
 worker(void *arg)
 {
@@ -421,6 +455,7 @@ worker(void *arg)
 			note(me, T_WRONG_DEVICE, "barrier on device %d's "
 			    "communicator from device %d: %s", d, me, err_msg());
 		t_split(me, &b);
+		t_nocolor(me, &b);
 	}
 	ok(me, T_FREE, world[me].ops->free(&world[me]), "free");
 out:
@@ -450,7 +485,8 @@ main(void)
 	/* A hung collective must fail the test, not stall the suite. */
 	alarm(300);
 	for (t = 0; t < T_N; t++)
-		ran[t] = ndev >= 2 || (t != T_WRONG_DEVICE && t != T_SPLIT);
+		ran[t] = ndev >= 2 || (t != T_WRONG_DEVICE && t != T_SPLIT &&
+		    t != T_NOCOLOR);
 	printf("1..%d\n# %d devices\n", T_N, ndev);
 	if (comm_nccl_world_all(ndev, world) != SK_OK) {
 		printf("Bail out! comm_nccl_world_all: %s\n", err_msg());

@@ -23,6 +23,14 @@
  * relative 1e-5 (max |a - b| / max |b| over the flat vector): the
  * reductions run in another order, nothing else differs.
  *
+ * The same holds for every plan of tests/exec/xplans.c built for the
+ * layout (hand-built: shard groups of every size the grid has, micro-
+ * batches spanning DP ranks, groups across CP groups and overlapping
+ * ones; 1 x 4, 2 x 2, 2 x 4, 1 x 6, 2 x 3 and 4 x 2), with the same
+ * tolerance; the policies' plans are made where CP divides 64.  On a
+ * world of fewer than 8 ranks, xplans' 8-GPU plan is refused on every
+ * rank, naming its group of 8 and the world's size.
+ *
  * The reference itself is checked against central finite differences of
  * its loss (step 1% of the tensor's RMS, at least 1e-4), at the largest
  * gradient element of each weight
@@ -50,15 +58,14 @@
 #include "sched.h"
 #include "trace.h"
 #include "xformer.h"
+#include "xplans.h"
 
-#define NSAMPLES 16
+#define NSAMPLES XPLAN_SAMPLES
 #define TOL 1e-5
 
 /* The trace: one global batch.  Four samples (3, 4, 5, 7) are shorter
  * than 2 x 4 tokens. */
-static const uint32_t lens[NSAMPLES] = {
-	37, 5, 60, 12, 3, 44, 21, 9, 58, 16, 7, 30, 51, 4, 26, 14
-};
+static const uint32_t *const lens = xplan_lens;
 
 static const char *const policies[] = { "deepspeed", "skrull",
     "skrull-paper", "dacp", "sorted" };
@@ -447,6 +454,24 @@ test_agree(struct comm *world, int dp, int cp)
 		    "everywhere", nranks);
 	}
 	plan_free(&p);
+	if (nranks < 8) {
+		ok = rc_is(xplan_build(xplan_find("mix"), &q.job, &p),
+		    SK_OK, "xplan_build");
+		x = NULL;
+		ok &= rc_is(exec_new(&p, &m, &o, world, &x), SK_ERR_ARG,
+		    "exec_new") && x == NULL;
+		snprintf(want, sizeof want, "world has %d ranks", nranks);
+		if (strstr(err_msg(), "exec: world rank ") == NULL ||
+		    strstr(err_msg(), "shard group [0, 8) is GPUs 0..7") ==
+		    NULL || strstr(err_msg(), want) == NULL) {
+			note("message \"%s\" lacks the group or the rank",
+			    err_msg());
+			ok = 0;
+		}
+		check(ok, "exec_new: a plan with a shard group of 8 GPUs on %d "
+		    "ranks is refused everywhere, naming the group", nranks);
+		plan_free(&p);
+	}
 	plan_free(&q);
 	trace_free(&t);
 }
@@ -495,26 +520,70 @@ report_ok(const struct report *r, int ngpus)
 	return 1;
 }
 
+/* Run plan p (called name) on the world: loss, gradient, report and
+ * weights after 3 AdamW steps against the reference. */
 static void
-test_policy(struct comm *world, const struct ref *rf, const char *pol,
-    int dp, int cp)
+check_plan(struct comm *world, const struct ref *rf, const char *name,
+    const struct plan *p, int dp, int cp)
 {
 	struct exec_model m;
 	struct exec_opts o;
-	struct sched_params sp;
-	struct job j;
 	struct report r;
-	struct trace t;
-	struct plan p;
 	struct exec *x = NULL;
 	const float *v;
 	double l = 0, dl, dg = INFINITY, dw = INFINITY;
 	size_t n = 0;
-	int ok, sh = 0, loc = 0, i;
+	int ok, i;
 
 	test_model(&m);
 	test_opts(&o);
 	report_init(&r);
+	ok = rc_is(exec_new(p, &m, &o, world, &x), SK_OK, "exec_new");
+	if (ok)
+		ok = rc_is(exec_run(x, &r, &l), SK_OK, "exec_run");
+	if (ok) {
+		v = exec_grads(x, &n);
+		ok = n == rf->n;
+		if (ok)
+			dg = reldiff(v, rf->grad, n);
+	}
+	dl = fabs(l - rf->loss) / fabs(rf->loss);
+	dl = worst(ok ? dl : INFINITY);
+	dg = worst(dg);
+	check(ok && dl <= TOL, "%s %d x %d: loss %.6f, relative difference "
+	    "%.2e", name, dp, cp, l, dl);
+	check(ok && dg <= TOL, "%s %d x %d: every gradient element, max "
+	    "relative difference %.2e", name, dp, cp, dg);
+	check(ok && report_ok(&r, dp * cp), "%s %d x %d: report (busy + comm "
+	    "+ wait = iteration time %.3g s, peak %.0f bytes on GPU 0)", name,
+	    dp, cp, r.niter > 0 ? r.time[0] : 0, r.niter > 0 ?
+	    r.cell[0].peak : 0);
+	for (i = 0; i < 2 && ok; i++) {
+		report_free(&r);
+		ok = rc_is(exec_run(x, NULL, &l), SK_OK, "exec_run");
+	}
+	if (ok) {
+		v = exec_params(x, &n);
+		dw = reldiff(v, rf->param, n);
+	}
+	dw = worst(dw);
+	check(ok && dw <= TOL, "%s %d x %d: weights after 3 AdamW steps, max "
+	    "relative difference %.2e", name, dp, cp, dw);
+	if (x != NULL)
+		exec_free(x);
+	report_free(&r);
+}
+
+static void
+test_policy(struct comm *world, const struct ref *rf, const char *pol,
+    int dp, int cp)
+{
+	struct sched_params sp;
+	struct job j;
+	struct trace t;
+	struct plan p;
+	int ok, sh = 0, loc = 0, i;
+
 	trace_init(&t);
 	plan_init(&p);
 	for (i = 0; i < NSAMPLES; i++)
@@ -533,42 +602,35 @@ test_policy(struct comm *world, const struct ref *rf, const char *pol,
 	check(ok, "%s plan at %d x %d: 1 iteration, %zu micro-batches, %d "
 	    "sharded and %d local samples", pol, dp, cp, p.nmbs, sh, loc);
 	if (ok)
-		ok = rc_is(exec_new(&p, &m, &o, world, &x), SK_OK, "exec_new");
-	if (ok)
-		ok = rc_is(exec_run(x, &r, &l), SK_OK, "exec_run");
-	if (ok) {
-		v = exec_grads(x, &n);
-		ok = n == rf->n;
-		if (ok)
-			dg = reldiff(v, rf->grad, n);
-	}
-	dl = fabs(l - rf->loss) / fabs(rf->loss);
-	dl = worst(ok ? dl : INFINITY);
-	dg = worst(dg);
-	check(ok && dl <= TOL, "%s %d x %d: loss %.6f, relative difference "
-	    "%.2e", pol, dp, cp, l, dl);
-	check(ok && dg <= TOL, "%s %d x %d: every gradient element, max "
-	    "relative difference %.2e", pol, dp, cp, dg);
-	check(ok && report_ok(&r, dp * cp), "%s %d x %d: report (busy + comm "
-	    "+ wait = iteration time %.3g s, peak %.0f bytes on GPU 0)", pol,
-	    dp, cp, r.niter > 0 ? r.time[0] : 0, r.niter > 0 ?
-	    r.cell[0].peak : 0);
-	for (i = 0; i < 2 && ok; i++) {
-		report_free(&r);
-		ok = rc_is(exec_run(x, NULL, &l), SK_OK, "exec_run");
-	}
-	if (ok) {
-		v = exec_params(x, &n);
-		dw = reldiff(v, rf->param, n);
-	}
-	dw = worst(dw);
-	check(ok && dw <= TOL, "%s %d x %d: weights after 3 AdamW steps, max "
-	    "relative difference %.2e", pol, dp, cp, dw);
-	if (x != NULL)
-		exec_free(x);
-	report_free(&r);
+		check_plan(world, rf, pol, &p, dp, cp);
 	plan_free(&p);
 	trace_free(&t);
+}
+
+/* The hand-built plans of this layout. */
+static void
+test_xplans(struct comm *world, const struct ref *rf, int dp, int cp)
+{
+	struct job j;
+	struct plan p;
+	char name[64];
+	size_t k;
+	int ok;
+
+	tiny_job(&j, 1, 1);
+	for (k = 0; k < xplan_count; k++) {
+		if (xplans[k].dp != dp || xplans[k].cp != cp)
+			continue;
+		ok = rc_is(xplan_build(&xplans[k], &j, &p), SK_OK,
+		    "xplan_build") && rc_is(plan_validate(&p, NULL), SK_OK,
+		    "plan_validate");
+		check(ok, "hand-built plan %s at %d x %d: %zu micro-batches",
+		    xplans[k].name, dp, cp, p.nmbs);
+		snprintf(name, sizeof name, "hand-built %s", xplans[k].name);
+		if (ok)
+			check_plan(world, rf, name, &p, dp, cp);
+		plan_free(&p);
+	}
 }
 
 /* The failure drill: the last rank stays away, the others abort. */
@@ -635,11 +697,11 @@ main(int argc, char **argv)
 			dp = -1;
 	}
 	if (dp < 1 || cp < 1 || dp * cp != nranks || NSAMPLES % dp != 0 ||
-	    64 % cp != 0 || nranks > 30) {
+	    nranks > 30 || (drill && 64 % cp != 0)) {
 		if (me == 0)
 			fprintf(stderr, "usage: mpirun -np D*C test_exec_mpi --dp D "
-			    "--cp C [--drill-abort] (D divides %d, C divides 64, "
-			    "%d ranks given)\n", NSAMPLES, nranks);
+			    "--cp C [--drill-abort] (D divides %d, C divides 64 "
+			    "for the drill, %d ranks given)\n", NSAMPLES, nranks);
 		world.ops->abort(&world, 2);
 	}
 	if (drill)
@@ -648,8 +710,11 @@ main(int argc, char **argv)
 	test_agree(&world, dp, cp);
 	test_fd(&world);
 	reference(&world, &rf);
-	for (k = 0; k < sizeof policies / sizeof policies[0]; k++)
+	/* The policies' BucketSize is 64 / CP tokens. */
+	for (k = 0; 64 % cp == 0 && k < sizeof policies / sizeof policies[0];
+	    k++)
 		test_policy(&world, &rf, policies[k], dp, cp);
+	test_xplans(&world, &rf, dp, cp);
 	free(rf.grad);
 	free(rf.param);
 	check(rc_is(world.ops->free(&world), SK_OK, "free"), "freeing the "

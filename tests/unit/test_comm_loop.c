@@ -6,7 +6,8 @@
  * against sums and concatenations it computes itself from the inputs, in
  * double (cmocka asserts only on the main thread).  Then: unequal
  * allgatherv blocks with gaps left alone, the CP and DP groups of
- * comm_grid_split, argument errors and mismatched calls that leave the
+ * comm_grid_split, a split in which some ranks join no group
+ * (COMM_NOCOLOR), argument errors and mismatched calls that leave the
  * group usable, a rank that never arrives (the others get SK_ERR_IO within
  * the 0.2 s timeout) and a rank that fails (ranks_run stops the others at
  * once and returns the failed rank's own message).
@@ -584,6 +585,67 @@ test_grid(void **state)
 	}
 }
 
+/* --- COMM_NOCOLOR: of 4 ranks, 1 and 2 form a group ranked in reverse
+ * (keys -rank) and all-reduce val(10, rank, i) in it; 0 and 3 take part in
+ * the split and get no communicator; then the world is still usable. */
+
+static int
+do_nocolor(int rank, void *arg)
+{
+	struct ctx *c = arg;
+	struct comm w, h;
+	float *b = c->buf[rank];
+	const int in = rank == 1 || rank == 2;
+	size_t i;
+	int e;
+
+	if ((e = comm_loop_join(c->g, rank, &w)) != SK_OK ||
+	    (e = w.ops->split(&w, in ? 7 : COMM_NOCOLOR, -rank, "pair",
+	    &h)) != SK_OK)
+		return e;
+	c->grid[rank][0] = h.ops != NULL ? h.rank : -1;
+	c->grid[rank][1] = h.ops != NULL ? h.size : -1;
+	for (i = 0; i < N; i++)
+		b[i] = val(10, rank, i);
+	if (in && ((e = h.ops->allreduce(&h, b, b, N)) != SK_OK ||
+	    (e = h.ops->free(&h)) != SK_OK))
+		return e;
+	if ((e = w.ops->barrier(&w)) != SK_OK)
+		return e;
+	return w.ops->free(&w);
+}
+
+static void
+test_nocolor(void **state)
+{
+	struct ctx c;
+	double sum, mag;
+	size_t i;
+	int r;
+
+	(void)state;
+	ctx_init(&c, 4, 5);
+	run_all(&c, do_nocolor);
+	assert_int_equal(c.grid[0][0], -1);
+	assert_int_equal(c.grid[3][0], -1);
+	assert_int_equal(c.grid[1][0], 1);
+	assert_int_equal(c.grid[2][0], 0);
+	assert_int_equal(c.grid[1][1], 2);
+	assert_int_equal(c.grid[2][1], 2);
+	for (r = 0; r < 4; r++)
+		for (i = 0; i < N; i++) {
+			if (r == 0 || r == 3) {
+				if (c.buf[r][i] != val(10, r, i))
+					fail_msg("rank %d [%zu] changed", r, i);
+				continue;
+			}
+			sum = (double)val(10, 1, i) + val(10, 2, i);
+			mag = fabs((double)val(10, 1, i)) + fabs(val(10, 2, i));
+			near_sum(c.buf[r][i], sum, mag, "pair", r, i);
+		}
+	ctx_free(&c);
+}
+
 /* --- argument errors on every rank, then a mismatch (rank 0 gives
  * another count), then a good allreduce: the group is still usable. */
 
@@ -603,7 +665,7 @@ do_errors(int rank, void *arg)
 	note(c, rank, 2, w.ops->allreduce(&w, b, b, rank == 0 ? 5 : 6));
 	b[0] = x;
 	note(c, rank, 3, w.ops->allreduce(&w, b, b, 1));
-	note(c, rank, 4, w.ops->split(&w, -1, 0, "bad", NULL));
+	note(c, rank, 4, w.ops->split(&w, -2, 0, "bad", NULL));
 	return w.ops->free(&w);
 }
 
@@ -626,7 +688,7 @@ test_errors(void **state)
 		assert_true(c.buf[r][0] == 7.5f);
 	}
 	assert_non_null(strstr(c.msg[1], "split: rank 1 of 3 in world "
-	    "(world rank 1): color -1"));
+	    "(world rank 1): color -2"));
 	ctx_free(&c);
 }
 
@@ -770,6 +832,7 @@ main(void)
 		cmocka_unit_test(test_allreduce),
 		cmocka_unit_test(test_bcast),
 		cmocka_unit_test(test_grid),
+		cmocka_unit_test(test_nocolor),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_absent),
 		cmocka_unit_test(test_fails),

@@ -7,15 +7,27 @@
  * every gradient element of one global batch do not depend on the plan.
  * The reference is a plan built here by hand, 1 x 1, every sample in one
  * micro-batch on one rank (no communication at all: a loopback group of
- * one); the plans under test are the skrull and deepspeed policies' at
+ * one).  The plans under test: the skrull and deepspeed policies' at
  * DP 2 x CP 2 over the same 16 samples (BucketSize 32 tokens, so that
  * skrull shards the long samples across the CP pair and keeps the short
- * ones whole: both kinds are asserted), run by 4 threads.  Each must give
- * the reference's loss, gradient and weights after 3 AdamW steps within
+ * ones whole: both kinds are asserted), run by 4 threads; and every plan
+ * of tests/exec/xplans.c, built by hand with shard groups of every size
+ * (2 at each aligned rank, 3, 4, 6 and 8: the whole micro-batch),
+ * micro-batches spanning 2 and 4 DP ranks, groups across two CP groups
+ * and overlapping ones, on 4, 6 and 8 threads.  Each must give the
+ * reference's loss, gradient and weights after 3 AdamW steps within
  * relative 1e-5 (max |a - b| / max |b|): the reductions run in another
- * order, nothing else differs.  The reference's gradient is itself checked
- * against finite differences in test_exec_mpi; here a 2 x 2 run of a
- * different seed must differ from it, so that the comparison can fail.
+ * order, nothing else differs; the largest difference each plan shows is
+ * printed.  The reference's gradient is itself checked against finite
+ * differences in test_exec_mpi; here a 2 x 2 run of a different seed must
+ * differ from it, so that the comparison can fail.
+ *
+ * Then the failures: a plan whose shard group needs more ranks than the
+ * world is refused on every rank with the group's GPUs and the world
+ * rank named; a split that fails on one rank after the others made it
+ * (out of memory) is agreed, every rank returns it and the message names
+ * the group and the rank; a split that fails in its communication ends
+ * every rank at once with SK_ERR_IO instead of hanging.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -25,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -38,13 +51,13 @@
 #include "report.h"
 #include "sched.h"
 #include "trace.h"
+#include "xplans.h"
 
-#define NSAMPLES 16
+#define NSAMPLES XPLAN_SAMPLES
 #define TOL 1e-5
+#define MAXR 8
 
-static const uint32_t lens[NSAMPLES] = {
-	37, 5, 60, 12, 3, 44, 21, 9, 58, 16, 7, 30, 51, 4, 26, 14
-};
+static const uint32_t *const lens = xplan_lens;
 
 static void
 tiny_job(struct job *j, int dp, int cp)
@@ -92,17 +105,112 @@ ref_plan(struct plan *p)
 		assert_int_equal(plan_push(p, (uint32_t)i, lens[i], 0), SK_OK);
 }
 
+/* How a split of the world fails on one rank (struct faulty). */
+enum fault { F_NONE, F_NOMEM, F_IO };
+
+/*
+ * A world communicator whose n-th split fails on one rank: the loopback
+ * world it forwards to, and the fault.  F_NOMEM makes the split with the
+ * others, then drops it and fails on its own; F_IO fails without
+ * arriving, poisoning the group as a dead peer would.
+ */
+struct faulty {
+	struct comm real;
+	struct comm_loop_group *g;
+	enum fault fault;
+	int victim, nth, splits;
+};
+
 /* One run of a plan on its ranks as threads: what every rank got. */
 struct run {
 	const struct plan *p;
 	uint64_t seed;
 	struct comm_loop_group *g;
-	struct comm world[4];
-	size_t n;                  /* parameters */
-	float *grad[4], *param[4]; /* each rank's after step 1; after 3 */
-	double loss[4];            /* each rank's, step 1 */
+	struct comm world[MAXR];
+	struct faulty fw[MAXR];    /* behind world[] when fault != F_NONE */
+	int n;                     /* ranks */
+	size_t np;                 /* parameters */
+	float *grad[MAXR], *param[MAXR]; /* each rank's after step 1; after 3 */
+	double loss[MAXR];         /* each rank's, step 1 */
+	int code[MAXR];            /* each rank's exec_new */
+	char msg[MAXR][ERR_MSG_MAX];  /* its message when it failed */
+	double took[MAXR];         /* its exec_new, seconds */
 	struct report r;           /* rank 0's, step 1 */
 };
+
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static struct comm *
+real_of(struct comm *c)
+{
+	return &((struct faulty *)c->impl)->real;
+}
+
+static int
+f_iallreduce(struct comm *c, const float *send, float *recv, size_t count,
+    struct comm_req *req)
+{
+	struct comm *r = real_of(c);
+
+	return r->ops->iallreduce(r, send, recv, count, req);
+}
+
+static int
+f_iallgatherv(struct comm *c, const float *send, size_t count, float *recv,
+    const size_t *counts, const size_t *displs, struct comm_req *req)
+{
+	struct comm *r = real_of(c);
+
+	return r->ops->iallgatherv(r, send, count, recv, counts, displs, req);
+}
+
+static int
+f_split(struct comm *c, int color, int key, const char *name,
+    struct comm *out)
+{
+	struct faulty *f = c->impl;
+	int e, hit = c->world_rank == f->victim && ++f->splits == f->nth;
+
+	if (hit && f->fault == F_IO) {
+		comm_loop_poison(f->g, c->world_rank);
+		return err_set(SK_ERR_IO, "injected: the split's traffic failed");
+	}
+	if ((e = f->real.ops->split(&f->real, color, key, name, out)) != SK_OK ||
+	    !hit)
+		return e;
+	if (out->ops != NULL)
+		out->ops->free(out);
+	memset(out, 0, sizeof *out);
+	return err_set(SK_ERR_NOMEM, "injected: out of memory after the split");
+}
+
+static int
+f_free(struct comm *c)
+{
+	return real_of(c)->ops->free(real_of(c));
+}
+
+/* The loopback ops but for what the executor calls on its world; the
+ * requests it starts are the real communicator's. */
+static struct comm_ops faulty_ops;
+
+static void
+faulty_init(void)
+{
+	faulty_ops = comm_loop_ops;
+	faulty_ops.name = "faulty loop";
+	faulty_ops.iallreduce = f_iallreduce;
+	faulty_ops.iallgatherv = f_iallgatherv;
+	faulty_ops.split = f_split;
+	faulty_ops.free = f_free;
+}
 
 static int
 rank_main(int rank, void *arg)
@@ -113,7 +221,7 @@ rank_main(int rank, void *arg)
 	struct exec *x = NULL;
 	const float *v;
 	size_t n;
-	double l;
+	double l, t0;
 	int e, i;
 
 	exec_model_default(&m);
@@ -123,14 +231,23 @@ rank_main(int rank, void *arg)
 	o.timeout = 60;
 	if ((e = backend_cpu_ops.open(0)) != SK_OK)
 		return e;
-	if ((e = exec_new(u->p, &m, &o, &u->world[rank], &x)) != SK_OK)
-		goto out;
+	t0 = now();
+	e = exec_new(u->p, &m, &o, &u->world[rank], &x);
+	u->took[rank] = now() - t0;
+	if ((u->code[rank] = e) != SK_OK) {
+		snprintf(u->msg[rank], sizeof u->msg[rank], "%s", err_msg());
+		/* The refusals under test end here, every rank alike. */
+		if (e != SK_ERR_IO)
+			u->world[rank].ops->free(&u->world[rank]);
+		backend_cpu_ops.close();
+		return SK_OK;
+	}
 	if ((e = exec_run(x, rank == 0 ? &u->r : NULL, &u->loss[rank])) !=
 	    SK_OK)
 		goto out;
 	v = exec_grads(x, &n);
 	if (rank == 0)
-		u->n = n;
+		u->np = n;
 	if ((u->grad[rank] = malloc(n * sizeof *v)) == NULL ||
 	    (u->param[rank] = malloc(n * sizeof *v)) == NULL) {
 		e = err_set(SK_ERR_NOMEM, "out of memory");
@@ -154,23 +271,50 @@ stop(int rank, void *arg)
 	comm_loop_poison(((struct run *)arg)->g, rank);
 }
 
+/* Run plan p on n ranks as threads (n 0: the plan's grid), the victim's
+ * nth split failing as fault says. */
 static void
-run_plan(struct run *u, const struct plan *p, uint64_t seed)
+run_on(struct run *u, const struct plan *p, uint64_t seed, int n,
+    enum fault fault, int victim, int nth)
 {
-	const int n = p->job.dp * p->job.cp;
+	struct faulty *f;
 	int k, failed = -1;
 
 	memset(u, 0, sizeof *u);
 	u->p = p;
 	u->seed = seed;
+	u->n = n > 0 ? n : p->job.dp * p->job.cp;
+	assert_true(u->n <= MAXR);
 	report_init(&u->r);
-	assert_int_equal(comm_loop_group_new(n, &backend_cpu_ops, 60, &u->g),
-	    SK_OK);
-	for (k = 0; k < n; k++)
+	assert_int_equal(comm_loop_group_new(u->n, &backend_cpu_ops, 60,
+	    &u->g), SK_OK);
+	for (k = 0; k < u->n; k++) {
 		assert_int_equal(comm_loop_join(u->g, k, &u->world[k]), SK_OK);
-	if (ranks_run(n, rank_main, stop, u, &failed) != SK_OK)
+		if (fault == F_NONE)
+			continue;
+		f = &u->fw[k];
+		f->real = u->world[k];
+		f->g = u->g;
+		f->fault = fault;
+		f->victim = victim;
+		f->nth = nth;
+		u->world[k].ops = &faulty_ops;
+		u->world[k].impl = f;
+	}
+	if (ranks_run(u->n, rank_main, stop, u, &failed) != SK_OK)
 		fail_msg("rank %d: %s", failed, err_msg());
 	comm_loop_group_free(u->g);
+}
+
+static void
+run_plan(struct run *u, const struct plan *p, uint64_t seed)
+{
+	int k;
+
+	run_on(u, p, seed, 0, F_NONE, 0, 0);
+	for (k = 0; k < u->n; k++)
+		if (u->code[k] != SK_OK)
+			fail_msg("rank %d: exec_new: %s", k, u->msg[k]);
 }
 
 static void
@@ -178,7 +322,7 @@ run_free(struct run *u)
 {
 	int k;
 
-	for (k = 0; k < 4; k++) {
+	for (k = 0; k < MAXR; k++) {
 		free(u->grad[k]);
 		free(u->param[k]);
 	}
@@ -229,42 +373,65 @@ plan_of(const char *policy, struct plan *p, int *sharded, int *local)
 	trace_free(&t);
 }
 
+/*
+ * Run p against the reference run a: every rank's loss, gradient and
+ * weights after 3 steps within TOL of the reference's, the weights the
+ * same bits on every rank; the largest differences printed.
+ */
+static void
+check_plan(const char *name, const struct run *a, const struct plan *p)
+{
+	struct run b;
+	double dl = 0, dg = 0, dw = 0, d;
+	int k;
+
+	run_plan(&b, p, 20250525);
+	assert_int_equal(b.np, a->np);
+	for (k = 0; k < b.n; k++) {
+		d = fabs(b.loss[k] - a->loss[0]) / fabs(a->loss[0]);
+		if (!(d <= TOL))
+			fail_msg("%s rank %d: loss %.9g, reference %.9g", name,
+			    k, b.loss[k], a->loss[0]);
+		dl = fmax(dl, d);
+		d = reldiff(b.grad[k], a->grad[0], a->np);
+		if (!(d <= TOL))
+			fail_msg("%s rank %d: gradient differs by %.3g", name, k,
+			    d);
+		dg = fmax(dg, d);
+		d = reldiff(b.param[k], a->param[0], a->np);
+		if (!(d <= TOL))
+			fail_msg("%s rank %d: weights after 3 steps differ by "
+			    "%.3g", name, k, d);
+		dw = fmax(dw, d);
+		/* Every rank holds the same weights, bit for bit. */
+		assert_memory_equal(b.param[k], b.param[0], a->np *
+		    sizeof (float));
+	}
+	assert_int_equal(b.r.ngpus, b.n);
+	assert_int_equal(b.r.niter, 1);
+	assert_true(b.r.time[0] > 0);
+	for (k = 0; k < b.n; k++)
+		assert_true(b.r.cell[k].flops > 0 && b.r.cell[k].peak > 0);
+	print_message("# %s on %d ranks: max relative difference: loss %.2e, "
+	    "gradient %.2e, weights after 3 steps %.2e (tolerance %.0e)\n",
+	    name, b.n, dl, dg, dw, TOL);
+	run_free(&b);
+}
+
 static void
 check_policy(const char *policy, int need_both)
 {
 	struct plan ref, p;
-	struct run a, b;
-	double d;
-	int k, sh, loc;
+	struct run a;
+	int sh, loc;
 
 	ref_plan(&ref);
 	run_plan(&a, &ref, 20250525);
 	plan_of(policy, &p, &sh, &loc);
 	if (need_both && (sh == 0 || loc == 0))
 		fail_msg("%s: %d sharded and %d local samples", policy, sh, loc);
-	run_plan(&b, &p, 20250525);
-	assert_int_equal(b.n, a.n);
-	for (k = 0; k < 4; k++) {
-		d = fabs(b.loss[k] - a.loss[0]) / fabs(a.loss[0]);
-		if (!(d <= TOL))
-			fail_msg("%s rank %d: loss %.9g, reference %.9g", policy,
-			    k, b.loss[k], a.loss[0]);
-		d = reldiff(b.grad[k], a.grad[0], a.n);
-		if (!(d <= TOL))
-			fail_msg("%s rank %d: gradient differs by %.3g", policy,
-			    k, d);
-		d = reldiff(b.param[k], a.param[0], a.n);
-		if (!(d <= TOL))
-			fail_msg("%s rank %d: weights after 3 steps differ by "
-			    "%.3g", policy, k, d);
-		/* Every rank holds the same weights, bit for bit. */
-		assert_memory_equal(b.param[k], b.param[0], a.n * sizeof (float));
-	}
-	assert_int_equal(b.r.ngpus, 4);
-	assert_int_equal(b.r.niter, 1);
-	assert_true(b.r.time[0] > 0);
+	check_plan(policy, &a, &p);
 	run_free(&a);
-	run_free(&b);
 	plan_free(&ref);
 	plan_free(&p);
 }
@@ -290,6 +457,40 @@ test_deepspeed(void **state)
 	check_policy("deepspeed", 0);
 }
 
+/* The hand-built plan called name (xplans.c), validated. */
+static void
+xplan_of(const char *name, struct plan *p)
+{
+	const struct xplan *x = xplan_find(name);
+	struct job j;
+
+	assert_non_null(x);
+	tiny_job(&j, 1, 1);
+	if (xplan_build(x, &j, p) != SK_OK ||
+	    plan_validate(p, NULL) != SK_OK)
+		fail_msg("%s: %s", name, err_msg());
+}
+
+/* Every hand-built plan: groups of every size, spans, overlaps. */
+static void
+test_groups(void **state)
+{
+	struct plan ref, p;
+	struct run a;
+	size_t i;
+
+	(void)state;
+	ref_plan(&ref);
+	run_plan(&a, &ref, 20250525);
+	for (i = 0; i < xplan_count; i++) {
+		xplan_of(xplans[i].name, &p);
+		check_plan(xplans[i].name, &a, &p);
+		plan_free(&p);
+	}
+	run_free(&a);
+	plan_free(&ref);
+}
+
 /* Another seed gives another gradient: the comparison above can fail. */
 static void
 test_seed_matters(void **state)
@@ -303,10 +504,87 @@ test_seed_matters(void **state)
 	run_plan(&a, &ref, 20250525);
 	plan_of("skrull", &p, &sh, &loc);
 	run_plan(&b, &p, 7);
-	assert_true(reldiff(b.grad[0], a.grad[0], a.n) > 1e-2);
+	assert_true(reldiff(b.grad[0], a.grad[0], a.np) > 1e-2);
 	run_free(&a);
 	run_free(&b);
 	plan_free(&ref);
+	plan_free(&p);
+}
+
+/* Every rank of u returned code from exec_new, within a few seconds (the
+ * group's timeout is 60), with a message holding want. */
+static void
+expect_refused(const struct run *u, int code, const char *want)
+{
+	int k;
+
+	for (k = 0; k < u->n; k++) {
+		if (u->code[k] != code)
+			fail_msg("rank %d: exec_new returned %d, not %d: %s", k,
+			    u->code[k], code, u->msg[k]);
+		if (strstr(u->msg[k], want) == NULL)
+			fail_msg("rank %d: \"%s\" lacks \"%s\"", k, u->msg[k],
+			    want);
+		if (!(u->took[k] < 10))
+			fail_msg("rank %d: exec_new took %.1f s", k, u->took[k]);
+	}
+}
+
+/* A plan whose shard group spans 4 GPUs on a world of 2: refused on
+ * every rank, naming the group and the rank. */
+static void
+test_group_too_large(void **state)
+{
+	struct plan p;
+	struct run u;
+	char want[64];
+	int k;
+
+	(void)state;
+	xplan_of("span2", &p);
+	run_on(&u, &p, 1, 2, F_NONE, 0, 0);
+	expect_refused(&u, SK_ERR_ARG, "shard group [0, 4) is GPUs 0..3, but "
+	    "the world has 2 ranks");
+	for (k = 0; k < 2; k++) {
+		snprintf(want, sizeof want, "exec: world rank %d: ", k);
+		assert_non_null(strstr(u.msg[k], want));
+	}
+	run_free(&u);
+	plan_free(&p);
+}
+
+/*
+ * cp4's groups need two splits: (0, 2) and (2, 2), then (0, 4).  Rank 2's
+ * second fails after the split was made everywhere (out of memory):
+ * agreed, every rank returns it, rank 2 with its own message naming the
+ * group, the others naming rank 2.  Then rank 1's first fails in its
+ * traffic: every rank ends at once with SK_ERR_IO.
+ */
+static void
+test_split_fails(void **state)
+{
+	struct plan p;
+	struct run u;
+	int k;
+
+	(void)state;
+	faulty_init();
+	xplan_of("cp4", &p);
+	run_on(&u, &p, 1, 0, F_NOMEM, 2, 2);
+	expect_refused(&u, SK_ERR_NOMEM, "world rank 2");
+	assert_non_null(strstr(u.msg[2], "exec: world rank 2: making the shard "
+	    "group of GPUs 0..3: injected: out of memory"));
+	for (k = 0; k < 4; k++)
+		if (k != 2)
+			assert_non_null(strstr(u.msg[k], "exec: making the shard "
+			    "groups' communicators failed on world rank 2"));
+	run_free(&u);
+	run_on(&u, &p, 1, 0, F_IO, 1, 1);
+	expect_refused(&u, SK_ERR_IO, "shard group of GPUs ");
+	assert_non_null(strstr(u.msg[1], "making the shard group of GPUs 0..1: "
+	    "injected: the split's traffic failed"));
+	assert_non_null(strstr(u.msg[3], "world rank 1 failed"));
+	run_free(&u);
 	plan_free(&p);
 }
 
@@ -317,7 +595,10 @@ main(void)
 		cmocka_unit_test(test_skrull),
 		cmocka_unit_test(test_skrull_paper),
 		cmocka_unit_test(test_deepspeed),
+		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_seed_matters),
+		cmocka_unit_test(test_group_too_large),
+		cmocka_unit_test(test_split_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -193,12 +193,12 @@ test_policy_table(void **state)
 {
 	static const char *const names[] = {
 		"deepspeed", "sorted", "dacp", "rr", "skrull-paper",
-		"skrull-cp", "skrull", "optimal"
+		"skrull-cp", "skrull", "wlb", "flexsp", "hdp", "optimal"
 	};
 	size_t i;
 
-	assert_int_equal(sched_npolicies, 8);
-	for (i = 0; i < 8; i++) {
+	assert_int_equal(sched_npolicies, 11);
+	for (i = 0; i < 11; i++) {
 		assert_string_equal(sched_policies[i]->name, names[i]);
 		assert_ptr_equal(sched_policy_find(names[i]), sched_policies[i]);
 		assert_true(strlen(sched_policies[i]->summary) > 10);
@@ -206,7 +206,7 @@ test_policy_table(void **state)
 	assert_null(sched_policy_find("Skrull"));
 	assert_string_equal(err_msg(), "unknown policy 'Skrull'; one of "
 	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull, "
-	    "optimal");
+	    "wlb, flexsp, hdp, optimal");
 }
 
 /* ---- the baselines and the batcher, by hand ---- */
@@ -440,7 +440,7 @@ test_bad_input(void **state)
 	    SK_ERR_ARG);
 	assert_string_equal(err_msg(), "unknown policy 'best'; one of "
 	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull, "
-	    "optimal");
+	    "wlb, flexsp, hdp, optimal");
 
 	j.bucket = 0;
 	assert_int_equal(sched_plan(&j, &p, "skrull", &t, NULL, &pl),

@@ -1,0 +1,3 @@
+skrull plan --trace tests/data/cli/good.txt --dp 2 --cp 4 --nodes 1 --gpus-per-node 8 --batch 2 --bucket 4096 --policy skrull-cp --drop-overlong -o p.json >/dev/null
+sed 's/\[\[\[6,4097,-1\]\]\]/[[[6,4097,-1]],{"span":2,"samples":[[5,4096,-1]]}]/; s/{"micro_batches":\[\[\[5,4096,-1\]\]\]}/{"micro_batches":[]}/' p.json >bad.json
+skrull plan --check bad.json
