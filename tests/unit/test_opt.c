@@ -415,10 +415,13 @@ items(const struct plan *p, const struct plan_mb *mb, struct mbt_item *it)
 }
 
 /*
- * The `optimal` policy on 48 samples (DP 2 x CP 4, 6 a rank per
- * iteration): the micro-batches of `skrull` (the same composition), each
- * placed no slower by mbtime_eval, every one proven optimal within the
- * limit, the figures recorded.
+ * The `optimal` policy on 48 samples (CP 4, 12 an iteration; one DP rank,
+ * so no spans, whose merging depends on the placements): the
+ * micro-batches of `skrull` (the same composition), each placed no slower
+ * by mbtime_eval, every one proven optimal within the limit, the figures
+ * recorded.  skrull's own placement is skrull_gplace's or FlexSP's rival,
+ * the faster: opt-improved (against skrull_gplace) counts at least the
+ * micro-batches faster than it.
  */
 static void
 test_policy(void **state)
@@ -437,7 +440,7 @@ test_policy(void **state)
 	for (i = 0; i < 48; i++)
 		v[i] = 200 + (uint32_t)(i * 104729 % 9001) * (i % 5 == 0 ? 3 : 1);
 	tutil_trace(&t, v, 48);
-	tutil_job(&j, 2, 6, 4, 8192);
+	tutil_job(&j, 1, 12, 4, 8192);
 	sched_params_default(&p);
 	p.opt_ms = 60000;
 	plan_init(&a);
@@ -470,15 +473,13 @@ test_policy(void **state)
 			W = plan_mb_width(&a, ma);
 			n = items(&a, ma, ia);
 			items(&b, mb, ib);
-			ta = mbtime_eval(&mt, &j, W, (int)(r % 2) * 4, ia, n,
-			    NULL);
-			tb = mbtime_eval(&mt, &j, W, (int)(r % 2) * 4, ib, n,
-			    NULL);
+			ta = mbtime_eval(&mt, &j, W, 0, ia, n, NULL);
+			tb = mbtime_eval(&mt, &j, W, 0, ib, n, NULL);
 			assert_true(ta <= tb);
 			faster += ta < tb;
 		}
 	}
-	assert_true(param(&a, "opt-improved") == (double)faster);
+	assert_true(faster > 0 && param(&a, "opt-improved") >= (double)faster);
 	mbtime_free(&mt);
 	plan_free(&a);
 	plan_free(&b);
