@@ -8,10 +8,13 @@
  * per sample uniformly (every other case) or in proportion to their
  * tokens (the samples that hold a micro-batch's tokens), with a
  * BucketSize that the draw fills to a random 50-100% (so some samples
- * exceed it and must be sharded).  Prints, per heuristic and W, the share
- * of micro-batches within 0.1%, 1%, 3% and 10% of the optimum (the
- * heuristic's mbtime_eval over the optimum's, minus 1), p50, p99 and max
- * of that gap, and the solver's seconds.
+ * exceed it and must be sharded).  Prints, per heuristic and W, for all,
+ * and for all by BucketSize, the share of micro-batches within 0.1%, 1%,
+ * 3% and 10% of the optimum (the heuristic's mbtime_eval over the
+ * optimum's, minus 1), p50, p99 and max of that gap, and the solver's
+ * seconds; and the largest relative difference between the MILP's
+ * objective and mbtime_eval at its solution (the formulation against
+ * ops.c).
  *
  * usage: optgap CASES SEED LIMIT_MS TRACE[:FIELD]...
  */
@@ -35,12 +38,18 @@
 
 #define NW 3
 #define NHEUR 2
+/* Rows: each W, all, and all by BucketSize (below 4K, 4K-16K, 16K up:
+ * a small bucket makes every collective's latency floor count). */
+#define NG (NW + 4)
 #define NMAX 10
 static const int widths[NW] = { 2, 4, 8 };
 /* The most samples per micro-batch on W ranks: what GLPK proves well
  * under a second (binaries: n x (2W - 1), and the table's segments). */
-static const size_t nmax[NW] = { 10, 7, 6 };
+static const size_t nmax[NW] = { 10, 6, 5 };
 static const char *const heur[NHEUR] = { "skrull", "skrull-cp" };
+static const char *const row[NG] = {
+	"2", "4", "8", "all", "C<4K", "C4-16K", "C>=16K"
+};
 
 struct src {
 	struct trace t;
@@ -86,7 +95,7 @@ quantiles(const char *what, const char *W, double *gap, size_t n,
 	for (i = 0; i < n; i++)
 		for (q = 0; q < 4; q++)
 			k[q] += gap[i] <= lim[q];
-	printf("%-10s %3s %6zu %6zu", what, W, n, proven);
+	printf("%-10s %6s %6zu %6zu", what, W, n, proven);
 	for (q = 0; q < 4; q++)
 		printf(" %6.1f%%", 100.0 * k[q] / n);
 	printf(" %8.3f%% %8.3f%% %8.3f%%\n",
@@ -107,11 +116,11 @@ main(int argc, char **argv)
 	struct mbt_item h[NHEUR][NMAX], best[NMAX];
 	struct job j;
 	gsl_rng *r = NULL;
-	double *gap[NW + 1][NHEUR], *sec[NW + 1], th, u, limit, err = 0;
-	size_t ncase, c, n, i, k, ns = 0, cnt[NW + 1], proven[NW + 1];
+	double *gap[NG][NHEUR], *sec[NG], th, u, limit, err = 0;
+	size_t ncase, c, n, i, k, ns = 0, cnt[NG], proven[NG], a[3];
 	uint32_t len[NMAX];
 	uint64_t tok;
-	char *colon, wn[NW + 1][8];
+	char *colon;
 	int rc = 1, x, W, hh, (*place[NHEUR])(struct sched_ws *,
 	    const uint32_t *, const double *, size_t, int, int,
 	    struct mbt_item *) = { skrull_gplace, cdacp_gplace };
@@ -131,7 +140,7 @@ main(int argc, char **argv)
 	    (r = gsl_rng_alloc(gsl_rng_mt19937)) == NULL ||
 	    mbtime_init(&mt, 8, NMAX) != SK_OK)
 		goto nomem;
-	for (x = 0; x <= NW; x++) {
+	for (x = 0; x < NG; x++) {
 		cnt[x] = proven[x] = 0;
 		sec[x] = calloc(ncase + 1, sizeof *sec[x]);
 		for (hh = 0; hh < NHEUR; hh++)
@@ -190,15 +199,16 @@ main(int argc, char **argv)
 			goto fail;
 		sched_ws_free(ws);
 		ws = NULL;
-		for (k = 0; k < 2; k++) {
-			size_t a = k == 0 ? (size_t)x : NW;
-
+		a[0] = (size_t)x;
+		a[1] = NW;
+		a[2] = NW + 1 + (j.bucket >= 4096) + (j.bucket >= 16384);
+		for (k = 0; k < 3; k++) {
 			for (hh = 0; hh < NHEUR; hh++) {
 				th = mbtime_eval(&mt, &j, W, 0, h[hh], n, NULL);
-				gap[a][hh][cnt[a]] = th / res.time - 1;
+				gap[a[k]][hh][cnt[a[k]]] = th / res.time - 1;
 			}
-			sec[a][cnt[a]++] = res.solve_sec;
-			proven[a] += res.status == OPT_OPTIMAL;
+			sec[a[k]][cnt[a[k]]++] = res.solve_sec;
+			proven[a[k]] += res.status == OPT_OPTIMAL;
 		}
 		err = fmax(err, res.model_err);
 	}
@@ -207,25 +217,20 @@ main(int argc, char **argv)
 	    "samples at most), seed %s, solver limit %s ms\n", ncase,
 	    nmax[0], nmax[1], nmax[2], argv[2], argv[3]);
 	printf("gap = heuristic / optimum - 1, mbtime_eval\n");
-	printf("%-10s %3s %6s %6s %7s %7s %7s %7s %9s %9s %9s\n", "heuristic",
+	printf("%-10s %6s %6s %6s %7s %7s %7s %7s %9s %9s %9s\n", "heuristic",
 	    "W", "cases", "proven", "<=0.1%", "<=1%", "<=3%", "<=10%", "p50",
 	    "p99", "max");
-	for (x = 0; x <= NW; x++)
-		if (x < NW)
-			snprintf(wn[x], sizeof wn[x], "%d", widths[x]);
-		else
-			snprintf(wn[x], sizeof wn[x], "all");
 	for (hh = 0; hh < NHEUR; hh++)
-		for (x = 0; x <= NW; x++)
+		for (x = 0; x < NG; x++)
 			if (cnt[x] > 0)
-				quantiles(heur[hh], wn[x], gap[x][hh], cnt[x],
+				quantiles(heur[hh], row[x], gap[x][hh], cnt[x],
 				    proven[x]);
-	printf("solver seconds per micro-batch:\n");
-	for (x = 0; x <= NW; x++) {
+	printf("C: BucketSize, tokens\nsolver seconds per micro-batch:\n");
+	for (x = 0; x < NG; x++) {
 		if (cnt[x] == 0)
 			continue;
 		gsl_sort(sec[x], 1, cnt[x]);
-		printf("  W %-3s p50 %.4f  p99 %.4f  max %.4f\n", wn[x],
+		printf("  %-6s p50 %.4f  p99 %.4f  max %.4f\n", row[x],
 		    gsl_stats_quantile_from_sorted_data(sec[x], 1, cnt[x], 0.5),
 		    gsl_stats_quantile_from_sorted_data(sec[x], 1, cnt[x],
 		    0.99), sec[x][cnt[x] - 1]);
@@ -242,7 +247,7 @@ fail:
 out:
 	sched_ws_free(ws);
 	mbtime_free(&mt);
-	for (x = 0; x <= NW; x++) {
+	for (x = 0; x < NG; x++) {
 		free(sec[x]);
 		for (hh = 0; hh < NHEUR; hh++)
 			free(gap[x][hh]);

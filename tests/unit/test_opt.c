@@ -292,7 +292,8 @@ test_refusals(void **state)
 
 /* Eight samples on 8 ranks of the default job take GLPK seconds to
  * prove (24 s here): stopped after 50 ms, the result is the better of the
- * start and what it found, within memory, with a bound below it. */
+ * start and what it found, within memory, with a bound below it and the
+ * gap between them. */
 static void
 test_time_limit(void **state)
 {
@@ -323,7 +324,9 @@ test_time_limit(void **state)
 	assert_near(res.time, eval(&j, 8, out, 8), 0);
 	assert_near(res.start_time, eval(&j, 8, st, 8), 0);
 	assert_true(res.time <= res.start_time);
-	assert_true(res.bound > 0 && res.bound <= res.time);
+	/* A bound once the relaxation is solved (0 before: a slow
+	 * machine, valgrind), never above the time. */
+	assert_true(res.bound >= 0 && res.bound <= res.time);
 	assert_near(res.gap, (res.time - res.bound) / res.time, 1e-15);
 	assert_true(res.gap > 0);
 }
