@@ -3,8 +3,9 @@
  * CASES random small micro-batches from the given traces, on W = 2, 4 and
  * 8 ranks in turn (one node of the default job, Qwen2.5-0.5B on H100: the
  * paper's collective table for 8 GPUs), and places each by skrull_gplace
- * (the `skrull` policy), by cdacp_gplace (`skrull-cp`) and by opt_place
- * started from skrull's.  A micro-batch is 2 to NMAX(W) samples, drawn
+ * (the `skrull` policy's placement; the policy also tries FlexSP's, which
+ * needs the composer's arrays and is left out here), by cdacp_gplace
+ * (`skrull-cp`) and by opt_place started from skrull_gplace's.  A micro-batch is 2 to NMAX(W) samples, drawn
  * per sample uniformly (every other case) or in proportion to their
  * tokens (the samples that hold a micro-batch's tokens), with a
  * BucketSize that the draw fills to a random 50-100% (so some samples
