@@ -282,6 +282,33 @@ place(struct sched_ws *ws, const uint32_t *len, size_t a, size_t k, int g0,
 	return SK_OK;
 }
 
+int
+flexsp_place_mb(struct sched_ws *ws, const uint32_t *len, size_t a,
+    size_t k, int g0, struct mbt_item *it)
+{
+	struct peers *p = ws->peers;
+	size_t x, force;
+	uint32_t i;
+
+	for (x = a; x < a + k; x++) {
+		i = ws->arr[x];
+		if ((p->gmin[i] = peers_gmin(p, len[i], ws->job.bucket)) < 0)
+			return err_set(SK_ERR_RANGE, "a sequence of %u tokens is "
+			    "longer than its CP group holds", len[i]);
+	}
+	for (force = 0; place(ws, len, a, k, g0, force) != SK_OK; force++)
+		if (force == k)
+			return err_set(SK_ERR_RANGE, "micro-batch of %zu "
+			    "sequences: no placement fits", k);
+	for (x = a; x < a + k; x++) {
+		i = ws->arr[x];
+		it[x - a].len = len[i];
+		it[x - a].first = p->first[i];
+		it[x - a].size = p->size[i];
+	}
+	return SK_OK;
+}
+
 static int
 run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
     struct plan *out)

@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "ops.h"
+#include "peers.h"
 #include "plan.h"
 #include "ws.h"
 
@@ -324,10 +325,11 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
  */
 static int
 compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
-    sched_gplace_fn place, int d)
+    sched_gplace_fn place, int rival, int d)
 {
 	size_t q, c, m, a, k, i, j0 = ws->rmb0[d], at = ws->rmbfirst[j0];
 	uint64_t tok;
+	double t;
 	char where[64];
 	int rc;
 
@@ -358,6 +360,15 @@ compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
 		ws->rmbfirst[j0 + q] = at + a;
 		ws->rmbt[j0 + q] = mbtime_eval(&ws->mbt, &ws->job, ws->N,
 		    d * ws->N, ws->ritems + at + a, k, NULL);
+		/* FlexSP's placement as one more candidate (skrull) */
+		if (rival && flexsp_place_mb(ws, len, a, k, d * ws->N,
+		    ws->citems) == SK_OK && (t = mbtime_eval(&ws->mbt,
+		    &ws->job, ws->N, d * ws->N, ws->citems, k, NULL)) <
+		    ws->rmbt[j0 + q]) {
+			for (i = 0; i < k; i++)
+				ws->ritems[at + a + i] = ws->citems[i];
+			ws->rmbt[j0 + q] = t;
+		}
 		ws->rmerge[j0 + q] = -1;
 	}
 	for (i = 0; i < c; i++)
@@ -516,7 +527,7 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 	ws->rmb0[0] = 0;
 	ws->rmbfirst[0] = 0;
 	for (d = 0; d < ws->dp; d++)
-		if ((rc = compose_rank(ws, len, n, place, d)) != SK_OK)
+		if ((rc = compose_rank(ws, len, n, place, spans, d)) != SK_OK)
 			return rc;
 	if (spans)
 		merge_spans(ws, len, n);
