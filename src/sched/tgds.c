@@ -317,6 +317,20 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 	}
 }
 
+/* Whether one of the k weights exceeds their sum over N ranks. */
+static int
+heavy(const double *w, size_t k, int N)
+{
+	double sum = 0, most = 0;
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		sum += w[i];
+		most = fmax(most, w[i]);
+	}
+	return most > sum / N;
+}
+
 /*
  * Phase 1: DP rank d's own micro-batches, composed and placed, appended to
  * the batch-wide arrays (rarr, ritems; micro-batch j of the batch is
@@ -360,8 +374,11 @@ compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
 		ws->rmbfirst[j0 + q] = at + a;
 		ws->rmbt[j0 + q] = mbtime_eval(&ws->mbt, &ws->job, ws->N,
 		    d * ws->N, ws->ritems + at + a, k, NULL);
-		/* FlexSP's placement as one more candidate (skrull) */
-		if (rival && flexsp_place_mb(ws, len, a, k, d * ws->N,
+		/* FlexSP's placement as one more candidate (skrull), where
+		 * a sequence outweighs a rank's mean load: else both keep
+		 * every sequence whole */
+		if (rival && heavy(ws->gfl, k, ws->N) &&
+		    flexsp_place_mb(ws, len, a, k, d * ws->N,
 		    ws->citems) == SK_OK && (t = mbtime_eval(&ws->mbt,
 		    &ws->job, ws->N, d * ws->N, ws->citems, k, NULL)) <
 		    ws->rmbt[j0 + q]) {
