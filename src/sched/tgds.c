@@ -182,51 +182,6 @@ balance(struct sched_ws *ws, size_t n, double wmax)
 	}
 }
 
-/*
- * One DP rank's c samples sub[0..c) (batch positions, heaviest first) into
- * m micro-batches: each sample, heaviest first, into the micro-batch with
- * the least weight that still has room for its tokens (N x C).  Returns
- * SK_ERR_RANGE when one fits none (try m + 1).  arr/mbfirst then hold the
- * micro-batches, each heaviest first.
- */
-static int
-fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
-{
-	size_t q, j, t;
-	uint32_t p;
-
-	for (j = 0; j < m; j++) {
-		ws->mbw[j] = 0;
-		ws->mbtok[j] = 0;
-	}
-	for (j = 0; j <= m; j++)
-		ws->mbfirst[j] = 0;
-	for (q = 0; q < c; q++) {
-		p = ws->sub[q];
-		t = m;
-		for (j = 0; j < m; j++)
-			if (ws->mbtok[j] + len[p] <= ws->cap &&
-			    (t == m || ws->mbw[j] < ws->mbw[t]))
-				t = j;
-		if (t == m)
-			return SK_ERR_RANGE;
-		ws->mbw[t] += ws->w[p];
-		ws->mbtok[t] += len[p];
-		ws->glen[q] = (uint32_t)t;  /* micro-batch of sub[q] */
-		ws->mbfirst[t + 1]++;
-	}
-	/* Counting sort by micro-batch, stable: each keeps sub's order,
-	 * heaviest (longest) first, which is the order cdacp_place sorts
-	 * into, so its sort is one scan. */
-	ws->mbfirst[0] = 0;
-	for (j = 0; j < m; j++)
-		ws->mbfirst[j + 1] += ws->mbfirst[j];
-	for (j = 0; j < m; j++)
-		ws->mbtok[j] = ws->mbfirst[j];
-	for (q = 0; q < c; q++)
-		ws->arr[ws->mbtok[ws->glen[q]]++] = ws->sub[q];
-	return SK_OK;
-}
 
 /*
  * The samples no CP group can run within the batch's balanced share get a
@@ -350,7 +305,7 @@ compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
 	c = ws_rank_samples(ws, len, n, d, &tok);
 	rc = SK_ERR_RANGE;
 	for (m = ws_min_mbs(ws, tok); c > 0 && m <= c; m++)
-		if ((rc = fill(ws, len, c, m)) == SK_OK)
+		if ((rc = ws_fill(ws, len, c, m)) == SK_OK)
 			break;
 	if (c == 0)
 		m = 0;
