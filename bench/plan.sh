@@ -18,7 +18,7 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-for policy in skrull skrull-paper dacp deepspeed sorted rr; do
+for policy in skrull skrull-cp skrull-paper dacp deepspeed sorted rr wlb flexsp hdp; do
 	i=0
 	while [ $i -lt "$runs" ]; do
 		taskset -c 0 "$skrull" plan --trace "$trace" --policy "$policy" \
@@ -29,6 +29,6 @@ for policy in skrull skrull-paper dacp deepspeed sorted rr; do
 	printf 'skrull plan --policy %-12s median planning %.3f s over %s runs\n' \
 	    "$policy" "$(median <"$tmp/t")" "$runs"
 done
-for policy in skrull skrull-paper dacp deepspeed sorted rr; do
+for policy in skrull skrull-cp skrull-paper dacp deepspeed sorted rr wlb flexsp hdp; do
 	taskset -c 0 "$top/bench/plan_latency" "$trace" "$policy" 4 8 64 26000
 done

@@ -10,7 +10,7 @@
 set -eu
 skrull=${1:-./skrull}
 iters=${2:-0:100}
-policies=deepspeed,sorted,dacp,skrull-paper,skrull
+policies=deepspeed,sorted,dacp,skrull-paper,skrull-cp,skrull,wlb,flexsp,hdp
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

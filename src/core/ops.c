@@ -240,14 +240,7 @@ ops_load_local(const struct job *j, struct ops_load *l, double S)
 void
 ops_load_shard(const struct job *j, struct ops_load *l, double S)
 {
-	double q = S / l->N, f = cost_layer_attn_fwd(&j->model, S) / l->N;
-
-	l->shard_queries += q;
-	l->shard_keys += S;
-	l->shard_flops += f;
-	l->shard_math += math_time(&j->cluster, f,
-	    ops_attn_eff(&j->cluster.eff, q));
-	l->nshard++;
+	ops_load_shard_d(j, l, S, l->N);
 }
 
 void

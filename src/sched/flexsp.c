@@ -72,49 +72,6 @@ balance(struct sched_ws *ws, size_t n)
 	}
 }
 
-/*
- * One DP rank's c samples sub[0..c) (heaviest first) into m micro-batches,
- * each into the lightest that still has room for its tokens (bucket x cp),
- * the lower on ties: an empty one before a loaded one.  SK_ERR_RANGE when
- * one fits none (try m + 1; m = c always fits).  arr/mbfirst then hold the
- * micro-batches, each heaviest first.
- */
-static int
-fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
-{
-	size_t q, j, t;
-	uint32_t i;
-
-	for (j = 0; j < m; j++) {
-		ws->mbw[j] = 0;
-		ws->mbtok[j] = 0;
-	}
-	for (j = 0; j <= m; j++)
-		ws->mbfirst[j] = 0;
-	for (q = 0; q < c; q++) {
-		i = ws->sub[q];
-		t = m;
-		for (j = 0; j < m; j++)
-			if (ws->mbtok[j] + len[i] <= ws->cap && (t == m ||
-			    ws->mbw[j] < ws->mbw[t] || (ws->mbw[j] == ws->mbw[t] &&
-			    ws->mbtok[j] < ws->mbtok[t])))
-				t = j;
-		if (t == m)
-			return SK_ERR_RANGE;
-		ws->mbw[t] += ws->w[i];
-		ws->mbtok[t] += len[i];
-		ws->glen[q] = (uint32_t)t;  /* micro-batch of sub[q] */
-		ws->mbfirst[t + 1]++;
-	}
-	/* Counting sort by micro-batch, stable: sub's order within each. */
-	for (j = 0; j < m; j++)
-		ws->mbfirst[j + 1] += ws->mbfirst[j];
-	for (j = 0; j < m; j++)
-		ws->mbtok[j] = ws->mbfirst[j];
-	for (q = 0; q < c; q++)
-		ws->arr[ws->mbtok[ws->glen[q]]++] = ws->sub[q];
-	return SK_OK;
-}
 
 /* Seconds of rank q (GPU g0 + q) whose sequences and shares are *base,
  * with one collective per block holding it that has sharded keys, block
@@ -282,6 +239,33 @@ place(struct sched_ws *ws, const uint32_t *len, size_t a, size_t k, int g0,
 	return SK_OK;
 }
 
+int
+flexsp_place_mb(struct sched_ws *ws, const uint32_t *len, size_t a,
+    size_t k, int g0, struct mbt_item *it)
+{
+	struct peers *p = ws->peers;
+	size_t x, force;
+	uint32_t i;
+
+	for (x = a; x < a + k; x++) {
+		i = ws->arr[x];
+		if ((p->gmin[i] = peers_gmin(p, len[i], ws->job.bucket)) < 0)
+			return err_set(SK_ERR_RANGE, "a sequence of %u tokens is "
+			    "longer than its CP group holds", len[i]);
+	}
+	for (force = 0; place(ws, len, a, k, g0, force) != SK_OK; force++)
+		if (force == k)
+			return err_set(SK_ERR_RANGE, "micro-batch of %zu "
+			    "sequences: no placement fits", k);
+	for (x = a; x < a + k; x++) {
+		i = ws->arr[x];
+		it[x - a].len = len[i];
+		it[x - a].first = p->first[i];
+		it[x - a].size = p->size[i];
+	}
+	return SK_OK;
+}
+
 static int
 run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
     struct plan *out)
@@ -310,7 +294,7 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 	for (d = 0; d < ws->dp; d++) {
 		if ((c = ws_rank_samples(ws, len, n, d, &tok)) == 0)
 			continue;
-		for (m = ws_min_mbs(ws, tok); fill(ws, len, c, m) != SK_OK;
+		for (m = ws_min_mbs(ws, tok); ws_fill(ws, len, c, m) != SK_OK;
 		    m++)
 			;
 		for (q = 0; q < m; q++) {

@@ -66,4 +66,13 @@ void peers_heavy_first(struct sched_ws *ws, const double *w, size_t n,
 int peers_push(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
                size_t n, size_t nmb, struct plan *out);
 
+/*
+ * FlexSP's placement (flexsp.c) of the micro-batch ws->arr[a .. a + k)
+ * (batch positions, heaviest first by ws->w) of the DP rank whose CP group
+ * starts at GPU g0, into it[0..k): a candidate the `skrull` policy weighs
+ * beside its own.  SK_ERR_RANGE when a sequence fits no group.
+ */
+int flexsp_place_mb(struct sched_ws *ws, const uint32_t *len, size_t a,
+                    size_t k, int g0, struct mbt_item *it);
+
 #endif

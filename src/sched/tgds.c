@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "ops.h"
+#include "peers.h"
 #include "plan.h"
 #include "ws.h"
 
@@ -181,51 +182,6 @@ balance(struct sched_ws *ws, size_t n, double wmax)
 	}
 }
 
-/*
- * One DP rank's c samples sub[0..c) (batch positions, heaviest first) into
- * m micro-batches: each sample, heaviest first, into the micro-batch with
- * the least weight that still has room for its tokens (N x C).  Returns
- * SK_ERR_RANGE when one fits none (try m + 1).  arr/mbfirst then hold the
- * micro-batches, each heaviest first.
- */
-static int
-fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
-{
-	size_t q, j, t;
-	uint32_t p;
-
-	for (j = 0; j < m; j++) {
-		ws->mbw[j] = 0;
-		ws->mbtok[j] = 0;
-	}
-	for (j = 0; j <= m; j++)
-		ws->mbfirst[j] = 0;
-	for (q = 0; q < c; q++) {
-		p = ws->sub[q];
-		t = m;
-		for (j = 0; j < m; j++)
-			if (ws->mbtok[j] + len[p] <= ws->cap &&
-			    (t == m || ws->mbw[j] < ws->mbw[t]))
-				t = j;
-		if (t == m)
-			return SK_ERR_RANGE;
-		ws->mbw[t] += ws->w[p];
-		ws->mbtok[t] += len[p];
-		ws->glen[q] = (uint32_t)t;  /* micro-batch of sub[q] */
-		ws->mbfirst[t + 1]++;
-	}
-	/* Counting sort by micro-batch, stable: each keeps sub's order,
-	 * heaviest (longest) first, which is the order cdacp_place sorts
-	 * into, so its sort is one scan. */
-	ws->mbfirst[0] = 0;
-	for (j = 0; j < m; j++)
-		ws->mbfirst[j + 1] += ws->mbfirst[j];
-	for (j = 0; j < m; j++)
-		ws->mbtok[j] = ws->mbfirst[j];
-	for (q = 0; q < c; q++)
-		ws->arr[ws->mbtok[ws->glen[q]]++] = ws->sub[q];
-	return SK_OK;
-}
 
 /*
  * The samples no CP group can run within the batch's balanced share get a
@@ -316,6 +272,20 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 	}
 }
 
+/* Whether one of the k weights exceeds their sum over N ranks. */
+static int
+heavy(const double *w, size_t k, int N)
+{
+	double sum = 0, most = 0;
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		sum += w[i];
+		most = fmax(most, w[i]);
+	}
+	return most > sum / N;
+}
+
 /*
  * Phase 1: DP rank d's own micro-batches, composed and placed, appended to
  * the batch-wide arrays (rarr, ritems; micro-batch j of the batch is
@@ -324,17 +294,18 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
  */
 static int
 compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
-    sched_gplace_fn place, int d)
+    sched_gplace_fn place, int rival, int d)
 {
 	size_t q, c, m, a, k, i, j0 = ws->rmb0[d], at = ws->rmbfirst[j0];
 	uint64_t tok;
+	double t;
 	char where[64];
 	int rc;
 
 	c = ws_rank_samples(ws, len, n, d, &tok);
 	rc = SK_ERR_RANGE;
 	for (m = ws_min_mbs(ws, tok); c > 0 && m <= c; m++)
-		if ((rc = fill(ws, len, c, m)) == SK_OK)
+		if ((rc = ws_fill(ws, len, c, m)) == SK_OK)
 			break;
 	if (c == 0)
 		m = 0;
@@ -358,6 +329,18 @@ compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
 		ws->rmbfirst[j0 + q] = at + a;
 		ws->rmbt[j0 + q] = mbtime_eval(&ws->mbt, &ws->job, ws->N,
 		    d * ws->N, ws->ritems + at + a, k, NULL);
+		/* FlexSP's placement as one more candidate (skrull), where
+		 * a sequence outweighs a rank's mean load: else both keep
+		 * every sequence whole */
+		if (rival && heavy(ws->gfl, k, ws->N) &&
+		    flexsp_place_mb(ws, len, a, k, d * ws->N,
+		    ws->citems) == SK_OK && (t = mbtime_eval(&ws->mbt,
+		    &ws->job, ws->N, d * ws->N, ws->citems, k, NULL)) <
+		    ws->rmbt[j0 + q]) {
+			for (i = 0; i < k; i++)
+				ws->ritems[at + a + i] = ws->citems[i];
+			ws->rmbt[j0 + q] = t;
+		}
 		ws->rmerge[j0 + q] = -1;
 	}
 	for (i = 0; i < c; i++)
@@ -516,7 +499,7 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 	ws->rmb0[0] = 0;
 	ws->rmbfirst[0] = 0;
 	for (d = 0; d < ws->dp; d++)
-		if ((rc = compose_rank(ws, len, n, place, d)) != SK_OK)
+		if ((rc = compose_rank(ws, len, n, place, spans, d)) != SK_OK)
 			return rc;
 	if (spans)
 		merge_spans(ws, len, n);

@@ -299,3 +299,42 @@ ws_push_items(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 	}
 	return SK_OK;
 }
+
+int
+ws_fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m)
+{
+	size_t q, j, t;
+	uint32_t p;
+
+	for (j = 0; j < m; j++) {
+		ws->mbw[j] = 0;
+		ws->mbtok[j] = 0;
+	}
+	for (j = 0; j <= m; j++)
+		ws->mbfirst[j] = 0;
+	for (q = 0; q < c; q++) {
+		p = ws->sub[q];
+		t = m;
+		for (j = 0; j < m; j++)
+			if (ws->mbtok[j] + len[p] <= ws->cap && (t == m ||
+			    ws->mbw[j] < ws->mbw[t] || (ws->mbw[j] ==
+			    ws->mbw[t] && ws->mbtok[j] < ws->mbtok[t])))
+				t = j;
+		if (t == m)
+			return SK_ERR_RANGE;
+		ws->mbw[t] += ws->w[p];
+		ws->mbtok[t] += len[p];
+		ws->glen[q] = (uint32_t)t;  /* micro-batch of sub[q] */
+		ws->mbfirst[t + 1]++;
+	}
+	/* Counting sort by micro-batch, stable: each keeps sub's order,
+	 * heaviest (longest) first, which is the order cdacp_place sorts
+	 * into, so its sort is one scan. */
+	for (j = 0; j < m; j++)
+		ws->mbfirst[j + 1] += ws->mbfirst[j];
+	for (j = 0; j < m; j++)
+		ws->mbtok[j] = ws->mbfirst[j];
+	for (q = 0; q < c; q++)
+		ws->arr[ws->mbtok[ws->glen[q]]++] = ws->sub[q];
+	return SK_OK;
+}

@@ -119,6 +119,16 @@ void ws_batch_flops(struct sched_ws *ws, const uint32_t *len, size_t n);
 size_t ws_rank_samples(struct sched_ws *ws, const uint32_t *len, size_t n,
                           int d, uint64_t *tok);
 
+/*
+ * One DP rank's c samples sub[0..c) (batch positions, heaviest first by
+ * ws->w) into m micro-batches: each sample into the micro-batch with the
+ * least weight that still has room for its tokens (N x C), the fewer
+ * tokens on a tie.  SK_ERR_RANGE when one fits none (try m + 1; m = c
+ * always fits).  arr/mbfirst then hold the micro-batches, each heaviest
+ * first.
+ */
+int ws_fill(struct sched_ws *ws, const uint32_t *len, size_t c, size_t m);
+
 /* The fewest micro-batches that can hold tok tokens: ceil(tok / (N x C)),
  * at least 1. */
 size_t ws_min_mbs(const struct sched_ws *ws, uint64_t tok);

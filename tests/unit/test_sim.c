@@ -331,7 +331,7 @@ test_hand_dp(void **state)
 /* ---- invariants over random plans ---- */
 
 static const char *const policies[] = {
-	"deepspeed", "sorted", "dacp", "rr", "skrull"
+	"deepspeed", "sorted", "dacp", "rr", "skrull-cp"
 };
 #define NPOLICIES (sizeof policies / sizeof policies[0])
 
