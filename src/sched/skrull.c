@@ -18,6 +18,9 @@
  *      (ops_group_time, every layer, not counting what attention hides,
  *      so a group must earn its communication), the smaller d on a tie.
  *
+ * A micro-batch of a few sequences (at most SKRULL_LS_MAX) is then
+ * improved by a local search of single moves under the same estimate.
+ *
  * No allocation: the workspace's items, citems, qload and qmem.
  */
 #include <math.h>
@@ -46,16 +49,91 @@ member_sec(const struct sched_ws *ws, double S, int d, int g)
 }
 
 /* Candidate 2 into ws->citems: INFINITY if a sequence fits nowhere. */
+/* The widest micro-batch whose blocks' keys the marginal form tracks. */
+#define BLOCK_W 64
+
+/* Per-member seconds a sequence of S tokens adds to a group of d ranks at
+ * GPU g that already gathers `keys` tokens: its share of the work and the
+ * growth of the group's collectives (one per group, not per sequence). */
 static double
-block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
-    size_t n, int W, int g0)
+marginal_sec(const struct sched_ws *ws, double S, int d, int g, double keys)
+{
+	const struct job *j = &ws->job;
+	double ag0 = 0, rs0 = 0, ag, rs;
+	int sp = ops_spans_nodes(j, g, d);
+
+	if (keys > 0)
+		ops_group_time(j, keys, d, sp, &ag0, &rs0);
+	ops_group_time(j, keys + S, d, sp, &ag, &rs);
+	return ops_seq_sec(&ws->rate, S, d) / d +
+	    j->model.layers * (ag - ag0 + rs - rs0);
+}
+
+/*
+ * The size d (1 or a divisor of W; only 1 when whole_only) and aligned
+ * block [bf, bf + d) on which a sequence of S tokens would finish first,
+ * given the ranks' loads and memory so far (ws->qload, qmem); with keys
+ * (the tokens each block already gathers), its collectives' growth rather
+ * than their whole time.  *bd = -1 when memory leaves it none.
+ */
+static void
+pick(struct sched_ws *ws, uint32_t S, int W, int g0, int whole_only,
+    double (*keys)[BLOCK_W], int *bf, int *bd)
 {
 	const struct job *j = &ws->job;
 	uint64_t cap = (uint64_t)W * j->bucket, share;
-	double fin, bestf, hi, c, mean = 0;
-	size_t q, p;
-	int d, f, r, bf, bd, ok, sp, csp;
+	double fin, bestf = INFINITY, hi, c;
+	int d, f, r, ok, sp, csp;
 
+	*bf = *bd = -1;
+	for (d = 1; d <= (whole_only ? 1 : W); d++) {
+		if (W % d != 0 || (d == 1 && S > j->bucket))
+			continue;
+		share = (uint64_t)(W / d) * S;
+		c = 0;
+		csp = -1;
+		for (f = 0; f < W; f += d) {
+			hi = 0;
+			ok = 1;
+			for (r = f; r < f + d && ok; r++) {
+				ok = ws->qmem[r] + share <= cap;
+				hi = fmax(hi, ws->qload[r]);
+			}
+			if (!ok)
+				continue;
+			/* the same for every block on the same nodes */
+			sp = ops_spans_nodes(j, g0 + f, d);
+			if (keys != NULL && d > 1)
+				c = marginal_sec(ws, S, d, g0 + f,
+				    keys[d][f / d]);
+			else if (sp != csp) {
+				c = member_sec(ws, S, d, g0 + f);
+				csp = sp;
+			}
+			fin = hi + c;
+			if (fin < bestf) {
+				bestf = fin;
+				*bf = f;
+				*bd = d;
+			}
+		}
+	}
+}
+
+static double
+block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
+    size_t n, int W, int g0, int marginal)
+{
+	const struct job *j = &ws->job;
+	double c, mean = 0, keys[BLOCK_W + 1][BLOCK_W];
+	size_t q, p;
+	int d, f, r, bf, bd, light;
+
+	if (marginal && W > BLOCK_W)
+		return INFINITY;
+	for (d = 1; marginal && d <= W; d++)
+		for (f = 0; f < W / d; f++)
+			keys[d][f] = 0;
 	for (r = 0; r < W; r++) {
 		ws->qload[r] = 0;
 		ws->qmem[r] = 0;
@@ -67,43 +145,23 @@ block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
 	ws_sort_u64(ws, ws->dkey, n);
 	for (q = 0; q < n; q++) {
 		p = ws->dkey[q] & POS_MASK;
-		bestf = INFINITY;
-		bf = bd = -1;
 		/* A sequence no heavier than a rank's mean load cannot set the
-		 * makespan: it goes whole (cdacp.c's stopping rule). */
-		for (d = 1; d <= W; d++) {
-			if (W % d != 0 || (d == 1 && len[p] > j->bucket) ||
-			    (d > 1 && w[p] <= mean && len[p] <= j->bucket))
-				continue;
-			share = (uint64_t)(W / d) * len[p];
-			c = 0;
-			csp = -1;
-			for (f = 0; f < W; f += d) {
-				hi = 0;
-				ok = 1;
-				for (r = f; r < f + d && ok; r++) {
-					ok = ws->qmem[r] + share <= cap;
-					hi = fmax(hi, ws->qload[r]);
-				}
-				if (!ok)
-					continue;
-				/* the same for every block on the same nodes */
-				sp = ops_spans_nodes(j, g0 + f, d);
-				if (sp != csp) {
-					c = member_sec(ws, len[p], d, g0 + f);
-					csp = sp;
-				}
-				fin = hi + c;
-				if (fin < bestf) {
-					bestf = fin;
-					bf = f;
-					bd = d;
-				}
-			}
-		}
+		 * makespan: it goes whole (cdacp.c's stopping rule), unless
+		 * memory leaves it no rank: then groups are tried too. */
+		light = w[p] <= mean && len[p] <= j->bucket;
+		pick(ws, len[p], W, g0, light, marginal ? keys : NULL, &bf,
+		    &bd);
+		if (bd < 0 && light)
+			pick(ws, len[p], W, g0, 0, marginal ? keys : NULL, &bf,
+			    &bd);
 		if (bd < 0)
 			return INFINITY;
-		c = member_sec(ws, len[p], bd, g0 + bf);
+		if (marginal && bd > 1) {
+			c = marginal_sec(ws, len[p], bd, g0 + bf,
+			    keys[bd][bf / bd]);
+			keys[bd][bf / bd] += len[p];
+		} else
+			c = member_sec(ws, len[p], bd, g0 + bf);
 		for (r = bf; r < bf + bd; r++) {
 			ws->qload[r] += c;
 			ws->qmem[r] += (uint64_t)(W / bd) * len[p];
@@ -115,24 +173,70 @@ block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
 	return mbtime_eval(&ws->mbt, j, W, g0, ws->citems, n, NULL);
 }
 
+/* Passes of skrull_improve at most. */
+#define LS_ROUNDS 4
+
+double
+skrull_improve(struct sched_ws *ws, size_t n, int W, int g0,
+    struct mbt_item *it, double t)
+{
+	const struct job *j = &ws->job;
+	struct mbt_item was;
+	double u;
+	size_t i;
+	int round, d, f, moved = 1;
+
+	for (round = 0; round < LS_ROUNDS && moved; round++) {
+		moved = 0;
+		for (i = 0; i < n; i++) {
+			was = it[i];
+			for (d = 1; d <= W; d++) {
+				if (W % d != 0)
+					continue;
+				for (f = 0; f < W; f += d) {
+					if (f == it[i].first && d == it[i].size)
+						continue;
+					it[i].first = f;
+					it[i].size = d;
+					if (mbtime_fits(j, W, it, n, ws->qmem) &&
+					    (u = mbtime_eval(&ws->mbt, j, W, g0,
+					    it, n, NULL)) < t * (1 - 1e-12)) {
+						t = u;
+						was = it[i];
+						moved = 1;
+					}
+					it[i] = was;
+				}
+			}
+		}
+	}
+	return t;
+}
+
 int
 skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
     size_t n, int W, int g0, struct mbt_item *it)
 {
 	double a = INFINITY, b;
 	size_t i;
-	int rc = SK_ERR_RANGE;
+	int rc = SK_ERR_RANGE, m;
 
 	if (W == ws->N) {
 		if ((rc = cdacp_gplace(ws, len, w, n, W, g0, it)) != SK_OK)
 			return rc;
 		a = mbtime_eval(&ws->mbt, &ws->job, W, g0, it, n, NULL);
+		if (n <= SKRULL_LS_MAX)
+			a = skrull_improve(ws, n, W, g0, it, a);
 	}
-	b = block_lpt(ws, len, w, n, W, g0);
-	if (b < a) {
-		for (i = 0; i < n; i++)
-			it[i] = ws->citems[i];
-		return SK_OK;
+	for (m = 0; m < 2; m++) {
+		b = block_lpt(ws, len, w, n, W, g0, m);
+		if (b < INFINITY && n <= SKRULL_LS_MAX)
+			b = skrull_improve(ws, n, W, g0, ws->citems, b);
+		if (b < a) {
+			for (i = 0; i < n; i++)
+				it[i] = ws->citems[i];
+			a = b;
+		}
 	}
 	if (a < INFINITY)
 		return SK_OK;

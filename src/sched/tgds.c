@@ -286,6 +286,33 @@ heavy(const double *w, size_t k, int N)
 	return most > sum / N;
 }
 
+int
+tgds_place_mb(struct sched_ws *ws, const uint32_t *len, sched_gplace_fn place,
+    int rival, size_t a, size_t k, int g0, struct mbt_item *it, double *t)
+{
+	double u;
+	size_t i;
+	int rc;
+
+	ws_gather(ws, len, ws->w, a, k);
+	if ((rc = place(ws, ws->glen, ws->gfl, k, ws->N, g0, it)) != SK_OK)
+		return rc;
+	*t = mbtime_eval(&ws->mbt, &ws->job, ws->N, g0, it, k, NULL);
+	/* FlexSP's placement as one more candidate, where a sequence
+	 * outweighs a rank's mean load: else both keep every sequence
+	 * whole */
+	if (rival && heavy(ws->gfl, k, ws->N) &&
+	    flexsp_place_mb(ws, len, a, k, g0, ws->citems) == SK_OK &&
+	    (u = mbtime_eval(&ws->mbt, &ws->job, ws->N, g0, ws->citems, k,
+	    NULL)) < INFINITY && (k > SKRULL_LS_MAX || (u = skrull_improve(ws,
+	    k, ws->N, g0, ws->citems, u)) < INFINITY) && u < *t) {
+		for (i = 0; i < k; i++)
+			it[i] = ws->citems[i];
+		*t = u;
+	}
+	return SK_OK;
+}
+
 /*
  * Phase 1: DP rank d's own micro-batches, composed and placed, appended to
  * the batch-wide arrays (rarr, ritems; micro-batch j of the batch is
@@ -298,7 +325,6 @@ compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
 {
 	size_t q, c, m, a, k, i, j0 = ws->rmb0[d], at = ws->rmbfirst[j0];
 	uint64_t tok;
-	double t;
 	char where[64];
 	int rc;
 
@@ -317,9 +343,8 @@ compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
 	for (q = 0; q < m; q++) {
 		a = ws->mbfirst[q];
 		k = ws->mbfirst[q + 1] - a;
-		ws_gather(ws, len, ws->w, a, k);
-		rc = place(ws, ws->glen, ws->gfl, k, ws->N, d * ws->N,
-		    ws->ritems + at + a);
+		rc = tgds_place_mb(ws, len, place, rival, a, k, d * ws->N,
+		    ws->ritems + at + a, &ws->rmbt[j0 + q]);
 		if (rc != SK_OK) {
 			snprintf(where, sizeof where, "DP rank %d, "
 			    "micro-batch %zu", d, q);
@@ -327,20 +352,6 @@ compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
 			return rc;
 		}
 		ws->rmbfirst[j0 + q] = at + a;
-		ws->rmbt[j0 + q] = mbtime_eval(&ws->mbt, &ws->job, ws->N,
-		    d * ws->N, ws->ritems + at + a, k, NULL);
-		/* FlexSP's placement as one more candidate (skrull), where
-		 * a sequence outweighs a rank's mean load: else both keep
-		 * every sequence whole */
-		if (rival && heavy(ws->gfl, k, ws->N) &&
-		    flexsp_place_mb(ws, len, a, k, d * ws->N,
-		    ws->citems) == SK_OK && (t = mbtime_eval(&ws->mbt,
-		    &ws->job, ws->N, d * ws->N, ws->citems, k, NULL)) <
-		    ws->rmbt[j0 + q]) {
-			for (i = 0; i < k; i++)
-				ws->ritems[at + a + i] = ws->citems[i];
-			ws->rmbt[j0 + q] = t;
-		}
 		ws->rmerge[j0 + q] = -1;
 	}
 	for (i = 0; i < c; i++)

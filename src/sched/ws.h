@@ -191,6 +191,17 @@ int tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
                  size_t n, sched_gplace_fn place, int spans,
                  struct plan *out);
 
+/*
+ * One micro-batch of the composition, ws->arr[a .. a + k) (batch
+ * positions; ws->w their weights), on the CP group at GPU g0: placed by
+ * place and, with rival (skrull), by FlexSP's placement too where a
+ * sequence outweighs a rank's mean load, the faster by mbtime_eval kept
+ * into it[0..k), its seconds in *t.
+ */
+int tgds_place_mb(struct sched_ws *ws, const uint32_t *len,
+                  sched_gplace_fn place, int rival, size_t a, size_t k,
+                  int g0, struct mbt_item *it, double *t);
+
 /* cdacp_place as a placement with groups (W must be the CP degree): its
  * shards span all W ranks. */
 int cdacp_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
@@ -201,6 +212,20 @@ int cdacp_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
  * sequence's group size. */
 int skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
                   size_t n, int W, int g0, struct mbt_item *it);
+
+/*
+ * First-improvement local search from the placement it (time t) of n
+ * sequences on W ranks at GPU g0: each sequence in turn tried whole on
+ * every other rank and on every other aligned block that memory allows,
+ * kept when mbtime_eval falls, until a pass changes nothing; returns the
+ * final time.  Each try is a full mbtime_eval: skrull runs it on
+ * micro-batches of at most SKRULL_LS_MAX sequences, affordable for a few,
+ * not for the dozens of a micro-batch of short ones (where the placements
+ * are near the bound already).
+ */
+#define SKRULL_LS_MAX 16
+double skrull_improve(struct sched_ws *ws, size_t n, int W, int g0,
+                      struct mbt_item *it, double t);
 
 /* Push micro-batches mbfirst[0..m] of arr with ws->items as their
  * placements (no plan_rank_begin: spanning micro-batches may precede). */
