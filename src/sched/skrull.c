@@ -16,10 +16,13 @@
  *      busiest member would finish first with it: its seconds over d
  *      ranks, ops_seq_sec(S, d) / d, plus the group's collectives
  *      (ops_group_time, every layer, not counting what attention hides,
- *      so a group must earn its communication), the smaller d on a tie.
+ *      so a group must earn its communication), the smaller d on a tie;
+ *      a light sequence (no heavier than a rank's mean load) goes whole
+ *      unless memory leaves it no rank.
  *
- * A micro-batch of a few sequences (at most SKRULL_LS_MAX) is then
- * improved by a local search of single moves under the same estimate.
+ * A micro-batch of a few sequences (at most SKRULL_LS_MAX) has each
+ * candidate improved by a local search of single moves under the same
+ * estimate before they are compared.
  *
  * No allocation: the workspace's items, citems, qload and qmem.
  */
@@ -49,36 +52,15 @@ member_sec(const struct sched_ws *ws, double S, int d, int g)
 }
 
 /* Candidate 2 into ws->citems: INFINITY if a sequence fits nowhere. */
-/* The widest micro-batch whose blocks' keys the marginal form tracks. */
-#define BLOCK_W 64
-
-/* Per-member seconds a sequence of S tokens adds to a group of d ranks at
- * GPU g that already gathers `keys` tokens: its share of the work and the
- * growth of the group's collectives (one per group, not per sequence). */
-static double
-marginal_sec(const struct sched_ws *ws, double S, int d, int g, double keys)
-{
-	const struct job *j = &ws->job;
-	double ag0 = 0, rs0 = 0, ag, rs;
-	int sp = ops_spans_nodes(j, g, d);
-
-	if (keys > 0)
-		ops_group_time(j, keys, d, sp, &ag0, &rs0);
-	ops_group_time(j, keys + S, d, sp, &ag, &rs);
-	return ops_seq_sec(&ws->rate, S, d) / d +
-	    j->model.layers * (ag - ag0 + rs - rs0);
-}
-
 /*
  * The size d (1 or a divisor of W; only 1 when whole_only) and aligned
  * block [bf, bf + d) on which a sequence of S tokens would finish first,
- * given the ranks' loads and memory so far (ws->qload, qmem); with keys
- * (the tokens each block already gathers), its collectives' growth rather
- * than their whole time.  *bd = -1 when memory leaves it none.
+ * given the ranks' loads and memory so far (ws->qload, qmem).  *bd = -1
+ * when memory leaves it none.
  */
 static void
 pick(struct sched_ws *ws, uint32_t S, int W, int g0, int whole_only,
-    double (*keys)[BLOCK_W], int *bf, int *bd)
+    int *bf, int *bd)
 {
 	const struct job *j = &ws->job;
 	uint64_t cap = (uint64_t)W * j->bucket, share;
@@ -103,10 +85,7 @@ pick(struct sched_ws *ws, uint32_t S, int W, int g0, int whole_only,
 				continue;
 			/* the same for every block on the same nodes */
 			sp = ops_spans_nodes(j, g0 + f, d);
-			if (keys != NULL && d > 1)
-				c = marginal_sec(ws, S, d, g0 + f,
-				    keys[d][f / d]);
-			else if (sp != csp) {
+			if (sp != csp) {
 				c = member_sec(ws, S, d, g0 + f);
 				csp = sp;
 			}
@@ -122,18 +101,12 @@ pick(struct sched_ws *ws, uint32_t S, int W, int g0, int whole_only,
 
 static double
 block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
-    size_t n, int W, int g0, int marginal)
+    size_t n, int W, int g0)
 {
 	const struct job *j = &ws->job;
-	double c, mean = 0, keys[BLOCK_W + 1][BLOCK_W];
+	double c, mean = 0;
 	size_t q, p;
-	int d, f, r, bf, bd, light;
-
-	if (marginal && W > BLOCK_W)
-		return INFINITY;
-	for (d = 1; marginal && d <= W; d++)
-		for (f = 0; f < W / d; f++)
-			keys[d][f] = 0;
+	int r, bf, bd, light;
 	for (r = 0; r < W; r++) {
 		ws->qload[r] = 0;
 		ws->qmem[r] = 0;
@@ -149,19 +122,12 @@ block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
 		 * makespan: it goes whole (cdacp.c's stopping rule), unless
 		 * memory leaves it no rank: then groups are tried too. */
 		light = w[p] <= mean && len[p] <= j->bucket;
-		pick(ws, len[p], W, g0, light, marginal ? keys : NULL, &bf,
-		    &bd);
+		pick(ws, len[p], W, g0, light, &bf, &bd);
 		if (bd < 0 && light)
-			pick(ws, len[p], W, g0, 0, marginal ? keys : NULL, &bf,
-			    &bd);
+			pick(ws, len[p], W, g0, 0, &bf, &bd);
 		if (bd < 0)
 			return INFINITY;
-		if (marginal && bd > 1) {
-			c = marginal_sec(ws, len[p], bd, g0 + bf,
-			    keys[bd][bf / bd]);
-			keys[bd][bf / bd] += len[p];
-		} else
-			c = member_sec(ws, len[p], bd, g0 + bf);
+		c = member_sec(ws, len[p], bd, g0 + bf);
 		for (r = bf; r < bf + bd; r++) {
 			ws->qload[r] += c;
 			ws->qmem[r] += (uint64_t)(W / bd) * len[p];
@@ -219,7 +185,7 @@ skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
 {
 	double a = INFINITY, b;
 	size_t i;
-	int rc = SK_ERR_RANGE, m;
+	int rc = SK_ERR_RANGE;
 
 	if (W == ws->N) {
 		if ((rc = cdacp_gplace(ws, len, w, n, W, g0, it)) != SK_OK)
@@ -228,15 +194,13 @@ skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
 		if (n <= SKRULL_LS_MAX)
 			a = skrull_improve(ws, n, W, g0, it, a);
 	}
-	for (m = 0; m < 2; m++) {
-		b = block_lpt(ws, len, w, n, W, g0, m);
-		if (b < INFINITY && n <= SKRULL_LS_MAX)
-			b = skrull_improve(ws, n, W, g0, ws->citems, b);
-		if (b < a) {
-			for (i = 0; i < n; i++)
-				it[i] = ws->citems[i];
-			a = b;
-		}
+	b = block_lpt(ws, len, w, n, W, g0);
+	if (b < INFINITY && n <= SKRULL_LS_MAX)
+		b = skrull_improve(ws, n, W, g0, ws->citems, b);
+	if (b < a) {
+		for (i = 0; i < n; i++)
+			it[i] = ws->citems[i];
+		a = b;
 	}
 	if (a < INFINITY)
 		return SK_OK;

@@ -223,7 +223,7 @@ int skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
  * not for the dozens of a micro-batch of short ones (where the placements
  * are near the bound already).
  */
-#define SKRULL_LS_MAX 16
+#define SKRULL_LS_MAX 10
 double skrull_improve(struct sched_ws *ws, size_t n, int W, int g0,
                       struct mbt_item *it, double t);
 
