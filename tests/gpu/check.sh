@@ -78,7 +78,9 @@ if [ -f .gpu/skrull.tar.gz ]; then
 		nccl=--with-nccl=/tmp/skrull-nccl
 	fi
 	say "build: configure --with-cuda --with-cuda-arch=$arch $nccl"
+	# GLPK is found by its header and library, not pkg-config.
 	./configure --with-cuda --with-cuda-arch="$arch" --without-mpi $nccl \
+	    CPPFLAGS="-I$inc" LDFLAGS="$flags" \
 	    >>"$log" 2>&1 || { say "configure failed (see $log)"; exit 1; }
 fi
 say "build: make (at $(elapsed) s)"

@@ -4,7 +4,9 @@
 # cJSON, cmocka, autotools or pkg-config).  Run it here, in a configured
 # tree, before the device call, and carry .gpu (ignored by git):
 #   .gpu/skrull.tar.gz   `make dist`'s tarball (configure already made)
-#   .gpu/deb/*.deb       Debian's GSL, cJSON, cmocka and zlib packages
+#   .gpu/deb/*.deb       Debian's GSL, GLPK (with the libraries it links:
+#                        AMD, COLAMD, SuiteSparse_config, ltdl, GMP),
+#                        cJSON, cmocka and zlib packages
 #                        (headers and libraries), unpacked there into a
 #                        private prefix, never into /
 set -eu
@@ -16,6 +18,7 @@ make dist >/dev/null
 mv skrull-*.tar.gz .gpu/skrull.tar.gz
 cd .gpu/deb
 apt-get download libgsl27 libgslcblas0 libgsl-dev libcjson1 libcjson-dev \
-    libcmocka0 libcmocka-dev zlib1g-dev >/dev/null
+    libcmocka0 libcmocka-dev zlib1g-dev libglpk40 libglpk-dev libamd2 \
+    libcolamd2 libsuitesparseconfig5 libltdl7 libgmp10 >/dev/null
 cd "$top"
 ls -l .gpu .gpu/deb
