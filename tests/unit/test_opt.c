@@ -185,7 +185,7 @@ test_brute_force(void **state)
 	assert_non_null(r);
 	gsl_rng_set(r, 20250519);
 	for (s = 0; s < sizeof shape / sizeof shape[0]; s++)
-		for (c = 0; c < shape[s].cases; c++) {
+		for (c = 0; c < tutil_scale(shape[s].cases); c++) {
 			n = 1 + gsl_rng_uniform_int(r, shape[s].nmax);
 			random_case(r, &j, shape[s].W, n, len, &g0);
 			check_case(&j, shape[s].W, g0, len, n, "case", c);

@@ -704,7 +704,7 @@ test_properties(void **state)
 				assert_int_equal(trace_push(&full, 1 +
 				    (uint32_t)gsl_ran_lognormal(r, 8, 1.5)),
 				    SK_OK);
-		for (c = 0; c < 60; c++) {
+		for (c = 0; c < tutil_scale(60); c++) {
 			tutil_job(&j, 1 + (int)gsl_rng_uniform_int(r, 4),
 			    1 + (int)gsl_rng_uniform_int(r, 8),
 			    cps[gsl_rng_uniform_int(r, 6)],
@@ -746,7 +746,7 @@ test_properties(void **state)
 		trace_free(&full);
 	}
 	for (q = 0; q < NPEERS; q++)
-		if (batches[q] < 3000)
+		if (batches[q] < tutil_scale(3000))
 			fail_msg("%s: %zu global batches", peers[q], batches[q]);
 	plan_free(&a);
 	plan_free(&b);

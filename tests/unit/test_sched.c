@@ -678,7 +678,7 @@ test_properties(void **state)
 		if (trace_read(tutil_data(sources[s].path), &o, &full, NULL) !=
 		    SK_OK)
 			fail_msg("%s", err_msg());
-		for (c = 0; c < 100; c++) {
+		for (c = 0; c < tutil_scale(100); c++) {
 			tutil_job(&j, 1 + (int)gsl_rng_uniform_int(r, 4),
 			    1 + (int)gsl_rng_uniform_int(r, 12),
 			    cps[gsl_rng_uniform_int(r, 5)],
@@ -731,7 +731,7 @@ test_properties(void **state)
 		trace_free(&full);
 	}
 	/* at least 10^4 per policy */
-	assert_true(batches >= 10000 * (sched_npolicies - 1));
+	assert_true(batches >= tutil_scale(10000) * (sched_npolicies - 1));
 	plan_free(&a);
 	plan_free(&b);
 	gsl_rng_free(r);

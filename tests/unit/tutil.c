@@ -242,3 +242,13 @@ tutil_expect_iter(const struct plan *pl, size_t it, const struct trace *t,
 	}
 	assert_int_equal(q, n);
 }
+
+size_t
+tutil_scale(size_t n)
+{
+	const char *q = getenv("SKRULL_TEST_QUICK");
+
+	if (q == NULL || q[0] == '\0')
+		return n;
+	return n / 10 > 0 ? n / 10 : 1;
+}

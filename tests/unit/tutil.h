@@ -111,4 +111,9 @@ void tutil_expect_iter(const struct plan *pl, size_t it,
     const struct trace *t, const struct tutil_want *w, size_t n,
     const size_t *nmb);
 
+/* n, or a tenth of it (at least 1) when SKRULL_TEST_QUICK is set: the
+ * random sweeps of the property tests shrink under valgrind (.ci/run),
+ * where every planned batch costs fifty times as much. */
+size_t tutil_scale(size_t n);
+
 #endif
