@@ -200,7 +200,7 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 	const struct job *j = &ws->job;
 	struct mbt_item one;
 	double total = 0, G = (double)ws->dp * ws->N, spread = 0, tk, est;
-	double best, hi, lo, own;
+	double best, hi, lo, own, btk = 0;
 	size_t i, q, c = 0;
 	int k, a, d, ba, bk, at;
 
@@ -252,15 +252,14 @@ choose_spans(struct sched_ws *ws, const uint32_t *len, size_t n)
 				best = est;
 				ba = at;
 				bk = k;
+				btk = tk;
 			}
 		}
 		if (ba < 0)
 			continue;
 		ws->spanat[i] = ba;
 		ws->spank[i] = bk;
-		one.size = bk * ws->N;
-		tk = mbtime_eval(&ws->mbt, j, bk * ws->N, ba * ws->N, &one, 1,
-		    NULL);
+		tk = btk;
 		/* the balance counts a span by its estimated seconds on each
 		 * of the cp GPUs of a covered DP rank */
 		for (d = ba; d < ba + bk; d++) {

@@ -24,52 +24,6 @@
 #include "sim.h"
 #include "tutil.h"
 
-/* Seconds to whole nanoseconds: every simulated time is one. */
-static long long
-ns(double sec)
-{
-	return llround(sec * 1e9);
-}
-
-/*
- * The hand-worked job: model test-64 (tutil_job64) with L layers on one
- * node of dp x cp GPUs so fast (10^30 FLOP/s and bytes/s) that every
- * kernel costs exactly its launch, 1 us, and every collective its ring
- * latency, (group - 1) x 3 us; no measured table, no recompute, bf16,
- * nothing reserved.  Per part, in launches (sim/ops.c): forward norm_attn
- * 1, qkv 1, rope 1, attn_local 1 (with local samples), attn_shard 1 (with
- * sharded ones), oproj, norm_mlp, gate_up, swiglu, down 1 each; head 3
- * (norm, logits, loss), head_b 4; backward: the GEMMs (down, gate_up,
- * oproj, qkv) 2 each, the element-wise ones (swiglu, norms, rope) 1 each,
- * each attention 3; the optimizer 1.  test_hand_costs checks these.
- */
-static void
-hand_job(struct job *j, int dp, int cp, int layers, int zero)
-{
-	tutil_job64(j, dp, 4, cp, 1000);
-	j->model.layers = layers;
-	strcpy(j->cluster.name, "hand");
-	strcpy(j->cluster.gpu.name, "hand");
-	j->cluster.gpu.peak_flops = 1e30;
-	j->cluster.gpu.hbm_bytes = 1e12;
-	j->cluster.gpu.hbm_bw = 1e30;
-	j->cluster.eff.gemm_max = 0.5;
-	j->cluster.eff.gemm_half = 1;
-	j->cluster.eff.attn_max = 0.5;
-	j->cluster.eff.attn_half = 1;
-	j->cluster.eff.mem_eff = 0.5;
-	j->cluster.eff.launch = 1e-6;
-	j->cluster.nodes = 1;
-	j->cluster.gpus_per_node = dp * cp;
-	j->cluster.nvlink_bw = 1e30;
-	j->cluster.nvlink_lat = 3e-6;
-	j->cluster.ib_bw = 1e30;
-	j->cluster.ib_lat = 3e-6;
-	j->zero = zero;
-	j->recompute = RECOMPUTE_NONE;
-	j->precision = PRECISION_BF16;
-}
-
 /* One sample of a hand-built plan. */
 struct hs {
 	int d;           /* DP rank */
@@ -132,9 +86,9 @@ assert_cell(struct report *r, int gpu, long long busy, long long comm,
 {
 	const struct report_cell *c = report_cell(r, 0, gpu);
 
-	assert_int_equal(ns(c->busy), busy);
-	assert_int_equal(ns(c->comm), comm);
-	assert_int_equal(ns(c->wait), wait);
+	assert_int_equal(tutil_ns(c->busy), busy);
+	assert_int_equal(tutil_ns(c->comm), comm);
+	assert_int_equal(tutil_ns(c->wait), wait);
 }
 
 /* The launch counts hand_job's comment relies on. */
@@ -150,31 +104,31 @@ test_hand_costs(void **state)
 	struct job j;
 	int k;
 
-	hand_job(&j, 1, 2, 2, 0);
+	tutil_hand_job(&j, 1, 2, 2, 0);
 	ops_part_cost(&j, &part, &c);
 	for (k = 0; k < 10; k++) {
-		assert_int_equal(ns(c.sec[OP_NORM_ATTN + k]), 1000 * fwd[k]);
-		assert_int_equal(ns(c.sec[OP_DOWN_B + k]), 1000 * bwd[k]);
+		assert_int_equal(tutil_ns(c.sec[OP_NORM_ATTN + k]), 1000 * fwd[k]);
+		assert_int_equal(tutil_ns(c.sec[OP_DOWN_B + k]), 1000 * bwd[k]);
 	}
-	assert_int_equal(ns(c.sec[OP_HEAD]), 3000);
-	assert_int_equal(ns(c.sec[OP_HEAD_B]), 4000);
-	assert_int_equal(ns(c.sec[OP_OPTIMIZER]), 1000);
-	assert_int_equal(ns(c.recompute_sec), 0);
-	assert_int_equal(ns(c.ag_sec), 3000);
-	assert_int_equal(ns(c.rs_sec), 3000);
+	assert_int_equal(tutil_ns(c.sec[OP_HEAD]), 3000);
+	assert_int_equal(tutil_ns(c.sec[OP_HEAD_B]), 4000);
+	assert_int_equal(tutil_ns(c.sec[OP_OPTIMIZER]), 1000);
+	assert_int_equal(tutil_ns(c.recompute_sec), 0);
+	assert_int_equal(tutil_ns(c.ag_sec), 3000);
+	assert_int_equal(tutil_ns(c.rs_sec), 3000);
 	/* no local samples: no local attention */
 	part.nlocal = 0;
 	ops_part_cost(&j, &part, &c);
-	assert_int_equal(ns(c.sec[OP_ATTN_LOCAL]), 0);
-	assert_int_equal(ns(c.sec[OP_ATTN_LOCAL_B]), 0);
+	assert_int_equal(tutil_ns(c.sec[OP_ATTN_LOCAL]), 0);
+	assert_int_equal(tutil_ns(c.sec[OP_ATTN_LOCAL_B]), 0);
 	ops_dp_cost(&j, &d);
 	/* 2 GPUs: one hop */
-	assert_int_equal(ns(d.grad_sec), 3000);
-	assert_int_equal(ns(d.head_grad_sec), 3000);
-	assert_int_equal(ns(d.param_sec), 0);
+	assert_int_equal(tutil_ns(d.grad_sec), 3000);
+	assert_int_equal(tutil_ns(d.head_grad_sec), 3000);
+	assert_int_equal(tutil_ns(d.param_sec), 0);
 	j.zero = 1;
 	ops_dp_cost(&j, &d);
-	assert_int_equal(ns(d.param_sec), 3000);
+	assert_int_equal(tutil_ns(d.param_sec), 3000);
 }
 
 /*
@@ -225,12 +179,12 @@ test_hand_cp(void **state)
 	size_t n;
 	int found = 0;
 
-	hand_job(&j, 1, 2, 2, 0);
+	tutil_hand_job(&j, 1, 2, 2, 0);
 	hand_plan(&p, &j, s, 3);
 	assert_int_equal(simulate(&p, 1, tutil_path("cp.json"), 0, 0, &r,
 	    &events), SK_OK);
 	assert_int_equal(r.niter, 1);
-	assert_int_equal(ns(r.time[0]), 129000);
+	assert_int_equal(tutil_ns(r.time[0]), 129000);
 	assert_cell(&r, 0, 111000, 18000, 0);
 	assert_cell(&r, 1, 64000, 11000, 54000);
 	assert_int_equal(r.tokens[0], 158);
@@ -306,10 +260,10 @@ test_hand_dp(void **state)
 	struct cost_mem mem;
 	uint64_t events = 0;
 
-	hand_job(&j, 2, 1, 1, 1);
+	tutil_hand_job(&j, 2, 1, 1, 1);
 	hand_plan(&p, &j, s, 3);
 	assert_int_equal(simulate(&p, 2, NULL, 0, 0, &r, &events), SK_OK);
-	assert_int_equal(ns(r.time[0]), 72000);
+	assert_int_equal(tutil_ns(r.time[0]), 72000);
 	assert_cell(&r, 0, 32000, 9000, 31000);
 	assert_cell(&r, 1, 63000, 9000, 0);
 	/* GPU 0: 9 + 2 + 9 + 1 = 21 operations, GPU 1: 2 x 20 + 1 = 41;
@@ -436,8 +390,8 @@ test_invariants(void **state)
 				const struct report_cell *c = report_cell(&r, it, g);
 
 				/* exact in nanoseconds */
-				assert_int_equal(ns(c->busy) + ns(c->comm) +
-				    ns(c->wait), ns(r.time[it]));
+				assert_int_equal(tutil_ns(c->busy) + tutil_ns(c->comm) +
+				    tutil_ns(c->wait), tutil_ns(r.time[it]));
 				assert_true(c->peak == peak_of(&p, it,
 				    g / j.cp, g % j.cp));
 			}
@@ -457,7 +411,7 @@ test_invariants(void **state)
 			assert_int_equal(simulate(&p, 2, NULL, 0, 0, &f, NULL),
 			    SK_OK);
 			for (it = 0; it < r.niter; it++)
-				assert_true(ns(f.time[it]) <= ns(r.time[it]));
+				assert_true(tutil_ns(f.time[it]) <= tutil_ns(r.time[it]));
 			/* and strictly faster somewhere */
 			assert_true(f.total < r.total);
 			report_free(&f);
@@ -585,7 +539,7 @@ test_timeline(void **state)
 	inv_plan(&p, &j, "skrull");
 	assert_int_equal(simulate(&p, 2, path, 1, 3, &r, NULL), SK_OK);
 	for (start[0] = 0, i = 1; i < 6; i++)
-		start[i] = start[i - 1] + ns(r.time[i - 1]);
+		start[i] = start[i - 1] + tutil_ns(r.time[i - 1]);
 
 	assert_non_null(text = tutil_slurp(path, &n));
 	assert_non_null(tl = cJSON_Parse(text));
@@ -607,7 +561,7 @@ test_timeline(void **state)
 		dur[nx] = llround(cJSON_GetObjectItem(ev, "dur")->valuedouble *
 		    1000);
 		assert_true(ts[nx] >= start[k]);
-		assert_true(ts[nx] + dur[nx] <= start[k] + ns(r.time[k]));
+		assert_true(ts[nx] + dur[nx] <= start[k] + tutil_ns(r.time[k]));
 		key[nx] = cJSON_GetObjectItem(ev, "pid")->valueint * 1000 +
 		    cJSON_GetObjectItem(ev, "tid")->valueint;
 		nx++;
@@ -646,7 +600,7 @@ test_errors(void **state)
 	struct plan p;
 	struct job j;
 
-	hand_job(&j, 2, 1, 1, 1);
+	tutil_hand_job(&j, 2, 1, 1, 1);
 	hand_plan(&p, &j, s, 2);
 	sim_opts_default(&o);
 	o.first = 0;
@@ -689,11 +643,11 @@ test_predict(void **state)
 	double sec[1] = { -1 };
 
 	(void)state;
-	hand_job(&j, 1, 1, 1, 0);
+	tutil_hand_job(&j, 1, 1, 1, 0);
 	j.recompute = RECOMPUTE_SELECTIVE;
 	hand_plan(&p, &j, s, 1);
 	assert_int_equal(simulate(&p, 1, NULL, 0, 0, &r, NULL), SK_OK);
-	assert_int_equal(ns(r.time[0]), 33000);
+	assert_int_equal(tutil_ns(r.time[0]), 33000);
 	report_free(&r);
 
 	m = j.model;
@@ -702,7 +656,7 @@ test_predict(void **state)
 	c.eff.launch = 2e-6;
 	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 1, 1, sec, NULL),
 	    SK_OK);
-	assert_int_equal(ns(sec[0]), 112000);
+	assert_int_equal(tutil_ns(sec[0]), 112000);
 	/* the plan itself is left as it was */
 	assert_int_equal(p.job.model.layers, 1);
 	assert_int_equal(p.job.recompute, RECOMPUTE_SELECTIVE);

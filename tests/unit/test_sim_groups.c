@@ -28,19 +28,10 @@
 #include "sim.h"
 #include "tutil.h"
 
-/* Seconds to whole nanoseconds: every simulated time is one. */
-static long long
-ns(double sec)
-{
-	return llround(sec * 1e9);
-}
-
 /*
- * The hand-worked job of test_sim.c: model test-64 with L layers, dp x cp
- * GPUs on nodes of gpn, so fast that every kernel costs its launch, 1 us,
- * and every collective its ring latency, (group - 1) x 3 us (NVLink and
- * the network alike); no table, no recompute, ZeRO 0 (gradients
- * all-reduced, no parameter all-gather), bf16.  Per part, in us: forward
+ * tutil_hand_job on nodes of gpn GPUs (every collective its ring latency,
+ * (group - 1) x 3 us, on NVLink and the network alike), ZeRO 0 (gradients
+ * all-reduced, no parameter all-gather).  Per part, in us: forward
  * 8 + 1 with local samples + 1 with shards, head 7, backward 12 + 3 with
  * local samples + 3 with shards (test_sim's test_hand_costs); the
  * optimizer 1.
@@ -48,28 +39,9 @@ ns(double sec)
 static void
 hand_job(struct job *j, int dp, int cp, int layers, int gpn)
 {
-	tutil_job64(j, dp, 4, cp, 1000);
-	j->model.layers = layers;
-	strcpy(j->cluster.name, "hand");
-	strcpy(j->cluster.gpu.name, "hand");
-	j->cluster.gpu.peak_flops = 1e30;
-	j->cluster.gpu.hbm_bytes = 1e12;
-	j->cluster.gpu.hbm_bw = 1e30;
-	j->cluster.eff.gemm_max = 0.5;
-	j->cluster.eff.gemm_half = 1;
-	j->cluster.eff.attn_max = 0.5;
-	j->cluster.eff.attn_half = 1;
-	j->cluster.eff.mem_eff = 0.5;
-	j->cluster.eff.launch = 1e-6;
+	tutil_hand_job(j, dp, cp, layers, 0);
 	j->cluster.gpus_per_node = gpn;
 	j->cluster.nodes = dp * cp / gpn;
-	j->cluster.nvlink_bw = 1e30;
-	j->cluster.nvlink_lat = 3e-6;
-	j->cluster.ib_bw = 1e30;
-	j->cluster.ib_lat = 3e-6;
-	j->zero = 0;
-	j->recompute = RECOMPUTE_NONE;
-	j->precision = PRECISION_BF16;
 }
 
 /* One sample of a hand-built plan: listed by DP rank d in its micro-batch
@@ -134,9 +106,9 @@ assert_cell(struct report *r, int gpu, long long busy, long long comm,
 {
 	const struct report_cell *c = report_cell(r, 0, gpu);
 
-	assert_int_equal(ns(c->busy), busy);
-	assert_int_equal(ns(c->comm), comm);
-	assert_int_equal(ns(c->wait), wait);
+	assert_int_equal(tutil_ns(c->busy), busy);
+	assert_int_equal(tutil_ns(c->comm), comm);
+	assert_int_equal(tutil_ns(c->wait), wait);
 }
 
 /* The "X" events of a timeline file, parsed; cJSON_Delete frees it. */
@@ -212,7 +184,7 @@ test_small_group(void **state)
 	group_plan(&p, &j, s, 4);
 	assert_int_equal(plan_validate(&p, NULL), SK_OK);
 	assert_int_equal(simulate(&p, 1, NULL, &r), SK_OK);
-	assert_int_equal(ns(r.time[0]), 86000);
+	assert_int_equal(tutil_ns(r.time[0]), 86000);
 	assert_cell(&r, 0, 64000, 22000, 0);
 	assert_cell(&r, 1, 56000, 30000, 0);
 	assert_cell(&r, 2, 56000, 21000, 9000);
@@ -235,10 +207,10 @@ test_small_group(void **state)
 	mbsec = mbtime_eval(&mt, &j, 4, 0, items, 4, rank);
 	mbtime_free(&mt);
 	for (q = 0; q < 4; q++)
-		assert_int_equal(ns(rank[q]), want_rank[q]);
+		assert_int_equal(tutil_ns(rank[q]), want_rank[q]);
 	ops_dp_cost(&j, &dpc);
-	assert_int_equal(ns(r.time[0]), ns(mbsec) + ns(dpc.grad_sec) +
-	    ns(dpc.head_grad_sec) + 1000);
+	assert_int_equal(tutil_ns(r.time[0]), tutil_ns(mbsec) + tutil_ns(dpc.grad_sec) +
+	    tutil_ns(dpc.head_grad_sec) + 1000);
 	report_free(&r);
 	plan_free(&p);
 }
@@ -280,7 +252,7 @@ test_nested_groups(void **state)
 	group_plan(&p, &j, s, 3);
 	assert_int_equal(plan_validate(&p, NULL), SK_OK);
 	assert_int_equal(simulate(&p, 1, NULL, &r), SK_OK);
-	assert_int_equal(ns(r.time[0]), 74000);
+	assert_int_equal(tutil_ns(r.time[0]), 74000);
 	assert_cell(&r, 0, 32000, 42000, 0);
 	assert_cell(&r, 1, 32000, 42000, 0);
 	assert_cell(&r, 2, 32000, 36000, 6000);
@@ -344,7 +316,7 @@ test_spanning(void **state)
 	group_plan(&p, &j, s, 5);
 	assert_int_equal(plan_validate(&p, NULL), SK_OK);
 	assert_int_equal(simulate(&p, 2, path, &r), SK_OK);
-	assert_int_equal(ns(r.time[0]), 130000);
+	assert_int_equal(tutil_ns(r.time[0]), 130000);
 	assert_cell(&r, 0, 63000, 36000, 31000);
 	assert_cell(&r, 1, 63000, 36000, 31000);
 	assert_cell(&r, 2, 67000, 33000, 30000);
@@ -429,8 +401,8 @@ test_topology(void **state)
 	j.cluster.ib_lat = 7e-6;
 	for (v = 0; v < 2; v++) {
 		ops_group_time(&j, 4000, 2, v, &a, &b);
-		ag[v] = ns(a);
-		rs[v] = ns(b);
+		ag[v] = tutil_ns(a);
+		rs[v] = tutil_ns(b);
 	}
 	/* 4000 x 64 x 2 (K, V) x 2 bytes over 2 GPUs: 512 KB one way */
 	assert_int_equal(ag[0], 3000 + 5120);
@@ -442,10 +414,10 @@ test_topology(void **state)
 		group_plan(&p, &j, s, 1);
 		assert_int_equal(plan_validate(&p, NULL), SK_OK);
 		assert_int_equal(simulate(&p, 1, path, &r), SK_OK);
-		t[v] = ns(r.time[0]);
+		t[v] = tutil_ns(r.time[0]);
 		/* the members' collectives fully exposed */
-		assert_int_equal(ns(report_cell(&r, 0, v)->comm) -
-		    ns(report_cell(&r, 0, 3)->comm), ag[v] + rs[v]);
+		assert_int_equal(tutil_ns(report_cell(&r, 0, v)->comm) -
+		    tutil_ns(report_cell(&r, 0, 3)->comm), ag[v] + rs[v]);
 		tl = timeline_of(path);
 		found = 0;
 		cJSON_ArrayForEach(ev, cJSON_GetObjectItem(tl, "traceEvents")) {
@@ -509,13 +481,13 @@ test_span_gradients(void **state)
 	assert_int_equal(plan_validate(&p, NULL), SK_OK);
 	assert_int_equal(simulate(&p, 1, NULL, &r2), SK_OK);
 	plan_free(&p);
-	assert_int_equal(ns(r1.time[0]), ns(r2.time[0]));
+	assert_int_equal(tutil_ns(r1.time[0]), tutil_ns(r2.time[0]));
 	hand_job(&j, 2, 2, 3, 4);
 	group_plan(&p, &j, after, 4);
 	assert_int_equal(plan_validate(&p, NULL), SK_OK);
 	assert_int_equal(simulate(&p, 1, NULL, &r3), SK_OK);
 	plan_free(&p);
-	assert_true(ns(r3.time[0]) > ns(r1.time[0]));
+	assert_true(tutil_ns(r3.time[0]) > tutil_ns(r1.time[0]));
 	report_free(&r1);
 	report_free(&r2);
 	report_free(&r3);
@@ -846,8 +818,8 @@ test_random(void **state)
 			for (g = 0; g < r.ngpus; g++) {
 				const struct report_cell *c = report_cell(&r, it, g);
 
-				assert_int_equal(ns(c->busy) + ns(c->comm) +
-				    ns(c->wait), ns(r.time[it]));
+				assert_int_equal(tutil_ns(c->busy) + tutil_ns(c->comm) +
+				    tutil_ns(c->wait), tutil_ns(r.time[it]));
 				assert_true(c->peak == peak_of(&p, it, g / j.cp,
 				    g % j.cp));
 			}

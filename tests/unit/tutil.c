@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -251,4 +252,37 @@ tutil_scale(size_t n)
 	if (q == NULL || q[0] == '\0')
 		return n;
 	return n / 10 > 0 ? n / 10 : 1;
+}
+
+long long
+tutil_ns(double sec)
+{
+	return llround(sec * 1e9);
+}
+
+void
+tutil_hand_job(struct job *j, int dp, int cp, int layers, int zero)
+{
+	tutil_job64(j, dp, 4, cp, 1000);
+	j->model.layers = layers;
+	strcpy(j->cluster.name, "hand");
+	strcpy(j->cluster.gpu.name, "hand");
+	j->cluster.gpu.peak_flops = 1e30;
+	j->cluster.gpu.hbm_bytes = 1e12;
+	j->cluster.gpu.hbm_bw = 1e30;
+	j->cluster.eff.gemm_max = 0.5;
+	j->cluster.eff.gemm_half = 1;
+	j->cluster.eff.attn_max = 0.5;
+	j->cluster.eff.attn_half = 1;
+	j->cluster.eff.mem_eff = 0.5;
+	j->cluster.eff.launch = 1e-6;
+	j->cluster.nodes = 1;
+	j->cluster.gpus_per_node = dp * cp;
+	j->cluster.nvlink_bw = 1e30;
+	j->cluster.nvlink_lat = 3e-6;
+	j->cluster.ib_bw = 1e30;
+	j->cluster.ib_lat = 3e-6;
+	j->zero = zero;
+	j->recompute = RECOMPUTE_NONE;
+	j->precision = PRECISION_BF16;
 }

@@ -111,6 +111,24 @@ void tutil_expect_iter(const struct plan *pl, size_t it,
     const struct trace *t, const struct tutil_want *w, size_t n,
     const size_t *nmb);
 
+/* Seconds to whole nanoseconds: every simulated time is one. */
+long long tutil_ns(double sec);
+
+/*
+ * The hand-worked job of the simulator's tests: model test-64
+ * (tutil_job64) with `layers` layers on one node of dp x cp GPUs so fast
+ * (10^30 FLOP/s and bytes/s) that every kernel costs exactly its launch,
+ * 1 us, and every collective its ring latency, (group - 1) x 3 us; no
+ * measured table, no recompute, bf16, ZeRO stage `zero`.  Per part, in
+ * launches (core/ops.c): forward norm_attn 1, qkv 1, rope 1, attn_local 1
+ * (with local samples), attn_shard 1 (with sharded ones), oproj,
+ * norm_mlp, gate_up, swiglu, down 1 each; head 3 (norm, logits, loss),
+ * head_b 4; backward: the GEMMs (down, gate_up, oproj, qkv) 2 each, the
+ * element-wise ones (swiglu, norms, rope) 1 each, each attention 3; the
+ * optimizer 1.  test_sim's test_hand_costs checks these.
+ */
+void tutil_hand_job(struct job *j, int dp, int cp, int layers, int zero);
+
 /* n, or a tenth of it (at least 1) when SKRULL_TEST_QUICK is set: the
  * random sweeps of the property tests shrink under valgrind (.ci/run),
  * where every planned batch costs fifty times as much. */
