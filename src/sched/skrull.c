@@ -6,7 +6,7 @@
  * attention runs on thin shards at poor efficiency behind an N-way
  * all-gather, whole it leaves its rank the last to finish.  A group of d
  * ranks in between (an aligned block, skrull-plan(5)) is often faster.
- * Two candidates are built and the one mbtime_eval finds faster wins:
+ * Three candidates are built and the one mbtime_eval finds fastest wins:
  *
  *   1. cost-driven DACP (cdacp.c): shards over all W ranks, chosen by
  *      the same estimate; the two-choice form, so the result is never
@@ -18,13 +18,22 @@
  *      (ops_group_time, every layer, not counting what attention hides,
  *      so a group must earn its communication), the smaller d on a tie;
  *      a light sequence (no heavier than a rank's mean load) goes whole
- *      unless memory leaves it no rank.
+ *      unless memory leaves it no rank;
+ *   3. even blocks: the k longest sequences over all W ranks, the others
+ *      spread over the W / d disjoint blocks of one size d, one shard
+ *      group each, for every divisor d and (for a few sequences) every k;
+ *      the fastest of the family.  Collectives are paid per group, not
+ *      per sequence: where all must be sharded and latency floors count,
+ *      groups of 2 or 4 that each hold several sequences beat the wider
+ *      groups that candidates 1 and 2, placing one sequence at a time,
+ *      choose.
  *
  * A micro-batch of a few sequences (at most SKRULL_LS_MAX) has each
- * candidate improved by a local search of single moves under the same
- * estimate before they are compared.
+ * candidate improved by a local search under the same estimate before
+ * they are compared: single moves, pairs moved together (into one block
+ * or two of one size), whole groups moved, and exchanges.
  *
- * No allocation: the workspace's items, citems, qload and qmem.
+ * No allocation: the workspace's citems, bitems, dkey, qload and qmem.
  */
 #include <math.h>
 #include <stddef.h>
@@ -139,43 +148,181 @@ block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
 	return mbtime_eval(&ws->mbt, j, W, g0, ws->citems, n, NULL);
 }
 
+/*
+ * Candidate 3 into ws->bitems: the k longest sequences sharded over all W
+ * ranks, each of the others over one of the W / d aligned blocks of size
+ * d, longest first onto the block with the least seconds so far whose
+ * memory holds it; INFINITY if one fits none.  Each block is one shard
+ * group, so its sequences share its collectives: where every sequence
+ * must be sharded (a small BucketSize) and each collective's latency
+ * floor counts, disjoint groups of 2 or 4 beat one group of all W, which
+ * candidates 1 and 2, placing one sequence at a time, do not reach.
+ */
+static double
+block_even(struct sched_ws *ws, const uint32_t *len, size_t n, int W, int g0,
+    int d, size_t k)
+{
+	const struct job *j = &ws->job;
+	uint64_t cap = (uint64_t)W * j->bucket, share, all = 0;
+	double least;
+	size_t q, p;
+	int b, best, nb = W / d;
+
+	for (b = 0; b < nb; b++) {
+		ws->qload[b] = 0;
+		ws->qmem[b] = 0;
+	}
+	for (q = 0; q < n; q++) {
+		p = ws->dkey[q] & POS_MASK;
+		ws->bitems[p].len = len[p];
+		if (q < k) {
+			all += len[p];
+			ws->bitems[p].first = 0;
+			ws->bitems[p].size = W;
+			continue;
+		}
+		share = (uint64_t)nb * len[p];
+		best = -1;
+		least = INFINITY;
+		for (b = 0; b < nb; b++)
+			if (all + ws->qmem[b] + share <= cap &&
+			    ws->qload[b] < least) {
+				least = ws->qload[b];
+				best = b;
+			}
+		if (best < 0)
+			return INFINITY;
+		ws->qload[best] += ops_seq_sec(&ws->rate, len[p], d) / d;
+		ws->qmem[best] += share;
+		ws->bitems[p].first = best * d;
+		ws->bitems[p].size = d;
+	}
+	return all > cap ? INFINITY :
+	    mbtime_eval(&ws->mbt, j, W, g0, ws->bitems, n, NULL);
+}
+
 /* Passes of skrull_improve at most. */
 #define LS_ROUNDS 4
+
+/* Whether the placement it, just moved, fits memory and beats *t by more
+ * than rounding: then *t gets its time. */
+static int
+gain(struct sched_ws *ws, size_t n, int W, int g0, const struct mbt_item *it,
+    double *t)
+{
+	double u;
+
+	if (!mbtime_fits(&ws->job, W, it, n, ws->qmem))
+		return 0;
+	u = mbtime_eval(&ws->mbt, &ws->job, W, g0, it, n, NULL);
+	if (!(u < *t * (1 - 1e-12)))
+		return 0;
+	*t = u;
+	return 1;
+}
+
+/*
+ * One pass of moves over every block (f, d), each kept when it gains:
+ * sequence i alone; sequences i and k onto blocks of size d, the same
+ * (a single move would pay a block's collectives for one sequence, which
+ * the pair shares) or another (two halves of a group split at once, where
+ * either half alone would leave the group's collectives and add its
+ * own); every sequence of i's group together; and i and k exchanged.
+ */
+static int
+ls_pass(struct sched_ws *ws, size_t n, int W, int g0, struct mbt_item *it,
+    double *t)
+{
+	struct mbt_item a, b;
+	uint64_t was;  /* members of i's group moved */
+	size_t i, k, q;
+	int d, e, f, moved = 0, grp;
+
+	for (i = 0; i < n; i++) {
+		for (d = 1; d <= W; d++) {
+			if (W % d != 0)
+				continue;
+			for (f = 0; f < W; f += d) {
+				a = it[i];
+				if (f == a.first && d == a.size)
+					continue;
+				it[i].first = f;
+				it[i].size = d;
+				if (gain(ws, n, W, g0, it, t)) {
+					moved = 1;
+					continue;
+				}
+				it[i] = a;
+				for (k = i + 1; d >= 2 && k < n; k++) {
+					b = it[k];
+					it[i].first = f;
+					it[i].size = d;
+					it[k].size = d;
+					for (e = 0; e < W; e += d) {
+						it[k].first = e;
+						if (gain(ws, n, W, g0, it, t))
+							break;
+					}
+					if (e < W) {
+						moved = 1;
+						break;
+					}
+					it[i] = a;
+					it[k] = b;
+				}
+				if (a.size < 2 || (it[i].first == f &&
+				    it[i].size == d))
+					continue;
+				/* i's group as one */
+				was = 0;
+				for (q = 0, grp = 0; q < n; q++)
+					if (it[q].first == a.first &&
+					    it[q].size == a.size) {
+						it[q].first = f;
+						it[q].size = d;
+						was |= (uint64_t)1 << q;
+						grp++;
+					}
+				if (grp > 1 && gain(ws, n, W, g0, it, t)) {
+					moved = 1;
+					continue;
+				}
+				for (q = 0; q < n; q++)
+					if (was >> q & 1) {
+						it[q].first = a.first;
+						it[q].size = a.size;
+					}
+			}
+		}
+		for (k = i + 1; k < n; k++) {
+			a = it[i];
+			b = it[k];
+			if (a.first == b.first && a.size == b.size)
+				continue;
+			it[i].first = b.first;
+			it[i].size = b.size;
+			it[k].first = a.first;
+			it[k].size = a.size;
+			if (gain(ws, n, W, g0, it, t))
+				moved = 1;
+			else {
+				it[i] = a;
+				it[k] = b;
+			}
+		}
+	}
+	return moved;
+}
 
 double
 skrull_improve(struct sched_ws *ws, size_t n, int W, int g0,
     struct mbt_item *it, double t)
 {
-	const struct job *j = &ws->job;
-	struct mbt_item was;
-	double u;
-	size_t i;
-	int round, d, f, moved = 1;
+	int round;
 
-	for (round = 0; round < LS_ROUNDS && moved; round++) {
-		moved = 0;
-		for (i = 0; i < n; i++) {
-			was = it[i];
-			for (d = 1; d <= W; d++) {
-				if (W % d != 0)
-					continue;
-				for (f = 0; f < W; f += d) {
-					if (f == it[i].first && d == it[i].size)
-						continue;
-					it[i].first = f;
-					it[i].size = d;
-					if (mbtime_fits(j, W, it, n, ws->qmem) &&
-					    (u = mbtime_eval(&ws->mbt, j, W, g0,
-					    it, n, NULL)) < t * (1 - 1e-12)) {
-						t = u;
-						was = it[i];
-						moved = 1;
-					}
-					it[i] = was;
-				}
-			}
-		}
-	}
+	for (round = 0; round < LS_ROUNDS && ls_pass(ws, n, W, g0, it, &t);
+	    round++)
+		;
 	return t;
 }
 
@@ -183,9 +330,9 @@ int
 skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
     size_t n, int W, int g0, struct mbt_item *it)
 {
-	double a = INFINITY, b;
-	size_t i;
-	int rc = SK_ERR_RANGE;
+	double a = INFINITY, b, e;
+	size_t i, k;
+	int d, rc = SK_ERR_RANGE;
 
 	if (W == ws->N) {
 		if ((rc = cdacp_gplace(ws, len, w, n, W, g0, it)) != SK_OK)
@@ -201,6 +348,25 @@ skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
 		for (i = 0; i < n; i++)
 			it[i] = ws->citems[i];
 		a = b;
+	}
+	/* block_lpt sorted dkey longest first; the family's fastest is
+	 * improved, each member would cost a local search */
+	e = INFINITY;
+	for (d = 2; d < W; d++)
+		for (k = 0; W % d == 0 && k < (n <= SKRULL_LS_MAX ? n : 1);
+		    k++) {
+			if ((b = block_even(ws, len, n, W, g0, d, k)) >= e)
+				continue;
+			e = b;
+			for (i = 0; i < n; i++)
+				ws->citems[i] = ws->bitems[i];
+		}
+	if (e < INFINITY && n <= SKRULL_LS_MAX)
+		e = skrull_improve(ws, n, W, g0, ws->citems, e);
+	if (e < a) {
+		for (i = 0; i < n; i++)
+			it[i] = ws->citems[i];
+		a = e;
 	}
 	if (a < INFINITY)
 		return SK_OK;

@@ -65,6 +65,7 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	G = dp * N;
 	ws->items = calloc(n, sizeof *ws->items);
 	ws->citems = calloc(n, sizeof *ws->citems);
+	ws->bitems = calloc(n, sizeof *ws->bitems);
 	ws->qload = calloc(G, sizeof *ws->qload);
 	ws->qmem = calloc(G, sizeof *ws->qmem);
 	ws->pre = calloc(dp, sizeof *ws->pre);
@@ -79,9 +80,9 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	if (ws->rarr == NULL || ws->ritems == NULL || ws->rmbfirst == NULL ||
 	    ws->rmbt == NULL || ws->rmerge == NULL || ws->rmb0 == NULL)
 		goto nomem;
-	if (ws->items == NULL || ws->citems == NULL || ws->qload == NULL ||
-	    ws->qmem == NULL || ws->pre == NULL || ws->spanat == NULL ||
-	    ws->spank == NULL ||
+	if (ws->items == NULL || ws->citems == NULL || ws->bitems == NULL ||
+	    ws->qload == NULL || ws->qmem == NULL || ws->pre == NULL ||
+	    ws->spanat == NULL || ws->spank == NULL ||
 	    mbtime_init(&ws->mbt, (int)G, n) != SK_OK)
 		goto nomem;
 	if (ws->fl == NULL || ws->key == NULL || ws->bin == NULL ||
@@ -134,6 +135,7 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->mbtok);
 	free(ws->items);
 	free(ws->citems);
+	free(ws->bitems);
 	free(ws->qload);
 	free(ws->qmem);
 	free(ws->pre);

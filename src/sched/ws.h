@@ -72,6 +72,7 @@ struct sched_ws {
 	/* Shard groups and spans (tgds_compose, skrull.c). */
 	struct mbt_item *items;     /* max: placement of arr[i] */
 	struct mbt_item *citems;    /* max: a candidate placement */
+	struct mbt_item *bitems;    /* max: skrull.c's even-block candidate */
 	double *qload;              /* dp x cp: seconds per rank of a
 	                               micro-batch */
 	uint64_t *qmem;             /* dp x cp: its scaled memory */
@@ -216,12 +217,15 @@ int skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
 /*
  * First-improvement local search from the placement it (time t) of n
  * sequences on W ranks at GPU g0: each sequence in turn tried whole on
- * every other rank and on every other aligned block that memory allows,
- * kept when mbtime_eval falls, until a pass changes nothing; returns the
- * final time.  Each try is a full mbtime_eval: skrull runs it on
- * micro-batches of at most SKRULL_LS_MAX sequences, affordable for a few,
- * not for the dozens of a micro-batch of short ones (where the placements
- * are near the bound already).
+ * every other rank and on every other aligned block, alone, with each
+ * other sequence (onto the same block or another of its size), and with
+ * the rest of its group; then exchanged with each other; a move kept when
+ * it fits memory and mbtime_eval falls, until a pass changes nothing
+ * (4 passes at most); returns the final time.  Each try is a full
+ * mbtime_eval: skrull runs it on micro-batches of at most SKRULL_LS_MAX
+ * sequences (fewer than 64: a group's members are a bit mask),
+ * affordable for a few, not for the dozens of a micro-batch of short ones
+ * (where the placements are near the bound already).
  */
 #define SKRULL_LS_MAX 10
 double skrull_improve(struct sched_ws *ws, size_t n, int W, int g0,

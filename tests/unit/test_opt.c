@@ -3,7 +3,8 @@
  * placement of tiny micro-batches enumerated and timed by mbtime_eval
  * (an independent derivation: the MILP is opt.c's own writing of the
  * time model, the enumeration only calls mbtime), and cases small enough
- * to check by hand.
+ * to check by hand; and skrull's heuristic placement (skrull_gplace)
+ * against the same brute force.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -27,6 +28,7 @@
 #include "plan.h"
 #include "sched.h"
 #include "tutil.h"
+#include "ws.h"
 
 /* GLPK's objective tolerance is 1e-9 of the incumbent (opt.h); the
  * optimum it returns is timed by mbtime_eval, as the brute force's is. */
@@ -489,6 +491,89 @@ test_policy(void **state)
 	trace_free(&t);
 }
 
+/* skrull_gplace's placement of len on W ranks (the job's CP degree), with
+ * tgds.c's weights (whole where it fits one rank), timed by mbtime_eval. */
+static double
+heuristic(struct job *j, int W, int g0, const uint32_t *len, size_t n)
+{
+	struct sched_params sp;
+	struct sched_ws *ws;
+	struct mbt_item it[8];
+	double w[8], t;
+	size_t i;
+
+	j->dp = 1;
+	j->cp = W;
+	j->batch = (int)n;
+	sched_params_default(&sp);
+	assert_non_null(ws = sched_ws_new(j, &sp, n));
+	for (i = 0; i < n; i++)
+		w[i] = ops_seq_sec(&ws->rate, len[i], len[i] > j->bucket ? W : 1);
+	if (skrull_gplace(ws, len, w, n, W, g0, it) != SK_OK)
+		fail_msg("skrull_gplace: %s", err_msg());
+	assert_true(mbtime_fits(j, W, it, n, ws->qmem));
+	t = mbtime_eval(&ws->mbt, j, W, g0, it, n, NULL);
+	sched_ws_free(ws);
+	return t;
+}
+
+/*
+ * skrull's placement against the optimum by brute force.  Three micro-
+ * batches on one node of 8 H100 (the default model), where every sample
+ * must be sharded and the optimum splits the GPUs into disjoint groups,
+ * each sample's collectives among fewer of them: skrull used to shard
+ * everything over all 8, or take the widest block first, 11%, 25% and 32%
+ * slower (bench/optgap.sh, seed 1); now within rounding.  Then random
+ * micro-batches on 8 ranks of up to 4 samples (random_case's jobs: the
+ * small model with rows neither convex nor concave, or the default):
+ * within 10% of the optimum on all, within 3% on at least 95% (issue 14's
+ * targets, which bench/optgap.sh measures on the bundled traces).
+ */
+static void
+test_heuristic_gap(void **state)
+{
+	static const struct { uint32_t bucket; size_t n; uint32_t len[4]; }
+	    hard[] = {
+		{ 2429, 3, { 6942, 4053, 6907 } },
+		{ 1324, 4, { 3436, 300, 1762, 2852 } },
+		{ 678, 4, { 435, 1499, 2262, 498 } },
+	};
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	struct mbt_item best[8];
+	struct job j;
+	uint32_t len[8];
+	size_t c, n, cases = tutil_scale(60), near = 0;
+	double opt, got;
+	int g0;
+
+	(void)state;
+	for (c = 0; c < sizeof hard / sizeof hard[0]; c++) {
+		job_default(&j);
+		j.cluster.nodes = 1;
+		j.bucket = hard[c].bucket;
+		j.bucket_auto = 0;
+		opt = brute(&j, 8, 0, hard[c].len, hard[c].n, best);
+		got = heuristic(&j, 8, 0, hard[c].len, hard[c].n);
+		if (!(got <= opt * (1 + 1e-9)))
+			fail_msg("case %zu: skrull %.9g, optimum %.9g", c, got,
+			    opt);
+	}
+	assert_non_null(r);
+	gsl_rng_set(r, 26051996);
+	for (c = 0; c < cases; c++) {
+		n = 2 + gsl_rng_uniform_int(r, 3);
+		random_case(r, &j, 8, n, len, &g0);
+		opt = brute(&j, 8, g0, len, n, best);
+		got = heuristic(&j, 8, g0, len, n);
+		if (!(got <= opt * 1.10))
+			fail_msg("random %zu: skrull %.9g, optimum %.9g (%+.3g)",
+			    c, got, opt, got / opt - 1);
+		near += got <= opt * 1.03;
+	}
+	assert_true(near >= 0.95 * cases);
+	gsl_rng_free(r);
+}
+
 int
 main(void)
 {
@@ -499,6 +584,7 @@ main(void)
 		cmocka_unit_test(test_time_limit),
 		cmocka_unit_test(test_silent_failure),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_heuristic_gap),
 	};
 
 	return cmocka_run_group_tests(tests, tutil_setup_tmp,
