@@ -75,8 +75,8 @@ SK_SCRIPT_TESTS = \
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/bad tests/data tests/gpu/check.sh
-# Full-disk stubs: the writers' write, close and rename go through the test's.
-tests_unit_test_afile_LDFLAGS = -Wl,--wrap=write,--wrap=close,--wrap=rename
+# Full-disk stubs: the writers' write, close, rename and fsync go through the test's.
+tests_unit_test_afile_LDFLAGS = -Wl,--wrap=write,--wrap=close,--wrap=rename,--wrap=fsync
 # The fuzz targets (tests/fuzz/README.md): built by tests/fuzz/build.sh with
 # clang, not by make; their regressions run in make check (fuzz-regress.sh).
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh \

@@ -1,6 +1,11 @@
 /* afile: see afile.h. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +20,33 @@
 /* Temporary names tried before giving up: a clash needs another process
  * writing the same destination at the same moment. */
 #define TRIES 100
+
+/* ".XXXXXX", the temporary's ending. */
+#define SUFFIX 7
+
+static_assert(ATOMIC_INT_LOCK_FREE == 2,
+    "afile_unlink_all reads the registry from a signal handler");
+
+/*
+ * The registry of temporaries.  A slot is FREE, CLAIMED by one thread
+ * (its name being made), or LIVE: its tmp names a temporary of ours, or
+ * one about to be created under that name, which afile_unlink_all
+ * removes.  Between tries after a clash a name changes only in its last
+ * six characters, so a handler that saw the slot LIVE just before still
+ * reads a name of the temporaries' pattern.  dest and name (malloc'd,
+ * never read by the handler) are the rename's target and the name
+ * messages use; held is set by a commit inside a group.
+ */
+enum { FREE, CLAIMED, LIVE };
+
+static struct slot {
+	atomic_int state;
+	int held;
+	char *dest, *name;
+	char tmp[PATH_MAX + SUFFIX];
+} slots[AFILE_MAX];
+
+static int grouped;  /* between afile_group_begin and afile_group_end */
 
 static const char alnum[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -44,80 +76,493 @@ fill_name(char *name)
 	}
 }
 
+/* Block the asynchronous signals in this thread while the registry and
+ * the file system disagree: a slot LIVE before its open(2), which may
+ * find another process's file of that name, or still LIVE after its
+ * rename(2), when another writer may make one; a handler run here then
+ * cannot remove a file not ours.  The faults stay deliverable. */
+static void
+block(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static void
+unblock(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+void
+afile_unlink_all(void)
+{
+	int i;
+
+	for (i = 0; i < AFILE_MAX; i++)
+		if (atomic_load(&slots[i].state) == LIVE)
+			unlink(slots[i].tmp);
+}
+
+/* A FREE slot, now CLAIMED; -1 when all are taken. */
+static int
+claim(void)
+{
+	int i, free_;
+
+	for (i = 0; i < AFILE_MAX; i++) {
+		free_ = FREE;
+		if (atomic_compare_exchange_strong(&slots[i].state, &free_,
+		    CLAIMED))
+			return i;
+	}
+	return -1;
+}
+
+static void
+release(int i)
+{
+	free(slots[i].dest);
+	free(slots[i].name);
+	slots[i].dest = slots[i].name = NULL;
+	slots[i].held = 0;
+	atomic_store(&slots[i].state, FREE);
+}
+
+/*
+ * What writing path means, before anything is created: *dest (malloc'd)
+ * the regular file to replace or create, with *st its status when
+ * *exists; or *dest NULL for a device or FIFO to write in place.  SK_ERR_IO
+ * naming path for what is refused.  A path that cannot be looked at (a
+ * missing directory, a file as a directory) is taken as a new file: its
+ * creation then says why it cannot be.
+ */
+static int
+classify(const char *path, char **dest, struct stat *st, int *exists)
+{
+	struct stat lst, real;
+	size_t n = strlen(path);
+	int link;
+
+	*dest = NULL;
+	*exists = 0;
+	if (n == 0)
+		return err_set(SK_ERR_IO, "an empty output file name");
+	/* "out/" would make the temporary out/.XXXXXX, inside a directory */
+	if (path[n - 1] == '/')
+		return err_set_at(SK_ERR_IO, path, 0, "names a directory (it "
+		    "ends in /)");
+	if (lstat(path, &lst) != 0) {
+		if ((*dest = strdup(path)) == NULL)
+			return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+		return SK_OK;
+	}
+	link = S_ISLNK(lst.st_mode);
+	if (link && stat(path, st) != 0)
+		return errno == ENOENT ? err_set_at(SK_ERR_IO, path, 0,
+		    "is a symbolic link to nothing (a missing file)") :
+		    err_set_at(SK_ERR_IO, path, 0, "is a symbolic link that "
+		    "cannot be followed: %s", strerror(errno));
+	if (!link)
+		*st = lst;
+	if (S_ISCHR(st->st_mode) || S_ISFIFO(st->st_mode))
+		return SK_OK;
+	if (S_ISDIR(st->st_mode))
+		return err_set_at(SK_ERR_IO, path, 0, "is a directory");
+	if (!S_ISREG(st->st_mode))
+		return err_set_at(SK_ERR_IO, path, 0, "is %s, not a regular "
+		    "file, a character device or a FIFO",
+		    S_ISSOCK(st->st_mode) ? "a socket" :
+		    S_ISBLK(st->st_mode) ? "a block device" : "an odd file");
+	/* As the shell's > would: the file says it is not to be written. */
+	if (access(path, W_OK) != 0 && errno == EACCES)
+		return err_set_at(SK_ERR_IO, path, 0, "is not writable (mode "
+		    "%04o): not replaced", (unsigned)(st->st_mode & 07777));
+	*exists = 1;
+	/* The rename replaces the link's target, not the link: the name the
+	 * link leads to, checked to be the same file (/proc/self/fd links of
+	 * a deleted file lead to no name). */
+	if (!link)
+		*dest = strdup(path);
+	else if ((*dest = realpath(path, NULL)) != NULL &&
+	    (stat(*dest, &real) != 0 || real.st_dev != st->st_dev ||
+	    real.st_ino != st->st_ino)) {
+		free(*dest);
+		*dest = NULL;
+		return err_set_at(SK_ERR_IO, path, 0, "is a symbolic link to a "
+		    "file that has no name to replace");
+	}
+	if (*dest == NULL)
+		return err_set_at(errno == ENOMEM ? SK_ERR_NOMEM : SK_ERR_IO,
+		    path, 0, "%s", strerror(errno));
+	return SK_OK;
+}
+
+/* A device or FIFO, opened to write in place.  A FIFO is opened without
+ * waiting: no reader is an error (ENXIO), not a hang. */
+static int
+open_device(const char *path, const struct stat *st, struct afile *af)
+{
+	int fifo = S_ISFIFO(st->st_mode);
+
+	af->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY |
+	    (fifo ? O_NONBLOCK : 0));
+	if (af->fd < 0)
+		return err_set_at(SK_ERR_IO, path, 0, "%s", fifo &&
+		    errno == ENXIO ? "a FIFO that no process is reading" :
+		    strerror(errno));
+	if (fifo && fcntl(af->fd, F_SETFL, 0) == -1) {
+		err_set_at(SK_ERR_IO, path, 0, "%s", strerror(errno));
+		close(af->fd);
+		af->fd = -1;
+		return SK_ERR_IO;
+	}
+	af->device = 1;
+	return SK_OK;
+}
+
+/* The temporary's name in slot i beside dest ("DIR/BASE.XXXXXX", BASE
+ * cut so that the name fits NAME_MAX); 0, or -1 when it is too long. */
+static int
+tmp_name(int i, const char *dest)
+{
+	const char *base = strrchr(dest, '/');
+	size_t dir = base != NULL ? (size_t)(base + 1 - dest) : 0;
+	size_t keep = strlen(dest + dir);
+
+	if (keep > NAME_MAX - SUFFIX)
+		keep = NAME_MAX - SUFFIX;
+	if (dir + keep + SUFFIX >= sizeof slots[i].tmp)
+		return -1;
+	memcpy(slots[i].tmp, dest, dir + keep);
+	memcpy(slots[i].tmp + dir + keep, ".XXXXXX", SUFFIX + 1);
+	return 0;
+}
+
+/*
+ * Create the temporary of slot i (CLAIMED, its dest set): LIVE before the
+ * file exists.  open(2) with mode 0666 applies the umask itself, which
+ * mkstemp's fixed 0600 would not.  The descriptor, or -1 with errno set
+ * (the slot CLAIMED again).
+ */
+static int
+create_tmp(int i)
+{
+	sigset_t old;
+	int fd = -1, t, e = 0;
+
+	block(&old);
+	for (t = 0; t < TRIES; t++) {
+		fill_name(slots[i].tmp);
+		atomic_store(&slots[i].state, LIVE);
+		fd = open(slots[i].tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0666);
+		e = errno;
+		if (fd >= 0)
+			break;
+		atomic_store(&slots[i].state, CLAIMED);
+		if (e != EEXIST)
+			break;
+	}
+	unblock(&old);
+	errno = e;
+	return fd;
+}
+
+/* The temporary of slot i takes the replaced file's owner, where the
+ * process may give it (root), and its mode; a file of another owner
+ * keeps no set-id bits.  0, or -1 with errno set. */
+static int
+match(int fd, const struct stat *st)
+{
+	struct stat now;
+	mode_t mode = st->st_mode & 07777;
+
+	if (fstat(fd, &now) != 0)
+		return -1;
+	if ((now.st_uid != st->st_uid || now.st_gid != st->st_gid) &&
+	    fchown(fd, st->st_uid, st->st_gid) != 0)
+		mode &= 0777;
+	return fchmod(fd, mode);
+}
+
+/* Remove slot i's temporary and free the slot. */
+static void
+discard(int i)
+{
+	sigset_t old;
+
+	block(&old);
+	unlink(slots[i].tmp);
+	release(i);
+	unblock(&old);
+}
+
 int
 afile_open(const char *path, struct afile *af)
 {
 	struct stat st;
-	int i;
+	char *dest;
+	int i, exists, e;
 
 	af->path = path;
 	af->tmp = NULL;
 	af->fd = -1;
+	af->slot = -1;
+	af->sync = -1;
+	af->device = 0;
 	if (strcmp(path, "-") == 0) {
 		af->fd = 1;
 		return SK_OK;
 	}
-	/* rename(2) would fail on a directory only after all the work, and
-	 * would replace a device or FIFO (as root, even /dev/null) with a
-	 * regular file. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return err_set_at(SK_ERR_IO, path, 0, S_ISDIR(st.st_mode) ?
-		    "is a directory" : "is not a regular file (write to - "
-		    "for standard output)");
-	if ((af->tmp = malloc(strlen(path) + 8)) == NULL)
-		return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
-	/* open(2) with mode 0666 applies the umask itself, which mkstemp's
-	 * fixed 0600 would not. */
-	for (i = 0; i < TRIES; i++) {
-		sprintf(af->tmp, "%s.XXXXXX", path);
-		fill_name(af->tmp);
-		af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0666);
-		if (af->fd >= 0 || errno != EEXIST)
-			break;
+	if ((e = classify(path, &dest, &st, &exists)) != SK_OK)
+		return e;
+	if (dest == NULL)
+		return open_device(path, &st, af);
+	if ((i = claim()) < 0) {
+		free(dest);
+		return err_set_at(SK_ERR_IO, path, 0, "more than %d files "
+		    "being written at once", AFILE_MAX);
 	}
-	if (af->fd < 0) {
-		err_set_at(SK_ERR_IO, path, 0,
-		    "cannot create a temporary file: %s", strerror(errno));
-		free(af->tmp);
-		af->tmp = NULL;
+	slots[i].dest = dest;
+	if (tmp_name(i, dest) != 0) {
+		release(i);
+		return err_set_at(SK_ERR_IO, path, 0, "%s",
+		    strerror(ENAMETOOLONG));
+	}
+	if ((slots[i].name = strdup(path)) == NULL) {
+		release(i);
+		return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+	}
+	if ((af->fd = create_tmp(i)) < 0) {
+		err_set_at(SK_ERR_IO, path, 0, "cannot create a temporary "
+		    "file: %s", strerror(errno));
+		release(i);
 		return SK_ERR_IO;
 	}
+	af->slot = i;
+	af->tmp = slots[i].tmp;
+	if ((exists && match(af->fd, &st) != 0) ||
+	    (af->sync = fcntl(af->fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		e = err_set_at(SK_ERR_IO, path, 0, "cannot set up the "
+		    "temporary file: %s", strerror(errno));
+		afile_abort(af, 0);
+		return e;
+	}
 	return SK_OK;
+}
+
+/* fsync path's directory (after a rename in it).  A file system that
+ * cannot sync directories (EINVAL) is taken as it is. */
+static int
+sync_dir(const char *dest, const char *name)
+{
+	const char *slash = strrchr(dest, '/');
+	char dir[PATH_MAX];
+	int fd, e = 0;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == dest ? 1 :
+		    (int)(slash - dest), dest);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(fd) != 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (e == 0 || e == EINVAL)
+		return SK_OK;
+	return err_set_at(SK_ERR_IO, name, 0, "written, but its directory "
+	    "could not be synced: %s", strerror(e));
+}
+
+/* Rename slot i's temporary over its destination (keep) or remove it,
+ * and free the slot; SK_OK or SK_ERR_IO naming the destination. */
+static int
+settle(int i, int keep)
+{
+	sigset_t old;
+	int r = -1, e = 0, rc = SK_OK;
+
+	block(&old);
+	if (keep) {
+		r = rename(slots[i].tmp, slots[i].dest);
+		e = errno;
+	}
+	if (r != 0)
+		unlink(slots[i].tmp);
+	atomic_store(&slots[i].state, CLAIMED);
+	unblock(&old);
+	if (keep && r != 0)
+		rc = err_set_at(SK_ERR_IO, slots[i].name, 0, "cannot rename "
+		    "%s: %s", slots[i].tmp, strerror(e));
+	else if (keep)
+		rc = sync_dir(slots[i].dest, slots[i].name);
+	release(i);
+	return rc;
 }
 
 int
 afile_commit(struct afile *af, int closed)
 {
-	int e = SK_OK;
+	int e = SK_OK, i = af->slot;
 
-	if (af->tmp == NULL)
-		return SK_OK;
-	if (!closed && close(af->fd) == -1)
+	if (af->tmp == NULL) {
+		if (af->device && !closed && close(af->fd) == -1)
+			e = err_set_at(SK_ERR_IO, af->path, 0, "write error: %s",
+			    strerror(errno));
+		af->device = 0;
+		af->fd = -1;
+		return e;
+	}
+	/* fsync reports what a write left pending (NFS, a full thin disk) */
+	if (fsync(closed ? af->sync : af->fd) == -1)
 		e = err_set_at(SK_ERR_IO, af->path, 0, "write error: %s",
 		    strerror(errno));
-	af->fd = -1;
-	if (e == SK_OK && rename(af->tmp, af->path) == -1)
-		e = err_set_at(SK_ERR_IO, af->path, 0, "cannot rename %s: %s",
-		    af->tmp, strerror(errno));
-	if (e != SK_OK)
-		unlink(af->tmp);
-	free(af->tmp);
+	if (!closed && close(af->fd) == -1 && e == SK_OK)
+		e = err_set_at(SK_ERR_IO, af->path, 0, "write error: %s",
+		    strerror(errno));
+	close(af->sync);
+	af->fd = af->sync = -1;
 	af->tmp = NULL;
-	return e;
+	if (e != SK_OK) {
+		discard(i);
+		return e;
+	}
+	if (grouped) {
+		slots[i].held = 1;
+		return SK_OK;
+	}
+	return settle(i, 1);
 }
 
 void
 afile_abort(struct afile *af, int closed)
 {
-	if (af->tmp == NULL)
+	if (af->tmp == NULL) {
+		if (af->device && !closed)
+			close(af->fd);
+		af->device = 0;
+		af->fd = -1;
 		return;
+	}
 	if (!closed && af->fd >= 0)
 		close(af->fd);
+	if (af->sync >= 0)
+		close(af->sync);
 	af->fd = -1;
-	unlink(af->tmp);
-	free(af->tmp);
 	af->tmp = NULL;
+	discard(af->slot);
+}
+
+int
+afile_check(const char *path)
+{
+	struct stat st;
+	char *dest;
+	int i, exists, fd, e;
+
+	if (strcmp(path, "-") == 0)
+		return SK_OK;
+	if ((e = classify(path, &dest, &st, &exists)) != SK_OK || dest == NULL)
+		return e;
+	if ((i = claim()) < 0) {
+		free(dest);
+		return err_set_at(SK_ERR_IO, path, 0, "more than %d files "
+		    "being written at once", AFILE_MAX);
+	}
+	slots[i].dest = dest;
+	if (tmp_name(i, dest) != 0) {
+		release(i);
+		return err_set_at(SK_ERR_IO, path, 0, "%s",
+		    strerror(ENAMETOOLONG));
+	}
+	if ((fd = create_tmp(i)) < 0) {
+		err_set_at(SK_ERR_IO, path, 0, "cannot create a temporary "
+		    "file: %s", strerror(errno));
+		release(i);
+		return SK_ERR_IO;
+	}
+	close(fd);
+	discard(i);
+	return SK_OK;
+}
+
+void
+afile_group_begin(void)
+{
+	grouped = 1;
+}
+
+int
+afile_group_end(int keep)
+{
+	int i, e, rc = SK_OK;
+
+	grouped = 0;
+	for (i = 0; i < AFILE_MAX; i++) {
+		if (atomic_load(&slots[i].state) != LIVE || !slots[i].held)
+			continue;
+		e = settle(i, keep && rc == SK_OK);
+		if (rc == SK_OK)
+			rc = e;
+	}
+	return rc;
+}
+
+void
+afile_id_of(const char *path, int output, struct afile_id *id)
+{
+	struct stat st;
+	const char *slash, *base;
+	char dir[PATH_MAX];
+	int r;
+
+	memset(id, 0, sizeof *id);
+	if (strcmp(path, "-") == 0)
+		r = fstat(output ? 1 : 0, &st);
+	else
+		r = stat(path, &st);
+	if (r == 0) {
+		if (S_ISREG(st.st_mode)) {
+			id->kind = AFILE_ID_FILE;
+			id->dev = st.st_dev;
+			id->ino = st.st_ino;
+		}
+		return;
+	}
+	/* A name yet to be made (not a link to nothing: that is refused). */
+	if (!output || strcmp(path, "-") == 0 || errno != ENOENT ||
+	    lstat(path, &st) == 0)
+		return;
+	slash = strrchr(path, '/');
+	base = slash != NULL ? slash + 1 : path;
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (strlen(base) >= sizeof id->name || stat(dir, &st) != 0)
+		return;
+	id->kind = AFILE_ID_NEW;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	memcpy(id->name, base, strlen(base) + 1);
+}
+
+int
+afile_id_same(const struct afile_id *a, const struct afile_id *b)
+{
+	return a->kind != 0 && a->kind == b->kind && a->dev == b->dev &&
+	    a->ino == b->ino && (a->kind == AFILE_ID_FILE ||
+	    strcmp(a->name, b->name) == 0);
 }
 
 /* Write p[0..n) to fd; 0, or the errno of the failure. */

@@ -328,7 +328,7 @@ sens_write_csv(const char *path, const struct sens_curve *c)
 	if ((rc = afile_open(path, &af)) != SK_OK)
 		return rc;
 	/* Standard output is not closed: it is not ours. */
-	f = af.tmp == NULL ? stdout : fdopen(af.fd, "w");
+	f = strcmp(path, "-") == 0 ? stdout : fdopen(af.fd, "w");
 	if (f == NULL) {
 		rc = err_set_at(SK_ERR_IO, path, 0, "cannot write: %s",
 		    strerror(errno));
