@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <gsl/gsl_errno.h>
@@ -14,6 +17,7 @@
 #include <zlib.h>
 
 #include "config.h"
+#include "afile.h"
 #include "cli.h"
 #include "err.h"
 #ifdef HAVE_CUDA
@@ -92,6 +96,63 @@ version(void)
 #else
 	printf("mpi not built\n");
 #endif
+}
+
+/* The signals that end the process after the temporary files in flight
+ * are removed (skrull(7)): an interrupt, a kill, a hang-up, a quit. */
+static const int ending[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define NENDING (sizeof ending / sizeof ending[0])
+
+/*
+ * Remove the temporaries (afile_unlink_all: unlink(2) only), then die of
+ * sig as if there had been no handler, so that the parent sees the
+ * signal (a shell's status 128 + sig); _exit with that status if the
+ * signal somehow returns.  Every call here is async-signal-safe.
+ */
+static void
+on_ending(int sig)
+{
+	struct sigaction dfl;
+	sigset_t set;
+
+	afile_unlink_all();
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/*
+ * The process's signal dispositions: the ending signals go through
+ * on_ending, each blocking the others while it runs, except those
+ * ignored when skrull started (nohup, a background job of a shell
+ * without job control), which stay ignored; SIGXFSZ is ignored, so that
+ * a file-size limit fails the write (EFBIG) and the ordinary clean-up
+ * runs instead of the process dying with its temporary in place.
+ */
+static void
+install_signals(void)
+{
+	struct sigaction sa, old;
+	size_t i;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_ending;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < NENDING; i++)
+		sigaddset(&sa.sa_mask, ending[i]);
+	for (i = 0; i < NENDING; i++)
+		if (sigaction(ending[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(ending[i], &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGXFSZ, &sa, NULL);
 }
 
 /* `skrull help NAME` is `skrull NAME -h`. */
@@ -191,6 +252,7 @@ main(int argc, char **argv)
 
 	/* GSL's default handler aborts; the library checks return codes. */
 	gsl_set_error_handler_off();
+	install_signals();
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;
