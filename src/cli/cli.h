@@ -7,6 +7,7 @@
 #ifndef SKRULL_CLI_H
 #define SKRULL_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -58,6 +59,30 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
  * CLI_FAIL (with a message) when it cannot be rendered or written. */
 struct cJSON;
 int cli_print_json(struct cJSON *root);
+
+/* A file a command reads or writes: the option that names it (messages
+ * name both), its path (NULL: not given) and, for an output, whether it
+ * is JSON. */
+struct cli_file {
+	const char *opt;
+	const char *path;
+	int json;
+};
+
+/* The most outputs cli_check_files takes. */
+#define CLI_FILES_MAX 8
+
+/*
+ * Before any work: refuse an output that is the same file as an input or
+ * as another output (the same device and inode: through hard and symbolic
+ * links, and "-" as the standard input or output when that is a regular
+ * file), a JSON output named .gz (it would not be compressed), and an
+ * output afile_check refuses (a directory, a missing or unwritable
+ * directory, ...).  SK_OK, or an error code with the message set, naming
+ * both files of a clash.  Entries whose path is NULL are skipped.
+ */
+int cli_check_files(const struct cli_file *in, size_t nin,
+                    const struct cli_file *out, size_t nout);
 
 /* Print "skrull: rank R: " and the library's last error message: a
  * rank's failure, when the ranks of a run say each its own. */

@@ -233,6 +233,25 @@ meet(const struct backend_ops *b, struct world *w, struct calib_opts *o,
 	return CLI_OK;
 }
 
+/* --model and --cluster when they name files, and the profile: the
+ * files checked before any work (cli_check_files). */
+static int
+check_files(const struct calopts *c)
+{
+	struct cli_file in[2] = { { "--model", NULL, 0 },
+	    { "--cluster", NULL, 0 } };
+	const struct cli_file out = { "-o", c->out, 1 };
+	struct model m;
+	struct cluster cl;
+
+	if (c->model != NULL && model_preset(c->model, &m) != SK_OK)
+		in[0].path = c->model;
+	if (c->cluster != NULL && cluster_preset(c->cluster, &cl) != SK_OK)
+		in[1].path = c->cluster;
+	err_clear();
+	return cli_check_files(in, 2, &out, 1);
+}
+
 /* Fit, write and print the profile measured (rank 0 or the one process). */
 static int
 report(const struct calopts *c, struct profile *p)
@@ -282,6 +301,18 @@ run(int argc, char **argv)
 	    (rc = meet(b, &w, &c.o, &argc, &argv)) != CLI_OK)
 		goto out;
 	wc = world_comm(&w);
+	/* The profile is refused before the measurements, by the process
+	 * that writes it; under a launcher its refusal ends the job. */
+	if ((wc == NULL || wc->rank == 0) && check_files(&c) != SK_OK) {
+		if (wc == NULL) {
+			rc = cli_fail();
+			goto out;
+		}
+		cli_rank_fail(wc->rank);
+		world_abort(&w);
+		rc = CLI_FAIL;
+		goto out;
+	}
 	if (calib_measure(b, wc, &c.o, &p) != SK_OK) {
 		if (wc == NULL) {
 			rc = cli_fail();

@@ -184,6 +184,7 @@ run(int argc, char **argv)
 	struct trace t;
 	struct plan p;
 	struct pstats st;
+	struct cli_file in[PLANOPTS_FILES], of = { "-o", NULL, 1 };
 	const char *out = NULL, *check = NULL;
 	int json = 0, allow_invalid = 0, c, rc = CLI_FAIL, invalid;
 	double secs;
@@ -224,6 +225,12 @@ run(int argc, char **argv)
 	}
 	if (po.trace == NULL) {
 		rc = cli_usage(&cmd_plan, "plan: --trace FILE is required");
+		goto out;
+	}
+	planopts_files(&po, in);
+	of.path = out;
+	if (cli_check_files(in, PLANOPTS_FILES, &of, 1) != SK_OK) {
+		rc = cli_fail();
 		goto out;
 	}
 	if ((rc = planopts_finish(&po, &cmd_plan)) != CLI_OK ||

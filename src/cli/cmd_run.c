@@ -354,6 +354,18 @@ load_plan(const struct runopts *o, struct plan *p)
 	return e;
 }
 
+/* The inputs and the report checked before any work (cli_check_files),
+ * by the process that writes the report. */
+static int
+check_files(const struct runopts *o)
+{
+	const struct cli_file in[3] = { { "--plan", o->plan_path, 0 },
+	    { "--trace", o->trace_path, 0 }, { "--profile", o->profile_path, 0 } };
+	const struct cli_file out = { "-o", o->out, 1 };
+
+	return cli_check_files(in, 3, &out, 1);
+}
+
 /* The iterations the options ask for, into the executor's options. */
 static void
 set_iters(struct runopts *o)
@@ -486,7 +498,8 @@ meet(const struct runopts *o, enum world_comm kind, struct world *w,
 	uint64_t digest = 0;
 	int failed, e, rank = w->mpi.rank;
 
-	failed = load_plan(o, p) != SK_OK || plan_digest(p, &digest) != SK_OK;
+	failed = (rank == 0 && check_files(o) != SK_OK) ||
+	    load_plan(o, p) != SK_OK || plan_digest(p, &digest) != SK_OK;
 	if (failed)
 		cli_rank_fail(rank);
 	e = world_agree(&w->mpi, failed, digest, o->plan_path, o->eo.timeout);
@@ -680,7 +693,7 @@ run(int argc, char **argv)
 		return cli_fail();
 	}
 	if (!procs)
-		return run_threads(&o);
+		return check_files(&o) != SK_OK ? cli_fail() : run_threads(&o);
 	if (world_process_comm(o.comm, o.b, &kind) != SK_OK) {
 		err_prefix("run");
 		return cli_fail();

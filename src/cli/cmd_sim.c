@@ -73,6 +73,7 @@ run(int argc, char **argv)
 	struct trace t;
 	struct plan p;
 	struct report r;
+	struct cli_file in[1 + PLANOPTS_FILES], of = { "--timeline", NULL, 1 };
 	const char *plan_path = NULL;
 	double secs = 0;
 	int c, rc = CLI_FAIL;
@@ -119,6 +120,15 @@ run(int argc, char **argv)
 	}
 	if ((plan_path == NULL) == (po.trace == NULL)) {
 		rc = cli_usage(&cmd_sim, "sim: give either --plan PLAN or --trace FILE");
+		goto out;
+	}
+	in[0].opt = "--plan";
+	in[0].path = plan_path;
+	in[0].json = 0;
+	planopts_files(&po, in + 1);
+	of.path = sc.opts.timeline;
+	if (cli_check_files(in, 1 + PLANOPTS_FILES, &of, 1) != SK_OK) {
+		rc = cli_fail();
 		goto out;
 	}
 	if (plan_path != NULL) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -339,6 +340,33 @@ out:
 	return rc;
 }
 
+/*
+ * Before reading: the output against the inputs in[0..nin)
+ * (cli_check_files), and its name against what is written under it.
+ * Without --to the format comes from the name (.npy, .csv, else plain);
+ * a name of a format skrull reads but does not write would get plain
+ * text, so it is a usage error unless --to says what to write.
+ */
+static int
+check_out(const struct opts *o, const struct cli_file *in, size_t nin)
+{
+	static const char *const unwritten[][2] = { { ".jsonl", "jsonl" },
+	    { ".jsonl.gz", "jsonl" }, { ".idx", "idx" }, { ".idx.gz", "idx" } };
+	const struct cli_file out = { "-o", o->out, 0 };
+	size_t i, n = strlen(o->out), k;
+
+	for (i = 0; o->to == TRACE_FORMAT_AUTO &&
+	    i < sizeof unwritten / sizeof unwritten[0]; i++) {
+		k = strlen(unwritten[i][0]);
+		if (n > k && strcasecmp(o->out + n - k, unwritten[i][0]) == 0)
+			return cli_usage(&cmd_trace, "%s: skrull writes plain, csv "
+			    "or npy traces, not %s; --to names the format to "
+			    "write under this name", o->out, unwritten[i][1]);
+	}
+	return cli_check_files(in, nin, &out, 1) != SK_OK ? cli_fail() :
+	    CLI_OK;
+}
+
 /* Write t to o->out; with --json print a summary of what was written. */
 static int
 emit(const struct opts *o, const struct trace *t, size_t skipped)
@@ -369,6 +397,7 @@ synth(const struct opts *o, int argc, char **argv)
 {
 	struct synth_component *comp = NULL;
 	struct trace *loaded = NULL, out;
+	struct cli_file *in = NULL;
 	int i, rc = CLI_FAIL;
 
 	if (!o->have_n)
@@ -378,7 +407,8 @@ synth(const struct opts *o, int argc, char **argv)
 	trace_init(&out);
 	comp = calloc((size_t)argc, sizeof *comp);
 	loaded = calloc((size_t)argc, sizeof *loaded);
-	if (comp == NULL || loaded == NULL) {
+	in = calloc((size_t)argc, sizeof *in);
+	if (comp == NULL || loaded == NULL || in == NULL) {
 		err_set(SK_ERR_NOMEM, "out of memory");
 		rc = cli_fail();
 		goto out;
@@ -390,6 +420,14 @@ synth(const struct opts *o, int argc, char **argv)
 			rc = cli_usage(&cmd_trace, "trace synth: %s", err_msg());
 			goto out;
 		}
+		in[i].opt = "input";
+		in[i].path = comp[i].kind == SYNTH_TRACE ? comp[i].path : NULL;
+		in[i].json = 0;
+	}
+	if ((rc = check_out(o, in, (size_t)argc)) != CLI_OK)
+		goto out;
+	rc = CLI_FAIL;
+	for (i = 0; i < argc; i++) {
 		if (comp[i].kind != SYNTH_TRACE)
 			continue;
 		if (trace_read(comp[i].path, &o->read, &loaded[i], NULL) != SK_OK) {
@@ -410,6 +448,7 @@ out:
 			trace_free(&loaded[i]);
 	free(loaded);
 	free(comp);
+	free(in);
 	trace_free(&out);
 	return rc;
 }
@@ -420,11 +459,16 @@ transform(const struct opts *o, int argc, char **argv, int sampling)
 {
 	struct trace in, out;
 	struct trace_read_info info;
+	struct cli_file file = { "input", NULL, 0 };
 	int rc = CLI_FAIL;
 
 	if (argc != 1)
 		return cli_usage(&cmd_trace, "trace %s: exactly one FILE expected",
 		    sampling ? "sample" : "convert");
+	file.path = argv[0];
+	if ((rc = check_out(o, &file, 1)) != CLI_OK)
+		return rc;
+	rc = CLI_FAIL;
 	trace_init(&in);
 	trace_init(&out);
 	if (trace_read(argv[0], &o->read, &in, &info) != SK_OK) {

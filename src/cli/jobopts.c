@@ -295,3 +295,24 @@ jobopts_profile(const char *path, struct cluster *c)
 	profile_free(&p);
 	return CLI_OK;
 }
+
+void
+jobopts_files(const struct jobopts *o, struct cli_file *in)
+{
+	struct model m;
+	struct cluster c;
+
+	memset(in, 0, JOBOPTS_FILES * sizeof *in);
+	in[0].opt = "--job";
+	in[0].path = o->job_path;
+	in[1].opt = "--profile";
+	in[1].path = o->profile;
+	in[2].opt = "--model";
+	if (o->model != NULL && model_preset(o->model, &m) != SK_OK)
+		in[2].path = o->model;
+	in[3].opt = "--cluster";
+	if (o->cluster != NULL && cluster_preset(o->cluster, &c) != SK_OK)
+		in[3].path = o->cluster;
+	/* the failed preset look-ups leave no message behind */
+	err_clear();
+}

@@ -70,6 +70,12 @@ int jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
  */
 int jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd);
 
+/* The files the options name as inputs (--job, --profile, and --model
+ * and --cluster when they name a file, not a preset) into
+ * in[0..JOBOPTS_FILES), NULL paths for those not given. */
+#define JOBOPTS_FILES 4
+void jobopts_files(const struct jobopts *o, struct cli_file *in);
+
 /* Read the calibration profile at path and apply it over *c
  * (profile_apply).  Prints the error ("skrull: --profile: FILE: ...") and
  * returns CLI_FAIL; CLI_OK on success. */

@@ -184,6 +184,15 @@ planopts_plan(struct planopts *o, struct trace *t, struct plan *p, double *secs)
 }
 
 void
+planopts_files(const struct planopts *o, struct cli_file *in)
+{
+	in[0].opt = "--trace";
+	in[0].path = o->trace;
+	in[0].json = 0;
+	jobopts_files(&o->job, in + 1);
+}
+
+void
 planopts_help(void)
 {
 	size_t i;

@@ -73,6 +73,11 @@ int planopts_finish(struct planopts *o, const struct cli_cmd *cmd);
 int planopts_plan(struct planopts *o, struct trace *t, struct plan *p,
                   double *secs);
 
+/* The input files of the options (--trace, then jobopts_files) into
+ * in[0..PLANOPTS_FILES), for cli_check_files. */
+#define PLANOPTS_FILES (1 + JOBOPTS_FILES)
+void planopts_files(const struct planopts *o, struct cli_file *in);
+
 /* Print the help lines of the planning options (trace, policy, job,
  * knobs) to stdout. */
 void planopts_help(void);

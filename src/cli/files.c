@@ -1,0 +1,84 @@
+/* files: a command's input and output files, checked before any work; see
+ * cli.h. */
+#include <string.h>
+#include <strings.h>
+
+#include "afile.h"
+#include "cli.h"
+#include "err.h"
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* The first of out[from..nout) that is the same file as id: its index,
+ * or -1. */
+static long
+clash(const struct afile_id *id, const struct afile_id *out, size_t from,
+    size_t nout)
+{
+	size_t k;
+
+	for (k = from; k < nout; k++)
+		if (afile_id_same(id, &out[k]))
+			return (long)k;
+	return -1;
+}
+
+/* "-" as messages name it. */
+static const char *
+shown(const char *path, int output)
+{
+	if (strcmp(path, "-") != 0)
+		return path;
+	return output ? "- (standard output)" : "- (standard input)";
+}
+
+int
+cli_check_files(const struct cli_file *in, size_t nin,
+    const struct cli_file *out, size_t nout)
+{
+	struct afile_id oid[CLI_FILES_MAX], iid;
+	size_t i, k;
+	long c;
+
+	if (nout > CLI_FILES_MAX)
+		return err_set(SK_ERR_ARG, "more than %d outputs", CLI_FILES_MAX);
+	for (k = 0; k < nout; k++) {
+		memset(&oid[k], 0, sizeof oid[k]);
+		if (out[k].path != NULL)
+			afile_id_of(out[k].path, 1, &oid[k]);
+	}
+	/* Every input against every output: the output's rename would
+	 * replace the input, after the work was done from it. */
+	for (i = 0; i < nin; i++) {
+		if (in[i].path == NULL)
+			continue;
+		afile_id_of(in[i].path, 0, &iid);
+		if ((c = clash(&iid, oid, 0, nout)) >= 0)
+			return err_set(SK_ERR_IO, "%s %s is the same file as %s "
+			    "%s: an input is never overwritten", out[c].opt,
+			    shown(out[c].path, 1), in[i].opt,
+			    shown(in[i].path, 0));
+	}
+	for (k = 0; k + 1 < nout; k++)
+		if ((c = clash(&oid[k], oid, k + 1, nout)) >= 0)
+			return err_set(SK_ERR_IO, "%s %s is the same file as %s "
+			    "%s: two outputs cannot share a file", out[k].opt,
+			    out[k].path, out[c].opt, out[c].path);
+	for (k = 0; k < nout; k++) {
+		if (out[k].path == NULL)
+			continue;
+		if (out[k].json && ends_with(out[k].path, ".gz"))
+			return err_set_at(SK_ERR_ARG, out[k].path, 0, "%s writes "
+			    "plain JSON, not gzip: name it without .gz",
+			    out[k].opt);
+		if (afile_check(out[k].path) != SK_OK)
+			return err_code();
+	}
+	return SK_OK;
+}
