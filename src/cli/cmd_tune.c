@@ -11,6 +11,7 @@
 #include "config.h"
 #include "cli.h"
 #include "cost.h"
+#include "afile.h"
 #include "err.h"
 #include "job.h"
 #include "planopts.h"
@@ -199,18 +200,25 @@ baseline_of(const struct tune_result *r, const struct tune_candidate *c)
 static const char *const sens_suffix[] = { "-bucket.csv", "-batch.csv",
     ".svg" };
 
-/* Remove the first n files of --sensitivity PREFIX: a command that fails
- * leaves no output behind, not even the complete ones. */
-static void
-unlink_sensitivity(const char *prefix, int n)
+/* The inputs and the outputs (-o, the three of --sensitivity) checked
+ * before the search (cli_check_files). */
+static int
+check_files(const struct planopts *po, const struct tuneargs *ta)
 {
-	char path[1024];
+	struct cli_file in[PLANOPTS_FILES], out[4] = { { "-o", ta->out, 1 } };
+	char path[3][1024];
 	int i;
 
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[i]);
-		unlink(path);
+	for (i = 0; i < 3; i++) {
+		out[1 + i].opt = "--sensitivity";
+		if (ta->sens == NULL)
+			continue;
+		snprintf(path[i], sizeof path[i], "%s%s", ta->sens,
+		    sens_suffix[i]);
+		out[1 + i].path = path[i];
 	}
+	planopts_files(po, in);
+	return cli_check_files(in, PLANOPTS_FILES, out, 4);
 }
 
 /* --sensitivity PREFIX: the two sweeps of the winner, as CSV and SVG. */
@@ -221,27 +229,21 @@ write_sensitivity(const char *prefix, const struct tune_result *r,
 	const struct tune_candidate *w = &r->c[r->best];
 	struct sens_curve bucket, batch;
 	char path[1024], title[256];
-	int rc, done = 0;
+	int rc;
 
 	if ((rc = sens_bucket(w, baseline_of(r, w), t, o, &bucket)) != SK_OK ||
 	    (rc = sens_batch(w, baseline_of(r, w), t, o, &batch)) != SK_OK)
 		return rc;
 	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[0]);
 	if ((rc = sens_write_csv(path, &bucket)) != SK_OK)
-		goto out;
-	done++;
+		return rc;
 	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[1]);
 	if ((rc = sens_write_csv(path, &batch)) != SK_OK)
-		goto out;
-	done++;
+		return rc;
 	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[2]);
 	snprintf(title, sizeof title, "%s, %s, DP %d x CP %d: speed-up over "
 	    "packed DeepSpeed", w->job.model.name, w->policy, w->job.dp, w->job.cp);
-	rc = sens_plot(path, title, &bucket, &batch);
-out:
-	if (rc != SK_OK)
-		unlink_sensitivity(prefix, done);
-	return rc;
+	return sens_plot(path, title, &bucket, &batch);
 }
 
 static int
@@ -460,6 +462,7 @@ output(const struct tune_result *res, const struct tuneargs *ta,
     const struct trace *t, const struct tune_opts *to)
 {
 	const struct tune_candidate *b;
+	int e = SK_OK;
 
 	if (res->best == (size_t)-1) {
 		err_set(SK_ERR_RANGE, "no configuration of %s on %d x %s runs "
@@ -469,15 +472,15 @@ output(const struct tune_result *res, const struct tuneargs *ta,
 		return cli_fail();
 	}
 	b = &res->c[res->best];
-	/* the sweeps first: they can fail after work, the job file hardly */
-	if (ta->sens != NULL && write_sensitivity(ta->sens, res, t, to) !=
-	    SK_OK)
+	/* The files as one: none replaces its old version unless all are
+	 * written. */
+	afile_group_begin();
+	if (ta->sens != NULL)
+		e = write_sensitivity(ta->sens, res, t, to);
+	if (e == SK_OK && ta->out != NULL)
+		e = write_best(ta->out, b);
+	if (afile_group_end(e == SK_OK) != SK_OK || e != SK_OK)
 		return cli_fail();
-	if (ta->out != NULL && write_best(ta->out, b) != SK_OK) {
-		if (ta->sens != NULL)
-			unlink_sensitivity(ta->sens, 3);
-		return cli_fail();
-	}
 	if (ta->json)
 		return print_json(res, ta->top, ta->out);
 	printf("trace %s; %s on %d x %s; global batch %d; %zu candidates\n\n",
@@ -525,6 +528,11 @@ run(int argc, char **argv)
 	if ((rc = parse(argc, argv, longopts, &po, &ta, &space, &to,
 	    &pol)) != CLI_OK || ta.help)
 		goto out;
+	/* Only rank 0 writes; a refusal there aborts the others. */
+	if (rank == 0 && check_files(&po, &ta) != SK_OK) {
+		rc = cli_fail();
+		goto out;
+	}
 	if ((rc = search(&po, &space, &to, rank, size, &t, &cand, &n)) !=
 	    CLI_OK || rank != 0)
 		goto out;
