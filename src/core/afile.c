@@ -141,7 +141,8 @@ release(int i)
  * *exists; or *dest NULL for a device or FIFO to write in place.  SK_ERR_IO
  * naming path for what is refused.  A path that cannot be looked at (a
  * missing directory, a file as a directory) is taken as a new file: its
- * creation then says why it cannot be.
+ * creation then says why it cannot be; but a name too long is refused
+ * here.
  */
 static int
 classify(const char *path, char **dest, struct stat *st, int *exists)
@@ -159,6 +160,10 @@ classify(const char *path, char **dest, struct stat *st, int *exists)
 		return err_set_at(SK_ERR_IO, path, 0, "names a directory (it "
 		    "ends in /)");
 	if (lstat(path, &lst) != 0) {
+		/* the temporary's name, cut to fit, would not say it */
+		if (errno == ENAMETOOLONG)
+			return err_set_at(SK_ERR_IO, path, 0, "%s",
+			    strerror(errno));
 		if ((*dest = strdup(path)) == NULL)
 			return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
 		return SK_OK;

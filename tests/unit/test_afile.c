@@ -474,11 +474,12 @@ test_mode_and_hard_link(void **state)
 }
 
 /* A name too long for its temporary's ".XXXXXX" still gets written: the
- * temporary's name is cut to fit NAME_MAX. */
+ * temporary's name is cut to fit NAME_MAX.  A name beyond NAME_MAX is
+ * refused at once (its cut temporary could be made). */
 static void
 test_long_name(void **state)
 {
-	char dir[1024], name[NAME_MAX + 1], path[1400];
+	char dir[1024], name[NAME_MAX + 2], path[1400], want[1500];
 
 	(void)state;
 	empty_dir("d12", dir, sizeof dir);
@@ -489,6 +490,13 @@ test_long_name(void **state)
 	assert_string_equal(content(path), "new\n");
 	assert_int_equal(tutil_count_entries(dir), 1);
 	assert_int_equal(unlink(path), 0);
+	memset(name, 'a', NAME_MAX + 1);
+	name[NAME_MAX + 1] = '\0';
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_int_equal(afile_check(path), SK_ERR_IO);
+	snprintf(want, sizeof want, "%s: File name too long", path);
+	assert_string_equal(err_msg(), want);
+	assert_int_equal(tutil_count_entries(dir), 0);
 	assert_int_equal(rmdir(dir), 0);
 }
 
