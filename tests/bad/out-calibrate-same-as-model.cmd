@@ -1,0 +1,2 @@
+skrull show model --json >m.json
+skrull calibrate --quick --model m.json -o m.json

@@ -1,0 +1,1 @@
+skrull trace convert -o '' tests/data/cli/good.txt

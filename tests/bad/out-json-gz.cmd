@@ -1,0 +1,1 @@
+skrull plan --trace tests/data/cli/good.txt --drop-overlong -o p.json.gz

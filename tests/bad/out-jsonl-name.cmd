@@ -1,0 +1,1 @@
+skrull trace convert tests/data/cli/good.txt -o out.jsonl

@@ -1,0 +1,2 @@
+cp tests/data/cli/good.txt t.txt
+skrull plan --trace t.txt --drop-overlong -o t.txt
