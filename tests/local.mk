@@ -55,6 +55,8 @@ endif
 SK_SCRIPT_TESTS = \
 	tests/golden.sh \
 	tests/bad.sh \
+	tests/signals.sh \
+	tests/durability.sh \
 	tests/examples.sh \
 	tests/manlint.sh \
 	tests/reference.sh \
