@@ -55,6 +55,7 @@ endif
 SK_SCRIPT_TESTS = \
 	tests/golden.sh \
 	tests/bad.sh \
+	tests/outputs.sh \
 	tests/signals.sh \
 	tests/durability.sh \
 	tests/examples.sh \
