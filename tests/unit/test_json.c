@@ -264,12 +264,17 @@ test_save(void **state)
 	size_t n;
 
 	assert_non_null(root);
-	/* the mode open(2) would give: 0666 less the umask */
+	/* a new file: the mode open(2) would give, 0666 less the umask */
 	old = umask(027);
 	assert_int_equal(json_save(path, root, 0), SK_OK);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
+	/* a file replaced keeps its mode, whatever the umask */
 	umask(022);
+	assert_int_equal(json_save(path, root, 0), SK_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(unlink(path), 0);
 	assert_int_equal(json_save(path, root, 1), SK_OK);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
