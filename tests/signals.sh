@@ -28,6 +28,10 @@ cd "$work" || exit 99
 # SIGQUIT's default action dumps core: none here.
 ulimit -c 0 2>/dev/null
 HOLD=3
+# LeakSanitizer cannot run under ptrace: a sanitizer build's check at
+# exit would fail every traced command.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+export ASAN_OPTIONS
 export SKRULL
 
 have_strace=
