@@ -280,9 +280,9 @@ create_tmp(int i)
 	return fd;
 }
 
-/* The temporary of slot i takes the replaced file's owner, where the
- * process may give it (root), and its mode; a file of another owner
- * keeps no set-id bits.  0, or -1 with errno set. */
+/* The temporary open at fd takes the replaced file's (st) owner, where
+ * the process may give it (root), and its mode; a file left with another
+ * owner keeps no set-id bits.  0, or -1 with errno set. */
 static int
 match(int fd, const struct stat *st)
 {
@@ -295,6 +295,36 @@ match(int fd, const struct stat *st)
 	    fchown(fd, st->st_uid, st->st_gid) != 0)
 		mode &= 0777;
 	return fchmod(fd, mode);
+}
+
+/* Claim a slot for dest (malloc'd, the slot's from here) and create its
+ * temporary: *slot and *fd; SK_OK, or an error naming path with dest
+ * freed and no slot held. */
+static int
+begin(const char *path, char *dest, int *slot, int *fd)
+{
+	int i, e;
+
+	if ((i = claim()) < 0) {
+		free(dest);
+		return err_set_at(SK_ERR_IO, path, 0, "more than %d files "
+		    "being written at once", AFILE_MAX);
+	}
+	slots[i].dest = dest;
+	if (tmp_name(i, dest) != 0)
+		e = err_set_at(SK_ERR_IO, path, 0, "%s",
+		    strerror(ENAMETOOLONG));
+	else if ((slots[i].name = strdup(path)) == NULL)
+		e = err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+	else if ((*fd = create_tmp(i)) < 0)
+		e = err_set_at(SK_ERR_IO, path, 0, "cannot create a temporary "
+		    "file: %s", strerror(errno));
+	else {
+		*slot = i;
+		return SK_OK;
+	}
+	release(i);
+	return e;
 }
 
 /* Remove slot i's temporary and free the slot. */
@@ -314,7 +344,7 @@ afile_open(const char *path, struct afile *af)
 {
 	struct stat st;
 	char *dest;
-	int i, exists, e;
+	int exists, e;
 
 	af->path = path;
 	af->tmp = NULL;
@@ -330,29 +360,9 @@ afile_open(const char *path, struct afile *af)
 		return e;
 	if (dest == NULL)
 		return open_device(path, &st, af);
-	if ((i = claim()) < 0) {
-		free(dest);
-		return err_set_at(SK_ERR_IO, path, 0, "more than %d files "
-		    "being written at once", AFILE_MAX);
-	}
-	slots[i].dest = dest;
-	if (tmp_name(i, dest) != 0) {
-		release(i);
-		return err_set_at(SK_ERR_IO, path, 0, "%s",
-		    strerror(ENAMETOOLONG));
-	}
-	if ((slots[i].name = strdup(path)) == NULL) {
-		release(i);
-		return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
-	}
-	if ((af->fd = create_tmp(i)) < 0) {
-		err_set_at(SK_ERR_IO, path, 0, "cannot create a temporary "
-		    "file: %s", strerror(errno));
-		release(i);
-		return SK_ERR_IO;
-	}
-	af->slot = i;
-	af->tmp = slots[i].tmp;
+	if ((e = begin(path, dest, &af->slot, &af->fd)) != SK_OK)
+		return e;
+	af->tmp = slots[af->slot].tmp;
 	if ((exists && match(af->fd, &st) != 0) ||
 	    (af->sync = fcntl(af->fd, F_DUPFD_CLOEXEC, 3)) < 0) {
 		e = err_set_at(SK_ERR_IO, path, 0, "cannot set up the "
@@ -476,25 +486,9 @@ afile_check(const char *path)
 
 	if (strcmp(path, "-") == 0)
 		return SK_OK;
-	if ((e = classify(path, &dest, &st, &exists)) != SK_OK || dest == NULL)
+	if ((e = classify(path, &dest, &st, &exists)) != SK_OK || dest == NULL ||
+	    (e = begin(path, dest, &i, &fd)) != SK_OK)
 		return e;
-	if ((i = claim()) < 0) {
-		free(dest);
-		return err_set_at(SK_ERR_IO, path, 0, "more than %d files "
-		    "being written at once", AFILE_MAX);
-	}
-	slots[i].dest = dest;
-	if (tmp_name(i, dest) != 0) {
-		release(i);
-		return err_set_at(SK_ERR_IO, path, 0, "%s",
-		    strerror(ENAMETOOLONG));
-	}
-	if ((fd = create_tmp(i)) < 0) {
-		err_set_at(SK_ERR_IO, path, 0, "cannot create a temporary "
-		    "file: %s", strerror(errno));
-		release(i);
-		return SK_ERR_IO;
-	}
 	close(fd);
 	discard(i);
 	return SK_OK;
