@@ -71,7 +71,7 @@ engine_ws_init(struct ws *w, struct ctx *x)
 	w->x = x;
 	/* In flight at once: one compute operation per GPU, one collective
 	 * per GPU at most. */
-	if (sim_queue_init(&w->q, 2 * (size_t)x->G + 1) != SK_OK)
+	if (sim_queue_init(&w->q, 2 * (size_t)x->G + 1, 0) != SK_OK)
 		return SK_ERR_NOMEM;
 	w->gpu = calloc((size_t)x->G, sizeof *w->gpu);
 	w->grp = calloc(x->max_grp, sizeof *w->grp);
