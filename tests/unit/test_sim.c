@@ -204,8 +204,8 @@ test_hand_cp(void **state)
 	assert_int_equal(r.noom, 0);
 
 	/* The timeline shows the all-gathers where worked out above, and
-	 * GPU 1's local attention under the second (tid 4: GPU 1's comm
-	 * stream, 3: its compute stream). */
+	 * GPU 1's local attention under the second (tid 5: GPU 1's comm
+	 * stream, 4: its compute stream). */
 	assert_non_null(text = tutil_slurp(tutil_path("cp.json"), &n));
 	assert_non_null(tl = cJSON_Parse(text));
 	free(text);
@@ -215,13 +215,13 @@ test_hand_cp(void **state)
 		    cJSON_GetObjectItem(ev, "tid")->valueint : 0;
 		cJSON *ts = cJSON_GetObjectItem(ev, "ts");
 
-		if (strcmp(name, "cp_allgather") == 0 && tid == 4) {
+		if (strcmp(name, "cp_allgather") == 0 && tid == 5) {
 			assert_true(ts->valuedouble == 58 ||
 			    ts->valuedouble == 70);
 			assert_true(cJSON_GetObjectItem(ev, "dur")->valuedouble == 3);
 			found++;
 		}
-		if (strcmp(name, "attn_local") == 0 && tid == 3) {
+		if (strcmp(name, "attn_local") == 0 && tid == 4) {
 			assert_true(ts->valuedouble == 3 ||
 			    ts->valuedouble == 70);
 			found++;

@@ -331,7 +331,7 @@ test_spanning(void **state)
 	assert_true(report_cell(&r, 0, 3)->peak ==
 	    mem.statics + cost_act_bytes(&j, 8.0 / 4));
 
-	/* The timeline: X's all-gather on GPU 3 (tid 8 of node 0: its comm
+	/* The timeline: X's all-gather on GPU 3 (tid 11 of node 0: its comm
 	 * stream) at 34 for 9, its group all 4 GPUs from GPU 0, X being
 	 * GPU 3's micro-batch 1; GPU 2's attn_local in X at 3 and in Z (its
 	 * micro-batch 2) at 83. */
@@ -341,7 +341,7 @@ test_spanning(void **state)
 		cJSON *tid = cJSON_GetObjectItem(ev, "tid");
 		cJSON *args = cJSON_GetObjectItem(ev, "args"), *g;
 
-		if (strcmp(name, "cp_allgather") == 0 && tid->valueint == 8) {
+		if (strcmp(name, "cp_allgather") == 0 && tid->valueint == 11) {
 			assert_true(cJSON_GetObjectItem(ev, "ts")->valuedouble ==
 			    34);
 			assert_true(cJSON_GetObjectItem(ev, "dur")->valuedouble ==
@@ -354,7 +354,7 @@ test_spanning(void **state)
 			    4);
 			found++;
 		}
-		if (strcmp(name, "attn_local") == 0 && tid->valueint == 5) {
+		if (strcmp(name, "attn_local") == 0 && tid->valueint == 7) {
 			double ts = cJSON_GetObjectItem(ev, "ts")->valuedouble;
 
 			assert_true(ts == 3 || ts == 83);
