@@ -146,6 +146,7 @@ run(int argc, char **argv)
 			fprintf(stderr, "skrull: warning: %s: simulating it anyway\n",
 			    err_msg());
 	}
+	sc.job_from = plan_path != NULL ? plan_path : po.job.job_path;
 	rc = simopts_run(&sc, &p, plan_path != NULL ? plan_path : po.trace, &r);
 out:
 	free(longopts);

@@ -122,7 +122,10 @@ static int
 ns_of(double sec, const char *what, sim_ns *ns)
 {
 	if (!(sec >= 0 && sec < 86400))
-		return err_set(SK_ERR_RANGE, "%s takes %g s", what, sec);
+		return err_set(SK_ERR_RANGE, "%s would take %g s, beyond the "
+		    "simulator's limit of a day for one operation: the job's "
+		    "rates (the GPU's peak FLOP/s and HBM bandwidth, the "
+		    "efficiencies, the links) are not a machine's", what, sec);
 	*ns = to_ns(sec);
 	return SK_OK;
 }
