@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -976,6 +977,79 @@ test_stdin(void **state)
 	trace_free(&t);
 }
 
+/* ---- hostile inputs that are read, and read right ---- */
+
+/* Read path while a child writes p[0..n) into it (a FIFO). */
+static void
+read_fifo(const char *path, const void *p, size_t n, struct trace *t,
+          enum trace_format fmt)
+{
+	pid_t pid;
+	int fd, st;
+
+	assert_int_equal(mkfifo(path, 0600), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fd = open(path, O_WRONLY);
+		_exit(fd >= 0 && write(fd, p, n) == (ssize_t)n ? 0 : 1);
+	}
+	read_ok(path, NULL, t, fmt);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	unlink(path);
+}
+
+static void
+test_hostile_ok(void **state)
+{
+	static const uint32_t want[] = { 5, 7, 2147483647 };
+	static const int32_t len[] = { 347, 10919, 1823777 };
+	static const char plain[] = "347\n10919\n1823777\n";
+	unsigned char b[512];
+	char *hdr;
+	struct trace t;
+	size_t n;
+
+	trace_init(&t);
+	/* a sign, leading zeros, the largest length */
+	read_ok(tutil_put("forms.txt", "+5\n007\n2147483647\n"), NULL, &t,
+	    TRACE_FORMAT_PLAIN);
+	expect_lens(&t, want, 3);
+	/* a BOM, CRLF and blank lines (CRLF too) at the end */
+	read_ok(tutil_put("bom.txt", "\xef\xbb\xbf+5\r\n007\r\n"
+	    "2147483647\r\n\r\n \r\n"), NULL, &t, TRACE_FORMAT_PLAIN);
+	expect_lens(&t, want, 3);
+	read_ok(tutil_put("bom.csv", "\xef\xbb\xbf\"len\"\r\n5\r\n7\r\n"
+	    "2147483647\r\n\r\n"), NULL, &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, want, 3);
+	read_ok(tutil_put("bom.jsonl", "\xef\xbb\xbf{\"len\": 5.0}\r\n"
+	    "{\"len\": 7e0}\r\n{\"len\": 2.147483647e9}\r\n"), NULL, &t,
+	    TRACE_FORMAT_JSONL);
+	expect_lens(&t, want, 3);
+	/* quoted commas, in the header and in a record */
+	read_ok(tutil_put("quoted.csv", "\"a, b\",len\nx,5\n\"y, z, w\",7\n"
+	    "q,2147483647\n"), NULL, &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, want, 3);
+	/* a header longer than the first block (64 KiB): detection sees
+	 * only its names, and the header is still one */
+	hdr = malloc(70000 + 32);
+	assert_non_null(hdr);
+	memset(hdr, 'a', 70000);
+	strcpy(hdr + 70000, ",len\nx,5\nx,7\nx,2147483647\n");
+	read_ok(tutil_put("wide.csv", hdr), NULL, &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, want, 3);
+	free(hdr);
+	/* a FIFO: no size to check, streamed like standard input */
+	read_fifo(tutil_path("fifo.txt"), plain, strlen(plain), &t,
+	    TRACE_FORMAT_PLAIN);
+	expect_lens(&t, (const uint32_t *)len, 3);
+	n = idx_bytes(b, 1, 4, len, 3, 3);
+	read_fifo(tutil_path("fifo.idx"), b, n, &t, TRACE_FORMAT_IDX);
+	expect_lens(&t, (const uint32_t *)len, 3);
+	trace_free(&t);
+}
+
 /* ---- writers ---- */
 
 static void
@@ -1125,6 +1199,7 @@ main(void)
 		cmocka_unit_test(test_gzip_members),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_hostile_ok),
 		cmocka_unit_test(test_write_roundtrip),
 		cmocka_unit_test(test_write_npy_bytes),
 		cmocka_unit_test(test_write_bad),
