@@ -371,53 +371,15 @@ trd_parse_int(const char *s, size_t n, long long *v)
 	return 1;
 }
 
-/*
- * Copy s[0..n) into dst for a message, shortened if long, with control
- * bytes written as escapes ("\r", "\t", "\x1b"): a stray carriage return
- * would otherwise overwrite the message on a terminal, and an escape
- * sequence from the file would be obeyed by it.
- */
-static size_t
-esc_width(unsigned char c)
-{
-	if (c >= 0x20 && c != 0x7f)
-		return 1;
-	return c == '\r' || c == '\t' || c == '\n' ? 2 : 4;
-}
-
+/* Copy s[0..n) into dst for a message, shortened if long. */
 const char *
 trd_excerpt(char *dst, size_t cap, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, k = 0, room = 0, w;
-	unsigned char c;
-
-	for (i = 0; i < n; i++)
-		room += esc_width((unsigned char)s[i]);
-	/* all of it, or what leaves room for "..." */
-	room = room < cap ? cap - 1 : cap - 4;
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (k + (w = esc_width(c)) > room)
-			break;
-		if (w == 1) {
-			dst[k++] = (char)c;
-			continue;
-		}
-		dst[k++] = '\\';
-		if (w == 2) {
-			dst[k++] = c == '\r' ? 'r' : c == '\t' ? 't' : 'n';
-			continue;
-		}
-		dst[k++] = 'x';
-		dst[k++] = hex[c >> 4];
-		dst[k++] = hex[c & 15];
-	}
-	if (i < n) {
-		memcpy(dst + k, "...", 4);
-		return dst;
-	}
-	dst[k] = '\0';
+	if (n < cap) {
+		memcpy(dst, s, n);
+		dst[n] = '\0';
+	} else
+		snprintf(dst, cap, "%.*s...", (int)(cap - 4), s);
 	return dst;
 }
 

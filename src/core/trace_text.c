@@ -345,7 +345,7 @@ static int
 csv_value(struct rd *r, unsigned long long at, const struct fieldspec *f,
           const struct span *sp, uint32_t *out)
 {
-	char txt[48], ctx[300], name[200];
+	char txt[48], ctx[300];
 	long long v, sum = 0;
 	const char *s;
 	size_t i, n;
@@ -362,8 +362,7 @@ csv_value(struct rd *r, unsigned long long at, const struct fieldspec *f,
 			continue;
 		}
 		trd_excerpt(txt, sizeof txt, s, n);
-		snprintf(ctx, sizeof ctx, "column '%s': ", trd_excerpt(name,
-		    sizeof name, f->term[i].name, strlen(f->term[i].name)));
+		snprintf(ctx, sizeof ctx, "column '%s': ", f->term[i].name);
 		/* a TSV or a semicolon CSV reads as one column of text */
 		if (!ok)
 			return trd_bad(r, at, SK_ERR_FORMAT, "%s'%s' is not an "
