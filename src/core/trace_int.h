@@ -4,11 +4,12 @@
  * functions they call across files:
  *
  *   trace.c        struct trace, format names, detection, trace_read
- *   trace_rd.c     trd_: the (gzip-transparent) block reader, its lines, and
- *                  the value checks and bad-record rule of every format
+ *   trace_rd.c     trd_: the block reader (read(2), gzip members inflated
+ *                  here), its lines, and the value checks and bad-record
+ *                  rule of every format
  *   trace_text.c   ttext_: plain, CSV and JSONL, with field specifications
  *   trace_bin.c    tbin_: NumPy .npy (its Python-literal header) and
- *                  Megatron-LM .idx
+ *                  Megatron-LM .idx, each checked against the file's size
  *   trace_write.c  trace_write: plain, CSV and .npy, gzip or not, atomic
  */
 #ifndef SKRULL_TRACE_INT_H
