@@ -303,59 +303,117 @@ moves(struct sched_ws *ws, size_t n)
 	}
 }
 
+/* A DP rank's micro-batch y's room on CP rank r, scaled tokens. */
+#define ROOM(ws, y, r) \
+	((ws)->mroom[(size_t)(y) * (size_t)(ws)->N + (size_t)(r)])
+
+/* The first micro-batch from y on whose ranks [f, f + g) a share of need
+ * scaled tokens fits; *m are open, the next one opened (all room) when
+ * the search reaches it. */
+static size_t
+first_fit(struct sched_ws *ws, size_t y, size_t *m, int f, int g,
+    int64_t need)
+{
+	int r, ok;
+
+	for (;; y++) {
+		if (y == *m) {
+			for (r = 0; r < ws->N; r++)
+				ROOM(ws, y, r) = (int64_t)ws->cap;
+			(*m)++;
+		}
+		for (r = f, ok = 1; r < f + g && ok; r++)
+			ok = ROOM(ws, y, r) >= need;
+		if (ok)
+			return y;
+	}
+}
+
 /*
  * Step 4 for DP rank d: its samples sub[0..c) (groups first, each kind
- * heaviest first) first-fit into micro-batches by each rank's scaled
+ * heaviest first) into micro-batches by each rank's room, its scaled
  * memory (ws.h: N x whole tokens + (N / size) x a group's lengths <=
- * N x C), appended to the second composition's arrays from micro-batch
- * mmb0[d]; each micro-batch's estimate into mmbt and the ranks' clocks
- * (from the spans' seconds) advanced.  Every sample fits an empty
- * micro-batch: its group holds it.
+ * N x C).  All first-fit: the groups land in the first micro-batches,
+ * where their members' clocks are still close, and the count is one
+ * that fits.  Then the whole samples again, each into the one of those
+ * with the most room on its rank (the first on ties), else the first
+ * later one with room: only a group's members run in step, and each
+ * rank's tokens (the activations it holds at once) spread evenly over
+ * the micro-batches instead of filling the first.  Every sample fits an
+ * empty
+ * micro-batch (its group holds it).  Appended to the second
+ * composition's arrays from micro-batch mmb0[d], in sub's order within
+ * each; their estimates into mmbt, the ranks' clocks (from the spans'
+ * seconds) advanced through them.
  */
 static void
-pack(struct sched_ws *ws, const uint32_t *len, uint32_t *sub, size_t c,
-    int d)
+pack(struct sched_ws *ws, const uint32_t *len, const uint32_t *sub,
+    size_t c, int d)
 {
 	const struct job *j = &ws->job;
 	int64_t need;
-	size_t q, kept, x = ws->mmb0[d], at = ws->mmbfirst[x];
+	size_t q, y, x, m = 0, mf, x0 = ws->mmb0[d], at = ws->mmbfirst[x0];
 	uint32_t i;
-	int N = ws->N, f, g, r, ok;
+	int N = ws->N, f, g, r;
 
-	for (r = 0; r < N; r++)
-		ws->clk[d * N + r] = ws->pre[d] / N;
-	while (c > 0) {
+	for (q = 0; q < c; q++) {
+		i = sub[q];
+		f = ws->mgpu[i] - d * N;
+		g = ws->msize[i];
+		need = (int64_t)(N / g) * len[i];
+		ws->mmb[i] = (uint32_t)first_fit(ws, 0, &m, f, g, need);
+		for (r = f; r < f + g; r++)
+			ROOM(ws, ws->mmb[i], r) -= need;
+	}
+	/* The groups stay; the room they leave, for the whole ones. */
+	mf = m;
+	for (y = 0; y < mf; y++)
 		for (r = 0; r < N; r++)
-			ws->rb[r] = (int64_t)ws->cap;
+			ROOM(ws, y, r) = (int64_t)ws->cap;
+	for (q = 0; q < c && (g = ws->msize[sub[q]]) > 1; q++)
+		for (r = ws->mgpu[sub[q]] - d * N; r < ws->mgpu[sub[q]] -
+		    d * N + g; r++)
+			ROOM(ws, ws->mmb[sub[q]], r) -= (int64_t)(N / g) *
+			    len[sub[q]];
+	for (; q < c; q++) {
+		i = sub[q];
+		f = ws->mgpu[i] - d * N;
+		need = (int64_t)N * len[i];
+		for (y = 1, x = 0; y < mf; y++)
+			if (ROOM(ws, y, f) > ROOM(ws, x, f))
+				x = y;
+		if (ROOM(ws, x, f) < need)
+			x = first_fit(ws, mf, &m, f, 1, need);
+		ROOM(ws, x, f) -= need;
+		ws->mmb[i] = (uint32_t)x;
+	}
+	/* The micro-batches in order, each its samples in sub's; one that
+	 * the spreading left empty is left out. */
+	for (y = 0, x = x0; y < m; y++) {
 		ws->mmbfirst[x] = at;
-		for (q = 0, kept = 0; q < c; q++) {
+		for (q = 0; q < c; q++) {
 			i = sub[q];
-			f = ws->mgpu[i] - d * N;
-			g = ws->msize[i];
-			need = (int64_t)(N / g) * len[i];
-			for (r = f, ok = 1; r < f + g && ok; r++)
-				ok = ws->rb[r] >= need;
-			if (!ok) {
-				sub[kept++] = i;
+			if (ws->mmb[i] != y)
 				continue;
-			}
-			for (r = f; r < f + g; r++)
-				ws->rb[r] -= need;
 			ws->marr[at] = i;
 			ws->mitems[at].len = len[i];
-			ws->mitems[at].first = f;
-			ws->mitems[at++].size = g;
+			ws->mitems[at].first = ws->mgpu[i] - d * N;
+			ws->mitems[at++].size = ws->msize[i];
 		}
-		q = ws->mmbfirst[x];
-		ws->mmbt[x] = mbtime_eval(&ws->mbt, j, N, d * N, ws->mitems + q,
-		    at - q, ws->rsec);
-		mesh_clock(ws->mitems + q, at - q, ws->rsec, N, ws->reach,
-		    ws->clk + d * N);
-		x++;
-		c = kept;
+		x += at > ws->mmbfirst[x];
 	}
 	ws->mmb0[d + 1] = x;
 	ws->mmbfirst[x] = at;
+	for (r = 0; r < N; r++)
+		ws->clk[d * N + r] = ws->pre[d] / N;
+	for (y = x0; y < x; y++) {
+		q = ws->mmbfirst[y];
+		c = ws->mmbfirst[y + 1] - q;
+		ws->mmbt[y] = mbtime_eval(&ws->mbt, j, N, d * N,
+		    ws->mitems + q, c, ws->rsec);
+		mesh_clock(ws->mitems + q, c, ws->rsec, N, ws->reach,
+		    ws->clk + d * N);
+	}
 }
 
 double

@@ -78,6 +78,8 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	ws->rmb0 = calloc(dp + 1, sizeof *ws->rmb0);
 	ws->msize = calloc(n, sizeof *ws->msize);
 	ws->mgpu = calloc(n, sizeof *ws->mgpu);
+	ws->mmb = calloc(n, sizeof *ws->mmb);
+	ws->mroom = calloc(n, N * sizeof *ws->mroom);
 	ws->mw = calloc(n, sizeof *ws->mw);
 	ws->marr = calloc(n, sizeof *ws->marr);
 	ws->mitems = calloc(n, sizeof *ws->mitems);
@@ -92,7 +94,8 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 		;
 	ws->htree = calloc(2 * (size_t)ws->hP, sizeof *ws->htree);
 	ws->mcnt = calloc(2 * dp + 1, sizeof *ws->mcnt);
-	if (ws->msize == NULL || ws->mgpu == NULL || ws->mw == NULL ||
+	if (ws->msize == NULL || ws->mgpu == NULL || ws->mmb == NULL ||
+	    ws->mroom == NULL || ws->mw == NULL ||
 	    ws->marr == NULL || ws->mitems == NULL || ws->mmbfirst == NULL ||
 	    ws->mmbt == NULL || ws->mmb0 == NULL || ws->gload == NULL ||
 	    ws->clk == NULL || ws->rsec == NULL || ws->reach == NULL ||
@@ -169,6 +172,8 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->rmb0);
 	free(ws->msize);
 	free(ws->mgpu);
+	free(ws->mmb);
+	free(ws->mroom);
 	free(ws->mw);
 	free(ws->marr);
 	free(ws->mitems);

@@ -96,6 +96,10 @@ struct sched_ws {
 	 * mgpu[i] and each member's seconds mw[i]; the micro-batches in
 	 * marr, mitems, mmbfirst, mmbt, mmb0, as rarr ... rmb0 above. */
 	int32_t *msize, *mgpu;      /* max */
+	uint32_t *mmb;              /* max: its micro-batch of its DP rank's */
+	int64_t *mroom;             /* max x cp: a DP rank's micro-batch y's
+	                               room on CP rank r at y cp + r, scaled
+	                               tokens (ws.h's memory) */
 	double *mw;                 /* max */
 	uint32_t *marr;             /* max */
 	struct mbt_item *mitems;    /* max */
