@@ -26,11 +26,12 @@
  *      choose_spans are already on their GPUs;
  *   3. bounded moves and swaps of whole samples between the most and the
  *      least loaded GPU narrow the gap that LPT leaves;
- *   4. each DP rank's samples, groups first, fill micro-batches first-fit
- *      by each rank's memory: the first takes every sample that fits,
- *      the next the rest, ... so that groups sit early, where their
- *      members' clocks are still close, and the last (whose backward
- *      carries the DP gradient collectives) is light.
+ *   4. each DP rank's samples, groups first, into micro-batches by each
+ *      rank's memory: first-fit, so that the groups sit in the first
+ *      ones, where their members' clocks are still close, and the count
+ *      is one that fits; then the whole samples spread again over that
+ *      many, each where its rank has the most room, so that a rank's
+ *      activations are spread rather than filling the first.
  *
  * Either composition is then measured by the same estimate, mesh_clock:
  * per GPU a clock that runs through its micro-batches, advanced by its
@@ -38,10 +39,15 @@
  * that overlap it) run in lockstep, so they end together at the latest
  * of their starts plus the slowest of their seconds.  The iteration's
  * estimate is the latest clock.  tgds_compose keeps the DP-first
- * composition unless the GPU-first one is estimated faster.
+ * composition unless the GPU-first one is estimated faster.  Left out of
+ * the estimate: the DP gradient collectives of the last micro-batch,
+ * which a shard group there waits for at every layer (the simulator's
+ * rule: they share its communication stream), so that it may end after
+ * the GPUs that start their last micro-batch latest.
  *
- * No allocation: the workspace's gload, htree, clk, rsec, reach,
- * mcnt, msize, mgpu, mw and the m* arrays of the second composition.
+ * No allocation: the workspace's gload, htree, clk, rsec, reach, mcnt,
+ * msize, mgpu, mmb, mroom, mw and the m* arrays of the second
+ * composition.
  */
 #include <math.h>
 #include <stddef.h>
