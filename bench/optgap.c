@@ -63,7 +63,8 @@ skrull_mb(struct sched_ws *ws, const uint32_t *len, const double *w,
 		ws->arr[i] = (uint32_t)i;
 		ws->w[i] = w[i];
 	}
-	return tgds_place_mb(ws, len, skrull_gplace, 1, 0, n, g0, it, &t);
+	return tgds_place_mb(ws, len, skrull_gplace, 1, 0, n, g0, it, &t,
+	    NULL);
 }
 static const char *const row[NG] = {
 	"2", "4", "8", "all", "C<4K", "C4-16K", "C>=16K"

@@ -91,6 +91,17 @@ n=$((lim * 1024 / 16))
 under $lim "$SKRULL" plan --trace n.npy
 check "planning $n samples is refused after reading them" \
     "skrull: plan: needs about $(gib $((32 * n))) GiB for $n samples, $have"
+# Synthesising or sampling 5 n samples: 20 n bytes of lengths, 1.25 times
+# the limit (n is the limit over 16 bytes): refused before drawing.
+m=$((5 * n))
+under $lim "$SKRULL" trace synth -n $m -o s.npy lognormal:1000:0.5
+check "synthesising $m samples is refused before drawing" \
+    "skrull: synthesis: needs about $(gib $((4 * m))) GiB for $m samples, $have"
+[ ! -e s.npy ]
+tap_check $? "nothing is written"
+under $lim "$SKRULL" trace sample -n $m --replace -o s.npy n.npy
+check "sampling $m of them is refused before drawing" \
+    "skrull: n.npy: sampling: needs about $(gib $((4 * m))) GiB for $m samples, $have"
 # Their statistics need 12 n bytes, three quarters of the limit: with
 # skrull's own (at most half the limit), they fit in twice the limit.
 under $((2 * lim)) "$SKRULL" trace stats n.npy

@@ -17,6 +17,7 @@ SK_UNIT_TESTS = \
 	tests/unit/test_dacp \
 	tests/unit/test_gds \
 	tests/unit/test_skrull \
+	tests/unit/test_mesh \
 	tests/unit/test_opt \
 	tests/unit/test_sched \
 	tests/unit/test_peers \
@@ -94,6 +95,7 @@ tests_unit_test_queue_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sim_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_sim_groups_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_skrull_LDADD = $(SK_SIM_LIBS) $(LDADD)
+tests_unit_test_mesh_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_tune_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_sens_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_svg_LDADD = $(SK_TUNE_LIBS) $(LDADD)

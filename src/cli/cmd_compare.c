@@ -452,6 +452,7 @@ run(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
+	sc.job_from = po.job.job_path;
 	if ((rc = simulate_all(&sc, &po.job.job, &t, po.trace, e, n)) != CLI_OK)
 		goto out;
 	if (!json) {

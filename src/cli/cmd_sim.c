@@ -142,9 +142,11 @@ run(int argc, char **argv)
 		    (rc = jobopts_profile(po.job.profile, &p.job.cluster)) != CLI_OK)
 			goto out;
 		rc = CLI_FAIL;
-		if (plan_validate(&p, NULL) != SK_OK)
-			fprintf(stderr, "skrull: warning: %s: %s: simulating it anyway\n",
-			    plan_path, err_msg());
+		if (plan_validate(&p, NULL) != SK_OK) {
+			err_prefix(plan_path);
+			fprintf(stderr, "skrull: warning: %s: simulating it "
+			    "anyway\n", err_msg());
+		}
 	} else {
 		if ((rc = planopts_finish(&po, &cmd_sim)) != CLI_OK ||
 		    (rc = planopts_plan(&po, &t, &p, &secs)) != CLI_OK)
@@ -154,6 +156,7 @@ run(int argc, char **argv)
 			fprintf(stderr, "skrull: warning: %s: simulating it anyway\n",
 			    err_msg());
 	}
+	sc.job_from = plan_path != NULL ? plan_path : po.job.job_path;
 	rc = simopts_run(&sc, &p, plan_path != NULL ? plan_path : po.trace, &r);
 out:
 	free(longopts);

@@ -264,10 +264,14 @@ print_stats(const char *path, const struct trace_read_info *info,
 static void
 report_skipped(const char *path, const struct trace_read_info *info)
 {
-	if (info->skipped > 0)
-		fprintf(stderr, "skrull: %s: skipped %zu bad record%s (first: %llu)\n",
-		    path, info->skipped, info->skipped == 1 ? "" : "s",
-		    info->first_skipped);
+	char esc[ERR_MSG_MAX];
+
+	if (info->skipped == 0)
+		return;
+	err_escape(esc, sizeof esc, path);
+	fprintf(stderr, "skrull: %s: skipped %zu bad record%s (first: %llu)\n",
+	    esc, info->skipped, info->skipped == 1 ? "" : "s",
+	    info->first_skipped);
 }
 
 static int

@@ -271,11 +271,17 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 		return cli_fail();
 	if (j->bucket_auto && (j->bucket = cost_bucket(j)) == 0) {
 		cost_memory(j, &mem);
-		err_set(SK_ERR_RANGE, "model does not fit: static memory %.2f GiB "
-		    "per GPU leaves no room for activations in %.2f GiB (HBM "
-		    "%.2f GiB less the %.2f GiB reserve)", mem.statics / GIB,
+		err_set(SK_ERR_RANGE, "model %s does not fit: static memory "
+		    "%.2f GiB per GPU (weights, gradients and optimizer state "
+		    "at ZeRO %d over %d GPU%s) leaves no room for activations "
+		    "in %.2f GiB (HBM %.2f GiB less the %.2f GiB reserve)",
+		    j->model.name, mem.statics / GIB, j->zero, j->dp * j->cp,
+		    j->dp * j->cp == 1 ? "" : "s",
 		    (j->cluster.gpu.hbm_bytes - j->reserve) / GIB,
 		    j->cluster.gpu.hbm_bytes / GIB, j->reserve / GIB);
+		/* the file the model came from, where one did */
+		if (o->job_path != NULL)
+			err_prefix(o->job_path);
 		return cli_fail();
 	}
 	return CLI_OK;

@@ -163,7 +163,8 @@ help(const char *name)
 	char *argv[3];
 
 	if (cmd == NULL) {
-		fprintf(stderr, "skrull: unknown command '%s'\n", name);
+		err_set(SK_ERR_ARG, "unknown command '%s'", name);
+		fprintf(stderr, "skrull: %s\n", err_msg());
 		usage(stderr);
 		return CLI_USAGE;
 	}
@@ -183,13 +184,15 @@ cli_fail(void)
 int
 cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 {
+	char raw[ERR_MSG_MAX], esc[ERR_MSG_MAX];
 	va_list ap;
 
-	fputs("skrull: ", stderr);
+	/* the arguments are the user's: escaped as messages are (err.h) */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: %s\n", cmd->usage);
+	err_escape(esc, sizeof esc, raw);
+	fprintf(stderr, "skrull: %s\nusage: %s\n", esc, cmd->usage);
 	return CLI_USAGE;
 }
 
@@ -273,7 +276,8 @@ main(int argc, char **argv)
 		return help(argv[2]);
 	}
 	if ((cmd = find(argv[1])) == NULL) {
-		fprintf(stderr, "skrull: unknown command '%s'\n", argv[1]);
+		err_set(SK_ERR_ARG, "unknown command '%s'", argv[1]);
+		fprintf(stderr, "skrull: %s\n", err_msg());
 		usage(stderr);
 		return CLI_USAGE;
 	}

@@ -94,8 +94,11 @@ simopts_simulate(struct simopts *s, const struct plan *p, struct report *r)
 	s->opts.count = end - s->first;
 	s->opts.events = &s->events;
 	t0 = planopts_now();
-	if (sim_run(p, &s->opts, r) != SK_OK)
+	if (sim_run(p, &s->opts, r) != SK_OK) {
+		if (s->job_from != NULL && err_code() == SK_ERR_RANGE)
+			err_prefix(s->job_from);
 		return cli_fail();
+	}
 	s->wall = planopts_now() - t0;
 	return CLI_OK;
 }

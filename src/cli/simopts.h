@@ -20,6 +20,9 @@ struct simopts {
 	int json, per_gpu;
 	double wall;           /* seconds the last simulation took */
 	uint64_t events;       /* events it processed */
+	const char *job_from;  /* the file the plan's job came from (a plan
+	                          or job file; NULL: options and presets),
+	                          named by a failure the job causes */
 };
 
 void simopts_init(struct simopts *s);

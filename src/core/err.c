@@ -8,18 +8,48 @@
 static _Thread_local char msg[ERR_MSG_MAX];
 static _Thread_local int last;
 
+size_t
+err_escape(char *dst, size_t cap, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	unsigned char c;
+	char e[4];
+	int k;
+
+	for (; (c = (unsigned char)*src) != '\0'; src++) {
+		k = 0;
+		if (c == '\n' || c == '\r' || c == '\t') {
+			e[k++] = '\\';
+			e[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			e[k++] = '\\';
+			e[k++] = 'x';
+			e[k++] = hex[c >> 4];
+			e[k++] = hex[c & 15];
+		} else
+			e[k++] = (char)c;
+		if (o + (size_t)k + 1 > cap)
+			break;
+		memcpy(dst + o, e, (size_t)k);
+		o += (size_t)k;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 /* The single point every error passes through. */
 __attribute__((format(printf, 3, 0)))
 static int
 vset(int code, const char *prefix, const char *fmt, va_list ap)
 {
+	char raw[ERR_MSG_MAX];
 	size_t off = 0;
 
-	if (prefix != NULL) {
-		int w = snprintf(msg, sizeof msg, "%s", prefix);
-		off = w < 0 ? 0 : (size_t)w < sizeof msg ? (size_t)w : sizeof msg - 1;
-	}
-	vsnprintf(msg + off, sizeof msg - off, fmt, ap);
+	if (prefix != NULL)
+		off = err_escape(msg, sizeof msg, prefix);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	err_escape(msg + off, sizeof msg - off, raw);
 	last = code;
 	return code;
 }
@@ -57,7 +87,8 @@ err_set_at(int code, const char *path, unsigned long long line,
 void
 err_prefix(const char *prefix)
 {
-	size_t p = strlen(prefix) + 2, m = strlen(msg);
+	char pre[ERR_MSG_MAX];
+	size_t p = err_escape(pre, sizeof pre - 2, prefix) + 2, m = strlen(msg);
 
 	/* Keep the prefix whole when it fits; the message loses its tail. */
 	if (p > sizeof msg - 1)
@@ -66,7 +97,7 @@ err_prefix(const char *prefix)
 		m = sizeof msg - 1 - p;
 	memmove(msg + p, msg, m);
 	msg[p + m] = '\0';
-	memcpy(msg, prefix, p - 2);
+	memcpy(msg, pre, p - 2);
 	msg[p - 2] = ':';
 	msg[p - 1] = ' ';
 }

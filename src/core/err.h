@@ -9,10 +9,15 @@
  * the command layer prints err_msg() prefixed with "skrull: ".
  *
  * The message lives in thread-local storage owned by this module: it stays
- * valid until the next err_set*() or err_clear() on the same thread.
+ * valid until the next err_set*() or err_clear() on the same thread.  Its
+ * control characters (a file name's newline or escape sequence, which
+ * could forge lines or drive the terminal) are written as err_escape
+ * writes them, so a message is always one line of printable text.
  */
 #ifndef SKRULL_ERR_H
 #define SKRULL_ERR_H
+
+#include <stddef.h>
 
 enum sk_err {
 	SK_OK = 0,
@@ -45,6 +50,12 @@ void err_prefix(const char *prefix);
 const char *err_msg(void);
 int err_code(void);
 void err_clear(void);
+
+/* src into dst (cap bytes, cap >= 1, always terminated) with each control
+ * character (below 0x20, and 0x7f) written as \n, \r, \t or \xHH,
+ * stopping before an escape that would not fit; returns the bytes
+ * written. */
+size_t err_escape(char *dst, size_t cap, const char *src);
 
 /* A short name of a code, for JSON error objects: "io", "format", ... */
 const char *err_name(int code);

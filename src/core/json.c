@@ -8,15 +8,11 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <zlib.h>
 
 #include "afile.h"
 #include "err.h"
 #include "json.h"
-
-/* Bytes asked of gzread per call (its length argument is an unsigned
- * int, so a whole file cannot be read in one call). */
-#define CHUNK (1 << 20)
+#include "trace_int.h"
 
 /* The first buffer, bytes: a job or a profile fits. */
 #define FIRST (64 * 1024)
@@ -50,36 +46,28 @@ missing(const char *where, const char *key)
 }
 
 /* Read the whole (possibly gzip-compressed) stream into a NUL-terminated
- * buffer. */
+ * buffer, through the trace readers' block reader (trace_int.h): it
+ * accounts for every byte of a gzip file (a corrupt second member or
+ * trailing data is an error, where gzread stops without a word). */
 static int
 slurp(const char *path, const char *name, char **text, size_t *len)
 {
-	gzFile gz;
+	struct rd r;
 	char *buf = NULL, *p;
-	size_t n = 0, cap = 0;
-	int fd, got, rc, errnum, e = SK_OK;
-	const char *msg;
+	size_t n = 0, cap = 0, got;
+	int e;
 
-	if (strcmp(path, "-") == 0) {
-		/* gzclose closes its descriptor; standard input stays open. */
-		if ((fd = dup(0)) == -1)
-			return err_set_at(SK_ERR_IO, name, 0, "cannot open: %s",
-			    strerror(errno));
-		if ((gz = gzdopen(fd, "rb")) == NULL) {
-			close(fd);
-			return err_set_at(SK_ERR_IO, name, 0, "cannot open: %s",
-			    strerror(errno));
-		}
-	} else {
-		errno = 0;
-		if ((gz = gzopen(path, "rb")) == NULL)
-			return err_set_at(SK_ERR_IO, name, 0, "cannot open: %s",
-			    errno != 0 ? strerror(errno) : "out of memory");
-	}
+	memset(&r, 0, sizeof r);
+	r.name = name;
+	if ((e = trd_open(&r, path)) != SK_OK)
+		goto out;
 	for (;;) {
+		if ((e = trd_refill(&r)) != SK_OK)
+			goto out;
+		got = r.end - r.pos;
 		/* Grown by doubling from FIRST, so that the many small files
 		 * (jobs, profiles) do not each cost a large allocation. */
-		if (cap - n < 2) {
+		while (cap - n < got + 1) {
 			cap = cap == 0 ? FIRST : 2 * cap;
 			if ((p = realloc(buf, cap)) == NULL) {
 				e = err_set_at(SK_ERR_NOMEM, name, 0,
@@ -88,33 +76,23 @@ slurp(const char *path, const char *name, char **text, size_t *len)
 			}
 			buf = p;
 		}
-		if ((got = gzread(gz, buf + n, (unsigned)(cap - n - 1 < CHUNK ?
-		    cap - n - 1 : CHUNK))) < 0) {
-			msg = gzerror(gz, &errnum);
-			/* zlib's message repeats the name: "NAME: text" */
-			if ((p = strrchr(msg, ':')) != NULL && p[1] == ' ')
-				msg = p + 2;
-			e = err_set_at(SK_ERR_IO, name, 0, "read error: %s",
-			    errnum == Z_ERRNO ? strerror(errno) : msg);
-			goto out;
-		}
-		if (got == 0)
-			break;
-		/* checked per chunk, so that a gzip bomb of zeros stops at
+		/* checked per block, so that a gzip bomb of zeros stops at
 		 * the first one instead of filling memory */
-		if ((p = memchr(buf + n, '\0', (size_t)got)) != NULL) {
+		if ((p = memchr(r.buf + r.pos, '\0', got)) != NULL) {
 			e = err_set_at(SK_ERR_FORMAT, name, 0, "byte %zu: not a "
-			    "JSON file (it holds a NUL byte)", (size_t)(p - buf));
+			    "JSON file (it holds a NUL byte)",
+			    n + (size_t)(p - (r.buf + r.pos)));
 			goto out;
 		}
-		n += (size_t)got;
+		memcpy(buf + n, r.buf + r.pos, got);
+		n += got;
+		r.pos = r.end;
+		if (r.eof)
+			break;
 	}
 	buf[n] = '\0';
 out:
-	rc = gzclose(gz);
-	if (e == SK_OK && rc != Z_OK)
-		e = err_set_at(SK_ERR_IO, name, 0, "read error: %s",
-		    rc == Z_ERRNO ? strerror(errno) : zError(rc));
+	trd_close(&r);
 	if (e != SK_OK) {
 		free(buf);
 		return e;

@@ -128,6 +128,116 @@ model_preset(const char *name, struct model *m)
 	return SK_OK;
 }
 
+/*
+ * A Hugging Face config.json: the members a causal decoder's configuration
+ * has in transformers (LlamaConfig, Qwen2Config, MistralConfig, ...), the
+ * others ignored since a config holds dozens the cost model has no use
+ * for; a multimodal model's "text_config" is the decoder's.  Mixture-of-
+ * experts configurations are refused: the cost model is of a dense MLP.
+ */
+static const char *const hf_moe[] = {
+	"num_experts", "num_local_experts", "n_routed_experts",
+	"moe_intermediate_size"
+};
+
+static int
+is_hf(const cJSON *o)
+{
+	return cJSON_IsObject(o) &&
+	    cJSON_GetObjectItemCaseSensitive(o, "num_hidden_layers") != NULL;
+}
+
+/* The name of an HF model: "_name_or_path"'s last part, else the folder
+ * holding config.json, else the first architecture, else "hf-model". */
+static void
+hf_name(const cJSON *o, const char *path, char *name)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "_name_or_path");
+	const char *s = NULL, *e;
+	size_t n = 0;
+
+	if (cJSON_IsString(a) && a->valuestring[0] != '\0') {
+		s = strrchr(a->valuestring, '/');
+		s = s != NULL && s[1] != '\0' ? s + 1 : a->valuestring;
+		n = strlen(s);
+	} else if ((e = strrchr(path, '/')) != NULL &&
+	    strcmp(e + 1, "config.json") == 0 && e > path) {
+		for (s = e; s > path && s[-1] != '/'; s--)
+			;
+		n = (size_t)(e - s);
+	}
+	if (n == 0 && (a = cJSON_GetObjectItemCaseSensitive(o,
+	    "architectures")) != NULL && cJSON_IsString(cJSON_GetArrayItem(a,
+	    0))) {
+		s = cJSON_GetArrayItem(a, 0)->valuestring;
+		n = strlen(s);
+	}
+	if (n == 0) {
+		s = "hf-model";
+		n = strlen(s);
+	}
+	if (n >= MODEL_NAME_MAX)
+		n = MODEL_NAME_MAX - 1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+}
+
+static int
+model_from_hf(const cJSON *o, const char *path, struct model *m)
+{
+	static const struct { const char *key; size_t field; int need; } map[] = {
+		{ "num_hidden_layers", 0, 1 }, { "hidden_size", 1, 1 },
+		{ "num_attention_heads", 2, 1 }, { "num_key_value_heads", 3, 0 },
+		{ "head_dim", 4, 0 }, { "intermediate_size", 5, 1 },
+		{ "vocab_size", 6, 1 },
+	};
+	const cJSON *mt;
+	struct model t;
+	long long v;
+	size_t i;
+	int e;
+
+	for (i = 0; i < sizeof hf_moe / sizeof hf_moe[0]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(o, hf_moe[i]) != NULL)
+			return err_set(SK_ERR_UNSUPPORTED, "%s: \"%s\": a "
+			    "mixture-of-experts model; skrull's cost model is of "
+			    "dense transformers", path, hf_moe[i]);
+	memset(&t, 0, sizeof t);
+	hf_name(o, path, t.name);
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		v = 0;
+		e = map[i].need ? json_get_int(o, map[i].key, path,
+		    fields[map[i].field].lo, fields[map[i].field].hi, &v) :
+		    json_opt_int(o, map[i].key, path, fields[map[i].field].lo,
+		    fields[map[i].field].hi, &v);
+		if (e != SK_OK)
+			return e;
+		set_field(&t, map[i].field, (int)v);
+	}
+	/* transformers' defaults: as many K/V heads as query heads, head_dim
+	 * hidden_size / num_attention_heads */
+	if (t.kv_heads == 0)
+		t.kv_heads = t.heads;
+	if (t.head_dim == 0) {
+		if (t.hidden % t.heads != 0)
+			return err_set(SK_ERR_FORMAT, "%s: no head_dim, and "
+			    "hidden_size %d is not a multiple of "
+			    "num_attention_heads %d", path, t.hidden, t.heads);
+		t.head_dim = t.hidden / t.heads;
+	}
+	/* Absent, the untied default of LlamaConfig and Qwen2Config; Qwen2
+	 * attention always has Q/K/V biases, the others when attention_bias
+	 * says so. */
+	mt = cJSON_GetObjectItemCaseSensitive(o, "model_type");
+	t.qkv_bias = cJSON_IsString(mt) && strcmp(mt->valuestring, "qwen2") == 0;
+	if ((e = json_opt_bool(o, "tie_word_embeddings", path, &t.tied)) !=
+	    SK_OK || (e = json_opt_bool(o, "attention_bias", path,
+	    &t.qkv_bias)) != SK_OK || (e = model_validate(&t, path)) != SK_OK)
+		return e;
+	*m = t;
+	return SK_OK;
+}
+
 int
 model_resolve(const char *name_or_path, struct model *m)
 {
@@ -145,7 +255,14 @@ model_resolve(const char *name_or_path, struct model *m)
 	}
 	if ((e = json_load(name_or_path, &root)) != SK_OK)
 		return e;
-	/* A job file (or any object with a "model" member), or a bare model. */
+	/* A Hugging Face config.json (a multimodal one's text_config); a job
+	 * file (or any object with a "model" member); or a bare model. */
+	obj = cJSON_GetObjectItemCaseSensitive(root, "text_config");
+	if (is_hf(root) || is_hf(obj)) {
+		e = model_from_hf(is_hf(root) ? root : obj, name_or_path, m);
+		cJSON_Delete(root);
+		return e;
+	}
 	obj = cJSON_GetObjectItemCaseSensitive(root, "model");
 	if (cJSON_IsObject(root) && obj != NULL) {
 		snprintf(where, sizeof where, "%s: model", name_or_path);

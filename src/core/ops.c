@@ -365,6 +365,16 @@ ops_group_time(const struct job *j, double keys, int d, int spans,
 	*rs = cluster_coll_time(cl, COLL_REDUCESCATTER, bytes, d, spans);
 }
 
+void
+ops_group_floor(const struct job *j, int d, int spans, double *ag,
+    double *rs)
+{
+	const struct cluster *cl = &j->cluster;
+
+	*ag = cluster_coll_time(cl, COLL_ALLGATHER, 0, d, spans);
+	*rs = cluster_coll_time(cl, COLL_REDUCESCATTER, 0, d, spans);
+}
+
 int
 ops_spans_nodes(const struct job *j, int g0, int n)
 {
@@ -570,6 +580,11 @@ ops_dp_cost(const struct job *j, struct ops_dp *d)
 	d->head_grad_bytes = e * outside;
 	d->head_grad_sec = cluster_coll_time(cl, k, d->head_grad_bytes, D,
 	    spans);
+	d->grad_floor = cluster_coll_time(cl, k, 0, D, spans);
+	if (j->zero >= 1)
+		d->param_floor = cluster_coll_time(cl, COLL_ALLGATHER, 0, D,
+		    spans);
+	d->spans = spans;
 }
 
 const char *

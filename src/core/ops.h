@@ -125,6 +125,10 @@ void ops_cp_time(const struct job *j, double keys, int N, double *ag,
  * NVLink's).  ops_cp_time is the CP group's case. */
 void ops_group_time(const struct job *j, double keys, int d, int spans,
                     double *ag, double *rs);
+/* Their latency floors: the same collectives' times at 0 bytes, the part
+ * of ops_group_time that does not move bytes over a link, seconds. */
+void ops_group_floor(const struct job *j, int d, int spans, double *ag,
+                     double *rs);
 /* Whether GPUs g0 .. g0 + n - 1 (global numbering, CP innermost) lie on
  * more than one node of the job's cluster. */
 int ops_spans_nodes(const struct job *j, int g0, int n);
@@ -203,6 +207,12 @@ struct ops_dp {
 	double grad_bytes, grad_sec;    /* per layer */
 	double param_bytes, param_sec;  /* per layer, after the step; 0 if none */
 	double head_grad_bytes, head_grad_sec;  /* embeddings and head */
+	double grad_floor, param_floor; /* latency floors (the times at 0
+	                                   bytes) of the gradient and head
+	                                   gradient collectives, and of the
+	                                   parameter all-gather, s */
+	int spans;                      /* the dp x cp GPUs span nodes: the
+	                                   network's rows, else NVLink's */
 };
 void ops_dp_cost(const struct job *j, struct ops_dp *d);
 

@@ -286,6 +286,29 @@ plan_validate(const struct plan *p, const struct trace *t)
 			}
 		}
 	}
+	/* The record of what was dropped must match what is missing, or a
+	 * plan would lose samples without saying so. */
+	if (p->trace_n != 0) {
+		size_t none = 0, first = 0;
+
+		for (i = v.range; i-- > 0;)
+			if (v.mark[i] == 0) {
+				none++;
+				first = i;
+			}
+		if (none != p->dropped) {
+			e = err_set(SK_ERR_FORMAT, "plan: %s of the trace's %s "
+			    "samples are in no global batch (the first: sample "
+			    "%zu), but the plan says %" PRIu64 " dropped",
+			    grp(a, sizeof a, none), grp(b, sizeof b, v.range),
+			    first, p->dropped);
+			if (none == 0)
+				e = err_set(SK_ERR_FORMAT, "plan: every sample of "
+				    "the trace is in a global batch, but the plan "
+				    "says %" PRIu64 " dropped", p->dropped);
+			goto out;
+		}
+	}
 out:
 	free(v.mark);
 	free(v.local);

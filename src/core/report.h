@@ -4,9 +4,10 @@
  * Every metric is defined in skrull(7) and computed here only.
  *
  * Per iteration and GPU: wall time and its breakdown into compute busy,
- * exposed communication (the communication stream busy while the compute
- * stream idles) and waiting (both idle: imbalance and dependencies), which
- * add up to the iteration time; FLOPs done; peak memory.
+ * exposed communication (a communication stream, the shard groups' or the
+ * DP collectives', busy while the compute stream idles) and waiting
+ * (every stream idle: imbalance and dependencies), which add up to the
+ * iteration time; FLOPs done; peak memory.
  * Aggregates (report_finish): mean, p50, p95, p99 iteration time; tokens/s;
  * MFU; the ideal (every FLOP at the best GEMM efficiency) and the bound
  * (the best possible iteration, ops.h) with the distance from each; OOM

@@ -11,6 +11,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "err.h"
+#include "mem.h"
 #include "synth.h"
 
 /* Longest item of a CDF specification, in bytes. */
@@ -364,7 +365,8 @@ synth_generate(const struct synth_component *c, size_t k, size_t n,
 	if (!isfinite(wsum))
 		return err_set(SK_ERR_RANGE, "the component weights sum to "
 		    "more than %g", DBL_MAX);
-	if ((rc = trace_reserve(out, n)) != SK_OK)
+	if ((rc = mem_check("synthesis", (double)n * MEM_TRACE_BYTES, n)) !=
+	    SK_OK || (rc = trace_reserve(out, n)) != SK_OK)
 		return rc;
 	/* Nothing fails after this allocation, so r has one way out. */
 	if ((r = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)
@@ -420,7 +422,8 @@ synth_sample(const struct trace *in, size_t n, unsigned long seed,
 	if (replace && in->n > 0xffffffffUL)
 		return err_set(SK_ERR_RANGE, "cannot sample with replacement "
 		    "from more than 2^32 - 1 samples");
-	if ((rc = trace_reserve(out, n)) != SK_OK)
+	if ((rc = mem_check("sampling", (double)n * MEM_TRACE_BYTES, n)) !=
+	    SK_OK || (rc = trace_reserve(out, n)) != SK_OK)
 		return rc;
 	/* Nothing fails after this allocation, so r has one way out. */
 	if ((r = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)

@@ -85,11 +85,81 @@ trace_format_parse(const char *name, enum trace_format *f)
 }
 
 
-/* The format of a file that starts with b[0..n) (the whole file if eof). */
-static enum trace_format
-detect(const char *b, size_t n, int eof)
+/* Columns of a first line that detection looks at. */
+#define DETECT_COLS 256
+
+/* Whether the field s[0..n) reads as a number in some notation: a sign,
+ * then a digit or '.' and a digit ("3.7", "0x10", "1e3", ".5"), or inf,
+ * infinity or nan in any case. */
+static int
+number_like(const char *s, size_t n)
 {
-	const char *p = b, *e = b + n, *nl;
+	trd_trim(&s, &n);
+	if (n > 0 && (*s == '+' || *s == '-')) {
+		s++;
+		n--;
+	}
+	if (n > 0 && *s >= '0' && *s <= '9')
+		return 1;
+	if (n > 1 && s[0] == '.' && s[1] >= '0' && s[1] <= '9')
+		return 1;
+	return (n == 3 && (strncasecmp(s, "inf", 3) == 0 ||
+	    strncasecmp(s, "nan", 3) == 0)) ||
+	    (n == 8 && strncasecmp(s, "infinity", 8) == 0);
+}
+
+/* Whether the field s[0..n) can be a column name: not number-like, and
+ * holding a letter, '_' or a non-ASCII byte (so not "-" or "?"). */
+static int
+name_like(const char *s, size_t n)
+{
+	size_t i;
+
+	if (number_like(s, n))
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+			return 1;
+		if (c == '_' || c >= 0x80)
+			return 1;
+	}
+	return 0;
+}
+
+/* The line at *p (before e), without blanks at its end; *p moves past it
+ * and the blank lines after it. */
+static void
+next_line(const char **p, const char *e, const char **s, size_t *n)
+{
+	const char *nl = memchr(*p, '\n', (size_t)(e - *p));
+
+	*s = *p;
+	*n = (size_t)((nl != NULL ? nl : e) - *p);
+	*p = nl != NULL ? nl + 1 : e;
+	while (*p < e && trd_is_blank((unsigned char)**p))
+		(*p)++;
+	while (*n > 0 && trd_is_blank((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+/*
+ * The format of a file that starts with b[0..n) (the whole file if eof;
+ * else what the first block holds).  A CSV header is never guessed from
+ * its first line alone, since a plain trace's first line would then
+ * vanish: the first line must hold a column name (name_like) over a
+ * column whose value on the next line is number-like, or be the only line
+ * (a header and no records, which the CSV reader refuses).  Anything else
+ * is plain text, whose reader then judges line 1 as it would line 2.
+ */
+static enum trace_format
+detect(const char *b, size_t n)
+{
+	struct span h[DETECT_COLS], d[DETECT_COLS];
+	const char *p = b, *e = b + n, *s1, *s2;
+	size_t n1, n2, nf1, nf2, i;
+	int name = 0;
 
 	if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0)
 		return TRACE_FORMAT_NPY;
@@ -103,21 +173,22 @@ detect(const char *b, size_t n, int eof)
 		return TRACE_FORMAT_PLAIN;
 	if (*p == '{')
 		return TRACE_FORMAT_JSONL;
-	/* a first line of digits is a value, not a CSV header */
-	if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL) {
-		if (!eof)
-			return TRACE_FORMAT_CSV;
-		nl = e;
-	}
-	if (*p == '-' || *p == '+')
-		p++;
-	if (p == nl || *p < '0' || *p > '9')
+	next_line(&p, e, &s1, &n1);
+	ttext_split_csv(s1, n1, h, DETECT_COLS, &nf1);
+	nf1 = nf1 < DETECT_COLS ? nf1 : DETECT_COLS;
+	for (i = 0; i < nf1 && !name; i++)
+		name = name_like(h[i].p, h[i].n);
+	if (!name)
+		return TRACE_FORMAT_PLAIN;
+	if (p == e)
 		return TRACE_FORMAT_CSV;
-	while (p < nl && *p >= '0' && *p <= '9')
-		p++;
-	while (p < nl && trd_is_blank((unsigned char)*p))
-		p++;
-	return p == nl ? TRACE_FORMAT_PLAIN : TRACE_FORMAT_CSV;
+	next_line(&p, e, &s2, &n2);
+	ttext_split_csv(s2, n2, d, DETECT_COLS, &nf2);
+	nf2 = nf2 < DETECT_COLS ? nf2 : DETECT_COLS;
+	for (i = 0; i < nf1 && i < nf2; i++)
+		if (name_like(h[i].p, h[i].n) && number_like(d[i].p, d[i].n))
+			return TRACE_FORMAT_CSV;
+	return TRACE_FORMAT_PLAIN;
 }
 
 int
@@ -140,7 +211,7 @@ trace_read(const char *path, const struct trace_read_opts *opts,
 	if ((e = trd_open(&r, path)) != SK_OK || (e = trd_refill(&r)) != SK_OK)
 		goto out;
 	if (fmt == TRACE_FORMAT_AUTO)
-		fmt = detect(r.buf, r.end, r.eof);
+		fmt = detect(r.buf, r.end);
 	if (fmt != TRACE_FORMAT_NPY && fmt != TRACE_FORMAT_IDX &&
 	    r.end >= 3 && memcmp(r.buf, "\xef\xbb\xbf", 3) == 0)
 		r.pos = 3;  /* a UTF-8 byte order mark, as spreadsheets write */

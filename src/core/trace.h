@@ -3,9 +3,11 @@
  * writers.
  *
  * Formats read: plain text (one integer per line), CSV, JSONL, NumPy .npy
- * and Megatron-LM indexed-dataset .idx (its per-sequence length array); the
- * text formats (and .npy) may be gzip-compressed.  skrull-trace(5) documents
- * every format and every rule stated here.
+ * and Megatron-LM indexed-dataset .idx (its per-sequence length array); any
+ * of them may be gzip-compressed (members one after another; anything else
+ * after them is an error).  Binary files must be exactly as long as their
+ * header says.  skrull-trace(5) documents every format and every rule
+ * stated here.
  *
  * Readers stream: the file is read in fixed-size blocks, never held whole in
  * memory; only the lengths are kept, 4 bytes each.  A reader either returns

@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "err.h"
 #include "mem.h"
@@ -47,26 +46,114 @@ element(const unsigned char *p, enum dtype dt)
 	}
 }
 
-/* Whether r is an uncompressed regular file with fewer than bytes left
- * after the current position. */
+/* *out = count elements of size bytes, then rest bytes; 0 if that
+ * overflows. */
 static int
-short_file(const struct rd *r, unsigned long long bytes)
+span(unsigned long long count, unsigned size, unsigned long long rest,
+     unsigned long long *out)
 {
-	struct stat st;
-	unsigned long long at = r->off + r->pos;
-
-	return gzdirect(r->gz) && stat(r->name, &st) == 0 &&
-	    S_ISREG(st.st_mode) && ((unsigned long long)st.st_size < at ||
-	    (unsigned long long)st.st_size - at < bytes);
+	if (count > (ULLONG_MAX - rest) / size)
+		return 0;
+	*out = count * size + rest;
+	return 1;
 }
 
 /*
- * Read count elements of type dt at the current position, checking each.
- * what names the elements in the truncation message.
+ * Before reading, the end the header implies (fits 0: beyond 2^64 bytes,
+ * which no input holds) against the size of an uncompressed regular file:
+ * exactly end, or alt (another layout the header allows; alt == end if
+ * none).  A gzip file or a stream is checked as it is read instead.  hdr
+ * describes the header for the message.
+ */
+static int
+check_size(struct rd *r, int fits, unsigned long long end,
+           unsigned long long alt, const char *hdr)
+{
+	unsigned long long size;
+	int known = trd_file_size(r, &size);
+
+	if (!fits && !known)
+		return err_set_at(SK_ERR_FORMAT, r->name, 0, "truncated: "
+		    "expected more than %llu bytes (%s)", ULLONG_MAX, hdr);
+	if (!known)
+		return SK_OK;
+	if (!fits)
+		return err_set_at(SK_ERR_FORMAT, r->name, 0, "truncated: "
+		    "expected more than %llu bytes (%s), file has %llu",
+		    ULLONG_MAX, hdr, size);
+	if (size < end)
+		return err_set_at(SK_ERR_FORMAT, r->name, 0, "truncated: "
+		    "expected %llu bytes (%s), file has %llu", end, hdr, size);
+	if (size != end && size != alt)
+		return err_set_at(SK_ERR_FORMAT, r->name, 0, "trailing data at "
+		    "byte %llu (%s; file has %llu bytes)", end, hdr, size);
+	return SK_OK;
+}
+
+/* Consume up to n bytes; *done is how many there were. */
+static int
+skip(struct rd *r, unsigned long long n, unsigned long long *done)
+{
+	size_t have, k;
+	int e;
+
+	*done = 0;
+	while (*done < n) {
+		if ((e = trd_need(r, 1, &have)) != SK_OK)
+			return e;
+		if (have == 0)
+			break;
+		k = n - *done < have ? (size_t)(n - *done) : have;
+		r->pos += k;
+		*done += k;
+	}
+	return SK_OK;
+}
+
+/* The end of the input, else trailing data at its byte offset. */
+static int
+at_end(struct rd *r, const char *hdr)
+{
+	size_t have;
+	int e;
+
+	if ((e = trd_need(r, 1, &have)) != SK_OK)
+		return e;
+	if (have > 0)
+		return err_set_at(SK_ERR_FORMAT, r->name, 0,
+		    "trailing data at byte %llu (%s)", r->off + r->pos, hdr);
+	return SK_OK;
+}
+
+/* The first bad length of a binary file, reported once its layout has
+ * been found sound (without --skip-bad). */
+struct first_bad {
+	unsigned long long at;  /* record number, from 1; 0: none */
+	long long v;
+	char txt[32];
+};
+
+/* The stream truncated at the current position, whose header implies end
+ * bytes. */
+static int
+cut_short(struct rd *r, unsigned long long end, const char *hdr)
+{
+	return err_set_at(SK_ERR_FORMAT, r->name, 0, "byte %llu: truncated: "
+	    "expected %llu bytes (%s), data ends there", r->off + r->end, end,
+	    hdr);
+}
+
+/*
+ * Read count elements of type dt at the current position, checking each;
+ * the input ends at end or later (hdr: for the message).  A bad length
+ * is counted under skip_bad, else kept in *bad: in a stream, whose size
+ * is learnt only by reading it, a header that claims too many elements
+ * would have the reader take what follows for lengths, and the error must
+ * be the truncation, not a bogus value.
  */
 static int
 read_elements(struct rd *r, unsigned long long count, enum dtype dt,
-              const char *what)
+              unsigned long long end, const char *hdr, struct first_bad *bad)
 {
 	const unsigned size = dtype_size[dt];
 	unsigned long long done = 0, k, i;
@@ -76,12 +163,10 @@ read_elements(struct rd *r, unsigned long long count, enum dtype dt,
 	size_t have;
 	int e;
 
-	/* A header's count that can never fit is refused before reading,
-	 * unless the file is too short to hold it: then it is truncated,
-	 * which reading finds. */
-	if ((!short_file(r, count > ULLONG_MAX / size ? ULLONG_MAX :
-	    count * size) && (e = mem_check(r->name,
-	    (double)count * MEM_TRACE_BYTES, count)) != SK_OK) ||
+	/* A header's count that can never fit is refused before reading (a
+	 * regular file's size has been checked against it already). */
+	if ((e = mem_check(r->name, (double)count * MEM_TRACE_BYTES, count)) !=
+	    SK_OK ||
 	    (e = trace_reserve(r->t, count < RESERVE_MAX ? (size_t)count :
 	    RESERVE_MAX)) != SK_OK)
 		return e;
@@ -89,10 +174,7 @@ read_elements(struct rd *r, unsigned long long count, enum dtype dt,
 		if ((e = trd_need(r, size, &have)) != SK_OK)
 			return e;
 		if (have < size)
-			return err_set_at(SK_ERR_FORMAT, r->name, 0,
-			    "byte %llu: truncated: header says %llu %s, data "
-			    "ends after %llu", r->off + r->end, count, what,
-			    done);
+			return cut_short(r, end, hdr);
 		k = have / size;
 		if (k > count - done)
 			k = count - done;
@@ -104,18 +186,35 @@ read_elements(struct rd *r, unsigned long long count, enum dtype dt,
 					return e;
 				continue;
 			}
+			if (!r->skip_bad && bad->at != 0)
+				continue;
 			if (dt == DT_U8)
 				snprintf(txt, sizeof txt, "%llu",
 				    (unsigned long long)le(p, 8));
 			else
 				snprintf(txt, sizeof txt, "%lld", v);
-			if ((e = trd_bad_len(r, done + i + 1, "", txt, v)) != SK_OK)
-				return e;
+			if (r->skip_bad) {
+				/* counted; never fails under skip_bad */
+				(void)trd_bad_len(r, done + i + 1, "", txt, v);
+				continue;
+			}
+			bad->at = done + i + 1;
+			bad->v = v;
+			memcpy(bad->txt, txt, sizeof txt);
 		}
 		r->pos += k * size;
 		done += k;
 	}
 	return SK_OK;
+}
+
+/* The first bad length, if any, once the layout is sound. */
+static int
+report_bad(struct rd *r, const struct first_bad *bad)
+{
+	if (bad->at == 0)
+		return SK_OK;
+	return trd_bad_len(r, bad->at, "", bad->txt, bad->v);
 }
 
 /* A cursor over the .npy header text, a Python dict literal. */
@@ -196,7 +295,24 @@ struct npy_header {
 	unsigned long long dim[NPY_MAXDIM];
 	size_t ndim;
 	int have;  /* bits: 1 descr, 2 fortran_order, 4 shape */
+	const char *twice;  /* a key given twice, when npy_dict fails so */
+	const char *unknown;  /* a key not of the format, likewise */
+	size_t unknown_n;
 };
+
+/* The shape "(3, 2)" into dst, its first four dimensions. */
+static const char *
+npy_shape(char *dst, size_t cap, const struct npy_header *h)
+{
+	size_t i, k = 0;
+
+	k += (size_t)snprintf(dst, cap, "(");
+	for (i = 0; i < h->ndim && i < 4; i++)
+		k += (size_t)snprintf(dst + k, cap - k, "%s%llu", i > 0 ? ", " :
+		    "", h->dim[i]);
+	snprintf(dst + k, cap - k, "%s)", h->ndim > 4 ? ", ..." : "");
+	return dst;
+}
 
 /* Parse the dict; returns 0 with l->p at the fault when malformed. */
 static int
@@ -204,11 +320,25 @@ npy_dict(struct lit *l, struct npy_header *h)
 {
 	const char *k, *v;
 	size_t kn, vn;
+	int bit;
 
 	if (!lit_char(l, '{'))
 		return 0;
 	while (!lit_char(l, '}')) {
-		if (!lit_str(l, &k, &kn) || !lit_char(l, ':'))
+		if (!lit_str(l, &k, &kn))
+			return 0;
+		/* Python keeps the last of a repeated key: the header is
+		 * ambiguous, not the first one right */
+		bit = kn == 5 && memcmp(k, "descr", 5) == 0 ? 1 :
+		    kn == 13 && memcmp(k, "fortran_order", 13) == 0 ? 2 :
+		    kn == 5 && memcmp(k, "shape", 5) == 0 ? 4 : 0;
+		if (h->have & bit) {
+			l->p = k - 1;
+			h->twice = bit == 1 ? "descr" : bit == 2 ?
+			    "fortran_order" : "shape";
+			return 0;
+		}
+		if (!lit_char(l, ':'))
 			return 0;
 		if (kn == 5 && memcmp(k, "descr", 5) == 0) {
 			if (!lit_str(l, &v, &vn))
@@ -234,8 +364,13 @@ npy_dict(struct lit *l, struct npy_header *h)
 					return 0;
 			}
 			h->have |= 4;
-		} else
+		} else {
+			/* numpy refuses any other key: so does this */
+			l->p = k - 1;
+			h->unknown = k;
+			h->unknown_n = kn;
 			return 0;
+		}
 		if (!lit_char(l, ',') && (lit_ws(l), l->p == l->e || *l->p != '}'))
 			return 0;
 	}
@@ -275,12 +410,14 @@ tbin_npy(struct rd *r)
 {
 	struct npy_header h = { .ndim = 0 };
 	const unsigned char *b;
-	unsigned long long count;
+	unsigned long long count, start, end = 0;
 	struct lit l;
 	unsigned major, lenbytes;
 	size_t hlen, have;
 	enum dtype dt = DT_U4;
-	int e;
+	struct first_bad bad = { .at = 0 };
+	char hdr[128], key[112];
+	int e, fits;
 
 	r->binary = 1;
 	if ((e = trd_need(r, 12, &have)) != SK_OK)
@@ -314,10 +451,20 @@ tbin_npy(struct rd *r)
 		    r->off + r->end, hlen, have);
 	l.s = l.p = r->buf + r->pos;
 	l.e = l.p + hlen;
-	if (!npy_dict(&l, &h))
+	if (!npy_dict(&l, &h)) {
+		if (h.twice != NULL)
+			return err_set_at(SK_ERR_FORMAT, r->name, 0, "byte %llu: "
+			    ".npy header has '%s' twice", r->off + r->pos +
+			    (unsigned long long)(l.p - l.s), h.twice);
+		if (h.unknown != NULL)
+			return err_set_at(SK_ERR_FORMAT, r->name, 0, "byte %llu: "
+			    ".npy header has an unknown key '%s'", r->off + r->pos +
+			    (unsigned long long)(l.p - l.s), trd_excerpt(key,
+			    sizeof key, h.unknown, h.unknown_n));
 		return err_set_at(SK_ERR_FORMAT, r->name, 0,
 		    "byte %llu: malformed .npy header", r->off + r->pos +
 		    (unsigned long long)(l.p - l.s));
+	}
 	if (h.have != 7)
 		return err_set_at(SK_ERR_FORMAT, r->name, 0,
 		    "byte %llu: .npy header lacks '%s'", r->off + r->pos,
@@ -329,31 +476,41 @@ tbin_npy(struct rd *r)
 	if (h.ndim == 0 || h.ndim > 2 ||
 	    (h.ndim == 2 && h.dim[0] != 1 && h.dim[1] != 1))
 		return err_set_at(SK_ERR_UNSUPPORTED, r->name, 0,
-		    "byte %llu: shape of %zu dimensions (%llu, %llu...) is not "
-		    "supported: need a 1-D array", r->off + r->pos, h.ndim,
-		    h.ndim > 0 ? h.dim[0] : 0, h.ndim > 1 ? h.dim[1] : 0);
+		    "byte %llu: shape %s is not supported: need a 1-D array",
+		    r->off + r->pos, npy_shape(key, sizeof key, &h));
 	count = h.ndim == 1 ? h.dim[0] : h.dim[0] * h.dim[1];
 	r->pos += hlen;
-	if ((e = read_elements(r, count, dt, "values")) != SK_OK)
+	start = r->off + r->pos;
+	snprintf(hdr, sizeof hdr, "header: %llu values of %u bytes from byte "
+	    "%llu", count, dtype_size[dt], start);
+	fits = span(count, dtype_size[dt], start, &end);
+	if ((e = check_size(r, fits, end, end, hdr)) != SK_OK ||
+	    (e = read_elements(r, count, dt, end, hdr, &bad)) != SK_OK ||
+	    (e = at_end(r, hdr)) != SK_OK)
 		return e;
-	if ((e = trd_need(r, 1, &have)) != SK_OK)
-		return e;
-	if (have > 0)
-		return err_set_at(SK_ERR_FORMAT, r->name, 0, "byte %llu: data "
-		    "continues after the %llu values the header declares",
-		    r->off + r->pos, count);
-	return SK_OK;
+	return report_bad(r, &bad);
 }
 
 #define IDX_HEADER 34  /* magic 9, version 8, dtype 1, sequences 8, documents 8 */
 
+/*
+ * After the header: nseq int32 lengths, nseq int64 pointers, ndoc int64
+ * document indices, and in Megatron-LM's multimodal case nseq int8 modes
+ * (megatron/core/datasets/indexed_dataset.py, _IndexWriter.write).  Only
+ * the lengths are kept, but the whole layout is checked, so that a header
+ * whose counts are wrong is found instead of reading pointers as lengths
+ * or leaving lengths unread.
+ */
 int
 tbin_idx(struct rd *r)
 {
 	const unsigned char *b;
-	unsigned long long version, nseq;
+	unsigned long long version, nseq, ndoc, tail = 0, end = 0, alt = 0,
+	    done, size;
+	struct first_bad bad = { .at = 0 };
 	size_t have;
-	int e;
+	char hdr[96];
+	int e, fits;
 
 	r->binary = 1;
 	if ((e = trd_need(r, IDX_HEADER, &have)) != SK_OK)
@@ -374,7 +531,27 @@ tbin_idx(struct rd *r)
 		return err_set_at(SK_ERR_FORMAT, r->name, 0,
 		    "byte 17: bad dtype code %u (need 1 to 8)", b[17]);
 	nseq = le(b + 18, 8);
+	ndoc = le(b + 26, 8);
 	r->pos += IDX_HEADER;
-	/* the pointers and document indices that follow are not needed */
-	return read_elements(r, nseq, DT_I4, "sequences");
+	snprintf(hdr, sizeof hdr, "header: %llu sequences, %llu documents",
+	    nseq, ndoc);
+	fits = span(ndoc, 8, 0, &tail) && span(nseq, 8, tail, &tail) &&
+	    span(nseq, 4, IDX_HEADER + tail, &end) && span(nseq, 1, end, &alt);
+	if ((e = check_size(r, fits, end, alt, hdr)) != SK_OK ||
+	    (e = read_elements(r, nseq, DT_I4, end, hdr, &bad)) != SK_OK)
+		return e;
+	/* the pointers and indices, then the modes if any: checked by size
+	 * already in a regular file, read through in a stream */
+	if (!trd_file_size(r, &size)) {
+		if ((e = skip(r, tail, &done)) != SK_OK)
+			return e;
+		if (done < tail)
+			return cut_short(r, end, hdr);
+		if ((e = skip(r, nseq + 1, &done)) != SK_OK)
+			return e;
+		if (done != 0 && done != nseq)
+			return err_set_at(SK_ERR_FORMAT, r->name, 0,
+			    "trailing data at byte %llu (%s)", end, hdr);
+	}
+	return report_bad(r, &bad);
 }

@@ -4,11 +4,12 @@
  * functions they call across files:
  *
  *   trace.c        struct trace, format names, detection, trace_read
- *   trace_rd.c     trd_: the (gzip-transparent) block reader, its lines, and
- *                  the value checks and bad-record rule of every format
+ *   trace_rd.c     trd_: the block reader (read(2), gzip members inflated
+ *                  here), its lines, and the value checks and bad-record
+ *                  rule of every format
  *   trace_text.c   ttext_: plain, CSV and JSONL, with field specifications
  *   trace_bin.c    tbin_: NumPy .npy (its Python-literal header) and
- *                  Megatron-LM .idx
+ *                  Megatron-LM .idx, each checked against the file's size
  *   trace_write.c  trace_write: plain, CSV and .npy, gzip or not, atomic
  */
 #ifndef SKRULL_TRACE_INT_H
@@ -28,10 +29,25 @@
  * (megatron/core/datasets/indexed_dataset.py). */
 #define TRACE_IDX_MAGIC "MMIDIDX\0\0"
 
-/* A streaming reader over one (possibly gzip-compressed) file. */
+/*
+ * A streaming reader over one (possibly gzip-compressed) file.  gzip is
+ * inflated here rather than through zlib's gzread, which skips what
+ * follows the last gzip member without a word (a corrupt second member,
+ * trailing garbage): every byte of the file is accounted for.
+ */
 struct rd {
-	gzFile gz;
+	int fd;
+	int own_fd;                /* fd is ours to close (not standard input) */
 	const char *name;          /* for messages */
+	unsigned char *raw;        /* BLOCK bytes of the file, as read */
+	z_stream zs;               /* next_in, avail_in: unread bytes of raw */
+	int gzip;                  /* the file is gzip (it starts 1f 8b) */
+	int zinit;                 /* zs holds inflate state to free */
+	int between;               /* gzip: at the end of a member */
+	int raweof;                /* read(2) has reported end of file */
+	unsigned long long rawoff; /* file offset of raw[0], bytes */
+	unsigned long long member; /* file offset of the current gzip member */
+	unsigned long long data;   /* bytes of data produced so far */
 	char *buf;                 /* BLOCK bytes */
 	size_t pos, end;           /* unread bytes: buf[pos..end) */
 	unsigned long long off;    /* offset of buf[0] in the decompressed data */
@@ -52,6 +68,10 @@ struct rd {
  * r->name must be set.  trd_close frees what it holds, opened or not. */
 int trd_open(struct rd *r, const char *path);
 void trd_close(struct rd *r);
+
+/* The size in bytes of an uncompressed regular file in *size (return 1);
+ * 0 for a gzip file or a stream, whose size shows only as it is read. */
+int trd_file_size(const struct rd *r, unsigned long long *size);
 
 /* Move the unread bytes to the front of r->buf and read behind them until
  * it is full or the input ends (r->eof). */
@@ -100,6 +120,21 @@ int trd_bad_term(struct rd *r, unsigned long long at, const char *ctx,
  * tracks one, trd_flush_blank (at the next non-blank line) reports them. */
 int trd_flush_blank(struct rd *r);
 void trd_note_blank(struct rd *r);
+
+/* A CSV field inside a line: its content, without quotes. */
+struct span {
+	const char *p;
+	size_t n;
+};
+
+/* ttext_split_csv's results: a whole record, one whose quoted field goes
+ * on past the end of the line, one with text after a closing quote. */
+enum { SPLIT_OK, SPLIT_OPEN, SPLIT_BAD };
+
+/* Split the CSV record s[0..n) (RFC 4180) into its fields, storing the
+ * first max in sp; *nf is how many there are. */
+int ttext_split_csv(const char *s, size_t n, struct span *sp, size_t max,
+                    size_t *nf);
 
 /* The reader of each format, from the current position to the end of the
  * input, pushing onto r->t; spec is --field (NULL: the default rule). */

@@ -1,9 +1,11 @@
 /* trace_rd: the block reader of the trace module; see trace_int.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -13,57 +15,177 @@
  * reading a large binary file as text into memory. */
 #define LINE_MAX_BYTES ((size_t)1 << 30)
 
+/* Read more of the file behind its unread bytes (moved to the front of
+ * r->raw); r->raweof is set at its end. */
+static int
+raw_fill(struct rd *r)
+{
+	ssize_t n;
+
+	if (r->zs.next_in != r->raw) {
+		memmove(r->raw, r->zs.next_in, r->zs.avail_in);
+		r->rawoff += (unsigned long long)(r->zs.next_in - r->raw);
+		r->zs.next_in = r->raw;
+	}
+	do
+		n = read(r->fd, r->raw + r->zs.avail_in, BLOCK - r->zs.avail_in);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return err_set_at(SK_ERR_IO, r->name, 0, "read error: %s",
+		    strerror(errno));
+	if (n == 0)
+		r->raweof = 1;
+	r->zs.avail_in += (uInt)n;
+	return SK_OK;
+}
+
+/* The file offset of the next unread byte of r->raw. */
+static unsigned long long
+raw_pos(const struct rd *r)
+{
+	return r->rawoff + (unsigned long long)(r->zs.next_in - r->raw);
+}
+
 int
 trd_open(struct rd *r, const char *path)
 {
-	int fd;
+	int e;
 
-	if ((r->buf = malloc(BLOCK)) == NULL)
+	r->fd = -1;
+	if ((r->buf = malloc(BLOCK)) == NULL ||
+	    (r->raw = malloc(BLOCK)) == NULL)
 		return err_set(SK_ERR_NOMEM, "%s: out of memory", r->name);
+	r->zs.next_in = r->raw;
 	if (strcmp(path, "-") == 0) {
-		/* gzclose closes its descriptor; standard input stays open. */
-		if ((fd = dup(0)) == -1)
-			return err_set_at(SK_ERR_IO, r->name, 0, "cannot open: %s",
-			    strerror(errno));
-		if ((r->gz = gzdopen(fd, "rb")) == NULL) {
-			close(fd);
-			return err_set_at(SK_ERR_IO, r->name, 0, "cannot open: %s",
-			    strerror(errno));
-		}
+		r->fd = 0;
 	} else {
-		errno = 0;
-		if ((r->gz = gzopen(path, "rb")) == NULL)
+		do
+			r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		while (r->fd == -1 && errno == EINTR);
+		if (r->fd == -1)
 			return err_set_at(SK_ERR_IO, r->name, 0, "cannot open: %s",
-			    errno != 0 ? strerror(errno) : "out of memory");
+			    strerror(errno));
+		r->own_fd = 1;
 	}
-	gzbuffer(r->gz, 2 * BLOCK);
+	while (r->zs.avail_in < 2 && !r->raweof)
+		if ((e = raw_fill(r)) != SK_OK)
+			return e;
+	if (r->zs.avail_in >= 2 && r->raw[0] == 0x1f && r->raw[1] == 0x8b) {
+		r->gzip = 1;
+		/* 16 + MAX_WBITS: a gzip header and trailer, no zlib one */
+		if (inflateInit2(&r->zs, 16 + MAX_WBITS) != Z_OK)
+			return err_set_at(SK_ERR_NOMEM, r->name, 0,
+			    "out of memory");
+		r->zinit = 1;
+	}
 	return SK_OK;
 }
 
 void
 trd_close(struct rd *r)
 {
-	if (r->gz != NULL)
-		gzclose(r->gz);
+	if (r->zinit)
+		inflateEnd(&r->zs);
+	if (r->own_fd && r->fd != -1)
+		close(r->fd);
+	free(r->raw);
 	free(r->buf);
 	free(r->line);
 }
 
-static int
-gz_fail(struct rd *r)
+int
+trd_file_size(const struct rd *r, unsigned long long *size)
 {
-	const char *msg, *colon;
-	int errnum;
+	struct stat st;
 
-	msg = gzerror(r->gz, &errnum);
-	if (errnum == Z_ERRNO)
-		return err_set_at(SK_ERR_IO, r->name, 0, "read error: %s",
-		    strerror(errno));
-	/* zlib's message repeats the file name: "NAME: text" */
-	if ((colon = strrchr(msg, ':')) != NULL && colon[1] == ' ')
-		msg = colon + 2;
-	return err_set_at(SK_ERR_IO, r->name, 0, "read error: %s (after %llu "
-	    "bytes of data)", msg, r->off + r->end);
+	if (r->gzip || fstat(r->fd, &st) == -1 || !S_ISREG(st.st_mode))
+		return 0;
+	*size = (unsigned long long)st.st_size;
+	return 1;
+}
+
+/* Up to want bytes of an uncompressed file into dst; fewer only at its
+ * end. */
+static int
+direct_read(struct rd *r, char *dst, size_t want, size_t *got)
+{
+	size_t k;
+	int e;
+
+	*got = 0;
+	while (*got < want) {
+		if (r->zs.avail_in == 0) {
+			if (r->raweof)
+				break;
+			if ((e = raw_fill(r)) != SK_OK)
+				return e;
+			continue;
+		}
+		k = want - *got < r->zs.avail_in ? want - *got : r->zs.avail_in;
+		memcpy(dst + *got, r->zs.next_in, k);
+		r->zs.next_in += k;
+		r->zs.avail_in -= (uInt)k;
+		*got += k;
+	}
+	return SK_OK;
+}
+
+/*
+ * Up to want bytes of gzip data into dst; fewer only at the end.  Members
+ * follow one another (gzip(1) concatenates them); anything after a member
+ * that is not another one is an error, as is a member cut short.
+ */
+static int
+gzip_read(struct rd *r, char *dst, size_t want, size_t *got)
+{
+	uInt before;
+	int ret, e;
+
+	r->zs.next_out = (Bytef *)dst;
+	r->zs.avail_out = (uInt)want;
+	while (r->zs.avail_out > 0) {
+		if (r->between) {
+			while (r->zs.avail_in < 2 && !r->raweof)
+				if ((e = raw_fill(r)) != SK_OK)
+					return e;
+			if (r->zs.avail_in == 0)
+				break;
+			if (r->zs.avail_in < 2 || r->zs.next_in[0] != 0x1f ||
+			    r->zs.next_in[1] != 0x8b)
+				return err_set_at(SK_ERR_FORMAT, r->name, 0,
+				    "trailing data at byte %llu (not a gzip "
+				    "member; %llu bytes of data before it)",
+				    raw_pos(r), r->data);
+			r->member = raw_pos(r);
+			r->between = 0;
+			/* fails only on a stream inflateInit2 did not make */
+			(void)inflateReset(&r->zs);
+		}
+		if (r->zs.avail_in == 0) {
+			if (r->raweof)
+				return err_set_at(SK_ERR_FORMAT, r->name, 0,
+				    "truncated gzip member at byte %llu: the file "
+				    "ends at byte %llu (after %llu bytes of data)",
+				    r->member, raw_pos(r), r->data);
+			if ((e = raw_fill(r)) != SK_OK)
+				return e;
+		}
+		before = r->zs.avail_out;
+		ret = inflate(&r->zs, Z_NO_FLUSH);
+		r->data += before - r->zs.avail_out;
+		if (ret == Z_STREAM_END)
+			r->between = 1;
+		else if (ret == Z_MEM_ERROR)
+			return err_set_at(SK_ERR_NOMEM, r->name, 0,
+			    "out of memory");
+		else if (ret != Z_OK && ret != Z_BUF_ERROR)
+			return err_set_at(SK_ERR_FORMAT, r->name, 0,
+			    "corrupt gzip member at byte %llu: %s (after %llu "
+			    "bytes of data)", r->member, r->zs.msg != NULL ?
+			    r->zs.msg : zError(ret), r->data);
+	}
+	*got = want - r->zs.avail_out;
+	return SK_OK;
 }
 
 /*
@@ -73,7 +195,8 @@ gz_fail(struct rd *r)
 int
 trd_refill(struct rd *r)
 {
-	int n, errnum;
+	size_t n = 0;
+	int e;
 
 	if (r->pos > 0) {
 		memmove(r->buf, r->buf + r->pos, r->end - r->pos);
@@ -83,21 +206,13 @@ trd_refill(struct rd *r)
 	}
 	if (r->eof || r->end == BLOCK)
 		return SK_OK;
-	if ((n = gzread(r->gz, r->buf + r->end, BLOCK - r->end)) < 0)
-		return gz_fail(r);
-	/* gzread returns less than asked only at the end of the input. */
-	if ((size_t)n < BLOCK - r->end) {
+	e = r->gzip ? gzip_read(r, r->buf + r->end, BLOCK - r->end, &n) :
+	    direct_read(r, r->buf + r->end, BLOCK - r->end, &n);
+	if (e != SK_OK)
+		return e;
+	if (n < BLOCK - r->end)
 		r->eof = 1;
-		/* A gzip stream cut short reads as a clean end otherwise. */
-		gzerror(r->gz, &errnum);
-		if (errnum != Z_OK && errnum != Z_BUF_ERROR)
-			return gz_fail(r);
-		if (errnum == Z_BUF_ERROR)
-			return err_set_at(SK_ERR_IO, r->name, 0,
-			    "read error: truncated gzip stream (after %llu "
-			    "bytes of data)", r->off + r->end + (size_t)n);
-	}
-	r->end += (size_t)n;
+	r->end += n;
 	return SK_OK;
 }
 

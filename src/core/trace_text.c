@@ -32,12 +32,6 @@ struct fieldspec {
 	int sum;           /* n > 1: terms are summed */
 };
 
-/* A CSV field inside a line: its content, without quotes. */
-struct span {
-	const char *p;
-	size_t n;
-};
-
 
 /* ---- plain ---- */
 
@@ -177,15 +171,14 @@ list_names(char *dst, size_t cap, const char *const *names, size_t n)
 
 /* ---- CSV ---- */
 
-enum { SPLIT_OK, SPLIT_OPEN, SPLIT_BAD };
-
 /*
  * Split one CSV record (RFC 4180) into fields, storing the first max in
- * sp; *nf is the number of fields.  SPLIT_OPEN: a quoted field continues
- * on the next line.  Blanks around a quoted field are allowed.
+ * sp; *nf is the number of fields (so far, for SPLIT_OPEN).  Blanks around
+ * a quoted field are allowed.
  */
-static int
-split_csv(const char *s, size_t n, struct span *sp, size_t max, size_t *nf)
+int
+ttext_split_csv(const char *s, size_t n, struct span *sp, size_t max,
+                size_t *nf)
 {
 	const char *p = s, *e = s + n, *q, *c;
 	size_t i = 0;
@@ -196,8 +189,10 @@ split_csv(const char *s, size_t n, struct span *sp, size_t max, size_t *nf)
 		if (q < e && *q == '"') {
 			c = ++q;
 			for (;;) {
-				if ((q = memchr(q, '"', (size_t)(e - q))) == NULL)
+				if ((q = memchr(q, '"', (size_t)(e - q))) == NULL) {
+					*nf = i;
 					return SPLIT_OPEN;
+				}
 				if (q + 1 < e && q[1] == '"') {
 					q += 2;
 					continue;
@@ -259,7 +254,7 @@ csv_record(struct rd *r, struct span *sp, size_t max, const char **s,
 	for (;;) {
 		if (*n > 0 && (*s)[*n - 1] == '\r')
 			(*n)--;
-		if ((*st = split_csv(*s, *n, sp, max, nf)) != SPLIT_OPEN)
+		if ((*st = ttext_split_csv(*s, *n, sp, max, nf)) != SPLIT_OPEN)
 			return SK_OK;
 		if ((e = trd_more_line(r, s, n)) != SK_OK)
 			return e;
@@ -269,10 +264,29 @@ csv_record(struct rd *r, struct span *sp, size_t max, const char **s,
 	}
 }
 
-/* Resolve f's terms (or the default rule) to columns of the header. */
+/* Refuse column j, chosen by its name, when a later column has the same
+ * name: which one is meant cannot be known (at: the header's line). */
 static int
-csv_columns(struct rd *r, struct fieldspec *f, const char *spec,
-            const char *const *names, size_t ncol)
+csv_unique(struct rd *r, unsigned long long at, const char *const *names,
+           size_t ncol, size_t j)
+{
+	char txt[48];
+	size_t k;
+
+	for (k = j + 1; k < ncol; k++)
+		if (strcmp(names[k], names[j]) == 0)
+			return err_set_at(SK_ERR_FORMAT, r->name, at, "header: "
+			    "columns %zu and %zu are both named '%s' (choose one "
+			    "with --field '#%zu')", j + 1, k + 1, trd_excerpt(txt,
+			    sizeof txt, names[j], strlen(names[j])), j + 1);
+	return SK_OK;
+}
+
+/* Resolve f's terms (or the default rule) to columns of the header, which
+ * is on line at. */
+static int
+csv_columns(struct rd *r, unsigned long long at, struct fieldspec *f,
+            const char *spec, const char *const *names, size_t ncol)
 {
 	char list[ERR_MSG_MAX / 2];
 	long long v;
@@ -290,7 +304,8 @@ csv_columns(struct rd *r, struct fieldspec *f, const char *spec,
 			    "several columns (%s); choose one with --field",
 			    list);
 		}
-		if ((e = fieldspec_single(f, names[j])) != SK_OK)
+		if ((e = csv_unique(r, at, names, ncol, j)) != SK_OK ||
+		    (e = fieldspec_single(f, names[j])) != SK_OK)
 			return e;
 		f->term[0].col = j;
 		return SK_OK;
@@ -317,6 +332,8 @@ csv_columns(struct rd *r, struct fieldspec *f, const char *spec,
 			return err_set_at(SK_ERR_ARG, r->name, 0,
 			    "no column '%s' (columns: %s)", name, list);
 		}
+		if ((e = csv_unique(r, at, names, ncol, j)) != SK_OK)
+			return e;
 		f->term[i].col = j;
 	}
 	return SK_OK;
@@ -346,9 +363,12 @@ csv_value(struct rd *r, unsigned long long at, const struct fieldspec *f,
 		}
 		trd_excerpt(txt, sizeof txt, s, n);
 		snprintf(ctx, sizeof ctx, "column '%s': ", f->term[i].name);
+		/* a TSV or a semicolon CSV reads as one column of text */
 		if (!ok)
-			return trd_bad(r, at, SK_ERR_FORMAT, "%s'%s' is not an integer",
-			    ctx, txt);
+			return trd_bad(r, at, SK_ERR_FORMAT, "%s'%s' is not an "
+			    "integer%s", ctx, txt, memchr(s, '\t', n) != NULL ||
+			    memchr(s, ';', n) != NULL ? " (fields are separated "
+			    "by commas)" : "");
 		if (!f->sum)
 			return trd_bad_len(r, at, ctx, txt, v);
 		return trd_bad_term(r, at, ctx, txt, v);
@@ -368,7 +388,7 @@ ttext_csv(struct rd *r, const char *spec)
 	struct span *sp = NULL;
 	char **names = NULL, *store = NULL, *d;
 	const char *s;
-	unsigned long long at;
+	unsigned long long at, hdr, nrec = 0;
 	uint32_t len;
 	size_t n, nf, ncol, i, k;
 	int e, st;
@@ -388,7 +408,7 @@ ttext_csv(struct rd *r, const char *spec)
 		e = err_set(SK_ERR_NOMEM, "%s: out of memory", r->name);
 		goto out;
 	}
-	split_csv(s, n, sp, ncol, &nf);
+	ttext_split_csv(s, n, sp, ncol, &nf);
 	/* names, unquoted ("" -> ") and trimmed, each NUL-terminated */
 	for (i = 0, d = store; i < ncol; i++) {
 		const char *p = sp[i].p;
@@ -403,14 +423,24 @@ ttext_csv(struct rd *r, const char *spec)
 		}
 		*d++ = '\0';
 	}
-	if ((e = csv_columns(r, &f, spec, (const char *const *)names, ncol)) !=
-	    SK_OK)
+	if ((e = csv_columns(r, at, &f, spec, (const char *const *)names,
+	    ncol)) != SK_OK)
 		goto out;
+	hdr = at;
 
 	for (;;) {
 		if ((e = csv_record(r, sp, ncol, &s, &n, &nf, &st, &at)) !=
-		    SK_OK || s == NULL)
+		    SK_OK)
 			goto out;
+		if (s == NULL) {
+			/* said here: "empty trace" would not tell that line 1
+			 * was taken for the header */
+			if (nrec == 0)
+				e = err_set_at(SK_ERR_FORMAT, r->name, hdr,
+				    "a header and no records");
+			goto out;
+		}
+		nrec++;
 		if (st == SPLIT_BAD) {
 			if ((e = trd_bad(r, at, SK_ERR_FORMAT,
 			    "text after a closing quote in field %zu", nf)) !=
@@ -440,21 +470,70 @@ out:
 
 /* ---- JSONL ---- */
 
+/*
+ * The value of term t in obj, NULL if there is none.  cJSON returns the
+ * first of a repeated key, so a record whose key on the path appears twice
+ * is ambiguous, not the first one right, at every level of the path:
+ * then *twice is the length of the path's prefix ending at that key
+ * (else 0).
+ */
 static const cJSON *
-json_path(const cJSON *obj, const struct term *t)
+json_path(const cJSON *obj, const struct term *t, size_t *twice)
 {
 	const char *seg = t->seg;
+	const cJSON *c;
 	size_t i;
 
+	*twice = 0;
 	for (i = 0; i < t->nseg; i++) {
 		if (!cJSON_IsObject(obj))
 			return NULL;
 		obj = cJSON_GetObjectItemCaseSensitive(obj, seg);
 		if (obj == NULL)
 			return NULL;
-		seg += strlen(seg) + 1;
+		seg += strlen(seg);
+		for (c = obj->next; c != NULL; c = c->next)
+			if (strcmp(c->string, obj->string) == 0) {
+				*twice = (size_t)(seg - t->seg);
+				return NULL;
+			}
+		seg++;
 	}
 	return obj;
+}
+
+/*
+ * The column of the first key of the JSON text s[0..n) (valid JSON) that
+ * holds an escaped NUL, 0 if none.  cJSON's C strings end at the NUL, so
+ * "len\u0000gth" would be read as the key "len".  Values are not checked:
+ * a string is never a length, and a NUL inside an array's string leaves
+ * the array's length as it is.
+ */
+static size_t
+json_nul_key(const char *s, size_t n)
+{
+	const char *p = s, *e = s + n, *open;
+	int nul;
+
+	if (memchr(s, '\\', n) == NULL)
+		return 0;
+	/* in valid JSON every '"' outside a string opens one */
+	while ((p = memchr(p, '"', (size_t)(e - p))) != NULL) {
+		open = p++;
+		nul = 0;
+		for (; p < e && *p != '"'; p++)
+			if (*p == '\\') {
+				nul |= e - p >= 6 && memcmp(p + 1, "u0000", 5) == 0;
+				p++;
+			}
+		if (p >= e)
+			return 0;
+		for (p++; p < e && trd_is_blank((unsigned char)*p); p++)
+			;
+		if (nul && p < e && *p == ':')
+			return (size_t)(open - s) + 1;
+	}
+	return 0;
 }
 
 static const char *
@@ -502,23 +581,22 @@ json_value(struct rd *r, const struct fieldspec *f, const cJSON *obj,
            uint32_t *out)
 {
 	char txt[48], ctx[300];
-	const cJSON *v, *c;
+	const cJSON *v;
 	long long x, sum = 0;
 	double d = 0;
-	size_t i;
+	size_t i, twice;
 	int integral;
 
 	for (i = 0; i < f->n; i++) {
 		integral = 1;
-		if ((v = json_path(obj, &f->term[i])) == NULL)
+		v = json_path(obj, &f->term[i], &twice);
+		if (twice > 0)
+			return trd_bad(r, r->lineno, SK_ERR_FORMAT,
+			    "field '%.*s' appears twice", (int)twice,
+			    f->term[i].name);
+		if (v == NULL)
 			return trd_bad(r, r->lineno, SK_ERR_FORMAT, "no field '%s'",
 			    f->term[i].name);
-		/* cJSON returns the first of a repeated key: the record is
-		 * ambiguous, not the first one right */
-		for (c = v->next; c != NULL; c = c->next)
-			if (strcmp(c->string, v->string) == 0)
-				return trd_bad(r, r->lineno, SK_ERR_FORMAT,
-				    "field '%s' appears twice", v->string);
 		if (cJSON_IsArray(v)) {
 			x = cJSON_GetArraySize(v);
 		} else if (cJSON_IsNumber(v)) {
@@ -566,7 +644,7 @@ ttext_jsonl(struct rd *r, const char *spec)
 	cJSON *obj = NULL;
 	const char *s, *end;
 	uint32_t len;
-	size_t n;
+	size_t n, col;
 	int e;
 
 	if (spec != NULL && (e = fieldspec_parse(&f, spec, 1)) != SK_OK)
@@ -601,6 +679,11 @@ ttext_jsonl(struct rd *r, const char *spec)
 		if (!cJSON_IsObject(obj)) {
 			if ((e = trd_bad(r, r->lineno, SK_ERR_FORMAT,
 			    "not a JSON object")) != SK_OK)
+				goto out;
+		} else if ((col = json_nul_key(s, n)) > 0) {
+			if ((e = trd_bad(r, r->lineno, SK_ERR_FORMAT, "the key at "
+			    "column %zu holds a NUL (\\u0000), which would cut "
+			    "it short", col)) != SK_OK)
 				goto out;
 		} else {
 			if (f.term == NULL &&

@@ -11,6 +11,7 @@ libskrull_sched_a_SOURCES = \
 	src/sched/opt.c src/sched/opt.h \
 	src/sched/skrull.c \
 	src/sched/tgds.c \
+	src/sched/mesh.c \
 	src/sched/baseline.c \
 	src/sched/rr.c \
 	src/sched/peers.c src/sched/peers.h \

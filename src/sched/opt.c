@@ -1160,7 +1160,8 @@ run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
 	int rc;
 
 	memset(&tally, 0, sizeof tally);
-	if ((rc = tgds_compose(ws, idx, len, n, gplace, 1, out)) != SK_OK ||
+	if ((rc = tgds_compose(ws, idx, len, n, gplace, TGDS_SPANS, out)) !=
+	    SK_OK ||
 	    (rc = record(out, "opt-gap", tally.gap, 1)) != SK_OK ||
 	    (rc = record(out, "opt-limited", tally.limited, 0)) != SK_OK ||
 	    (rc = record(out, "opt-failed", tally.failed, 0)) != SK_OK)

@@ -9,6 +9,14 @@
  * whole when it fits one rank, else over the CP group).  GDS only regroups
  * the samples of one global batch, so the update is the same as any other
  * policy's.
+ *
+ * `skrull` composes each global batch twice: this DP-first composition
+ * (micro-batches first, each placed by its makespan) and mesh.c's
+ * GPU-first one (samples onto the mesh's GPUs by their totals over the
+ * iteration, micro-batches packed from that), both measured by one
+ * iteration estimate (mesh_clock: ranks run on independently except
+ * inside shard groups); the DP-first is kept unless it is estimated
+ * slower.
  */
 #include <math.h>
 #include <stddef.h>
@@ -34,7 +42,9 @@
 #define BALANCED 1e-3
 
 /* ws->w[i] = GPU-seconds of batch sample i: ops_seq_sec whole when it fits
- * one rank (len <= bucket), else over the CP group; returns the largest. */
+ * one rank (len <= bucket), else over the CP group; returns the largest.
+ * ws->mw gets them too: the GPU-first composition's seconds of the whole
+ * samples (mesh_compose). */
 static double
 weights(struct sched_ws *ws, const uint32_t *len, size_t n)
 {
@@ -42,7 +52,7 @@ weights(struct sched_ws *ws, const uint32_t *len, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		ws->w[i] = ops_seq_sec(&ws->rate, len[i],
+		ws->w[i] = ws->mw[i] = ops_seq_sec(&ws->rate, len[i],
 		    len[i] > ws->job.bucket ? ws->N : 1);
 		if (ws->w[i] > wmax)
 			wmax = ws->w[i];
@@ -287,7 +297,8 @@ heavy(const double *w, size_t k, int N)
 
 int
 tgds_place_mb(struct sched_ws *ws, const uint32_t *len, sched_gplace_fn place,
-    int rival, size_t a, size_t k, int g0, struct mbt_item *it, double *t)
+    int rival, size_t a, size_t k, int g0, struct mbt_item *it, double *t,
+    double *rank)
 {
 	double u;
 	size_t i;
@@ -296,7 +307,7 @@ tgds_place_mb(struct sched_ws *ws, const uint32_t *len, sched_gplace_fn place,
 	ws_gather(ws, len, ws->w, a, k);
 	if ((rc = place(ws, ws->glen, ws->gfl, k, ws->N, g0, it)) != SK_OK)
 		return rc;
-	*t = mbtime_eval(&ws->mbt, &ws->job, ws->N, g0, it, k, NULL);
+	*t = mbtime_eval(&ws->mbt, &ws->job, ws->N, g0, it, k, rank);
 	/* FlexSP's placement as one more candidate, where a sequence
 	 * outweighs a rank's mean load: else both keep every sequence
 	 * whole */
@@ -308,6 +319,8 @@ tgds_place_mb(struct sched_ws *ws, const uint32_t *len, sched_gplace_fn place,
 		for (i = 0; i < k; i++)
 			it[i] = ws->citems[i];
 		*t = u;
+		if (rank != NULL)
+			mbtime_eval(&ws->mbt, &ws->job, ws->N, g0, it, k, rank);
 	}
 	return SK_OK;
 }
@@ -316,16 +329,22 @@ tgds_place_mb(struct sched_ws *ws, const uint32_t *len, sched_gplace_fn place,
  * Phase 1: DP rank d's own micro-batches, composed and placed, appended to
  * the batch-wide arrays (rarr, ritems; micro-batch j of the batch is
  * rarr[rmbfirst[j] .. rmbfirst[j + 1]) with its estimated seconds rmbt[j];
- * DP rank d's are rmb0[d] .. rmb0[d + 1]).
+ * DP rank d's are rmb0[d] .. rmb0[d + 1]), and its GPUs' clocks of the
+ * iteration estimate (mesh_clock, from the spans' seconds) advanced
+ * through them; *beaten = 1 as soon as one passes stop (the rest is then
+ * not composed).
  */
 static int
 compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
-    sched_gplace_fn place, int rival, int d)
+    sched_gplace_fn place, int rival, int d, double stop, int *beaten)
 {
 	size_t q, c, m, a, k, i, j0 = ws->rmb0[d], at = ws->rmbfirst[j0];
 	uint64_t tok;
 	char where[64];
-	int rc;
+	int rc, r;
+
+	for (r = 0; r < ws->N; r++)
+		ws->clk[d * ws->N + r] = ws->pre[d] / ws->N;
 
 	c = ws_rank_samples(ws, len, n, d, &tok);
 	rc = SK_ERR_RANGE;
@@ -343,13 +362,20 @@ compose_rank(struct sched_ws *ws, const uint32_t *len, size_t n,
 		a = ws->mbfirst[q];
 		k = ws->mbfirst[q + 1] - a;
 		rc = tgds_place_mb(ws, len, place, rival, a, k, d * ws->N,
-		    ws->ritems + at + a, &ws->rmbt[j0 + q]);
+		    ws->ritems + at + a, &ws->rmbt[j0 + q], ws->rsec);
 		if (rc != SK_OK) {
 			snprintf(where, sizeof where, "DP rank %d, "
 			    "micro-batch %zu", d, q);
 			err_prefix(where);
 			return rc;
 		}
+		mesh_clock(ws->ritems + at + a, k, ws->rsec, ws->N, ws->reach,
+		    ws->clk + d * ws->N);
+		for (r = 0; r < ws->N; r++)
+			if (ws->clk[d * ws->N + r] > stop) {
+				*beaten = 1;
+				return SK_OK;
+			}
 		ws->rmbfirst[j0 + q] = at + a;
 		ws->rmerge[j0 + q] = -1;
 	}
@@ -482,13 +508,34 @@ push_rank(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 	return SK_OK;
 }
 
+/* The GPU-first composition (mesh.c) in place of the DP-first one. */
+static void
+adopt_mesh(struct sched_ws *ws)
+{
+	size_t x, q, m = ws->mmb0[ws->dp], c = ws->mmbfirst[m];
+	int d;
+
+	for (q = 0; q < c; q++) {
+		ws->rarr[q] = ws->marr[q];
+		ws->ritems[q] = ws->mitems[q];
+	}
+	for (x = 0; x <= m; x++)
+		ws->rmbfirst[x] = ws->mmbfirst[x];
+	for (x = 0; x < m; x++) {
+		ws->rmbt[x] = ws->mmbt[x];
+		ws->rmerge[x] = -1;
+	}
+	for (d = 0; d <= ws->dp; d++)
+		ws->rmb0[d] = ws->mmb0[d];
+}
+
 int
 tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
-    size_t n, sched_gplace_fn place, int spans, struct plan *out)
+    size_t n, sched_gplace_fn place, unsigned how, struct plan *out)
 {
-	double wmax;
+	double wmax, stop = INFINITY;
 	size_t i;
-	int d, rc;
+	int d, rc, beaten = 0, spans = (how & TGDS_SPANS) != 0;
 
 	if (n > ws->max)
 		return err_set(SK_ERR_RANGE, "global batch of %zu samples "
@@ -505,12 +552,20 @@ tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
 		for (d = 0; d < ws->dp; d++)
 			ws->pre[d] = 0;
 	}
+	/* The GPU-first composition first: the DP-first one is kept unless
+	 * its estimate exceeds the GPU-first one's, and its clocks only
+	 * grow, so it stops as soon as one passes that. */
+	if (how & TGDS_MESH)
+		stop = mesh_compose(ws, len, n);
 	balance(ws, n, wmax);
 	ws->rmb0[0] = 0;
 	ws->rmbfirst[0] = 0;
-	for (d = 0; d < ws->dp; d++)
-		if ((rc = compose_rank(ws, len, n, place, spans, d)) != SK_OK)
+	for (d = 0; d < ws->dp && !beaten; d++)
+		if ((rc = compose_rank(ws, len, n, place, spans, d, stop,
+		    &beaten)) != SK_OK)
 			return rc;
+	if (beaten)
+		adopt_mesh(ws);
 	if (spans)
 		merge_spans(ws, len, n);
 	for (d = 0; d < ws->dp; d++)
@@ -530,7 +585,8 @@ static int
 run(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len, size_t n,
     struct plan *out)
 {
-	return tgds_compose(ws, idx, len, n, skrull_gplace, 1, out);
+	return tgds_compose(ws, idx, len, n, skrull_gplace,
+	    TGDS_SPANS | TGDS_MESH, out);
 }
 
 const struct sched_policy skrull_cp_policy = {

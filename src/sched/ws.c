@@ -77,6 +77,31 @@ sched_ws_new(const struct job *j, const struct sched_params *p,
 	ws->rmbt = calloc(n, sizeof *ws->rmbt);
 	ws->rmerge = calloc(n, sizeof *ws->rmerge);
 	ws->rmb0 = calloc(dp + 1, sizeof *ws->rmb0);
+	ws->msize = calloc(n, sizeof *ws->msize);
+	ws->mgpu = calloc(n, sizeof *ws->mgpu);
+	ws->mmb = calloc(n, sizeof *ws->mmb);
+	ws->mroom = calloc(n, N * sizeof *ws->mroom);
+	ws->mw = calloc(n, sizeof *ws->mw);
+	ws->marr = calloc(n, sizeof *ws->marr);
+	ws->mitems = calloc(n, sizeof *ws->mitems);
+	ws->mmbfirst = calloc(n + 1, sizeof *ws->mmbfirst);
+	ws->mmbt = calloc(n, sizeof *ws->mmbt);
+	ws->mmb0 = calloc(dp + 1, sizeof *ws->mmb0);
+	ws->gload = calloc(G, sizeof *ws->gload);
+	ws->clk = calloc(G, sizeof *ws->clk);
+	ws->rsec = calloc(G, sizeof *ws->rsec);
+	ws->reach = calloc(G, sizeof *ws->reach);
+	for (ws->hP = 1; (size_t)ws->hP < G; ws->hP *= 2)
+		;
+	ws->htree = calloc(2 * (size_t)ws->hP, sizeof *ws->htree);
+	ws->mcnt = calloc(2 * dp + 1, sizeof *ws->mcnt);
+	if (ws->msize == NULL || ws->mgpu == NULL || ws->mmb == NULL ||
+	    ws->mroom == NULL || ws->mw == NULL ||
+	    ws->marr == NULL || ws->mitems == NULL || ws->mmbfirst == NULL ||
+	    ws->mmbt == NULL || ws->mmb0 == NULL || ws->gload == NULL ||
+	    ws->clk == NULL || ws->rsec == NULL || ws->reach == NULL ||
+	    ws->htree == NULL || ws->mcnt == NULL)
+		goto nomem;
 	if (ws->rarr == NULL || ws->ritems == NULL || ws->rmbfirst == NULL ||
 	    ws->rmbt == NULL || ws->rmerge == NULL || ws->rmb0 == NULL)
 		goto nomem;
@@ -147,6 +172,22 @@ sched_ws_free(struct sched_ws *ws)
 	free(ws->rmbt);
 	free(ws->rmerge);
 	free(ws->rmb0);
+	free(ws->msize);
+	free(ws->mgpu);
+	free(ws->mmb);
+	free(ws->mroom);
+	free(ws->mw);
+	free(ws->marr);
+	free(ws->mitems);
+	free(ws->mmbfirst);
+	free(ws->mmbt);
+	free(ws->mmb0);
+	free(ws->gload);
+	free(ws->clk);
+	free(ws->rsec);
+	free(ws->reach);
+	free(ws->htree);
+	free(ws->mcnt);
 	mbtime_free(&ws->mbt);
 	peers_free(ws->peers);
 	free(ws);

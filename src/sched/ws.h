@@ -92,6 +92,31 @@ struct sched_ws {
 	double *rmbt;               /* max */
 	int32_t *rmerge;            /* max */
 	size_t *rmb0;               /* dp + 1 */
+	/* The GPU-first composition (mesh.c): batch sample i's group size
+	 * msize[i] (0: it spans DP ranks), its block's first GPU of the mesh
+	 * mgpu[i] and each member's seconds mw[i]; the micro-batches in
+	 * marr, mitems, mmbfirst, mmbt, mmb0, as rarr ... rmb0 above. */
+	int32_t *msize, *mgpu;      /* max */
+	uint32_t *mmb;              /* max: its micro-batch of its DP rank's */
+	int64_t *mroom;             /* max x cp: a DP rank's micro-batch y's
+	                               room on CP rank r at y cp + r, scaled
+	                               tokens (ws.h's memory) */
+	double *mw;                 /* max */
+	uint32_t *marr;             /* max */
+	struct mbt_item *mitems;    /* max */
+	size_t *mmbfirst;           /* max + 1 */
+	double *mmbt;               /* max */
+	size_t *mmb0;               /* dp + 1 */
+	double *gload;              /* dp x cp: estimated seconds per GPU */
+	double *clk;                /* dp x cp: the iteration estimate's clock
+	                               per GPU (mesh_clock) */
+	double *rsec;               /* dp x cp: one micro-batch's seconds per
+	                               rank (mbtime_eval) */
+	int32_t *reach;             /* dp x cp: mesh_clock's scratch */
+	int32_t *htree;             /* 2 hP: the GPUs in a tournament tree by
+	                               gload (mesh.c) */
+	int hP;                     /* the power of two >= dp x cp */
+	size_t *mcnt;               /* 2 dp + 1: the DP ranks' lists */
 	struct mbtime mbt;          /* micro-batches of up to dp x cp ranks */
 	/* The peer systems' policies (peers.h: wlb.c, flexsp.c, hdp.c). */
 	struct peers *peers;
@@ -181,15 +206,19 @@ typedef int (*sched_gplace_fn)(struct sched_ws *ws, const uint32_t *len,
                                struct mbt_item *it);
 
 /*
- * Skrull's composition of a global batch (tgds.c): samples that no CP
- * group can run within the batch's balanced share get a micro-batch
- * spanning the DP ranks that makes their iteration fastest, then the rest
- * time-balanced over DP (counting those spans), the fewest micro-batches
- * memory allows, each placed by place.  With place = NULL and spans off
- * it is the `skrull-cp` policy (cdacp_place, all-CP groups).
+ * Skrull's composition of a global batch (tgds.c): with TGDS_SPANS,
+ * samples that no CP group can run within the batch's balanced share get
+ * a micro-batch spanning the DP ranks that makes their iteration fastest;
+ * then the rest time-balanced over DP (counting those spans), the fewest
+ * micro-batches memory allows, each placed by place (the DP-first
+ * composition); with TGDS_MESH also the GPU-first one (mesh_compose),
+ * kept instead where its iteration estimate is less.  With place = NULL
+ * and how = 0 it is the `skrull-cp` policy (cdacp_place, all-CP groups).
  */
+#define TGDS_SPANS 1u
+#define TGDS_MESH 2u
 int tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
-                 size_t n, sched_gplace_fn place, int spans,
+                 size_t n, sched_gplace_fn place, unsigned how,
                  struct plan *out);
 
 /*
@@ -197,11 +226,12 @@ int tgds_compose(struct sched_ws *ws, const uint32_t *idx, const uint32_t *len,
  * positions; ws->w their weights), on the CP group at GPU g0: placed by
  * place and, with rival (skrull), by FlexSP's placement too where a
  * sequence outweighs a rank's mean load, the faster by mbtime_eval kept
- * into it[0..k), its seconds in *t.
+ * into it[0..k), its seconds in *t and, unless rank is NULL, each rank's
+ * in rank[0..N).
  */
 int tgds_place_mb(struct sched_ws *ws, const uint32_t *len,
                   sched_gplace_fn place, int rival, size_t a, size_t k,
-                  int g0, struct mbt_item *it, double *t);
+                  int g0, struct mbt_item *it, double *t, double *rank);
 
 /* cdacp_place as a placement with groups (W must be the CP degree): its
  * shards span all W ranks. */
@@ -230,6 +260,27 @@ int skrull_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
 #define SKRULL_LS_MAX 10
 double skrull_improve(struct sched_ws *ws, size_t n, int W, int g0,
                       struct mbt_item *it, double t);
+
+/*
+ * The iteration estimate's step over one micro-batch of W ranks placed as
+ * it[0..k), rsec[q] rank q's seconds (mbtime_eval): clk[q] += rsec[q] for
+ * a rank in no shard group; the ranks of a group, and of the groups that
+ * overlap it, run in lockstep and all end at the latest of their clocks
+ * plus the slowest of their seconds.  reach: W entries of scratch.
+ */
+void mesh_clock(const struct mbt_item *it, size_t k, const double *rsec,
+                int W, int32_t *reach, double *clk);
+
+/*
+ * The GPU-first composition (mesh.c) of the n batch samples len[] that do
+ * not span DP ranks (ws->spanat; ws->pre their spans' seconds; ws->mw[i]
+ * ops_seq_sec(len[i], 1) of each up to BucketSize, as tgds.c weighs): each on
+ * the mesh's GPU or aligned block that balances per-GPU totals, then each
+ * DP rank's micro-batches filled first-fit by memory, into the m* arrays
+ * of the workspace.  Returns the iteration estimate (mesh_clock over each
+ * DP rank's micro-batches in order, from the spans' seconds), seconds.
+ */
+double mesh_compose(struct sched_ws *ws, const uint32_t *len, size_t n);
 
 /* Push micro-batches mbfirst[0..m] of arr with ws->items as their
  * placements (no plan_rank_begin: spanning micro-batches may precede). */

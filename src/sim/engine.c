@@ -6,30 +6,52 @@
  *
  * Each stream runs its entries in order, one at a time.  A compute entry
  * starts when its predecessor is done and its need holds; it completes
- * through an event.  A collective is reached by a GPU when its
- * communication stream has finished the previous collective and its need
- * holds; when every member of the group has reached it (they are all free
- * then), it starts on all of them at once and completes through one event.
- * A shard group's collectives run over its GPUs (a block of the
- * micro-batch's ranks, contiguous GPUs), DP collectives over every GPU
- * (ZeRO and the gradient all-reduce span dp x cp ranks, cost.h).  Every
- * member of a group meets the group's collectives in the same order, so
- * the counters of arrivals never mix two collectives, and the order is one
- * total order over all GPUs (prog.c): no deadlock.  The duration is the
- * members' largest (they agree: the sizes come from the same samples).
+ * through an event.  A collective is reached by a GPU when its stream
+ * (the communication stream for a shard group's, the DP stream for the
+ * DP group's) has finished the previous collective and its need holds;
+ * when every member of the group has reached it (they are all free on
+ * that stream then), it starts on all of them at once.  A shard group's
+ * collectives run over its GPUs (a block of the micro-batch's ranks,
+ * contiguous GPUs), DP collectives over every GPU (ZeRO and the gradient
+ * all-reduce span dp x cp ranks, cost.h).  Every member of a group meets
+ * the group's collectives in the same order, so the counters of arrivals
+ * never mix two collectives, and on each stream the order is one total
+ * order over all GPUs (prog.c); the DP stream waits only for the compute
+ * stream and only the optimizer waits for it, so the two orders cannot
+ * cross: no deadlock.  The duration is the members' largest (they agree:
+ * the sizes come from the same samples).
+ *
+ * ---- Links ----
+ *
+ * A collective's time (ops_group_time, ops_dp_cost) is its latency floor
+ * (the same collective's time at 0 bytes: ops_group_floor, the DP
+ * floors) plus the time its bytes take over the link that paces it:
+ * NVLink for a group inside one node, the GPU's network link (ib_bw is
+ * per GPU) for one that spans nodes.  When the two communication streams
+ * of a GPU both move bytes over the same kind of link at once, each
+ * gets half of it: a collective's bytes advance at half speed while any
+ * of its members shares its link so, at full speed otherwise (rem counts
+ * half nanoseconds, 2 per ns alone, 1 shared; its end is moved whenever
+ * that changes, sim_queue_set).  Then it pays its latency floor, which
+ * moves no bytes and shares nothing.  Two collectives sharing a link from
+ * start to end thus take as long as run one after the other, never less;
+ * a collective on the network and one on NVLink do not slow each other.
+ * Left out: the SMs that NCCL's kernels take from compute, and the
+ * intra-node hops of a collective paced by the network.
  *
  * ---- Breakdown and memory ----
  *
- * Per GPU: busy = sum of compute durations; comm = time the communication
- * stream runs while the compute stream does not (integrated at every change
- * of either stream's state); wait = iteration time - busy - comm, in
- * integer nanoseconds, so busy + comm + wait is the iteration time exactly
- * in nanoseconds.  Memory: the static bytes plus the micro-batch's
- * activations, allocated in L equal steps (after each layer's forward) and
- * freed in L steps (after each layer's backward): a GPU's peak is
- * statics + the largest act_bytes of its parts, written as act x (k / L) so
- * that k = L gives act exactly.  Above HBM - reserve it is an OOM, recorded
- * once per GPU and iteration with the GPU's peak.
+ * Per GPU: busy = sum of compute durations; comm = time at least one of
+ * its communication streams (shard groups' or DP) runs a collective while
+ * the compute stream does not (integrated at every change of any stream's
+ * state); wait = iteration time - busy - comm, in integer nanoseconds, so
+ * busy + comm + wait is the iteration time exactly in nanoseconds.
+ * Memory: the static bytes plus the micro-batch's activations, allocated
+ * in L equal steps (after each layer's forward) and freed in L steps
+ * (after each layer's backward): a GPU's peak is statics + the largest
+ * act_bytes of its parts, written as act x (k / L) so that k = L gives act
+ * exactly.  Above HBM - reserve it is an OOM, recorded once per GPU and
+ * iteration with the GPU's peak.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +73,6 @@ engine_ws_free(struct ws *w)
 	free(w->part0);
 	free(w->nrun);
 	free(w->pos);
-	free(w->lastmb);
-	free(w->gradin);
 	free(w->local);
 	free(w->shard);
 	free(w->cnt);
@@ -69,9 +89,11 @@ engine_ws_init(struct ws *w, struct ctx *x)
 {
 	memset(w, 0, sizeof *w);
 	w->x = x;
-	/* In flight at once: one compute operation per GPU, one collective
-	 * per GPU at most. */
-	if (sim_queue_init(&w->q, 2 * (size_t)x->G + 1) != SK_OK)
+	/* In flight at once: one compute operation per GPU, a shard group's
+	 * collective per GPU at most (keyed by its first GPU) and the DP
+	 * group's (key G). */
+	if (sim_queue_init(&w->q, 2 * (size_t)x->G + 1, (size_t)x->G + 1) !=
+	    SK_OK)
 		return SK_ERR_NOMEM;
 	w->gpu = calloc((size_t)x->G, sizeof *w->gpu);
 	w->grp = calloc(x->max_grp, sizeof *w->grp);
@@ -81,8 +103,6 @@ engine_ws_init(struct ws *w, struct ctx *x)
 	w->part0 = calloc((size_t)x->dp, sizeof *w->part0);
 	w->nrun = calloc((size_t)x->dp, sizeof *w->nrun);
 	w->pos = calloc((size_t)x->dp, sizeof *w->pos);
-	w->lastmb = calloc((size_t)x->dp, sizeof *w->lastmb);
-	w->gradin = calloc((size_t)x->dp, sizeof *w->gradin);
 	w->local = calloc(x->max_n, sizeof *w->local);
 	w->shard = calloc(x->max_n, sizeof *w->shard);
 	w->cnt = calloc((size_t)x->max_w + 1, sizeof *w->cnt);
@@ -94,8 +114,7 @@ engine_ws_init(struct ws *w, struct ctx *x)
 	w->ids = calloc(x->max_n, sizeof *w->ids);
 	if (w->gpu == NULL || w->grp == NULL || w->parts == NULL ||
 	    w->cent == NULL || w->cgrp == NULL || w->part0 == NULL ||
-	    w->nrun == NULL || w->pos == NULL || w->lastmb == NULL ||
-	    w->gradin == NULL || w->local == NULL ||
+	    w->nrun == NULL || w->pos == NULL || w->local == NULL ||
 	    w->shard == NULL || w->cnt == NULL || w->gf == NULL ||
 	    w->gs == NULL || w->gkeys == NULL || w->gag == NULL ||
 	    w->grs == NULL || w->ids == NULL) {
@@ -181,15 +200,24 @@ cur_start(const struct ws *w, const struct gstate *g, struct cursor *c, int s)
 
 /* ---- execution ---- */
 
-enum { EV_COMP, EV_COLL };
+enum { EV_COMP, EV_BYTES, EV_COLL };
 
 /* Account for g's streams up to t, before one of them changes state. */
 static inline void
 settle(struct gstate *g, sim_ns t)
 {
-	if (g->on[1] && !g->on[0])
+	if ((g->on[S_COMM] || g->on[S_DP]) && !g->on[S_COMP])
 		g->exposed += t - g->last;
 	g->last = t;
+}
+
+/* Whether g's stream s may try its entry: idle, or waiting for a key its
+ * dep stream has reached. */
+static inline int
+may_go(const struct gstate *g, int s)
+{
+	return g->st[s] == ST_IDLE || (g->st[s] == ST_WAIT &&
+	    g->c[g->c[s].e->dep].key >= g->need[s]);
 }
 
 /*
@@ -224,7 +252,7 @@ tl_op(struct ws *w, const struct gstate *g, int s, const struct ent *e,
 
 	if (e->kind == K_AG || e->kind == K_RS)
 		gr = &w->grp[w->cgrp[e - w->cent]];
-	if (c->phase != PH_TAIL && e->kind != K_GRAD) {
+	if (c->phase != PH_TAIL && s != S_DP) {
 		pt = part_of(w, g, c->m);
 		mb = &x->p->mbs[pt->mb];
 		sm = &x->p->samples[mb->first];
@@ -249,7 +277,8 @@ mem_step(struct ws *w, struct gstate *g, int dir, sim_ns t)
 	int gi = (int)(g - w->gpu), e;
 
 	g->mem_k = dir > 0 ? g->mem_k + 1 : g->mem_k - 1;
-	held = part_of(w, g, g->c[0].m)->act * ((double)g->mem_k / x->L);
+	held = part_of(w, g, g->c[S_COMP].m)->act *
+	    ((double)g->mem_k / x->L);
 	if (held > g->act_peak)
 		g->act_peak = held;
 	if (w->tl == NULL)
@@ -266,17 +295,17 @@ mem_step(struct ws *w, struct gstate *g, int dir, sim_ns t)
 }
 
 /* Run g's compute stream from its current entry at t: through memory
- * steps, then start the entry or wait for the other stream. */
+ * steps, then start the entry or wait for the stream it depends on. */
 static int
 try_comp(struct ws *w, struct gstate *g, sim_ns t)
 {
-	struct cursor *c = &g->c[0];
+	struct cursor *c = &g->c[S_COMP];
 	const struct ent *e;
 	int err;
 
 	for (;;) {
 		if (c->key == KEY_END) {
-			g->st[0] = ST_DONE;
+			g->st[S_COMP] = ST_DONE;
 			return SK_OK;
 		}
 		e = c->e;
@@ -284,19 +313,19 @@ try_comp(struct ws *w, struct gstate *g, sim_ns t)
 			if ((err = mem_step(w, g, e->kind == K_ALLOC ? 1 : -1,
 			    t)) != SK_OK)
 				return err;
-			cur_next(w, g, c, 0);
+			cur_next(w, g, c, S_COMP);
 			continue;
 		}
-		if (e->need != NEED_NONE && g->c[1].key < c->base + e->need) {
-			g->st[0] = ST_WAIT;
-			g->need[0] = c->base + e->need;
+		if (e->need != NEED_NONE && g->c[e->dep].key < c->base + e->need) {
+			g->st[S_COMP] = ST_WAIT;
+			g->need[S_COMP] = c->base + e->need;
 			return SK_OK;
 		}
 		settle(g, t);
-		g->on[0] = 1;
-		g->st[0] = ST_RUN;
+		g->on[S_COMP] = 1;
+		g->st[S_COMP] = ST_RUN;
 		g->busy += e->dur;
-		if (w->tl != NULL && (err = tl_op(w, g, 0, e, t,
+		if (w->tl != NULL && (err = tl_op(w, g, S_COMP, e, t,
 		    e->dur)) != SK_OK)
 			return err;
 		return sim_queue_push(&w->q, t + e->dur, EV_COMP,
@@ -304,53 +333,176 @@ try_comp(struct ws *w, struct gstate *g, sim_ns t)
 	}
 }
 
-/* Start group gi's collective at t on all its members. */
+/* ---- collectives and their links ---- */
+
+/* The queue key of group gr's running collective: no two running ones
+ * share it (a GPU's communication stream runs one at a time). */
+static inline uint32_t
+coll_key(const struct ws *w, const struct group *gr)
+{
+	return gr->s == S_DP ? (uint32_t)w->x->G : (uint32_t)gr->g0;
+}
+
+/* The other communication stream than s. */
+static inline int
+other(int s)
+{
+	return s == S_COMM ? S_DP : S_COMM;
+}
+
+/* Half nanoseconds of bytes' time gr's collective moves per ns: all of
+ * its link, or half where a member shares it. */
+static inline sim_ns
+pace(const struct group *gr)
+{
+	return gr->shared > 0 ? 1 : 2;
+}
+
+/* Schedule the end of gr's bytes from t at its pace. */
+static int
+bytes_at(struct ws *w, uint32_t gi, sim_ns t)
+{
+	const struct group *gr = &w->grp[gi];
+	sim_ns r = gr->rem > 0 ? gr->rem : 0, v = pace(gr);
+
+	return sim_queue_set(&w->q, coll_key(w, gr), t + (r + v - 1) / v,
+	    EV_BYTES, gi, 0);
+}
+
+/* One more (delta 1) or one fewer (-1) member of group gi's running
+ * collective shares its link at t: its bytes so far at the old pace,
+ * and its end moved if the pace changes. */
+static int
+share(struct ws *w, uint32_t gi, int delta, sim_ns t)
+{
+	struct group *gr = &w->grp[gi];
+	int was = gr->shared > 0;
+
+	gr->rem -= (t - gr->since) * pace(gr);
+	gr->since = t;
+	gr->shared = delta > 0 ? gr->shared + 1 : gr->shared - 1;
+	if (was == (gr->shared > 0))
+		return SK_OK;
+	return bytes_at(w, gi, t);
+}
+
+/* Start group gi's collective at t on all its members: its bytes first,
+ * sharing a member's link with the other communication stream's
+ * collective while both move bytes over the same kind of link, then its
+ * latency floor. */
 static int
 coll_start(struct ws *w, uint32_t gi, sim_ns t)
 {
 	struct group *gr = &w->grp[gi];
-	int k, e;
-	sim_ns dur = gr->dur;
+	const struct ent *e = w->gpu[gr->g0].c[gr->s].e;
+	int s = gr->s, o = other(s), k, err;
+	uint32_t og;
+	sim_ns f = gr->floor[e->kind == K_RS || e->kind == K_PARAM];
 
+	gr->lat = f < gr->dur ? f : gr->dur;
+	gr->rem = 2 * (gr->dur - gr->lat);
+	gr->since = gr->t0 = t;
+	gr->shared = 0;
 	gr->arrived = 0;
 	gr->dur = 0;
 	for (k = gr->g0; k < gr->g0 + gr->n; k++) {
 		struct gstate *g = &w->gpu[k];
 
 		settle(g, t);
-		g->on[1] = 1;
-		g->st[1] = ST_RUN;
-		if (w->tl != NULL && (e = tl_op(w, g, 1, g->c[1].e, t,
-		    dur)) != SK_OK)
-			return e;
+		g->on[s] = 1;
+		g->st[s] = ST_RUN;
+		if (gr->rem == 0)
+			continue;
+		g->bw[s - 1] = gi;
+		og = g->bw[o - 1];
+		if (og != GRP_NONE && w->grp[og].net == gr->net) {
+			gr->shared++;
+			if ((err = share(w, og, 1, t)) != SK_OK)
+				return err;
+		}
 	}
-	return sim_queue_push(&w->q, t + dur, EV_COLL, gi, 0);
+	if (gr->rem > 0)
+		return bytes_at(w, gi, t);
+	return sim_queue_set(&w->q, coll_key(w, gr), t + gr->lat, EV_COLL, gi,
+	    0);
 }
 
-/* Bring g's communication stream to its next collective at t: wait for
- * the compute stream, or arrive (and start it if g is the last member).
- * A shard group's collective names its group; the others are the DP
- * group's. */
+static int kick(struct ws *w, struct gstate *g, sim_ns t);
+
+/* Group gi's collective ends at t: each member's stream moves on. */
 static int
-try_comm(struct ws *w, struct gstate *g, sim_ns t)
+coll_end(struct ws *w, uint32_t gi, sim_ns t)
 {
-	struct cursor *c = &g->c[1];
+	const struct group *gr = &w->grp[gi];
+	int s = gr->s, k, e;
+
+	for (k = gr->g0; k < gr->g0 + gr->n; k++) {
+		struct gstate *g = &w->gpu[k];
+
+		settle(g, t);
+		/* written at its end: sharing a link stretches it */
+		if (w->tl != NULL && (e = tl_op(w, g, s, g->c[s].e, gr->t0,
+		    t - gr->t0)) != SK_OK)
+			return e;
+		g->on[s] = 0;
+		g->st[s] = ST_IDLE;
+		cur_next(w, g, &g->c[s], s);
+		if ((e = kick(w, g, t)) != SK_OK)
+			return e;
+	}
+	return SK_OK;
+}
+
+/* Group gi's collective has moved its bytes at t: its members' links are
+ * free of it; its latency floor follows. */
+static int
+bytes_end(struct ws *w, uint32_t gi, sim_ns t)
+{
+	struct group *gr = &w->grp[gi];
+	int s = gr->s, o = other(s), k, e;
+	uint32_t og;
+
+	for (k = gr->g0; k < gr->g0 + gr->n; k++) {
+		struct gstate *g = &w->gpu[k];
+
+		g->bw[s - 1] = GRP_NONE;
+		og = g->bw[o - 1];
+		if (og != GRP_NONE && w->grp[og].net == gr->net &&
+		    (e = share(w, og, -1, t)) != SK_OK)
+			return e;
+	}
+	gr->rem = 0;
+	gr->shared = 0;
+	if (gr->lat == 0)
+		return coll_end(w, gi, t);
+	return sim_queue_set(&w->q, coll_key(w, gr), t + gr->lat, EV_COLL, gi,
+	    0);
+}
+
+/* Bring g's stream s (communication or DP) to its next collective at t:
+ * wait for the compute stream, or arrive (and start it if g is the last
+ * member).  A shard group's collective names its group; the DP stream's
+ * are the DP group's. */
+static int
+try_comm(struct ws *w, struct gstate *g, int s, sim_ns t)
+{
+	struct cursor *c = &g->c[s];
 	const struct ent *e;
 	struct group *gr;
 	uint32_t gi;
 
 	if (c->key == KEY_END) {
-		g->st[1] = ST_DONE;
+		g->st[s] = ST_DONE;
 		return SK_OK;
 	}
 	e = c->e;
-	if (e->need != NEED_NONE && g->c[0].key < c->base + e->need) {
-		g->st[1] = ST_WAIT;
-		g->need[1] = c->base + e->need;
+	if (e->need != NEED_NONE && g->c[e->dep].key < c->base + e->need) {
+		g->st[s] = ST_WAIT;
+		g->need[s] = c->base + e->need;
 		return SK_OK;
 	}
-	g->st[1] = ST_ARRIVED;
-	gi = e->kind == K_AG || e->kind == K_RS ? w->cgrp[e - w->cent] : 0;
+	g->st[s] = ST_ARRIVED;
+	gi = s == S_COMM ? w->cgrp[e - w->cent] : 0;
 	gr = &w->grp[gi];
 	if (e->dur > gr->dur)
 		gr->dur = e->dur;
@@ -360,48 +512,38 @@ try_comm(struct ws *w, struct gstate *g, sim_ns t)
 }
 
 /* Start what can start on g's streams at t.  Only the compute stream's
- * position moves here (arriving at a collective does not move the
- * communication stream's), so compute then communication is enough. */
+ * position moves here (arriving at a collective does not move a
+ * communication stream's), so compute, then the communication streams,
+ * is enough. */
 static int
 kick(struct ws *w, struct gstate *g, sim_ns t)
 {
-	int e;
+	int s, e;
 
-	if ((g->st[0] == ST_IDLE || (g->st[0] == ST_WAIT &&
-	    g->c[1].key >= g->need[0])) && (e = try_comp(w, g, t)) != SK_OK)
+	if (may_go(g, S_COMP) && (e = try_comp(w, g, t)) != SK_OK)
 		return e;
-	if (g->st[1] == ST_IDLE || (g->st[1] == ST_WAIT &&
-	    g->c[0].key >= g->need[1]))
-		return try_comm(w, g, t);
+	for (s = S_COMM; s <= S_DP; s++)
+		if (may_go(g, s) && (e = try_comm(w, g, s, t)) != SK_OK)
+			return e;
 	return SK_OK;
 }
 
 static int
 on_event(struct ws *w, const struct sim_event *ev)
 {
-	const struct group *gr;
 	struct gstate *g;
-	int k, e;
 
 	if (ev->type == EV_COMP) {
 		g = &w->gpu[ev->a];
 		settle(g, ev->t);
-		g->on[0] = 0;
-		g->st[0] = ST_IDLE;
-		cur_next(w, g, &g->c[0], 0);
+		g->on[S_COMP] = 0;
+		g->st[S_COMP] = ST_IDLE;
+		cur_next(w, g, &g->c[S_COMP], S_COMP);
 		return kick(w, g, ev->t);
 	}
-	gr = &w->grp[ev->a];
-	for (k = gr->g0; k < gr->g0 + gr->n; k++) {
-		g = &w->gpu[k];
-		settle(g, ev->t);
-		g->on[1] = 0;
-		g->st[1] = ST_IDLE;
-		cur_next(w, g, &g->c[1], 1);
-		if ((e = kick(w, g, ev->t)) != SK_OK)
-			return e;
-	}
-	return SK_OK;
+	if (ev->type == EV_BYTES)
+		return bytes_end(w, ev->a, ev->t);
+	return coll_end(w, ev->a, ev->t);
 }
 
 
@@ -412,7 +554,7 @@ engine_iter(struct ws *w, size_t it)
 	const struct ctx *x = w->x;
 	struct sim_event ev;
 	sim_ns tend = 0;
-	int gi, d, e;
+	int gi, d, s, e;
 
 	if ((e = prog_parts(w, it)) != SK_OK)
 		return e;
@@ -428,9 +570,10 @@ engine_iter(struct ws *w, size_t it)
 		g->M = w->nrun[d];
 		g->p0 = &w->parts[w->part0[d] * (size_t)x->cp + (size_t)g->r];
 		/* its gradients in its last micro-batch, or in the tail */
-		g->tv = !w->gradin[d];
-		cur_start(w, g, &g->c[0], 0);
-		cur_start(w, g, &g->c[1], 1);
+		g->tv = g->M == 0;
+		g->bw[0] = g->bw[1] = GRP_NONE;
+		for (s = 0; s < NSTREAM; s++)
+			cur_start(w, g, &g->c[s], s);
 		if (w->tl != NULL && (e = timeline_memory(w->tl, gi, w->tl_off,
 		    x->statics)) != SK_OK)
 			return e;
@@ -447,11 +590,13 @@ engine_iter(struct ws *w, size_t it)
 	for (gi = 0; gi < x->G; gi++) {
 		const struct gstate *g = &w->gpu[gi];
 
-		if (g->st[0] != ST_DONE || g->st[1] != ST_DONE)
+		if (g->st[S_COMP] != ST_DONE || g->st[S_COMM] != ST_DONE ||
+		    g->st[S_DP] != ST_DONE)
 			return err_set(SK_ERR_FORMAT, "sim: iteration %zu: GPU %d "
-			    "stalls (compute at %u, communication at %u of "
-			    "%u per micro-batch): its groups disagree", it, gi,
-			    (unsigned)g->c[0].key, (unsigned)g->c[1].key,
+			    "stalls (compute at %u, communication at %u, DP at "
+			    "%u of %u per micro-batch): its groups disagree", it,
+			    gi, (unsigned)g->c[S_COMP].key,
+			    (unsigned)g->c[S_COMM].key, (unsigned)g->c[S_DP].key,
 			    (unsigned)x->T);
 	}
 	return row_fill(w, it, tend);

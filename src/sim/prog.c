@@ -10,10 +10,11 @@
  * samples placed whole on q and its 1/size of each shard group's samples
  * whose group holds q, costed as ops_part_cost would (ops_load_local, then
  * ops_load_shard_d, in plan order): the activations and the attention of
- * S / size queries per shard.  Each of its two streams (0 compute, 1
- * communication) walks one program, laid out on a common axis of program
- * positions (keys) so that a dependency between the streams is one integer
- * comparison.  A micro-batch spans T = (FW + BW) L + 2 keys:
+ * S / size queries per shard.  Each of its three streams (compute;
+ * communication, the shard groups' collectives; DP, the data-parallel
+ * collectives) walks one program, laid out on a common axis of program
+ * positions (keys) so that a dependency between two streams is one
+ * integer comparison.  A micro-batch spans T = (FW + BW) L + 2 keys:
  *
  *   forward, layer l = 0..L-1, keys FW l + slot:
  *     0 norm_attn  1 qkv  2 rope  3 [all-gathers]  4 attn_local
@@ -25,7 +26,7 @@
  *     5 oproj_b  6 attn_shard_b  7 [reduce-scatters]  8 attn_local_b
  *     9 rope_b (waits for 7)  10 qkv_b  11 norm_attn_b
  *     12 (memory: one layer's activations freed)
- *     13 [DP gradient collective of the layer], last micro-batch only
+ *     13 {DP gradient collective of the layer}, last micro-batch only
  *
  * Slots 3 and 7 hold one collective per shard group holding q, K/V
  * all-gather and dK/dV reduce-scatter of the group's samples over its
@@ -42,27 +43,47 @@
  * idle unless its compute stream has work.
  *
  * Micro-batch m occupies keys m T .. m T + T - 1; after the last one
- * (m = M) comes the tail: [head/embedding gradient collective], the
- * optimizer step (waits for it), [parameter all-gather] per layer.  A rank
- * without micro-batches (a short last global batch) still takes part in
- * every DP collective: its tail starts with the L gradient collectives,
- * and so does the tail of a GPU whose last micro-batch spans DP ranks of
- * which some run on after it (issuing its gradients inside it would cross
- * their order: prog_parts), after its compute stream's last micro-batch.
- * Bracketed entries run on the communication stream; an entry of one
- * stream that depends on the other stores "need", and may start once the
- * other stream's position is at least base + need: every entry of that
- * stream before the key base + need - 1, that one included, is complete.
- * Operations whose time is 0 (no work) are left out of the lists, so they
- * cost no event; a dependency on a left-out entry holds once the other
- * stream has passed it, and an entry whose peer is absent (no sharded
- * samples: no all-gather) does not wait at all.
+ * (m = M) comes the tail: {head/embedding gradient collective}, the
+ * optimizer step (waits for it), {parameter all-gather} per layer.  A
+ * rank without micro-batches (a short last global batch) still takes
+ * part in every DP collective: its tail starts with the L gradient
+ * collectives.  Bracketed entries run on the communication stream, braced
+ * ones on the DP stream, the others on the compute stream.  An entry that
+ * depends on another stream stores "need" and that stream (dep), and may
+ * start once that stream's position is at least base + need: every entry
+ * of it before the key base + need - 1, that one included, is complete.
+ * The compute stream waits for the communication stream at the sharded
+ * attention and RoPE's backward and for the DP stream only at the
+ * optimizer step; both communication streams wait for the compute stream
+ * alone.  Operations whose time is 0 (no work) are left out of the lists,
+ * so they cost no event; a dependency on a left-out entry holds once the
+ * other stream has passed it, and an entry whose peer is absent (no
+ * sharded samples: no all-gather) does not wait at all.
+ *
+ * Why the DP collectives have a stream of their own: data-parallel
+ * frameworks reduce gradients on the DP process group's communicator
+ * (Megatron-LM's DDP with overlap_grad_reduce, DeepSpeed ZeRO), and NCCL
+ * runs each communicator's kernels on a stream of its own, so a shard
+ * group's collectives and the gradient reduction run at once.  Sharing
+ * one stream, a layer's gradient collective, a barrier over every GPU,
+ * held the GPU's next reduce-scatter until the slowest DP rank reached
+ * it; and a micro-batch spanning DP ranks of which one runs on after it
+ * had to leave its gradients to the tail, since a member issuing them in
+ * its backward would wait there for a rank that joins them only after the
+ * span's remaining reduce-scatters, which that member would never reach:
+ * a deadlock.  Now nothing but the optimizer waits for a DP collective,
+ * so the DP stream's order (the L gradients from the last layer down, the
+ * head's, the L parameter all-gathers: the same on every GPU) and the
+ * shard groups' order cannot cross, and every GPU issues its gradients
+ * in its last micro-batch's backward, spanning or not.
  *
  * Storage: the parts of DP rank d's GPUs lie at positions part0[d] ..
  * part0[d] + nrun[d] - 1 of w->parts, cp parts a position (the GPU's CP
  * rank r at r), so a GPU walks its parts with stride cp.  A part's
  * compute lists lie in the part; its communication lists (a few entries
- * per group) in the worker's cent[], beside cgrp[], their groups.
+ * per group) in the worker's cent[], beside cgrp[], their groups; its DP
+ * list, the gradient collective of the last micro-batch or nothing, is
+ * the context's one entry (x->grad), the same on every GPU.
  *
  * All layers of a part cost the same, so a part keeps one list per stream
  * and phase (forward layer, head, backward layer) and the cursor repeats
@@ -71,7 +92,9 @@
  *
  * Durations are rounded to integer nanoseconds once per part and
  * operation (at least 1 ns for an operation with work), so sums and
- * differences of times are exact.
+ * differences of times are exact.  So are the collectives' latency floors
+ * (ops_group_floor, ops_dp_cost), which the engine needs to share links
+ * (engine.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -99,7 +122,10 @@ static int
 ns_of(double sec, const char *what, sim_ns *ns)
 {
 	if (!(sec >= 0 && sec < 86400))
-		return err_set(SK_ERR_RANGE, "%s takes %g s", what, sec);
+		return err_set(SK_ERR_RANGE, "%s would take %g s, beyond the "
+		    "simulator's limit of a day for one operation: the job's "
+		    "rates (the GPU's peak FLOP/s and HBM bandwidth, the "
+		    "efficiencies, the links) are not a machine's", what, sec);
 	*ns = to_ns(sec);
 	return SK_OK;
 }
@@ -126,15 +152,18 @@ prog_ent_name(const struct ent *e)
 	return "memory";
 }
 
+/* Entry e: kind and op, at slot, needing stream dep at need (NEED_NONE:
+ * nothing), for dur ns. */
 static void
 put_ent(struct ent *e, uint8_t kind, int op, uint16_t slot, uint16_t need,
-    sim_ns dur)
+    int dep, sim_ns dur)
 {
 	e->dur = dur;
 	e->slot = slot;
 	e->need = need;
 	e->kind = kind;
 	e->op = (uint8_t)op;
+	e->dep = (uint8_t)dep;
 }
 
 /* ---- setup ---- */
@@ -144,7 +173,7 @@ prog_free(struct ctx *x)
 {
 	int s, v;
 
-	for (s = 0; s < 2; s++)
+	for (s = 0; s < NSTREAM; s++)
 		for (v = 0; v < 2; v++)
 			free(x->tail[s][v]);
 }
@@ -254,8 +283,8 @@ scan_mb(const struct ctx *x, const struct plan_mb *mb, size_t it, int d,
  * Check the plan's structure over [first, end) and size the workspaces:
  * a first pass checks every micro-batch and finds the largest, a second
  * counts each iteration's parts, shard groups and communication entries
- * (per group and layer an all-gather and a reduce-scatter on each member;
- * per GPU at most one run of gradient collectives in a part).
+ * (per group an all-gather and a reduce-scatter on each member; the DP
+ * stream's entries are the context's).
  */
 int
 prog_scan(struct ctx *x, size_t first, size_t end)
@@ -301,7 +330,7 @@ prog_scan(struct ctx *x, size_t first, size_t end)
 	for (it = first; it < end; it++) {
 		parts = 0;
 		grp = 1;
-		cent = (size_t)x->G;
+		cent = 0;
 		memset(nrun, 0, (size_t)x->dp * sizeof *nrun);
 		for (d = 0; d < x->dp; d++) {
 			const struct plan_rank *rk = &p->ranks[it * x->dp + d];
@@ -341,48 +370,53 @@ out:
 }
 
 /*
- * The tails.  With the gradient collectives in the last micro-batch: head
- * gradient (needs the compute stream past the last micro-batch: key M T,
- * need 0 from the tail's base), the optimizer (needs the communication
- * stream past the head gradient: every gradient collective done), a
- * parameter all-gather per layer (needs the optimizer).  Without (no
- * micro-batches, or a last one spanning DP ranks): the L gradient
- * collectives first, after the compute stream's last micro-batch.
+ * The tails.  With the gradient collectives in the last micro-batch: on
+ * the DP stream the head gradient (needs the compute stream past the last
+ * micro-batch: key M T, need 0 from the tail's base; the DP stream's
+ * order puts it after every gradient collective), on the compute stream
+ * the optimizer (needs the DP stream past the head gradient), on the DP
+ * stream a parameter all-gather per layer (needs the optimizer).  Without
+ * micro-batches: the L gradient collectives first on the DP stream.  The
+ * communication stream has no tail.
  */
 static int
 ctx_tails(struct ctx *x)
 {
-	int v, l, L = x->L;
-	uint16_t s, hg, opt;
-	struct ent *c, *k;
+	int v, l, s, L = x->L;
+	uint16_t k, hg, opt;
+	struct ent *c, *d;
 
 	for (v = 0; v < 2; v++) {
-		c = x->tail[0][v] = calloc(1, sizeof *c);
-		k = x->tail[1][v] = calloc((size_t)2 * L + 1, sizeof *k);
-		if (c == NULL || k == NULL)
-			return err_set(SK_ERR_NOMEM, "sim: out of memory");
-		s = 0;
-		x->ntail[1][v] = 0;
+		for (s = 0; s < NSTREAM; s++) {
+			x->tail[s][v] = calloc(s == S_DP ? (size_t)2 * L + 1 : 1,
+			    sizeof *x->tail[s][v]);
+			if (x->tail[s][v] == NULL)
+				return err_set(SK_ERR_NOMEM, "sim: out of memory");
+			x->ntail[s][v] = 0;
+		}
+		c = x->tail[S_COMP][v];
+		d = x->tail[S_DP][v];
+		k = 0;
 		/* after the compute stream's last micro-batch, if any */
 		if (v == 1 && x->grad_ns > 0)
-			for (l = L - 1; l >= 0; l--, s++)
-				put_ent(&k[x->ntail[1][v]++], K_GRAD, 0, s,
-				    l == L - 1 ? 0 : NEED_NONE, x->grad_ns);
+			for (l = L - 1; l >= 0; l--, k++)
+				put_ent(&d[x->ntail[S_DP][v]++], K_GRAD, 0, k,
+				    l == L - 1 ? 0 : NEED_NONE, S_COMP,
+				    x->grad_ns);
 		if (v == 1 && x->grad_ns == 0)
-			s = (uint16_t)L;
-		hg = s++;
-		opt = s++;
+			k = (uint16_t)L;
+		hg = k++;
+		opt = k++;
 		if (x->head_grad_ns > 0)
-			put_ent(&k[x->ntail[1][v]++], K_HEAD_GRAD, 0, hg, 0,
-			    x->head_grad_ns);
-		x->ntail[0][v] = 0;
+			put_ent(&d[x->ntail[S_DP][v]++], K_HEAD_GRAD, 0, hg, 0,
+			    S_COMP, x->head_grad_ns);
 		if (x->opt_ns > 0)
-			put_ent(&c[x->ntail[0][v]++], K_OP, OP_OPTIMIZER, opt,
-			    (uint16_t)(hg + 1), x->opt_ns);
+			put_ent(&c[x->ntail[S_COMP][v]++], K_OP, OP_OPTIMIZER, opt,
+			    (uint16_t)(hg + 1), S_DP, x->opt_ns);
 		if (x->param_ns > 0)
-			for (l = 0; l < L; l++, s++)
-				put_ent(&k[x->ntail[1][v]++], K_PARAM, 0, s,
-				    (uint16_t)(opt + 1), x->param_ns);
+			for (l = 0; l < L; l++, k++)
+				put_ent(&d[x->ntail[S_DP][v]++], K_PARAM, 0, k,
+				    (uint16_t)(opt + 1), S_COMP, x->param_ns);
 	}
 	return SK_OK;
 }
@@ -427,6 +461,10 @@ prog_init(struct ctx *x, const struct plan *p, struct report *r)
 	    &x->head_grad_ns)) != SK_OK ||
 	    (e = ns_of(dpc.param_sec, "the parameter all-gather",
 	    &x->param_ns)) != SK_OK ||
+	    (e = ns_of(dpc.grad_floor, "the gradient collective's latency",
+	    &x->grad_floor)) != SK_OK ||
+	    (e = ns_of(dpc.param_floor, "the parameter all-gather's latency",
+	    &x->param_floor)) != SK_OK ||
 	    (e = ns_of(c.sec[OP_OPTIMIZER], "the optimizer step",
 	    &x->opt_ns)) != SK_OK) {
 		err_prefix("sim");
@@ -434,6 +472,10 @@ prog_init(struct ctx *x, const struct plan *p, struct report *r)
 	}
 	if (x->G == 1)
 		x->grad_ns = x->head_grad_ns = x->param_ns = 0;
+	x->dp_net = (uint8_t)dpc.spans;
+	/* after that layer's norm_attn_b: its gradients are complete */
+	put_ent(&x->grad, K_GRAD, 0, B_GRAD, B_NORM_ATTN + 1, S_COMP,
+	    x->grad_ns);
 	return ctx_tails(x);
 }
 
@@ -462,9 +504,9 @@ static const struct {
  * The communication lists of part pt (rank q of a micro-batch whose ng
  * shard groups are w->gf, w->gs, their durations w->gag, w->grs, and
  * their entries in w->grp from gbase): forward an all-gather per group
- * holding q, backward a reduce-scatter per group and, if last, the DP
- * gradient collective; appended to w->cent from *ncent.  *ag and *rs:
- * whether it has any.
+ * holding q, backward a reduce-scatter per group; appended to w->cent
+ * from *ncent.  *ag and *rs: whether it has any.  Its DP list: the
+ * gradient collective per backward layer if last, else nothing.
  */
 static void
 part_comm(struct ws *w, struct part *pt, int q, size_t ng, uint32_t gbase,
@@ -475,30 +517,32 @@ part_comm(struct ws *w, struct part *pt, int q, size_t ng, uint32_t gbase,
 	uint32_t *cg = w->cgrp + *ncent;
 	size_t g;
 
-	pt->list[1] = ce;
-	pt->off[1][PH_FWD] = 0;
+	pt->list[S_COMM] = ce;
+	pt->off[S_COMM][PH_FWD] = 0;
 	for (g = 0; g < ng; g++)
 		if (q >= w->gf[g] && q < w->gf[g] + w->gs[g] && w->gag[g] > 0) {
 			cg[e - ce] = gbase + (uint32_t)g;
-			put_ent(e++, K_AG, 0, F_AG, F_ROPE + 1, w->gag[g]);
+			put_ent(e++, K_AG, 0, F_AG, F_ROPE + 1, S_COMP, w->gag[g]);
 		}
-	pt->n[1][PH_FWD] = (uint8_t)(e - ce);
-	pt->off[1][PH_HEAD] = (uint8_t)(e - ce);
-	pt->n[1][PH_HEAD] = 0;
-	pt->off[1][PH_BWD] = (uint8_t)(e - ce);
+	pt->n[S_COMM][PH_FWD] = (uint8_t)(e - ce);
+	pt->off[S_COMM][PH_HEAD] = (uint8_t)(e - ce);
+	pt->n[S_COMM][PH_HEAD] = 0;
+	pt->off[S_COMM][PH_BWD] = (uint8_t)(e - ce);
 	for (g = 0; g < ng; g++)
 		if (q >= w->gf[g] && q < w->gf[g] + w->gs[g] && w->grs[g] > 0) {
 			cg[e - ce] = gbase + (uint32_t)g;
-			put_ent(e++, K_RS, 0, B_RS, B_ATTN_SHARD + 1, w->grs[g]);
+			put_ent(e++, K_RS, 0, B_RS, B_ATTN_SHARD + 1, S_COMP,
+			    w->grs[g]);
 		}
-	*rs = e - ce > pt->off[1][PH_BWD];
-	if (last && x->grad_ns > 0) {
-		cg[e - ce] = 0;
-		put_ent(e++, K_GRAD, 0, B_GRAD, B_NORM_ATTN + 1, x->grad_ns);
-	}
-	pt->n[1][PH_BWD] = (uint8_t)(e - ce - pt->off[1][PH_BWD]);
-	*ag = pt->n[1][PH_FWD] > 0;
+	pt->n[S_COMM][PH_BWD] = (uint8_t)(e - ce - pt->off[S_COMM][PH_BWD]);
+	*ag = pt->n[S_COMM][PH_FWD] > 0;
+	*rs = pt->n[S_COMM][PH_BWD] > 0;
 	*ncent += (size_t)(e - ce);
+
+	pt->list[S_DP] = &x->grad;
+	memset(pt->off[S_DP], 0, sizeof pt->off[S_DP]);
+	memset(pt->n[S_DP], 0, sizeof pt->n[S_DP]);
+	pt->n[S_DP][PH_BWD] = last && x->grad_ns > 0;
 }
 
 /* The compute lists of part pt from its costs; ag, rs: whether its
@@ -521,40 +565,44 @@ part_build(const struct ctx *x, struct part *pt, const struct ops_cost *c,
 	if ((e2 = ns_of(c->recompute_sec, "recompute", &rc)) != SK_OK)
 		return e2;
 
-	pt->list[0] = pt->e;
+	pt->list[S_COMP] = pt->e;
 	/* compute, forward */
-	pt->off[0][PH_FWD] = (uint8_t)(e - pt->e);
+	pt->off[S_COMP][PH_FWD] = (uint8_t)(e - pt->e);
 	for (i = 0; i < NFWD; i++) {
 		k = fwd_ops[i].op;
 		fl += c->flops[k];
 		if (ns[k] > 0)
 			put_ent(e++, K_OP, k, fwd_ops[i].slot,
 			    k == OP_ATTN_SHARD && ag ? F_AG + 1 : NEED_NONE,
-			    ns[k]);
+			    S_COMM, ns[k]);
 	}
-	put_ent(e++, K_ALLOC, 0, F_MEM, NEED_NONE, 0);
-	pt->n[0][PH_FWD] = (uint8_t)(e - pt->e - pt->off[0][PH_FWD]);
+	put_ent(e++, K_ALLOC, 0, F_MEM, NEED_NONE, S_COMM, 0);
+	pt->n[S_COMP][PH_FWD] = (uint8_t)(e - pt->e -
+	    pt->off[S_COMP][PH_FWD]);
 	/* compute, head */
-	pt->off[0][PH_HEAD] = (uint8_t)(e - pt->e);
+	pt->off[S_COMP][PH_HEAD] = (uint8_t)(e - pt->e);
 	if (ns[OP_HEAD] > 0)
-		put_ent(e++, K_OP, OP_HEAD, 0, NEED_NONE, ns[OP_HEAD]);
+		put_ent(e++, K_OP, OP_HEAD, 0, NEED_NONE, S_COMM, ns[OP_HEAD]);
 	if (ns[OP_HEAD_B] > 0)
-		put_ent(e++, K_OP, OP_HEAD_B, 1, NEED_NONE, ns[OP_HEAD_B]);
-	pt->n[0][PH_HEAD] = (uint8_t)(e - pt->e - pt->off[0][PH_HEAD]);
+		put_ent(e++, K_OP, OP_HEAD_B, 1, NEED_NONE, S_COMM,
+		    ns[OP_HEAD_B]);
+	pt->n[S_COMP][PH_HEAD] = (uint8_t)(e - pt->e -
+	    pt->off[S_COMP][PH_HEAD]);
 	/* compute, backward */
-	pt->off[0][PH_BWD] = (uint8_t)(e - pt->e);
+	pt->off[S_COMP][PH_BWD] = (uint8_t)(e - pt->e);
 	if (rc > 0)
-		put_ent(e++, K_RECOMP, 0, B_RECOMP, NEED_NONE, rc);
+		put_ent(e++, K_RECOMP, 0, B_RECOMP, NEED_NONE, S_COMM, rc);
 	for (i = 0; i < NBWD; i++) {
 		k = bwd_ops[i].op;
 		fl += c->flops[k];
 		if (ns[k] > 0)
 			put_ent(e++, K_OP, k, bwd_ops[i].slot,
 			    k == OP_ROPE_B && rs ? B_RS + 1 : NEED_NONE,
-			    ns[k]);
+			    S_COMM, ns[k]);
 	}
-	put_ent(e++, K_FREE, 0, B_MEM, NEED_NONE, 0);
-	pt->n[0][PH_BWD] = (uint8_t)(e - pt->e - pt->off[0][PH_BWD]);
+	put_ent(e++, K_FREE, 0, B_MEM, NEED_NONE, S_COMM, 0);
+	pt->n[S_COMP][PH_BWD] = (uint8_t)(e - pt->e -
+	    pt->off[S_COMP][PH_BWD]);
 
 	pt->flops = x->L * (fl + c->recompute_flops) + c->flops[OP_HEAD] +
 	    c->flops[OP_HEAD_B];
@@ -583,7 +631,7 @@ mb_parts(struct ws *w, size_t it, int a, size_t m, uint32_t *ngrp,
 	struct part *pt;
 	size_t k, nshard = 0, ng, g;
 	char where[128];
-	double agsec, rssec;
+	double agsec, rssec, aglat, rslat;
 	int W = mb->span * x->cp, q, d, r, ag, rs, last, e = SK_OK;
 
 	/* Lengths grouped by rank (a counting sort, plan order kept),
@@ -611,11 +659,18 @@ mb_parts(struct ws *w, size_t it, int a, size_t m, uint32_t *ngrp,
 		gr->n = w->gs[g];
 		gr->first = w->gf[g];
 		gr->whole = mb->span == 1 && gr->n == x->cp;
-		ops_group_time(x->j, w->gkeys[g], gr->n,
-		    ops_spans_nodes(x->j, gr->g0, gr->n), &agsec, &rssec);
+		gr->s = S_COMM;
+		gr->net = (uint8_t)ops_spans_nodes(x->j, gr->g0, gr->n);
+		ops_group_time(x->j, w->gkeys[g], gr->n, gr->net, &agsec,
+		    &rssec);
+		ops_group_floor(x->j, gr->n, gr->net, &aglat, &rslat);
 		if ((e = ns_of(agsec, "the group all-gather",
 		    &w->gag[g])) != SK_OK || (e = ns_of(rssec,
-		    "the group reduce-scatter", &w->grs[g])) != SK_OK) {
+		    "the group reduce-scatter", &w->grs[g])) != SK_OK ||
+		    (e = ns_of(aglat, "the group all-gather's latency",
+		    &gr->floor[0])) != SK_OK || (e = ns_of(rslat,
+		    "the group reduce-scatter's latency",
+		    &gr->floor[1])) != SK_OK) {
 			snprintf(where, sizeof where, "sim: iteration %zu, DP rank "
 			    "%d, micro-batch %zu, shard group [%d, %d)", it, a, m,
 			    gr->first, gr->first + gr->n);
@@ -630,7 +685,7 @@ mb_parts(struct ws *w, size_t it, int a, size_t m, uint32_t *ngrp,
 		r = q % x->cp;
 		pt = &w->parts[(w->part0[d] + w->pos[d]) * (size_t)x->cp +
 		    (size_t)r];
-		last = w->gradin[d] && w->pos[d] + 1 == w->nrun[d];
+		last = w->pos[d] + 1 == w->nrun[d];
 		/* Whole samples, then shards, in plan order as ops_part_cost
 		 * adds them (N unused: every shard's group is given). */
 		ops_load_init(&l, 1);
@@ -679,32 +734,8 @@ prog_parts(struct ws *w, size_t it)
 	memset(w->nrun, 0, (size_t)x->dp * sizeof *w->nrun);
 	for (a = 0; a < x->dp; a++)
 		for (m = 0; m < rk[a].n; m++)
-			for (d = a; d < a + p->mbs[rk[a].first + m].span; d++) {
+			for (d = a; d < a + p->mbs[rk[a].first + m].span; d++)
 				w->nrun[d]++;
-				w->lastmb[d] = rk[a].first + m;
-			}
-	/*
-	 * A GPU issues its DP gradient collectives during its last
-	 * micro-batch's backward, each GPU in the order of the layers.  In a
-	 * spanning micro-batch that is safe only if it is the last of every
-	 * DP rank it covers: were one to run on, its members would wait for
-	 * a gradient collective that member joins only later, behind
-	 * collectives of the spanning micro-batch they have not issued.
-	 * Otherwise the gradients wait for the tail.
-	 */
-	for (d = 0; d < x->dp; d++) {
-		size_t X = w->lastmb[d];
-		int c;
-
-		w->gradin[d] = w->nrun[d] > 0;
-		if (w->nrun[d] == 0 || p->mbs[X].span == 1)
-			continue;
-		for (a = 0; X < rk[a].first || X >= rk[a].first + rk[a].n; a++)
-			;
-		for (c = a; c < a + p->mbs[X].span; c++)
-			if (w->lastmb[c] != X)
-				w->gradin[d] = 0;
-	}
 	for (d = 0; d < x->dp; d++) {
 		w->part0[d] = np;
 		np += w->nrun[d];
@@ -712,6 +743,10 @@ prog_parts(struct ws *w, size_t it)
 	}
 	memset(&w->grp[0], 0, sizeof w->grp[0]);
 	w->grp[0].n = x->G;
+	w->grp[0].s = S_DP;
+	w->grp[0].net = x->dp_net;
+	w->grp[0].floor[0] = x->grad_floor;
+	w->grp[0].floor[1] = x->param_floor;
 	for (a = 0; a < x->dp; a++)
 		for (m = 0; m < rk[a].n; m++)
 			if ((e = mb_parts(w, it, a, m, &ngrp, &ncent)) != SK_OK)

@@ -4,8 +4,10 @@
  * profiler would see the run.
  *
  * Model (skrull-sim(1), skrull(7)):
- *   - every GPU has a compute stream and a communication stream, each a
- *     resource that runs one operation at a time, in program order;
+ *   - every GPU has a compute stream, a communication stream (its shard
+ *     groups' collectives) and a DP stream (the data-parallel ones, as a
+ *     DP communicator of their own runs them), each a resource that runs
+ *     one operation at a time, in program order;
  *   - a GPU's program per iteration: for each of the micro-batches covering
  *     its DP rank (those spanning it from a DP rank at or before it, then
  *     its own, in plan_rank_mbs order: gradient accumulation), its part of
@@ -16,17 +18,18 @@
  *     all-gather and dK/dV reduce-scatter over the group's GPUs, on
  *     NVLink or across nodes, ops_group_time; DP gradient reduce-scatter or
  *     all-reduce, parameter all-gather) starts when every member of its
- *     group has reached it on its communication stream and the stream is
- *     free, and takes cluster_coll_time: a member that arrives first waits
- *     (idle, the report's wait, unless its compute stream has work), as do
- *     the DP ranks a spanning micro-batch borrows for the slowest of its
- *     groups;
+ *     group has reached it on its stream and the stream is free, and takes
+ *     cluster_coll_time, longer while a member's other communication
+ *     stream moves bytes over the same kind of link (they share it
+ *     equally; skrull(7)): a member that arrives first waits (idle, the
+ *     report's wait, unless another of its streams has work), as do the DP
+ *     ranks a spanning micro-batch borrows for the slowest of its groups;
  *   - the DP gradient synchronisation of a layer is issued after that
- *     layer's backward in the last micro-batch, overlapping the remaining
- *     backward (as DeepSpeed and Megatron bucket it), or after the whole
- *     backward when that micro-batch spans DP ranks; the optimizer step and
- *     parameter all-gather follow; the iteration ends when the last GPU
- *     finishes;
+ *     layer's backward in each GPU's last micro-batch, spanning or not,
+ *     overlapping the remaining backward and the shard groups' collectives
+ *     (as DeepSpeed and Megatron bucket it); the optimizer step waits for
+ *     the last, and the parameter all-gather follows; the iteration ends
+ *     when the last GPU finishes;
  *   - memory per GPU: static bytes plus the activations of the micro-batch
  *     in flight (its part's tokens), allocated layer by layer in forward
  *     and freed layer by layer in backward; a peak above HBM - reserve is

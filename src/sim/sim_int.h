@@ -38,9 +38,14 @@ enum {
 enum phase { PH_FWD, PH_HEAD, PH_BWD, PH_TAIL };
 #define NPH_MB 3  /* phases of a micro-batch */
 
+/* A GPU's streams: compute; communication, the shard groups'
+ * collectives; DP, the data-parallel collectives (prog.c). */
+enum stream { S_COMP, S_COMM, S_DP, NSTREAM };
+
 enum kind {
 	K_OP, K_RECOMP, K_ALLOC, K_FREE,       /* compute stream */
-	K_AG, K_RS, K_GRAD, K_HEAD_GRAD, K_PARAM  /* communication stream */
+	K_AG, K_RS,                            /* communication stream */
+	K_GRAD, K_HEAD_GRAD, K_PARAM           /* DP stream */
 };
 
 #define NEED_NONE UINT16_MAX
@@ -50,10 +55,11 @@ enum kind {
 struct ent {
 	sim_ns dur;      /* ns; 0 for a memory step */
 	uint16_t slot;   /* key within its repetition */
-	uint16_t need;   /* other stream's position needed, from the
+	uint16_t need;   /* stream dep's position needed, from the
 	                    repetition's base; NEED_NONE */
 	uint8_t kind;    /* enum kind */
 	uint8_t op;      /* enum op_id of a K_OP */
+	uint8_t dep;     /* enum stream that need refers to */
 };
 
 /* Compute entries of a part: forward 11, head 2, backward 12. */
@@ -61,17 +67,19 @@ struct ent {
 /* Shard groups holding one rank: aligned blocks of distinct sizes >= 2
  * dividing its micro-batch's width W <= UINT16_MAX, so fewer than the
  * 120 divisors of any such W.  A part's communication lists (an
- * all-gather per group forward, a reduce-scatter per group and the DP
- * gradient collective backward) then fit its uint8_t offsets. */
+ * all-gather per group forward, a reduce-scatter per group backward)
+ * then fit its uint8_t offsets. */
 #define W_MAX UINT16_MAX
 
 /* One rank's part of one micro-batch: its lists and totals. */
 struct part {
 	struct ent e[PART_ENTS];      /* compute lists */
-	const struct ent *list[2];    /* stream s's lists: e, or the part's
-	                                 run of the worker's cent[] */
-	uint8_t off[2][NPH_MB], n[2][NPH_MB];  /* list of stream s, phase ph,
-	                                          from list[s] */
+	const struct ent *list[NSTREAM];  /* stream s's lists: e, the part's
+	                                     run of the worker's cent[], the
+	                                     context's gradient entry */
+	uint8_t off[NSTREAM][NPH_MB], n[NSTREAM][NPH_MB];  /* list of stream
+	                                                      s, phase ph, from
+	                                                      list[s] */
 	uint16_t q;      /* its rank in the micro-batch */
 	double act;      /* activation bytes held until its backward */
 	double flops;    /* compute FLOPs of the whole part, all layers */
@@ -91,16 +99,21 @@ struct cursor {
 
 enum state { ST_IDLE, ST_WAIT, ST_RUN, ST_ARRIVED, ST_DONE };
 
+#define GRP_NONE UINT32_MAX
+
 struct gstate {
-	struct cursor c[2];       /* compute, communication */
-	uint32_t need[2];         /* ST_WAIT: other stream's key needed */
-	uint8_t st[2];            /* enum state */
-	uint8_t on[2];            /* stream executing */
+	struct cursor c[NSTREAM];  /* by enum stream */
+	uint32_t need[NSTREAM];   /* ST_WAIT: the key its entry's dep stream
+	                             must reach */
+	uint32_t bw[2];           /* communication, DP stream: the group whose
+	                             collective moves its bytes there (engine.c),
+	                             GRP_NONE */
+	uint8_t st[NSTREAM];      /* enum state */
+	uint8_t on[NSTREAM];      /* stream executing */
 	uint8_t oom;              /* OOM seen this iteration */
 	uint8_t tv;               /* tail variant: 1 when the gradient
 	                             collectives are in the tail (no
-	                             micro-batches, or the last one spans
-	                             DP ranks) */
+	                             micro-batches) */
 	int d, r;
 	uint32_t M;               /* micro-batches it runs */
 	const struct part *p0;    /* part of micro-batch 0; stride cp */
@@ -111,17 +124,33 @@ struct gstate {
 };
 
 /* A collective group: GPUs g0 .. g0 + n - 1.  The DP group (all GPUs)
- * is grp[0]; each shard group of the iteration's micro-batches follows,
- * its counter reused by its 2 L collectives (its members meet them in
- * one order, each completing on all before the next is reached). */
+ * is grp[0], on the DP stream; each shard group of the iteration's
+ * micro-batches follows, on the communication stream, its counter reused
+ * by its 2 L collectives (its members meet them in one order, each
+ * completing on all before the next is reached).  At most one collective
+ * of a group runs at a time: the running one's state is the group's. */
 struct group {
 	uint32_t arrived;
-	sim_ns dur;
+	sim_ns dur;               /* the largest of the arrived members' */
+	sim_ns floor[2];          /* latency floors (ns) of its two kinds of
+	                             collective: shard group all-gather,
+	                             reduce-scatter; DP group gradient (and
+	                             head gradient), parameter all-gather */
+	sim_ns t0;                /* running: when it started */
+	sim_ns lat;               /* ... its latency floor, after its bytes */
+	sim_ns rem;               /* ... bytes' time left, in half ns at the
+	                             full rate (engine.c) */
+	sim_ns since;             /* ... when rem was brought up to date */
+	uint32_t shared;          /* ... members on which its bytes share the
+	                             link with the other stream's collective */
 	int g0, n;
 	uint16_t first;           /* shard group: its first rank in the
 	                             micro-batch (the timeline's samples) */
 	uint8_t whole;            /* shard group of a micro-batch's whole CP
 	                             group (span 1, size cp) */
+	uint8_t s;                /* its stream: S_COMM or S_DP */
+	uint8_t net;              /* its GPUs span nodes: its bytes cross the
+	                             network, else NVLink */
 };
 
 /* What the workers share: read-only while simulating but for the report
@@ -134,10 +163,14 @@ struct ctx {
 	uint32_t T;                  /* keys per micro-batch */
 	double statics, avail;       /* bytes */
 	sim_ns grad_ns, head_grad_ns, param_ns, opt_ns;
+	sim_ns grad_floor, param_floor;  /* their latency floors */
+	uint8_t dp_net;              /* the DP group spans nodes */
 	double opt_flops;
+	struct ent grad;             /* the DP stream's entry of a layer in
+	                                the last micro-batch's backward */
 	/* tails: [stream][0 with micro-batches, 1 without] */
-	struct ent *tail[2][2];
-	uint16_t ntail[2][2];
+	struct ent *tail[NSTREAM][2];
+	uint16_t ntail[NSTREAM][2];
 	size_t max_parts, max_n;     /* sizes of the workspaces: parts, */
 	size_t max_grp, max_cent;    /* samples of a micro-batch, groups
 	                                and communication entries of an
@@ -164,10 +197,6 @@ struct ws {
 	size_t *part0;            /* per DP rank: its first part's micro-batch */
 	uint32_t *nrun, *pos;     /* per DP rank: micro-batches it runs; how
 	                             many placed (prog_parts) */
-	size_t *lastmb;           /* per DP rank: the last micro-batch it runs
-	                             (index into plan->mbs) */
-	uint8_t *gradin;          /* per DP rank: its DP gradients go in that
-	                             micro-batch's backward (else the tail) */
 	uint32_t *local, *cnt;    /* sample scratch; per-rank counts */
 	uint32_t *shard;          /* the micro-batch's sharded samples, as
 	                             indices into it */

@@ -8,7 +8,7 @@
  * metadata events are written at open, the closing part (with the count
  * of dropped events) at close, so the file is complete only once renamed.
  *
- * Process and thread ids start at 1 (pid = node + 1, tid = 2 x local GPU
+ * Process and thread ids start at 1 (pid = node + 1, tid = 3 x local GPU
  * + stream + 1): Perfetto handles pid 0 and tid 0 as the kernel's idle
  * task (google/perfetto#394); the names, which the viewers show, keep the
  * 0-based node and global GPU indices of the report.
@@ -157,10 +157,14 @@ pid_of(const struct timeline *tl, int gpu)
 	return gpu / tl->gpus_per_node + 1;
 }
 
+static const char *const stream_names[TIMELINE_STREAMS] = {
+	"compute", "comm", "dp"
+};
+
 static int
 tid_of(const struct timeline *tl, int gpu, int stream)
 {
-	return 2 * (gpu % tl->gpus_per_node) + stream + 1;
+	return TIMELINE_STREAMS * (gpu % tl->gpus_per_node) + stream + 1;
 }
 
 static int
@@ -185,7 +189,6 @@ struct timeline *
 timeline_open(const char *path, int ngpus, int gpus_per_node,
     size_t max_events)
 {
-	static const char *const stream_names[2] = { "compute", "comm" };
 	struct timeline *tl;
 	char text[64];
 	int nodes, n, g, s;
@@ -227,7 +230,7 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 		put_text(tl, "}}");
 	}
 	for (g = 0; g < ngpus; g++)
-		for (s = 0; s < 2; s++) {
+		for (s = 0; s < TIMELINE_STREAMS; s++) {
 			begin_event(tl, "thread_name", "M", pid_of(tl, g));
 			snprintf(text, sizeof text, "GPU %d %s", g,
 			    stream_names[s]);
@@ -270,7 +273,7 @@ op_event(struct timeline *tl, int gpu, int stream, const char *name,
 
 	if ((e = check_gpu(tl, gpu, t)) != SK_OK)
 		return e;
-	if (stream != 0 && stream != 1)
+	if (stream < 0 || stream >= TIMELINE_STREAMS)
 		return err_set(SK_ERR_ARG, "timeline: stream %d", stream);
 	if (dur < 0)
 		return err_set(SK_ERR_ARG, "timeline: duration %" PRId64 " ns",
@@ -283,8 +286,9 @@ op_event(struct timeline *tl, int gpu, int stream, const char *name,
 	begin_event(tl, name, "X", pid_of(tl, gpu));
 	put_text(tl, ",\"tid\":");
 	put_uint(tl, (uint64_t)tid_of(tl, gpu, stream));
-	put_text(tl, stream == 0 ? ",\"cat\":\"compute\",\"ts\":" :
-	    ",\"cat\":\"comm\",\"ts\":");
+	put_text(tl, ",\"cat\":\"");
+	put_text(tl, stream_names[stream]);
+	put_text(tl, "\",\"ts\":");
 	put_us(tl, t);
 	put_text(tl, ",\"dur\":");
 	put_us(tl, dur);

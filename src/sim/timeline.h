@@ -2,8 +2,9 @@
  * timeline: a Chrome / Perfetto trace-event JSON file of a simulated run
  * (chrome://tracing, ui.perfetto.dev).  One process per node (pid = node
  * + 1: Perfetto treats pid 0 as the idle task), one thread per GPU stream
- * (tid = 2 x local GPU + stream + 1, stream 0 compute, 1 comm), named by
- * metadata events; complete events ("ph":"X") per operation with the
+ * (tid = 3 x local GPU + stream + 1; stream 0 compute, 1 comm, the shard
+ * groups' collectives, 2 dp, the data-parallel ones), named by metadata
+ * events; complete events ("ph":"X") per operation with the
  * iteration, micro-batch and sample ids in args (and a collective's group
  * of GPUs where the caller names it); a counter ("ph":"C") of
  * each GPU's memory; instant events ("ph":"i") for OOMs.  Times are
@@ -26,8 +27,12 @@ struct timeline;
 struct timeline *timeline_open(const char *path, int ngpus, int gpus_per_node,
                                size_t max_events);
 
-/* An operation on GPU gpu, stream 0 (compute) or 1 (comm), from t for dur.
- * samples (n trace indices, may be NULL) go into args. */
+/* Streams, as the simulator numbers them. */
+#define TIMELINE_STREAMS 3
+
+/* An operation on GPU gpu, stream 0 (compute), 1 (comm) or 2 (dp), from t
+ * for dur, in the category of its stream's name.  samples (n trace
+ * indices, may be NULL) go into args. */
 int timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
                 sim_ns t, sim_ns dur, size_t iter, size_t mb,
                 const uint32_t *samples, size_t n);

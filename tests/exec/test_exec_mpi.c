@@ -19,9 +19,10 @@
  * CP, so that at CP >= 2 skrull and dacp shard the long samples and keep
  * the short ones local, and deepspeed shards samples shorter than 2 x CP
  * tokens, whose chunks are partly empty), and each must give the
- * reference's loss and gradient, and weights after 3 AdamW steps, within
- * relative 1e-5 (max |a - b| / max |b| over the flat vector): the
- * reductions run in another order, nothing else differs.
+ * reference's loss and gradient within relative 1e-5 (max |a - b| /
+ * max |b| over the flat vector), and weights after 3 AdamW steps within
+ * 3e-5 (TOL_W): the reductions run in another order, nothing else
+ * differs.
  *
  * The same holds for every plan of tests/exec/xplans.c built for the
  * layout (hand-built: shard groups of every size the grid has, micro-
@@ -62,6 +63,13 @@
 
 #define NSAMPLES XPLAN_SAMPLES
 #define TOL 1e-5
+/* AdamW divides each element's step by the root of its own squared
+ * gradient, so a gradient element close to zero carries its rounding,
+ * which the reductions' order changes, into a step of up to lr (1e-3):
+ * after 3 steps the weights of one plan or another agree less closely
+ * than the gradients (1.2e-5 of the largest weight for skrull's plan at
+ * 2 x 2, whose gradient agrees to 3.6e-7). */
+#define TOL_W 3e-5
 
 /* The trace: one global batch.  Four samples (3, 4, 5, 7) are shorter
  * than 2 x 4 tokens. */
@@ -567,7 +575,7 @@ check_plan(struct comm *world, const struct ref *rf, const char *name,
 		dw = reldiff(v, rf->param, n);
 	}
 	dw = worst(dw);
-	check(ok && dw <= TOL, "%s %d x %d: weights after 3 AdamW steps, max "
+	check(ok && dw <= TOL_W, "%s %d x %d: weights after 3 AdamW steps, max "
 	    "relative difference %.2e", name, dp, cp, dw);
 	if (x != NULL)
 		exec_free(x);

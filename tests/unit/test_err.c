@@ -65,6 +65,34 @@ test_names(void **state)
 	assert_string_equal(err_name(977), "unknown");
 }
 
+/* Control characters in a name come out escaped, by hand: "a\nb" is 4
+ * bytes "a\\nb" after, ESC (0x1b) is "\\x1b", DEL "\\x7f"; the rest and
+ * UTF-8 bytes pass. */
+static void
+test_escape(void **state)
+{
+	char buf[16];
+
+	(void)state;
+	err_set(SK_ERR_IO, "%s: cannot open", "a\nb\x1b[2J\t\x7f\xc3\xa9");
+	assert_string_equal(err_msg(),
+	    "a\\nb\\x1b[2J\\t\\x7f\xc3\xa9: cannot open");
+	err_set_at(SK_ERR_FORMAT, "t\r.txt", 3, "bad");
+	assert_string_equal(err_msg(), "t\\r.txt:3: bad");
+	err_prefix("p\x01");
+	assert_string_equal(err_msg(), "p\\x01: t\\r.txt:3: bad");
+	/* an escape that does not fit is left out whole: 6 bytes hold
+	 * "ab" and the NUL, and no half of the 4 of "\\x1b"; 7 hold it */
+	assert_int_equal(err_escape(buf, 6, "ab\x1b" "c"), 2);
+	assert_string_equal(buf, "ab");
+	assert_int_equal(err_escape(buf, 7, "ab\x1b" "c"), 6);
+	assert_string_equal(buf, "ab\\x1b");
+	assert_int_equal(err_escape(buf, sizeof buf, "ab\x1b" "c"), 7);
+	assert_string_equal(buf, "ab\\x1bc");
+	assert_int_equal(err_escape(buf, 1, "xyz"), 0);
+	assert_string_equal(buf, "");
+}
+
 int
 main(void)
 {
@@ -74,6 +102,7 @@ main(void)
 		cmocka_unit_test(test_prefix_and_clear),
 		cmocka_unit_test(test_long_message_truncated),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

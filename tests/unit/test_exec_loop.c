@@ -15,10 +15,10 @@
  * (2 at each aligned rank, 3, 4, 6 and 8: the whole micro-batch),
  * micro-batches spanning 2 and 4 DP ranks, groups across two CP groups
  * and overlapping ones, on 4, 6 and 8 threads.  Each must give the
- * reference's loss, gradient and weights after 3 AdamW steps within
- * relative 1e-5 (max |a - b| / max |b|): the reductions run in another
- * order, nothing else differs; the largest difference each plan shows is
- * printed.  The reference's gradient is itself checked against finite
+ * reference's loss and gradient within relative 1e-5 (max |a - b| /
+ * max |b|) and its weights after 3 AdamW steps within 3e-5 (TOL_W): the
+ * reductions run in another order, nothing else differs; the largest
+ * difference each plan shows is printed.  The reference's gradient is itself checked against finite
  * differences in test_exec_mpi; here a 2 x 2 run of a different seed must
  * differ from it, so that the comparison can fail.
  *
@@ -55,6 +55,13 @@
 
 #define NSAMPLES XPLAN_SAMPLES
 #define TOL 1e-5
+/* AdamW divides each element's step by the root of its own squared
+ * gradient, so a gradient element close to zero carries its rounding,
+ * which the reductions' order changes, into a step of up to lr (1e-3):
+ * after 3 steps the weights of one plan or another agree less closely
+ * than the gradients (1.2e-5 of the largest weight for skrull's plan at
+ * 2 x 2, whose gradient agrees to 3.6e-7). */
+#define TOL_W 3e-5
 #define MAXR 8
 
 static const uint32_t *const lens = xplan_lens;
@@ -374,9 +381,9 @@ plan_of(const char *policy, struct plan *p, int *sharded, int *local)
 }
 
 /*
- * Run p against the reference run a: every rank's loss, gradient and
- * weights after 3 steps within TOL of the reference's, the weights the
- * same bits on every rank; the largest differences printed.
+ * Run p against the reference run a: every rank's loss and gradient
+ * within TOL of the reference's, weights after 3 steps within TOL_W, the
+ * weights the same bits on every rank; the largest differences printed.
  */
 static void
 check_plan(const char *name, const struct run *a, const struct plan *p)
@@ -399,7 +406,7 @@ check_plan(const char *name, const struct run *a, const struct plan *p)
 			    d);
 		dg = fmax(dg, d);
 		d = reldiff(b.param[k], a->param[0], a->np);
-		if (!(d <= TOL))
+		if (!(d <= TOL_W))
 			fail_msg("%s rank %d: weights after 3 steps differ by "
 			    "%.3g", name, k, d);
 		dw = fmax(dw, d);
@@ -413,8 +420,8 @@ check_plan(const char *name, const struct run *a, const struct plan *p)
 	for (k = 0; k < b.n; k++)
 		assert_true(b.r.cell[k].flops > 0 && b.r.cell[k].peak > 0);
 	print_message("# %s on %d ranks: max relative difference: loss %.2e, "
-	    "gradient %.2e, weights after 3 steps %.2e (tolerance %.0e)\n",
-	    name, b.n, dl, dg, dw, TOL);
+	    "gradient %.2e (tolerance %.0e), weights after 3 steps %.2e "
+	    "(%.0e)\n", name, b.n, dl, dg, TOL, dw, TOL_W);
 	run_free(&b);
 }
 

@@ -241,6 +241,66 @@ test_resolve(void **state)
 	assert_string_equal(m.name, "bare");
 }
 
+/*
+ * Hugging Face config.json files: the hub's own for Qwen2.5-0.5B and
+ * Llama-3.1-8B (tests/data/model, copied verbatim) give the presets, whose
+ * values were entered by hand from the same files; transformers' defaults
+ * (K/V heads = heads, head_dim = hidden / heads, untied, no biases); a
+ * multimodal model's text_config; a mixture of experts refused.
+ */
+static void
+test_hf_config(void **state)
+{
+	static const char *const names[] = { "Qwen2.5-0.5B", "Llama-3.1-8B" };
+	struct model m, p;
+	char path[1024];
+	const char *f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "tests/data/model/%s/config.json",
+		    names[i]);
+		assert_int_equal(model_resolve(tutil_data(path), &m), SK_OK);
+		assert_int_equal(model_preset(names[i], &p), SK_OK);
+		assert_memory_equal(&m, &p, sizeof m);
+	}
+	f = tutil_put("config.json", "{\"architectures\":[\"MyLM\"],"
+	    "\"num_hidden_layers\":3,\"hidden_size\":96,"
+	    "\"num_attention_heads\":6,\"intermediate_size\":250,"
+	    "\"vocab_size\":1009,\"rope_scaling\":{\"factor\":8}}");
+	assert_int_equal(model_resolve(f, &m), SK_OK);
+	/* the temporary directory's name, or the architecture */
+	assert_true(m.name[0] != '\0');
+	assert_int_equal(m.kv_heads, 6);
+	assert_int_equal(m.head_dim, 16);
+	assert_int_equal(m.tied, 0);
+	assert_int_equal(m.qkv_bias, 0);
+	f = tutil_put("vlm.json", "{\"_name_or_path\":\"org/Vision-7B\","
+	    "\"text_config\":{\"model_type\":\"qwen2\","
+	    "\"num_hidden_layers\":28,\"hidden_size\":3584,"
+	    "\"num_attention_heads\":28,\"num_key_value_heads\":4,"
+	    "\"intermediate_size\":18944,\"vocab_size\":152064,"
+	    "\"_name_or_path\":\"org/Vision-7B\"}}");
+	assert_int_equal(model_resolve(f, &m), SK_OK);
+	assert_string_equal(m.name, "Vision-7B");
+	assert_int_equal(m.layers, 28);
+	assert_int_equal(m.qkv_bias, 1);
+	f = tutil_put("moe.json", "{\"num_hidden_layers\":24,"
+	    "\"hidden_size\":2048,\"num_attention_heads\":16,"
+	    "\"intermediate_size\":5632,\"vocab_size\":151936,"
+	    "\"num_experts\":60}");
+	assert_int_equal(model_resolve(f, &m), SK_ERR_UNSUPPORTED);
+	assert_non_null(strstr(err_msg(), "\"num_experts\": a "
+	    "mixture-of-experts model"));
+	f = tutil_put("odd.json", "{\"num_hidden_layers\":2,"
+	    "\"hidden_size\":100,\"num_attention_heads\":3,"
+	    "\"intermediate_size\":64,\"vocab_size\":10}");
+	assert_int_equal(model_resolve(f, &m), SK_ERR_FORMAT);
+	assert_non_null(strstr(err_msg(), "hidden_size 100 is not a multiple "
+	    "of num_attention_heads 3"));
+}
+
 int
 main(void)
 {
@@ -251,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_json_custom),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_hf_config),
 	};
 
 	return cmocka_run_group_tests(tests, tutil_setup_tmp,

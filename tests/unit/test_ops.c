@@ -279,6 +279,9 @@ test_zero_work(void **state)
  * 8.96448e-6 = 2.296448e-5 s.  ZeRO-0: all-reduce, 1.4e-5 + 2 x
  * 1.033088e-5 = 3.466176e-5 s, no gather.  DP 4 x CP 4 on two nodes:
  * 15 x 4 us + 15/16 x 1180672 / 2e10 = 6e-5 + 5.5344e-5 = 1.15344e-4 s.
+ * The latency floors are the hop terms: 1.4e-5 s in one node (none for
+ * the gather without ZeRO), 6e-5 s across two; a group of 4 GPUs' 3 x
+ * 2 us in a node, 3 x 4 us across.
  */
 static void
 test_optimizer_dp(void **state)
@@ -287,6 +290,7 @@ test_optimizer_dp(void **state)
 	struct ops_cost c;
 	struct ops_dp d;
 	struct job j;
+	double ag, rs;
 
 	tutil_small_job(&j);
 	ops_part_cost(&j, &none, &c);
@@ -299,19 +303,32 @@ test_optimizer_dp(void **state)
 	assert_rel(d.param_sec, 2.433088e-5);
 	assert_rel(d.head_grad_bytes, 1024512);
 	assert_rel(d.head_grad_sec, 2.296448e-5);
+	assert_rel(d.grad_floor, 1.4e-5);
+	assert_rel(d.param_floor, 1.4e-5);
+	assert_int_equal(d.spans, 0);
+	ops_group_floor(&j, 4, 0, &ag, &rs);
+	assert_rel(ag, 6e-6);
+	assert_rel(rs, 6e-6);
+	ops_group_floor(&j, 4, 1, &ag, &rs);
+	assert_rel(ag, 1.2e-5);
+	assert_rel(rs, 1.2e-5);
 
 	j.zero = 0;
 	ops_part_cost(&j, &none, &c);
 	assert_rel(c.sec[OP_OPTIMIZER], 5.2401984e-5);
 	ops_dp_cost(&j, &d);
 	assert_rel(d.grad_sec, 3.466176e-5);
-	assert_true(d.param_bytes == 0 && d.param_sec == 0);
+	assert_rel(d.grad_floor, 1.4e-5);
+	assert_true(d.param_bytes == 0 && d.param_sec == 0 &&
+	    d.param_floor == 0);
 
 	j.zero = 2;
 	j.cluster.nodes = 2;
 	j.dp = 4;
 	ops_dp_cost(&j, &d);
 	assert_rel(d.grad_sec, 1.15344e-4);
+	assert_rel(d.grad_floor, 6e-5);
+	assert_int_equal(d.spans, 1);
 }
 
 static void

@@ -26,12 +26,14 @@
 } while (0)
 
 /*
- * The small trace: twelve samples, tokens.  The job: dp 2, cp 4,
+ * The small trace: fifteen samples, tokens; the plans below schedule the
+ * first twelve (the last three dropped).  The job: dp 2, cp 4,
  * BucketSize 1000, so a micro-batch fits CP rank r when
  * 4 x local(r) + sharded <= 4000.
  */
-static const uint32_t lens[12] = {
-	347, 2112, 3901, 517, 129, 733, 1500, 61, 998, 250, 404, 1777
+static const uint32_t lens[15] = {
+	347, 2112, 3901, 517, 129, 733, 1500, 61, 998, 250, 404, 1777,
+	5120, 33, 7001
 };
 
 /* One placed sample: iteration, DP rank, micro-batch, trace index, place. */
@@ -91,7 +93,7 @@ build(struct plan *p, const struct ent *e, size_t n, const uint32_t *b1,
 	small_job(&p->job, 2, 4, 1000);
 	snprintf(p->policy, sizeof p->policy, "skrull");
 	snprintf(p->trace, sizeof p->trace, "traces/small.txt");
-	p->trace_n = 12;
+	p->trace_n = 15;
 	p->dropped = 3;
 	assert_int_equal(plan_reserve(p, 2, n > 12 ? n : 12, 8), SK_OK);
 	for (k = 0; k < n; k++) {
@@ -139,7 +141,7 @@ expect_bad(size_t k, const struct ent *r, const char *msg)
 		e[k] = *r;
 	else
 		memmove(&e[k], &e[k + 1], (--n - k) * sizeof e[0]);
-	tutil_trace(&t, lens, 12);
+	tutil_trace(&t, lens, 15);
 	build(&p, e, n, batch1, SIZE_MAX, 0);
 	assert_int_equal(plan_validate(&p, &t), SK_ERR_FORMAT);
 	assert_string_equal(err_msg(), msg);
@@ -153,7 +155,7 @@ test_valid(void **state)
 	struct plan p;
 	struct trace t;
 
-	tutil_trace(&t, lens, 12);
+	tutil_trace(&t, lens, 15);
 	build(&p, base, 12, batch1, SIZE_MAX, 0);
 	assert_int_equal(p.niter, 2);
 	assert_int_equal(p.nranks, 4);
@@ -246,7 +248,7 @@ test_trace_len(void **state)
 	struct plan p;
 	struct trace t;
 
-	tutil_trace(&t, lens, 12);
+	tutil_trace(&t, lens, 15);
 	/* Entry 4 is sample 3, 517 tokens in the trace. */
 	build(&p, base, 12, batch1, 4, 518);
 	assert_int_equal(plan_validate(&p, &t), SK_ERR_FORMAT);
@@ -267,31 +269,44 @@ test_outside_trace(void **state)
 	struct plan p;
 	struct trace t;
 
-	tutil_trace(&t, lens, 12);
+	tutil_trace(&t, lens, 15);
 	/* In the global batch first: entry 5 of batch 1. */
 	build(&p, base, 12, b1, SIZE_MAX, 0);
 	assert_int_equal(plan_validate(&p, NULL), SK_ERR_FORMAT);
 	assert_string_equal(err_msg(), "plan: iteration 1: global batch "
-	    "entry 5: sample 40 is outside the trace of 12 samples");
+	    "entry 5: sample 40 is outside the trace of 15 samples");
 	plan_free(&p);
 
-	/* In a micro-batch only (the global batch is right): sample 12,
+	/* In a micro-batch only (the global batch is right): sample 15,
 	 * one past the end, with 998 tokens. */
 	memcpy(e, base, sizeof e);
-	e[11].index = 12;
+	e[11].index = 15;
 	build(&p, e, 12, batch1, 11, 998);
 	assert_int_equal(plan_validate(&p, &t), SK_ERR_FORMAT);
 	assert_string_equal(err_msg(), "plan: iteration 1, DP rank 1, "
-	    "micro-batch 1: sample 12 is outside the trace of 12 samples");
+	    "micro-batch 1: sample 15 is outside the trace of 15 samples");
 	plan_free(&p);
 
 	/* A trace of another size than the plan records. */
 	build(&p, base, 12, batch1, SIZE_MAX, 0);
-	t.n = 11;
+	t.n = 14;
 	assert_int_equal(plan_validate(&p, &t), SK_ERR_FORMAT);
-	assert_string_equal(err_msg(), "plan: made from a trace of 12 "
-	    "samples, the trace given has 11");
-	t.n = 12;
+	assert_string_equal(err_msg(), "plan: made from a trace of 15 "
+	    "samples, the trace given has 14");
+	t.n = 15;
+	plan_free(&p);
+
+	/* What the plan says it dropped against what is in no batch:
+	 * samples 12, 13 and 14 (the fixture's batches hold 0 to 11). */
+	build(&p, base, 12, batch1, SIZE_MAX, 0);
+	p.dropped = 2;
+	assert_int_equal(plan_validate(&p, &t), SK_ERR_FORMAT);
+	assert_string_equal(err_msg(), "plan: 3 of the trace's 15 samples "
+	    "are in no global batch (the first: sample 12), but the plan says "
+	    "2 dropped");
+	assert_int_equal(plan_validate(&p, NULL), SK_ERR_FORMAT);
+	p.dropped = 3;
+	assert_int_equal(plan_validate(&p, NULL), SK_OK);
 	plan_free(&p);
 	trace_free(&t);
 }
@@ -550,7 +565,7 @@ test_roundtrip(void **state)
 			assert_true(q.params[k].value == p.params[k].value);
 	}
 	assert_string_equal(q.trace, "traces/small.txt");
-	assert_int_equal(q.trace_n, 12);
+	assert_int_equal(q.trace_n, 15);
 	assert_int_equal(q.dropped, 3);
 	assert_int_equal(q.niter, p.niter);
 	assert_int_equal(q.nranks, p.nranks);
@@ -596,7 +611,7 @@ test_roundtrip(void **state)
 	assert_non_null(strstr(a, "\"params\":{\"mb_tokens\":0,\"rollback\":"
 	    "\"on\",\"binpack\":\"lpt\",\"seed\":20250519,\"ratio\":0.3125}"));
 	assert_non_null(strstr(a, "\"trace\":{\"path\":\"traces/small.txt\","
-	    "\"samples\":12,\"dropped\":3}"));
+	    "\"samples\":15,\"dropped\":3}"));
 	assert_non_null(strstr(a, "\"iterations\":[{\"batch\":[0,1,2,3,4,5],"
 	    "\"ranks\":[{\"micro_batches\":[[[2,3901,-1]],[[1,2112,-1],"
 	    "[0,347,3],[4,129,0]]]},{\"micro_batches\":[[[3,517,2],"
@@ -801,7 +816,7 @@ e_no_samples(cJSON *r)
 static void
 e_dropped(cJSON *r)
 {
-	set(cJSON_GetObjectItem(r, "trace"), "dropped", cJSON_CreateNumber(13));
+	set(cJSON_GetObjectItem(r, "trace"), "dropped", cJSON_CreateNumber(16));
 }
 
 static void

@@ -49,6 +49,7 @@ example(struct plan *p)
 	small_job(&p->job, 2, 4, 1000);
 	snprintf(p->policy, sizeof p->policy, "skrull");
 	p->trace_n = 12;
+	p->dropped = 6;  /* samples 6 to 11: one global batch of the 12 */
 	assert_int_equal(plan_reserve(p, 1, 6, 3), SK_OK);
 	assert_int_equal(plan_iter_begin(p, batch0, 6), SK_OK);
 	assert_int_equal(plan_rank_begin(p), SK_OK);

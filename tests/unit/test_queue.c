@@ -1,4 +1,5 @@
-/* Unit tests of the simulator's event queue: order, ties, capacity. */
+/* Unit tests of the simulator's event queue: order, ties, capacity, keyed
+ * events moved in time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +24,7 @@ test_order(void **state)
 	struct sim_event e;
 	size_t i;
 
-	assert_int_equal(sim_queue_init(&q, 8), SK_OK);
+	assert_int_equal(sim_queue_init(&q, 8, 0), SK_OK);
 	for (i = 0; i < 8; i++)
 		assert_int_equal(sim_queue_push(&q, t[i], 3, (uint32_t)i,
 		    (uint32_t)(100 + i)), SK_OK);
@@ -53,7 +54,7 @@ test_ties(void **state)
 	uint32_t want_a[37];
 	size_t i, j, n = 0, got = 0;
 
-	assert_int_equal(sim_queue_init(&q, 37), SK_OK);
+	assert_int_equal(sim_queue_init(&q, 37, 0), SK_OK);
 	for (i = 0; i < 37; i++) {
 		sim_ns t = (sim_ns)((i * 7) % 5) * 1000 + 3;
 
@@ -101,7 +102,7 @@ test_full(void **state)
 	struct sim_queue q;
 	struct sim_event e;
 
-	assert_int_equal(sim_queue_init(&q, 3), SK_OK);
+	assert_int_equal(sim_queue_init(&q, 3, 0), SK_OK);
 	assert_int_equal(sim_queue_push(&q, 30, 0, 1, 0), SK_OK);
 	assert_int_equal(sim_queue_push(&q, 10, 0, 2, 0), SK_OK);
 	assert_int_equal(sim_queue_push(&q, 20, 0, 3, 0), SK_OK);
@@ -121,7 +122,7 @@ test_full(void **state)
 	assert_int_equal(e.seq, 0);
 	sim_queue_free(&q);
 
-	assert_int_equal(sim_queue_init(&q, 0), SK_ERR_ARG);
+	assert_int_equal(sim_queue_init(&q, 0, 0), SK_ERR_ARG);
 	sim_queue_free(&q);
 }
 
@@ -140,7 +141,7 @@ test_random(void **state)
 	uint64_t x = 88172645463325252ull;
 	size_t i, got = 0;
 
-	assert_int_equal(sim_queue_init(&q, N), SK_OK);
+	assert_int_equal(sim_queue_init(&q, N, 0), SK_OK);
 	for (i = 0; i < N; i++) {
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		assert_int_equal(sim_queue_push(&q, (sim_ns)(x >> 54), 1,
@@ -161,6 +162,123 @@ test_random(void **state)
 	sim_queue_free(&q);
 }
 
+/*
+ * Keyed events.  Keys 0, 1, 2 at 50, 20, 40 beside unkeyed ones at 30 and
+ * 60; key 0 moved to 10 (earlier), key 1 to 45 (later), key 2 to 30 (the
+ * time of an unkeyed event already there: it goes after it).  Popped:
+ * key 0 at 10, the unkeyed 30, key 2 at 30, key 1 at 45, the unkeyed 60.
+ * A popped key is free again: set pushes it anew; one out of range is
+ * refused.
+ */
+static void
+test_keys(void **state)
+{
+	static const uint32_t want_a[] = { 100, 7, 102, 101, 8 };
+	static const sim_ns want_t[] = { 10, 30, 30, 45, 60 };
+	struct sim_queue q;
+	struct sim_event e;
+	size_t i;
+
+	assert_int_equal(sim_queue_init(&q, 5, 3), SK_OK);
+	assert_int_equal(sim_queue_set(&q, 0, 50, 1, 100, 0), SK_OK);
+	assert_int_equal(sim_queue_set(&q, 1, 20, 1, 101, 0), SK_OK);
+	assert_int_equal(sim_queue_push(&q, 30, 2, 7, 0), SK_OK);
+	assert_int_equal(sim_queue_set(&q, 2, 40, 1, 102, 0), SK_OK);
+	assert_int_equal(sim_queue_push(&q, 60, 2, 8, 0), SK_OK);
+	assert_int_equal(sim_queue_set(&q, 0, 10, 1, 100, 0), SK_OK);
+	assert_int_equal(sim_queue_set(&q, 1, 45, 1, 101, 0), SK_OK);
+	assert_int_equal(sim_queue_set(&q, 2, 30, 1, 102, 0), SK_OK);
+	/* moved, not added */
+	assert_int_equal(q.n, 5);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(sim_queue_pop(&q, &e), 1);
+		assert_int_equal(e.a, want_a[i]);
+		assert_int_equal(e.t, want_t[i]);
+		assert_int_equal(e.key, e.a >= 100 ? e.a - 100 : SIM_NOKEY);
+	}
+	assert_int_equal(sim_queue_pop(&q, &e), 0);
+	assert_int_equal(sim_queue_set(&q, 1, 5, 1, 9, 0), SK_OK);
+	assert_int_equal(q.n, 1);
+	assert_int_equal(sim_queue_set(&q, 3, 5, 1, 9, 0), SK_ERR_ARG);
+	/* clear forgets the keys */
+	sim_queue_clear(&q);
+	assert_int_equal(sim_queue_set(&q, 1, 6, 1, 11, 0), SK_OK);
+	assert_int_equal(q.n, 1);
+	assert_int_equal(sim_queue_pop(&q, &e), 1);
+	assert_int_equal(e.a, 11);
+	sim_queue_free(&q);
+}
+
+/*
+ * Keyed and unkeyed events mixed, moved at random, against a second
+ * method: a plain array of the live events, the earliest found by a scan
+ * of (t, seq).  Each step pushes an unkeyed event, sets a random key to
+ * a random time or pops, the queue's answer compared with the array's.
+ */
+static void
+test_keys_random(void **state)
+{
+	enum { K = 16, STEPS = 20000, CAP = 64 };
+	struct sim_queue q;
+	struct sim_event e, live[CAP];
+	uint64_t x = 1181783497276652981ull, seq = 0;
+	size_t n = 0, i, best, step;
+	uint32_t key;
+	sim_ns t;
+
+	assert_int_equal(sim_queue_init(&q, CAP, K), SK_OK);
+	for (step = 0; step < STEPS; step++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		t = (sim_ns)((x >> 40) % 97);
+		key = (uint32_t)((x >> 20) % K);
+		switch ((x >> 60) % 4) {
+		case 0:
+			if (n == CAP)
+				break;
+			assert_int_equal(sim_queue_push(&q, t, 0, (uint32_t)step,
+			    0), SK_OK);
+			live[n].t = t;
+			live[n].seq = seq++;
+			live[n].a = (uint32_t)step;
+			live[n++].key = SIM_NOKEY;
+			break;
+		case 1:
+		case 2:
+			for (i = 0; i < n && live[i].key != key; i++)
+				;
+			if (i == n && n == CAP)
+				break;
+			assert_int_equal(sim_queue_set(&q, key, t, 0,
+			    (uint32_t)step, 0), SK_OK);
+			live[i].t = t;
+			live[i].seq = seq++;
+			live[i].a = (uint32_t)step;
+			live[i].key = key;
+			if (i == n)
+				n++;
+			break;
+		default:
+			if (n == 0) {
+				assert_int_equal(sim_queue_pop(&q, &e), 0);
+				break;
+			}
+			for (best = 0, i = 1; i < n; i++)
+				if (live[i].t < live[best].t ||
+				    (live[i].t == live[best].t &&
+				    live[i].seq < live[best].seq))
+					best = i;
+			assert_int_equal(sim_queue_pop(&q, &e), 1);
+			assert_int_equal(e.t, live[best].t);
+			assert_int_equal(e.seq, live[best].seq);
+			assert_int_equal(e.a, live[best].a);
+			assert_int_equal(e.key, live[best].key);
+			live[best] = live[--n];
+		}
+		assert_int_equal(q.n, n);
+	}
+	sim_queue_free(&q);
+}
+
 int
 main(void)
 {
@@ -169,6 +287,8 @@ main(void)
 		cmocka_unit_test(test_ties),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_keys_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -284,10 +284,11 @@ test_nested_groups(void **state)
  * their borrowers to 34: GPU 2 idle 4-34, GPU 3 3-34.  All-gather 34-43;
  * attn_shard 43-44, the rest 44-49, head 49-56, down_b .. oproj_b 56-64,
  * attn_shard_b 64-67, reduce-scatter 67-76 (GPU 2: attn_local_b 67-70),
- * rope_b .. norm_attn_b 76-80.  GPUs 0 and 1's last micro-batch spans DP
- * ranks: their gradient collective waits in the tail, reached at 80; GPU
- * 2 runs Z 80-111 and reaches it at 111, GPU 3 (nothing in Z) at 80.
- * Gradient 111-120, head gradient 120-129, optimizer 129-130.
+ * rope_b .. norm_attn_b 76-80.  X is GPUs 0 and 1's last micro-batch:
+ * they issue their gradient collective in its backward, on the DP
+ * stream, at 80, though DP rank 1 runs on; GPU 2 runs Z 80-111 and
+ * reaches it at 111, GPU 3 (nothing in Z) at 80.  Gradient 111-120, head
+ * gradient 120-129, optimizer 129-130.
  *
  * GPUs 0, 1: busy 31 + 31 + 1 = 63, communication alone 34-43, 67-76,
  * 111-129: 36, waiting 80-111: 31.  GPU 2: busy 35 + 31 + 1 = 67,
@@ -331,7 +332,7 @@ test_spanning(void **state)
 	assert_true(report_cell(&r, 0, 3)->peak ==
 	    mem.statics + cost_act_bytes(&j, 8.0 / 4));
 
-	/* The timeline: X's all-gather on GPU 3 (tid 8 of node 0: its comm
+	/* The timeline: X's all-gather on GPU 3 (tid 11 of node 0: its comm
 	 * stream) at 34 for 9, its group all 4 GPUs from GPU 0, X being
 	 * GPU 3's micro-batch 1; GPU 2's attn_local in X at 3 and in Z (its
 	 * micro-batch 2) at 83. */
@@ -341,7 +342,7 @@ test_spanning(void **state)
 		cJSON *tid = cJSON_GetObjectItem(ev, "tid");
 		cJSON *args = cJSON_GetObjectItem(ev, "args"), *g;
 
-		if (strcmp(name, "cp_allgather") == 0 && tid->valueint == 8) {
+		if (strcmp(name, "cp_allgather") == 0 && tid->valueint == 11) {
 			assert_true(cJSON_GetObjectItem(ev, "ts")->valuedouble ==
 			    34);
 			assert_true(cJSON_GetObjectItem(ev, "dur")->valuedouble ==
@@ -354,7 +355,7 @@ test_spanning(void **state)
 			    4);
 			found++;
 		}
-		if (strcmp(name, "attn_local") == 0 && tid->valueint == 5) {
+		if (strcmp(name, "attn_local") == 0 && tid->valueint == 7) {
 			double ts = cJSON_GetObjectItem(ev, "ts")->valuedouble;
 
 			assert_true(ts == 3 || ts == 83);
@@ -375,10 +376,12 @@ test_spanning(void **state)
  * ranks holds sample 0 (4000 tokens) sharded over both; listed by DP
  * rank 0 it runs on GPUs 0 and 1 (node 0), listed by DP rank 1 on GPUs 1
  * and 2 (nodes 0 and 1).  Nothing hides the collectives (no local
- * attention) and the rest of the iteration is the same (every GPU's
- * gradients in its tail, DP collectives over all 4), so the second takes
- * longer by the network's all-gather and reduce-scatter less NVLink's,
- * as ops_group_time gives them; the timeline shows those durations.
+ * attention) and the rest of the iteration is the same (the span's GPUs
+ * issue their gradients in its backward, after its reduce-scatter, the
+ * two others, which run nothing, in their tails; DP collectives over all
+ * 4), so the second takes longer by the network's all-gather and
+ * reduce-scatter less NVLink's, as ops_group_time gives them; the
+ * timeline shows those durations.
  */
 static void
 test_topology(void **state)
@@ -440,16 +443,33 @@ test_topology(void **state)
 	assert_int_equal(t[1] - t[0], ag[1] + rs[1] - ag[0] - rs[0]);
 }
 
-/* The report as JSON text, every GPU included. */
 /*
- * Gradients after a span.  A micro-batch spanning DP ranks 0 and 1 (cp 2,
- * W = 4) that is the last of both issues its DP gradient collectives in
- * its backward, as an own micro-batch does: the same four GPUs as one CP
- * group of 4 (dp 1) with the same samples give the same iteration, since
- * the gradient collective spans dp x cp = 4 GPUs either way.  When DP
- * rank 1 runs on with a micro-batch of its own, the span's gradients wait
- * for the tail on DP rank 0 and the iteration is longer than the
- * span's alone.
+ * Gradients after a span, 3 layers on one node of 4 GPUs (collectives
+ * over 4: 9 us).  A micro-batch spanning DP ranks 0 and 1 (cp 2, W = 4):
+ * sample 0 (90 tokens) sharded over all 4 ranks, sample 1 (40) whole on
+ * rank 1, sample 2 (25) on rank 3.  Ranks 0 and 2 hold a shard (forward 9,
+ * backward 15 a layer), ranks 1 and 3 a shard and a whole sample (10, 18),
+ * but every rank waits at the all-gather (3-12) and the reduce-scatter:
+ * a layer takes 18 forward (norm .. rope 3, the all-gather to 12, the
+ * sharded attention 1, the rest 5) and 24 backward (8 to the sharded
+ * attention's backward, its 3, the reduce-scatter 9, rope_b .. norm_attn_b
+ * 4), the head 7: the span ends at 3 x 18 + 7 + 3 x 24 = 133, its
+ * backward layers at 85, 109, 133.
+ *
+ * As the last micro-batch of both DP ranks it issues the gradient
+ * collectives in its backward, as an own micro-batch does: layer 2's
+ * 85-94 and layer 1's 109-118 under the backward (on the DP stream), layer
+ * 0's 133-142, head gradient 142-151, optimizer 151-152.  152, and the
+ * same four GPUs as one CP group of 4 (dp 1) with the same samples give
+ * the same, since the gradient collective spans dp x cp = 4 GPUs either
+ * way.
+ *
+ * When DP rank 1 runs on with a micro-batch of its own (sample 3, 70
+ * tokens, on its CP rank 0: GPU 2 runs it 133-212, its layers' backward
+ * ending at 182, 197, 212; GPU 3 has nothing in it), GPUs 0 and 1 still
+ * issue their gradients in the span's backward, but each layer's
+ * collective waits for GPU 2: 182-191, 197-206, 212-221, head gradient
+ * 221-230, optimizer 230-231.  231.
  */
 static void
 test_span_gradients(void **state)
@@ -481,17 +501,230 @@ test_span_gradients(void **state)
 	assert_int_equal(plan_validate(&p, NULL), SK_OK);
 	assert_int_equal(simulate(&p, 1, NULL, &r2), SK_OK);
 	plan_free(&p);
-	assert_int_equal(tutil_ns(r1.time[0]), tutil_ns(r2.time[0]));
+	assert_int_equal(tutil_ns(r1.time[0]), 152000);
+	assert_int_equal(tutil_ns(r2.time[0]), 152000);
 	hand_job(&j, 2, 2, 3, 4);
 	group_plan(&p, &j, after, 4);
 	assert_int_equal(plan_validate(&p, NULL), SK_OK);
 	assert_int_equal(simulate(&p, 1, NULL, &r3), SK_OK);
 	plan_free(&p);
-	assert_true(tutil_ns(r3.time[0]) > tutil_ns(r1.time[0]));
+	assert_int_equal(tutil_ns(r3.time[0]), 231000);
 	report_free(&r1);
 	report_free(&r2);
 	report_free(&r3);
 }
+
+/* The timeline's event on GPU gpu named name starting at ts us: its
+ * duration in ns, or -1 when there is none. */
+static long long
+tl_dur(const cJSON *tl, int gpu, int gpn, const char *name, double ts)
+{
+	const cJSON *ev;
+
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(tl, "traceEvents")) {
+		const cJSON *n = cJSON_GetObjectItem(ev, "name");
+		const cJSON *t = cJSON_GetObjectItem(ev, "ts");
+		const cJSON *pid = cJSON_GetObjectItem(ev, "pid");
+		const cJSON *tid = cJSON_GetObjectItem(ev, "tid");
+
+		if (t == NULL || tid == NULL || strcmp(n->valuestring, name) != 0 ||
+		    pid->valueint != gpu / gpn + 1 ||
+		    (tid->valueint - 1) / 3 != gpu % gpn ||
+		    llround(t->valuedouble * 1000) != llround(ts * 1000))
+			continue;
+		return llround(cJSON_GetObjectItem(ev, "dur")->valuedouble *
+		    1000);
+	}
+	return -1;
+}
+
+/*
+ * The DP stream.  DP 2 x CP 2 on 2 nodes of 2 GPUs, 2 layers, ZeRO 0: the
+ * CP groups inside a node (3 us over 2 GPUs), the DP group of 4 across
+ * both, its latency 5 us a hop: gradient and head gradient 3 x 5 = 15.
+ * DP rank 0 (GPUs 0, 1): sample 0 (8 tokens) sharded over its CP group,
+ * samples 1 and 2 (20 each) whole on ranks 0 and 1: forward 10, head 7,
+ * backward 18 a layer on both.  DP rank 1 (GPUs 2, 3): samples 3 and 4
+ * (30 each) whole on its ranks 0 and 1: 9, 7, 15.  Times in us.
+ *
+ * GPUs 0, 1: norm .. rope 0-3, all-gather 3-6 (attn_local 3-4),
+ * attn_shard 6-7, the rest 7-12; layer 1 12-24 likewise; head 24-31;
+ * layer 1's backward: down_b .. oproj_b 31-39, attn_shard_b 39-42,
+ * reduce-scatter 42-45 (attn_local_b), rope_b .. norm_attn_b 45-49: they
+ * reach layer 1's gradient collective at 49, GPUs 2 and 3 at 2 x 9 + 7 +
+ * 15 = 40 (their layer 0 backward 40-55).  It runs 49-64 on the DP
+ * stream while GPUs 0 and 1 run layer 0's backward: down_b .. oproj_b
+ * 49-57, attn_shard_b 57-60, and the reduce-scatter 60-63 on the
+ * communication stream, at the same time as the gradient collective on
+ * the same GPU; rope_b .. norm_attn_b 63-67.  Layer 0's gradient 67-82,
+ * head gradient 82-97, optimizer 97-98.  Iteration 98.  (On one stream
+ * the reduce-scatter would have waited for the gradient collective,
+ * 64-67, and the iteration taken 102.)
+ *
+ * GPUs 0, 1: busy 2 x 10 + 7 + 2 x 18 + 1 = 64; communication alone 4-6,
+ * 16-18, 67-97: 34; waiting 0.  GPUs 2, 3: busy 2 x 9 + 7 + 2 x 15 + 1 =
+ * 56; communication alone 55-64, 67-97: 39; waiting 64-67: 3.
+ *
+ * Second method: GPUs 0 and 1's micro-batch ends at 67, mbtime_eval's
+ * time for it alone (2 x (28 + 2) + 7, the all-gather's 2 not under
+ * attn_local): nothing of the DP collectives delays it, and the iteration
+ * is that + the last gradient + the head gradient + the optimizer.
+ *
+ * With bandwidth on the links (NVLink 1.024e9 B/s: a collective of
+ * sample 0's 2048 bytes over 2 moves 1024, 1 us, so 4; the network
+ * 9.8496e9 B/s: the gradient all-reduce moves 1.5 x 131328 bytes, 20 us,
+ * so 35), GPUs 0 and 1 reach layer 1's gradient at 52 (each all-gather
+ * and reduce-scatter 1 longer), it moves its bytes 52-72 and ends at 87;
+ * layer 0's reduce-scatter moves its bytes 63-64 over NVLink beside it:
+ * links of two kinds, neither slows the other: 63-67 and 52-87 as alone.
+ * Layer 0's gradient waits for the DP stream, 87-122, then the head
+ * gradient (ops_dp_cost) and the optimizer.
+ */
+static void
+test_dp_stream(void **state)
+{
+	static const struct gs s[] = {
+		{ 0, 0, 1, 0, 8, 0, 2 }, { 0, 0, 1, 1, 20, 0, 1 },
+		{ 0, 0, 1, 2, 20, 1, 1 },
+		{ 1, 0, 1, 3, 30, 0, 1 }, { 1, 0, 1, 4, 30, 1, 1 },
+	};
+	const char *path = tutil_path("dpstream.json");
+	struct mbt_item items[3];
+	struct mbtime mt;
+	struct ops_dp dpc;
+	struct report r;
+	struct plan p;
+	struct job j;
+	double rank[2], mbsec;
+	cJSON *tl;
+	size_t i;
+
+	(void)state;
+	hand_job(&j, 2, 2, 2, 2);
+	j.cluster.ib_lat = 5e-6;
+	group_plan(&p, &j, s, 5);
+	assert_int_equal(plan_validate(&p, NULL), SK_OK);
+	assert_int_equal(simulate(&p, 1, path, &r), SK_OK);
+	assert_int_equal(tutil_ns(r.time[0]), 98000);
+	assert_cell(&r, 0, 64000, 34000, 0);
+	assert_cell(&r, 1, 64000, 34000, 0);
+	assert_cell(&r, 2, 56000, 39000, 3000);
+	assert_cell(&r, 3, 56000, 39000, 3000);
+	/* the two collectives at once on GPU 0: its DP stream and its
+	 * communication stream */
+	tl = timeline_of(path);
+	assert_int_equal(tl_dur(tl, 0, 2, "dp_grad", 49), 15000);
+	assert_int_equal(tl_dur(tl, 0, 2, "cp_reducescatter", 60), 3000);
+	cJSON_Delete(tl);
+	report_free(&r);
+
+	for (i = 0; i < 3; i++) {
+		items[i].len = s[i].len;
+		items[i].first = s[i].first;
+		items[i].size = s[i].size;
+	}
+	assert_int_equal(mbtime_init(&mt, 2, 3), SK_OK);
+	mbsec = mbtime_eval(&mt, &j, 2, 0, items, 3, rank);
+	mbtime_free(&mt);
+	assert_int_equal(tutil_ns(mbsec), 67000);
+	ops_dp_cost(&j, &dpc);
+	assert_int_equal(98000, tutil_ns(mbsec) + tutil_ns(dpc.grad_sec) +
+	    tutil_ns(dpc.head_grad_sec) + 1000);
+
+	j.cluster.nvlink_bw = 1.024e9;
+	j.cluster.ib_bw = 9.8496e9;
+	p.job = j;
+	ops_dp_cost(&j, &dpc);
+	assert_int_equal(tutil_ns(dpc.grad_sec), 35000);
+	assert_int_equal(simulate(&p, 1, path, &r), SK_OK);
+	assert_int_equal(tutil_ns(r.time[0]), 52000 + 2 * 35000 +
+	    tutil_ns(dpc.head_grad_sec) + 1000);
+	tl = timeline_of(path);
+	assert_int_equal(tl_dur(tl, 0, 2, "dp_grad", 52), 35000);
+	assert_int_equal(tl_dur(tl, 0, 2, "cp_reducescatter", 63), 4000);
+	cJSON_Delete(tl);
+	report_free(&r);
+	plan_free(&p);
+}
+
+/*
+ * A shared link.  DP 1 x CP 2 on 2 nodes of 1 GPU, 2 layers, ZeRO 0: the
+ * CP group and the DP group are the same two GPUs, both across the
+ * network, 6.4e9 B/s and 3 us a hop.  Sample 0 (400 tokens) sharded over
+ * both, 102400 bytes of K/V: its all-gather and reduce-scatter move half,
+ * 8 us, so 11; samples 1 and 2 (20 each) whole on ranks 0 and 1: forward
+ * 10, head 7, backward 18 a layer on both.  The gradient all-reduce over
+ * 2 moves its 131328 bytes, 20.52 us, so 23.52; the head gradient's
+ * 256128 bytes, 40.02 us, so 43.02.  Times in us.
+ *
+ * Both GPUs alike: norm .. rope 0-3, all-gather 3-14 (attn_local 3-4),
+ * attn_shard 14-15, the rest 15-20; layer 1 20-40; head 40-47; layer 1's
+ * backward 47-55, attn_shard_b 55-58, reduce-scatter 58-69, rope_b ..
+ * norm_attn_b 69-73.  Layer 1's gradient starts at 73 and moves bytes
+ * alone until layer 0's reduce-scatter starts at 84 (73-81, attn_shard_b
+ * 81-84): 11 of its 20.52 done.  From 84 the two share each GPU's link,
+ * each at half speed: the reduce-scatter's 8 take 16, to 100, while the
+ * gradient moves 8 more; then it moves its last 1.52 alone, to 101.52.
+ * (Second method: the link carries 9.52 + 8 = 17.52 of bytes from 84,
+ * at full rate between the two, so the last bytes leave at 101.52.)
+ * Each then pays its latency: the reduce-scatter ends at 103, the
+ * gradient at 104.52.  rope_b .. norm_attn_b 103-107; layer 0's gradient
+ * 107-130.52 alone, head gradient 130.52-173.54, optimizer 173.54-174.54.
+ * Iteration 174.54 (without the sharing 166.54, on one stream 179.06).
+ *
+ * Each GPU: busy 2 x 10 + 7 + 2 x 18 + 1 = 64; communication alone 4-14,
+ * 24-34, 61-69, 87-103, 107-173.54: 110.54; waiting 0.  On one node of 2
+ * GPUs with NVLink of the same bandwidth and latency, the two groups
+ * share NVLink alike: the same iteration.
+ */
+static void
+test_shared_link(void **state)
+{
+	static const struct gs s[] = {
+		{ 0, 0, 1, 0, 400, 0, 2 }, { 0, 0, 1, 1, 20, 0, 1 },
+		{ 0, 0, 1, 2, 20, 1, 1 },
+	};
+	const char *path = tutil_path("shared.json");
+	struct ops_dp dpc;
+	struct report r;
+	struct plan p;
+	struct job j;
+	double ag, rs;
+	cJSON *tl;
+	int v;
+
+	(void)state;
+	for (v = 0; v < 2; v++) {
+		hand_job(&j, 1, 2, 2, v == 0 ? 1 : 2);
+		j.cluster.ib_bw = 6.4e9;
+		if (v == 1)
+			j.cluster.nvlink_bw = 6.4e9;
+		ops_group_time(&j, 400, 2, v == 0, &ag, &rs);
+		assert_int_equal(tutil_ns(ag), 11000);
+		assert_int_equal(tutil_ns(rs), 11000);
+		ops_dp_cost(&j, &dpc);
+		assert_int_equal(dpc.spans, v == 0);
+		assert_int_equal(tutil_ns(dpc.grad_sec), 23520);
+		assert_int_equal(tutil_ns(dpc.head_grad_sec), 43020);
+		group_plan(&p, &j, s, 3);
+		assert_int_equal(plan_validate(&p, NULL), SK_OK);
+		assert_int_equal(simulate(&p, 1, path, &r), SK_OK);
+		assert_int_equal(tutil_ns(r.time[0]), 174540);
+		assert_cell(&r, 0, 64000, 110540, 0);
+		assert_cell(&r, 1, 64000, 110540, 0);
+		/* stretched by the sharing: 84-103 and 73-104.52 */
+		tl = timeline_of(path);
+		assert_int_equal(tl_dur(tl, 1, v == 0 ? 1 : 2,
+		    "cp_reducescatter", 84), 19000);
+		assert_int_equal(tl_dur(tl, 1, v == 0 ? 1 : 2, "dp_grad", 73),
+		    31520);
+		cJSON_Delete(tl);
+		report_free(&r);
+		plan_free(&p);
+	}
+}
+
+/* The report as JSON text, every GPU included. */
 
 static char *
 report_text(const struct report *r)
@@ -858,6 +1091,8 @@ main(void)
 		cmocka_unit_test(test_spanning),
 		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_span_gradients),
+		cmocka_unit_test(test_dp_stream),
+		cmocka_unit_test(test_shared_link),
 		cmocka_unit_test(test_v1_shape),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_random),

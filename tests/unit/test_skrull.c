@@ -253,8 +253,11 @@ test_dp_balance(void **state)
  *     attention), the rest of the forward), P3 (recompute, the backward to
  *     the sharded attention's), P4 (max(reduce-scatter, local attention's
  *     backward), the rest); the head once; micro-batches one after the
- *     other; in the last one each layer's DP gradient collective can hold
- *     the next reduce-scatter back by its length; then the tail.
+ *     other; in the last one each layer's DP gradient collective, on the
+ *     DP stream, can slow the reduce-scatters that share its link (one
+ *     node here: all on NVLink) by at most its length, and after the last
+ *     backward the gradients can queue behind one another by as much
+ *     again; then the tail.
  * The planner's own estimate, ops_mb_time of the slowest rank summed over
  * micro-batches, must lie between them too: lower <= estimate <= upper.
  */
@@ -332,7 +335,7 @@ mb_bounds(const struct job *j, const struct plan *pl, size_t it,
 			est += worst;
 		}
 		if (rk->n > 0)
-			up += L * dp.grad_sec;
+			up += 2 * L * dp.grad_sec;
 		for (r = 0; r < N; r++)
 			b->lower = fmax(b->lower, rank_sum[r]);
 		b->upper = fmax(b->upper, up);

@@ -22,8 +22,8 @@
 #include "timeline.h"
 #include "tutil.h"
 
-/* 4 GPUs, 2 per node: 2 process names + 4 x 2 thread names. */
-#define NMETA 10
+/* 4 GPUs, 2 per node: 2 process names + 4 x 3 thread names. */
+#define NMETA 14
 
 static cJSON *
 load(const char *path)
@@ -175,15 +175,15 @@ test_metadata(void **state)
 	e = cJSON_GetArrayItem(events, 1);
 	assert_near(num(e, "pid"), 2, 0);
 	assert_string_equal(str(item(e, "args"), "name"), "node 1");
-	/* GPU g, stream s: pid g / 2 + 1, tid 2 (g mod 2) + s + 1 */
+	/* GPU g, stream s: pid g / 2 + 1, tid 3 (g mod 2) + s + 1 */
 	for (g = 0; g < 4; g++)
-		for (s = 0; s < 2; s++) {
-			e = cJSON_GetArrayItem(events, 2 + 2 * g + s);
+		for (s = 0; s < 3; s++) {
+			e = cJSON_GetArrayItem(events, 2 + 3 * g + s);
 			assert_string_equal(str(e, "name"), "thread_name");
 			assert_near(num(e, "pid"), g / 2 + 1, 0);
-			assert_near(num(e, "tid"), 2 * (g % 2) + s + 1, 0);
+			assert_near(num(e, "tid"), 3 * (g % 2) + s + 1, 0);
 			snprintf(want, sizeof want, "GPU %d %s", g,
-			    s == 0 ? "compute" : "comm");
+			    s == 0 ? "compute" : s == 1 ? "comm" : "dp");
 			assert_string_equal(str(item(e, "args"), "name"), want);
 		}
 	assert_string_equal(str(root, "displayTimeUnit"), "ns");
@@ -197,7 +197,7 @@ test_metadata(void **state)
 	assert_int_equal(timeline_close(tl, 0), SK_OK);
 	root = load(path);
 	events = item(root, "traceEvents");
-	assert_int_equal(count(events, "M"), 2 + 3 * 2);
+	assert_int_equal(count(events, "M"), 2 + 3 * 3);
 	cJSON_Delete(root);
 }
 
@@ -217,12 +217,13 @@ test_events(void **state)
 	for (i = 0; i < 70; i++)
 		many[i] = (uint32_t)(1000 + 7 * i);
 	assert_non_null(tl = timeline_open(path, 4, 2, 100));
-	/* GPU 3 is local GPU 1 of node 1: pid 2, compute tid 3, comm tid 4 */
+	/* GPU 3 is local GPU 1 of node 1: pid 2, compute tid 4, comm tid 5;
+	 * GPU 0's dp stream is tid 3 of pid 1 */
 	assert_int_equal(timeline_op(tl, 3, 0, "fwd \"attn\"\\1\n", 1234567,
 	    1500, 42, 3, few, 3), SK_OK);
 	assert_int_equal(timeline_op(tl, 3, 1, "cp allgather", 1236067, 20,
 	    42, 3, many, 70), SK_OK);
-	assert_int_equal(timeline_op(tl, 0, 1, "dp reduce-scatter", 5000000,
+	assert_int_equal(timeline_op(tl, 0, 2, "dp reduce-scatter", 5000000,
 	    999, 42, 0, NULL, 0), SK_OK);
 	assert_int_equal(timeline_memory(tl, 2, 1240000, 78123456789.0), SK_OK);
 	assert_int_equal(timeline_oom(tl, 1, 7, 9e10, 8.05e10), SK_OK);
@@ -246,7 +247,7 @@ test_events(void **state)
 	assert_string_equal(str(e, "name"), "fwd \"attn\"\\1\n");
 	assert_string_equal(str(e, "cat"), "compute");
 	assert_near(num(e, "pid"), 2, 0);
-	assert_near(num(e, "tid"), 3, 0);
+	assert_near(num(e, "tid"), 4, 0);
 	assert_near(num(e, "ts"), 1234.567, 1e-9);
 	assert_near(num(e, "dur"), 1.5, 0);
 	args = item(e, "args");
@@ -261,7 +262,7 @@ test_events(void **state)
 	/* 70 samples: the first 64 listed, 6 more counted */
 	e = nth(events, "X", 1);
 	assert_string_equal(str(e, "cat"), "comm");
-	assert_near(num(e, "tid"), 4, 0);
+	assert_near(num(e, "tid"), 5, 0);
 	assert_near(num(e, "dur"), 0.02, 1e-12);
 	args = item(e, "args");
 	smp = item(args, "samples");
@@ -271,8 +272,9 @@ test_events(void **state)
 
 	/* no samples: none listed */
 	e = nth(events, "X", 2);
+	assert_string_equal(str(e, "cat"), "dp");
 	assert_near(num(e, "pid"), 1, 0);
-	assert_near(num(e, "tid"), 2, 0);
+	assert_near(num(e, "tid"), 3, 0);
 	assert_null(cJSON_GetObjectItemCaseSensitive(item(e, "args"),
 	    "samples"));
 
@@ -286,7 +288,7 @@ test_events(void **state)
 	assert_string_equal(str(e, "name"), "OOM");
 	assert_string_equal(str(e, "s"), "t");
 	assert_near(num(e, "pid"), 1, 0);
-	assert_near(num(e, "tid"), 3, 0);
+	assert_near(num(e, "tid"), 4, 0);
 	assert_near(num(e, "ts"), 0.007, 1e-15);
 	assert_near(num(item(e, "args"), "need"), 9e10, 0);
 	assert_near(num(item(e, "args"), "avail"), 8.05e10, 0);
@@ -334,8 +336,9 @@ test_no_overlap(void **state)
 	/*
 	 * A well-formed schedule: on every GPU, compute ops back to back
 	 * (each starts where the last ended, at times such as 100 ns + 200 ns
-	 * whose microseconds 0.1 + 0.2 do not add up exactly in binary) and
-	 * comm ops overlapping the compute stream but not each other.
+	 * whose microseconds 0.1 + 0.2 do not add up exactly in binary), comm
+	 * ops overlapping the compute stream but not each other, and dp ops
+	 * at the very times of the comm ops: another thread.
 	 */
 	assert_non_null(tl = timeline_open(path, 4, 2, 1000));
 	for (g = 0; g < 4; g++) {
@@ -349,12 +352,14 @@ test_no_overlap(void **state)
 		for (t = 50, k = 0; k < 10; k++) {
 			assert_int_equal(timeline_op(tl, g, 1, "coll", t, 150,
 			    0, (size_t)k, NULL, 0), SK_OK);
+			assert_int_equal(timeline_op(tl, g, 2, "grad", t, 150,
+			    0, (size_t)k, NULL, 0), SK_OK);
 			t += 150 + (sim_ns)(k % 2);
 		}
 	}
 	assert_int_equal(timeline_close(tl, 0), SK_OK);
 	root = load(path);
-	assert_int_equal(count(item(root, "traceEvents"), "X"), 4 * 30);
+	assert_int_equal(count(item(root, "traceEvents"), "X"), 4 * 40);
 	assert_int_equal(overlaps(root), 0);
 	cJSON_Delete(root);
 
@@ -490,7 +495,9 @@ test_bad_args(void **state)
 	    SK_ERR_ARG);
 	assert_int_equal(timeline_op(tl, -1, 0, "x", 0, 1, 0, 0, &one, 1),
 	    SK_ERR_ARG);
-	assert_int_equal(timeline_op(tl, 0, 2, "x", 0, 1, 0, 0, &one, 1),
+	assert_int_equal(timeline_op(tl, 0, 3, "x", 0, 1, 0, 0, &one, 1),
+	    SK_ERR_ARG);
+	assert_int_equal(timeline_op(tl, 0, -1, "x", 0, 1, 0, 0, &one, 1),
 	    SK_ERR_ARG);
 	assert_int_equal(timeline_op(tl, 0, 0, "x", -1, 1, 0, 0, &one, 1),
 	    SK_ERR_ARG);

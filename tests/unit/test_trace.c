@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -363,8 +364,16 @@ test_csv_bad(void **state)
 	    SK_ERR_FORMAT, ":3: 3 fields, the header has 2");
 	read_fails(tutil_put("quote.csv", "a,len\n1,347\n\"2,10919\n3,5\n"),
 	    NULL, SK_ERR_FORMAT, ":3: unterminated quoted field");
+	/* a header alone: said so, since line 1 was taken for it */
 	read_fails(tutil_put("header.csv", "len\n"), NULL, SK_ERR_FORMAT,
-	    ": empty trace");
+	    ":1: a header and no records");
+	/* a repeated name: which one is meant cannot be known */
+	read_fails(tutil_put("twice.csv", "len,n,len\n347,1,5\n"), NULL,
+	    SK_ERR_FORMAT, ":1: header: columns 1 and 3 are both named 'len' "
+	    "(choose one with --field '#1')");
+	read_fails(tutil_put("twice2.csv", "a,len,len\n1,347,5\n"),
+	    field("a+len"), SK_ERR_FORMAT, ":1: header: columns 2 and 3 are "
+	    "both named 'len' (choose one with --field '#2')");
 }
 
 /* ---- JSONL ---- */
@@ -394,6 +403,15 @@ test_jsonl(void **state)
 	    "{\"input_ids\": [1], \"seq_len\": 2112}\n"), NULL, &t,
 	    TRACE_FORMAT_JSONL);
 	assert_int_equal(t.len[0], 2112);
+	/* an escaped NUL in a string value is no length's concern; "\\\\"
+	 * then "u0000" is a backslash and text, no NUL */
+	read_ok(tutil_put("nulval.jsonl",
+	    "{\"t\": \"a\\u0000b\", \"len\": 347}\n"
+	    "{\"len\\\\u0000\": 1, \"len\": 5}\n"), NULL, &t,
+	    TRACE_FORMAT_JSONL);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.len[0], 347);
+	assert_int_equal(t.len[1], 5);
 	trace_free(&t);
 }
 
@@ -427,6 +445,30 @@ test_jsonl_bad(void **state)
 	    ":2: no field 'a.b'");
 	read_fails(tutil_put("gap.jsonl", "{\"len\": 347}\n\n{\"len\": 5}\n"),
 	    NULL, SK_ERR_FORMAT, ":2: empty line");
+	/* a repeated key at every level of a path, not only its leaf */
+	read_fails(tutil_put("dup1.jsonl",
+	    "{\"a\": {\"b\": 347}, \"a\": {\"b\": 5}}\n"), field("a.b"),
+	    SK_ERR_FORMAT, ":1: field 'a' appears twice");
+	read_fails(tutil_put("dup2.jsonl",
+	    "{\"a\": {\"b\": {\"c\": 1}, \"b\": 5}}\n"), field("a.b.c"),
+	    SK_ERR_FORMAT, ":1: field 'a.b' appears twice");
+	read_fails(tutil_put("dup3.jsonl",
+	    "{\"a\": {\"b\": 347, \"b\": 5}}\n"), field("a.b"),
+	    SK_ERR_FORMAT, ":1: field 'a.b' appears twice");
+	/* the second term of a sum */
+	read_fails(tutil_put("dup4.jsonl",
+	    "{\"x\": 1, \"m\": {\"y\": 2}, \"m\": {}}\n"), field("x+m.y"),
+	    SK_ERR_FORMAT, ":1: field 'm' appears twice");
+	/* a key with an escaped NUL: cJSON would read "len\u0000gth" as
+	 * "len", a default name; the key's quote is at column 2 */
+	read_fails(tutil_put("nul.jsonl", "{\"len\\u0000gth\": 347}\n"), NULL,
+	    SK_ERR_FORMAT, ":1: the key at column 2 holds a NUL (\\u0000), "
+	    "which would cut it short");
+	/* nested, after a string holding an escaped quote */
+	read_fails(tutil_put("nul2.jsonl", "{\"len\": 347, \"t\": \"\\\"\", "
+	    "\"m\": {\"k\\u0000\" : 1}}\n"), NULL, SK_ERR_FORMAT,
+	    ":1: the key at column 31 holds a NUL (\\u0000), which would cut "
+	    "it short");
 }
 
 static void
@@ -552,8 +594,21 @@ test_npy_bad(void **state)
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3, 2), }", NULL, 0);
 	read_fails(tutil_put_bytes("2d.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
-	    ": byte 10: shape of 2 dimensions (3, 2...) is not supported: "
-	    "need a 1-D array");
+	    ": byte 10: shape (3, 2) is not supported: need a 1-D array");
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (), }", NULL, 0);
+	read_fails(tutil_put_bytes("0d.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	    ": byte 10: shape () is not supported: need a 1-D array");
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (1, 1, 1, 1, 3), }", NULL, 0);
+	read_fails(tutil_put_bytes("5d.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
+	    ": byte 10: shape (1, 1, 1, 1, ...) is not supported: need a 1-D "
+	    "array");
+	/* numpy refuses any key but the three; the 'x' at header offset 1 */
+	n = npy_bytes(b, 1, "{'x': 1, 'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (3,), }", NULL, 0);
+	read_fails(tutil_put_bytes("key.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 11: .npy header has an unknown key 'x'");
 	n = npy_bytes(b, 1, "{'descr': 'X<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", NULL, 0);
 	read_fails(tutil_put_bytes("odd.npy", b, n), NULL, SK_ERR_UNSUPPORTED,
@@ -568,22 +623,45 @@ test_npy_bad(void **state)
 	/* the fault: 'M' at header offset 34 */
 	read_fails(tutil_put_bytes("bool.npy", b, n), NULL, SK_ERR_FORMAT,
 	    ": byte 44: malformed .npy header");
-	/* 10^15 values claimed, 3 present: 128 + 12 bytes in all */
+	/* 10^15 values claimed, 3 present: 128 + 12 bytes in all; the size
+	 * is checked before any reading or allocation */
 	n = npy_bytes(b, 1, "{'descr': '<u4', 'fortran_order': False, "
 	    "'shape': (1000000000000000,), }", good, sizeof good);
 	assert_int_equal(n, 140);
 	read_fails(tutil_put_bytes("claim.npy", b, n), NULL, SK_ERR_FORMAT,
-	    ": byte 140: truncated: header says 1000000000000000 values, data "
-	    "ends after 3");
-	/* 2 values declared, 3 present */
+	    ": truncated: expected 4000000000000128 bytes (header: "
+	    "1000000000000000 values of 4 bytes from byte 128), file has 140");
+	/* 2^62 values of 8 bytes: more bytes than 64 bits count */
+	n = npy_bytes(b, 1, "{'descr': '<u8', 'fortran_order': False, "
+	    "'shape': (4611686018427387904,), }", NULL, 0);
+	read_fails(tutil_put_bytes("wrap.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": truncated: expected more than 18446744073709551615 bytes "
+	    "(header: 4611686018427387904 values of 8 bytes from byte 128), "
+	    "file has 128");
+	/* 2 values declared, 3 present: the third starts at 128 + 8 */
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (2,), }", good, sizeof good);
 	read_fails(tutil_put_bytes("extra.npy", b, n), NULL, SK_ERR_FORMAT,
-	    ": byte 136: data continues after the 2 values the header declares");
+	    ": trailing data at byte 136 (header: 2 values of 4 bytes from "
+	    "byte 128; file has 140 bytes)");
+	/* the same through gzip, found as it is read */
+	read_fails(put_gz("extra.npy.gz", b, n), NULL, SK_ERR_FORMAT,
+	    ": trailing data at byte 136 (header: 2 values of 4 bytes from "
+	    "byte 128)");
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", good, sizeof good - 2);
 	read_fails(tutil_put_bytes("half.npy", b, n), NULL, SK_ERR_FORMAT,
-	    ": byte 138: truncated: header says 3 values, data ends after 2");
+	    ": truncated: expected 140 bytes (header: 3 values of 4 bytes "
+	    "from byte 128), file has 138");
+	read_fails(put_gz("half.npy.gz", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 138: truncated: expected 140 bytes (header: 3 values of 4 "
+	    "bytes from byte 128), data ends there");
+	/* a repeated key (Python would keep the last): the second 'descr'
+	 * at header offset 17 */
+	n = npy_bytes(b, 1, "{'descr': '<u4', 'descr': '<f8', 'fortran_order': "
+	    "False, 'shape': (3,), }", good, sizeof good);
+	read_fails(tutil_put_bytes("twice.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 27: .npy header has 'descr' twice");
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", zero, sizeof zero);
 	read_fails(tutil_put_bytes("zero.npy", b, n), NULL, SK_ERR_RANGE,
@@ -592,10 +670,19 @@ test_npy_bad(void **state)
 	    "'shape': (1,), }", ffff, sizeof ffff);
 	read_fails(tutil_put_bytes("ffff.npy", b, n), NULL, SK_ERR_RANGE,
 	    ": record 1: length 4294967295 exceeds 2147483647");
-	/* as <i4 the same bytes are -1, found before the data runs out */
+	/* 3 declared, 1 present (-1 as <i4): the truncation is the error,
+	 * in a file by its size and in a stream before the value */
 	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
 	    "'shape': (3,), }", ffff, sizeof ffff);
-	read_fails(tutil_put_bytes("m1.npy", b, n), NULL, SK_ERR_RANGE,
+	read_fails(tutil_put_bytes("m1.npy", b, n), NULL, SK_ERR_FORMAT,
+	    ": truncated: expected 140 bytes (header: 3 values of 4 bytes "
+	    "from byte 128), file has 132");
+	read_fails(put_gz("m1.npy.gz", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 132: truncated: expected 140 bytes (header: 3 values of 4 "
+	    "bytes from byte 128), data ends there");
+	n = npy_bytes(b, 1, "{'descr': '<i4', 'fortran_order': False, "
+	    "'shape': (1,), }", ffff, sizeof ffff);
+	read_fails(put_gz("m1.npy.gz", b, n), NULL, SK_ERR_RANGE,
 	    ": record 1: length -1 is not positive");
 
 	/* skip_bad: record 2 is dropped, counted by record number */
@@ -629,6 +716,13 @@ test_idx(void **state)
 	expect_lens(&t, (const uint32_t *)len, 3);
 	read_ok(put_gz("a.idx.gz", b, n), NULL, &t, TRACE_FORMAT_IDX);
 	expect_lens(&t, (const uint32_t *)len, 3);
+	/* multimodal: one int8 mode per sequence after the indices */
+	memset(b + n, 1, 3);
+	read_ok(tutil_put_bytes("mm.idx", b, n + 3), NULL, &t,
+	    TRACE_FORMAT_IDX);
+	expect_lens(&t, (const uint32_t *)len, 3);
+	read_ok(put_gz("mm.idx.gz", b, n + 3), NULL, &t, TRACE_FORMAT_IDX);
+	expect_lens(&t, (const uint32_t *)len, 3);
 	trace_free(&t);
 }
 
@@ -654,12 +748,36 @@ test_idx_bad(void **state)
 	    ": byte 17: bad dtype code 9 (need 1 to 8)");
 	read_fails(tutil_put_bytes("hdr.idx", b, 20), NULL, SK_ERR_FORMAT,
 	    ": byte 20: truncated header (34 bytes needed)");
-	/* 3 sequences claimed, the file ends after 2 lengths (34 + 8) */
+	/* 3 sequences claimed, the file ends after 2 lengths (34 + 8);
+	 * whole, 34 + 3 x 4 + 3 x 8 + 4 x 8 = 102 */
 	n = idx_bytes(b, 1, 4, len, 3, 3);
 	read_fails(tutil_put_bytes("trunc.idx", b, 42), NULL, SK_ERR_FORMAT,
-	    ": byte 42: truncated: header says 3 sequences, data ends after 2");
+	    ": truncated: expected 102 bytes (header: 3 sequences, 4 "
+	    "documents), file has 42");
+	read_fails(put_gz("trunc.idx.gz", b, 42), NULL, SK_ERR_FORMAT,
+	    ": byte 42: truncated: expected 102 bytes (header: 3 sequences, 4 "
+	    "documents), data ends there");
+	/* 4 claimed of 3: 34 + 4 x (4 + 8) + 4 x 8 = 114; the 4th "length"
+	 * would have been the first pointer, 0 */
+	n = idx_bytes(b, 1, 4, len, 3, 4);
+	read_fails(tutil_put_bytes("more.idx", b, n), NULL, SK_ERR_FORMAT,
+	    ": truncated: expected 114 bytes (header: 4 sequences, 4 "
+	    "documents), file has 102");
+	read_fails(put_gz("more.idx.gz", b, n), NULL, SK_ERR_FORMAT,
+	    ": byte 102: truncated: expected 114 bytes (header: 4 sequences, "
+	    "4 documents), data ends there");
+	/* 2 claimed of 3: the layout ends at 34 + 2 x (4 + 8) + 4 x 8 = 90
+	 * (92 with modes), the file at 102; the third length was lost */
+	n = idx_bytes(b, 1, 4, len, 3, 2);
+	read_fails(tutil_put_bytes("fewer.idx", b, n), NULL, SK_ERR_FORMAT,
+	    ": trailing data at byte 90 (header: 2 sequences, 4 documents; "
+	    "file has 102 bytes)");
+	read_fails(put_gz("fewer.idx.gz", b, n), NULL, SK_ERR_FORMAT,
+	    ": trailing data at byte 90 (header: 2 sequences, 4 documents)");
 	n = idx_bytes(b, 1, 4, zero, 3, 3);
 	read_fails(tutil_put_bytes("zero.idx", b, n), NULL, SK_ERR_RANGE,
+	    ": record 2: length 0 is not positive");
+	read_fails(put_gz("zero.idx.gz", b, n), NULL, SK_ERR_RANGE,
 	    ": record 2: length 0 is not positive");
 }
 
@@ -676,6 +794,7 @@ test_gzip(void **state)
 	unsigned char b[512];
 	const char *path;
 	struct trace t;
+	char msg[256];
 	size_t n;
 
 	trace_init(&t);
@@ -689,22 +808,83 @@ test_gzip(void **state)
 	    TRACE_FORMAT_JSONL);
 	expect_lens(&t, want, 3);
 
-	/* corrupt the deflate data: gzread fails */
+	/* corrupt the deflate data of the one member, at byte 0 */
 	path = put_gz("bad.gz", plain, strlen(plain));
 	n = slurp(path, b, sizeof b);
 	memset(b + 10, 0xff, 6);
 	path = tutil_put_bytes("bad.gz", b, n);
-	assert_int_equal(trace_read(path, NULL, &t, NULL), SK_ERR_IO);
+	assert_int_equal(trace_read(path, NULL, &t, NULL), SK_ERR_FORMAT);
 	assert_int_equal(t.n, 0);
-	assert_non_null(strstr(err_msg(), "bad.gz: read error: "));
-	/* cut the gzip stream short */
+	assert_non_null(strstr(err_msg(),
+	    "bad.gz: corrupt gzip member at byte 0: "));
+	/* cut the gzip stream short: all 18 bytes of plain come out before
+	 * the trailer (8 bytes) is missed */
 	path = put_gz("cut.gz", plain, strlen(plain));
 	n = slurp(path, b, sizeof b);
 	path = tutil_put_bytes("cut.gz", b, n - 6);
-	/* all 18 bytes of plain come out before the trailer is missed */
-	read_fails(path, NULL, SK_ERR_IO, ": read error: truncated gzip stream "
-	    "(after 18 bytes of data)");
+	snprintf(msg, sizeof msg, ": truncated gzip member at byte 0: the "
+	    "file ends at byte %zu (after 18 bytes of data)", n - 6);
+	read_fails(path, NULL, SK_ERR_FORMAT, msg);
 	trace_free(&t);
+}
+
+/* The bytes of a gzip member of text, appended to b at *n. */
+static void
+add_member(unsigned char *b, size_t *n, const char *text)
+{
+	*n += slurp(put_gz("member.gz", text, strlen(text)), b + *n, 256);
+}
+
+static void
+test_gzip_members(void **state)
+{
+	static const uint32_t want[] = { 347, 10919, 1823777, 5 };
+	unsigned char b[1024];
+	struct trace t;
+	size_t n = 0, first;
+	char msg[256];
+
+	/* three members, the middle one empty (gzip < /dev/null): all read */
+	add_member(b, &n, "347\n10919\n");
+	first = n;
+	add_member(b, &n, "");
+	add_member(b, &n, "1823777\n5\n");
+	trace_init(&t);
+	read_ok(tutil_put_bytes("three.gz", b, n), NULL, &t, TRACE_FORMAT_PLAIN);
+	expect_lens(&t, want, 4);
+	trace_free(&t);
+
+	/* text after the first member: gzread skipped it without a word */
+	n = 0;
+	add_member(b, &n, "347\n10919\n");
+	memcpy(b + n, "1823777\n", 8);
+	snprintf(msg, sizeof msg, ": trailing data at byte %zu (not a gzip "
+	    "member; 10 bytes of data before it)", first);
+	read_fails(tutil_put_bytes("trail.gz", b, n + 8), NULL, SK_ERR_FORMAT,
+	    msg);
+	/* zeros, as a tape or block device pads */
+	memset(b + n, 0, 512);
+	read_fails(tutil_put_bytes("zeros.gz", b, n + 512), NULL,
+	    SK_ERR_FORMAT, msg);
+	/* one byte of a second member's magic */
+	read_fails(tutil_put_bytes("magic1.gz", b, n + 1), NULL, SK_ERR_FORMAT,
+	    msg);
+	/* a second member whose magic is damaged: trailing data, not lost */
+	add_member(b, &n, "1823777\n5\n");
+	b[first + 1] = 0x8c;
+	read_fails(tutil_put_bytes("magic.gz", b, n), NULL, SK_ERR_FORMAT, msg);
+	/* a second member whose compression method is not deflate */
+	b[first + 1] = 0x8b;
+	b[first + 2] = 7;
+	snprintf(msg, sizeof msg, ": corrupt gzip member at byte %zu: unknown "
+	    "compression method (after 10 bytes of data)", first);
+	read_fails(tutil_put_bytes("method.gz", b, n), NULL, SK_ERR_FORMAT, msg);
+	/* the second member cut inside its header */
+	b[first + 2] = 8;
+	snprintf(msg, sizeof msg, ": truncated gzip member at byte %zu: the "
+	    "file ends at byte %zu (after 10 bytes of data)", first, first + 5);
+	read_fails(tutil_put_bytes("hdr2.gz", b, first + 5), NULL,
+	    SK_ERR_FORMAT, msg);
 }
 
 static void
@@ -728,6 +908,39 @@ test_detect(void **state)
 	/* whitespace before '{' is JSONL */
 	read_ok(tutil_put("ws.jsonl", "  {\"len\": 10919}\n"), NULL, &t,
 	    TRACE_FORMAT_JSONL);
+	/* a number-like first line is data, with the error line 2 would get
+	 * (it was taken for a CSV header, and a sample vanished) */
+	read_fails(tutil_put("f.txt", "3.7\n347\n"), NULL, SK_ERR_FORMAT,
+	    ":1: '3.7' is not an integer");
+	read_fails(tutil_put("f2.txt", "347\n3.7\n"), NULL, SK_ERR_FORMAT,
+	    ":2: '3.7' is not an integer");
+	read_fails(tutil_put("x.txt", "0x10\n347\n"), NULL, SK_ERR_FORMAT,
+	    ":1: '0x10' is not an integer");
+	read_fails(tutil_put("e.txt", "1e3\n347\n"), NULL, SK_ERR_FORMAT,
+	    ":1: '1e3' is not an integer");
+	read_fails(tutil_put("d.txt", ".5\n347\n"), NULL, SK_ERR_FORMAT,
+	    ":1: '.5' is not an integer");
+	read_fails(tutil_put("nan.txt", "NaN\n347\n"), NULL, SK_ERR_FORMAT,
+	    ":1: 'NaN' is not an integer");
+	read_fails(tutil_put("inf.txt", "-Infinity\n347\n"), NULL,
+	    SK_ERR_FORMAT, ":1: '-Infinity' is not an integer");
+	read_fails(tutil_put("pair.txt", "5,6\n7,8\n"), NULL, SK_ERR_FORMAT,
+	    ":1: '5,6' is not an integer");
+	/* no letter: no column name */
+	read_fails(tutil_put("dash.txt", "-\n347\n"), NULL, SK_ERR_FORMAT,
+	    ":1: '-' is not an integer");
+	/* a name over a column that is no number below it proves nothing */
+	read_fails(tutil_put("word.txt", "len\nabc\n347\n"), NULL,
+	    SK_ERR_FORMAT, ":1: 'len' is not an integer");
+	/* a name over a number: a header, in whichever column */
+	read_ok(tutil_put("col2.csv", "id,len\nx,347\n"), NULL, &t,
+	    TRACE_FORMAT_CSV);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(t.len[0], 347);
+	read_ok(tutil_put("utf8.csv",
+	    "\xe9\x95\xbf\xe5\xba\xa6\n347\n10919\n"), NULL, &t,
+	    TRACE_FORMAT_CSV);
+	assert_int_equal(t.n, 2);
 	/* a forced format wins: "347" is then the header */
 	read_ok(tutil_put("forced.txt", "347\n10919\n"), &o, &t,
 	    TRACE_FORMAT_CSV);
@@ -761,6 +974,79 @@ test_stdin(void **state)
 	assert_string_equal(err_msg(), "<stdin>: empty trace");
 	assert_int_equal(dup2(saved, 0), 0);
 	close(saved);
+	trace_free(&t);
+}
+
+/* ---- hostile inputs that are read, and read right ---- */
+
+/* Read path while a child writes p[0..n) into it (a FIFO). */
+static void
+read_fifo(const char *path, const void *p, size_t n, struct trace *t,
+          enum trace_format fmt)
+{
+	pid_t pid;
+	int fd, st;
+
+	assert_int_equal(mkfifo(path, 0600), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fd = open(path, O_WRONLY);
+		_exit(fd >= 0 && write(fd, p, n) == (ssize_t)n ? 0 : 1);
+	}
+	read_ok(path, NULL, t, fmt);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	unlink(path);
+}
+
+static void
+test_hostile_ok(void **state)
+{
+	static const uint32_t want[] = { 5, 7, 2147483647 };
+	static const int32_t len[] = { 347, 10919, 1823777 };
+	static const char plain[] = "347\n10919\n1823777\n";
+	unsigned char b[512];
+	char *hdr;
+	struct trace t;
+	size_t n;
+
+	trace_init(&t);
+	/* a sign, leading zeros, the largest length */
+	read_ok(tutil_put("forms.txt", "+5\n007\n2147483647\n"), NULL, &t,
+	    TRACE_FORMAT_PLAIN);
+	expect_lens(&t, want, 3);
+	/* a BOM, CRLF and blank lines (CRLF too) at the end */
+	read_ok(tutil_put("bom.txt", "\xef\xbb\xbf+5\r\n007\r\n"
+	    "2147483647\r\n\r\n \r\n"), NULL, &t, TRACE_FORMAT_PLAIN);
+	expect_lens(&t, want, 3);
+	read_ok(tutil_put("bom.csv", "\xef\xbb\xbf\"len\"\r\n5\r\n7\r\n"
+	    "2147483647\r\n\r\n"), NULL, &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, want, 3);
+	read_ok(tutil_put("bom.jsonl", "\xef\xbb\xbf{\"len\": 5.0}\r\n"
+	    "{\"len\": 7e0}\r\n{\"len\": 2.147483647e9}\r\n"), NULL, &t,
+	    TRACE_FORMAT_JSONL);
+	expect_lens(&t, want, 3);
+	/* quoted commas, in the header and in a record */
+	read_ok(tutil_put("quoted.csv", "\"a, b\",len\nx,5\n\"y, z, w\",7\n"
+	    "q,2147483647\n"), NULL, &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, want, 3);
+	/* a header longer than the first block (64 KiB): detection sees
+	 * only its names, and the header is still one */
+	hdr = malloc(70000 + 32);
+	assert_non_null(hdr);
+	memset(hdr, 'a', 70000);
+	strcpy(hdr + 70000, ",len\nx,5\nx,7\nx,2147483647\n");
+	read_ok(tutil_put("wide.csv", hdr), NULL, &t, TRACE_FORMAT_CSV);
+	expect_lens(&t, want, 3);
+	free(hdr);
+	/* a FIFO: no size to check, streamed like standard input */
+	read_fifo(tutil_path("fifo.txt"), plain, strlen(plain), &t,
+	    TRACE_FORMAT_PLAIN);
+	expect_lens(&t, (const uint32_t *)len, 3);
+	n = idx_bytes(b, 1, 4, len, 3, 3);
+	read_fifo(tutil_path("fifo.idx"), b, n, &t, TRACE_FORMAT_IDX);
+	expect_lens(&t, (const uint32_t *)len, 3);
 	trace_free(&t);
 }
 
@@ -910,8 +1196,10 @@ main(void)
 		cmocka_unit_test(test_idx),
 		cmocka_unit_test(test_idx_bad),
 		cmocka_unit_test(test_gzip),
+		cmocka_unit_test(test_gzip_members),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_hostile_ok),
 		cmocka_unit_test(test_write_roundtrip),
 		cmocka_unit_test(test_write_npy_bytes),
 		cmocka_unit_test(test_write_bad),

@@ -1,0 +1,1 @@
+skrull trace stats --field length tests/bad/files/empty-value.csv

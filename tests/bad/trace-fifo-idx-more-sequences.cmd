@@ -1,0 +1,3 @@
+mkfifo f
+(cat tests/bad/files/more.idx >f &)
+skrull trace stats f

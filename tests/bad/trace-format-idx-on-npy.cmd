@@ -1,0 +1,1 @@
+skrull trace stats --format idx tests/bad/files/extra.npy

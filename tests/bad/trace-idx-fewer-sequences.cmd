@@ -1,0 +1,1 @@
+skrull trace convert -o out.npy tests/bad/files/fewer.idx

@@ -1,0 +1,1 @@
+skrull trace stats --field meta.length tests/bad/files/dup-nested.jsonl

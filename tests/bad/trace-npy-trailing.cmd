@@ -1,0 +1,1 @@
+skrull trace convert -o out.txt tests/bad/files/extra.npy

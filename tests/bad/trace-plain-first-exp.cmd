@@ -1,0 +1,1 @@
+skrull plan --trace tests/bad/files/first-exp.txt -o plan.json

@@ -1,0 +1,1 @@
+skrull sim --trace tests/bad/files/zero.txt
