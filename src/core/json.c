@@ -190,6 +190,37 @@ unique_keys(const cJSON *v, const struct step *up, const char *name)
 	return SK_OK;
 }
 
+/*
+ * cJSON turns the escape \u0000 inside a string into a NUL byte, which
+ * ends the string there: "Qwen\u0000-evil" would be read as "Qwen"
+ * without a word.  The text is scanned for it first (outside strings a
+ * backslash is malformed anyway, which the parser reports).
+ */
+static int
+nul_escape(const char *text, size_t n, const char *name)
+{
+	unsigned long long line = 1;
+	size_t i, bol = 0;
+	int in = 0;
+
+	for (i = 0; i < n; i++) {
+		if (text[i] == '\n') {
+			line++;
+			bol = i + 1;
+		} else if (text[i] == '"')
+			in = !in;
+		else if (in && text[i] == '\\' && i + 1 < n) {
+			if (text[i + 1] == 'u' && i + 5 < n &&
+			    strncmp(text + i + 2, "0000", 4) == 0)
+				return err_set_at(SK_ERR_FORMAT, name, line,
+				    "column %zu: \\u0000 (a NUL character) in a "
+				    "string, which would cut it short", i - bol + 1);
+			i++;
+		}
+	}
+	return SK_OK;
+}
+
 int
 json_load(const char *path, cJSON **root)
 {
@@ -208,6 +239,10 @@ json_load(const char *path, cJSON **root)
 	if (i == n) {
 		free(text);
 		return err_set_at(SK_ERR_FORMAT, name, 0, "empty file");
+	}
+	if ((e = nul_escape(text, n, name)) != SK_OK) {
+		free(text);
+		return e;
 	}
 	/* The terminating NUL is part of the length, so that trailing
 	 * garbage after the value is an error too. */

@@ -116,6 +116,22 @@ test_load_errors(void **state)
 	    ": empty file");
 	load_fails(tutil_path("none.json"), SK_ERR_IO,
 	    ": cannot open: No such file or directory");
+	/* \u0000 in a string (cJSON would end the string there): line 2,
+	 * `  "n": "ab\u0000c"`: two spaces, "n" (3-5), ":" (6), a space, the
+	 * quote (8), "ab" (9-10), the backslash in column 11; an escaped
+	 * backslash before "u0000" is text, and is read whole. */
+	load_fails(tutil_put("g.json", "{\n  \"n\": \"ab\\u0000c\"\n}"),
+	    SK_ERR_FORMAT, ":2: column 11: \\u0000 (a NUL character) in a "
+	    "string, which would cut it short");
+	{
+		cJSON *r;
+
+		assert_int_equal(json_load(tutil_put("h.json",
+		    "{\"n\": \"ab\\\\u0000c\"}"), &r), SK_OK);
+		assert_string_equal(cJSON_GetObjectItem(r, "n")->valuestring,
+		    "ab\\u0000c");
+		cJSON_Delete(r);
+	}
 }
 
 /* ---- getters ---- */
