@@ -303,17 +303,8 @@ run(int argc, char **argv)
 	wc = world_comm(&w);
 	/* The profile is refused before the measurements, by the process
 	 * that writes it; under a launcher its refusal ends the job. */
-	if ((wc == NULL || wc->rank == 0) && check_files(&c) != SK_OK) {
-		if (wc == NULL) {
-			rc = cli_fail();
-			goto out;
-		}
-		cli_rank_fail(wc->rank);
-		world_abort(&w);
-		rc = CLI_FAIL;
-		goto out;
-	}
-	if (calib_measure(b, wc, &c.o, &p) != SK_OK) {
+	if (((wc == NULL || wc->rank == 0) && check_files(&c) != SK_OK) ||
+	    calib_measure(b, wc, &c.o, &p) != SK_OK) {
 		if (wc == NULL) {
 			rc = cli_fail();
 			goto out;

@@ -99,22 +99,6 @@ mesh_clock(const struct mbt_item *it, size_t k, const double *rsec, int W,
 	}
 }
 
-/* Seconds each member of a group of d ranks at GPU g spends on a sample
- * of S tokens: its share of the work and every collective of the group
- * (what local attention may hide is not counted: a group must earn its
- * communication). */
-static double
-member(const struct sched_ws *ws, double S, int d, int g)
-{
-	const struct job *j = &ws->job;
-	double ag, rs;
-
-	if (d < 2)
-		return ops_seq_sec(&ws->rate, S, 1);
-	ops_group_time(j, S, d, ops_spans_nodes(j, g, d), &ag, &rs);
-	return ops_seq_sec(&ws->rate, S, d) / d + j->model.layers * (ag + rs);
-}
-
 /*
  * Step 1: msize[i], the group of batch sample i (0 for a spanning one),
  * and mw[i], each member's seconds (given: ops_seq_sec whole, for the
@@ -143,7 +127,8 @@ groups(struct sched_ws *ws, const uint32_t *len, size_t n)
 			;
 		ws->msize[i] = p->sizes[k];
 		if (k > 0)
-			ws->mw[i] = member(ws, len[i], p->sizes[k], 0);
+			ws->mw[i] = skrull_member_sec(ws, len[i],
+			    p->sizes[k], 0);
 		total += ws->mw[i] * p->sizes[k];
 	}
 	share = total / G;
@@ -156,8 +141,8 @@ groups(struct sched_ws *ws, const uint32_t *len, size_t n)
 			best = ws->mw[i];
 			kb = k0;
 			for (k = k0 + 1; k < p->nsizes && best > share; k++)
-				if ((t = member(ws, len[i], p->sizes[k], 0)) <
-				    best) {
+				if ((t = skrull_member_sec(ws, len[i],
+				    p->sizes[k], 0)) < best) {
 					best = t;
 					kb = k;
 				}
@@ -233,7 +218,7 @@ put(struct sched_ws *ws, size_t i, uint32_t len)
 			bb = b;
 		}
 	}
-	t = bhi + member(ws, len, g, bb);
+	t = bhi + skrull_member_sec(ws, len, g, bb);
 	for (q = bb; q < bb + g; q++) {
 		gl[q] = t;
 		tree_fix(ws, q);

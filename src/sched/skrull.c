@@ -46,10 +46,8 @@
 
 #define POS_MASK 0xffffffffu
 
-/* Per-member seconds of a sequence of S tokens in a group of d ranks
- * starting at GPU g: its share of the work and the group's collectives. */
-static double
-member_sec(const struct sched_ws *ws, double S, int d, int g)
+double
+skrull_member_sec(const struct sched_ws *ws, double S, int d, int g)
 {
 	const struct job *j = &ws->job;
 	double ag, rs;
@@ -60,7 +58,6 @@ member_sec(const struct sched_ws *ws, double S, int d, int g)
 	return ops_seq_sec(&ws->rate, S, d) / d + j->model.layers * (ag + rs);
 }
 
-/* Candidate 2 into ws->citems: INFINITY if a sequence fits nowhere. */
 /*
  * The size d (1 or a divisor of W; only 1 when whole_only) and aligned
  * block [bf, bf + d) on which a sequence of S tokens would finish first,
@@ -95,7 +92,7 @@ pick(struct sched_ws *ws, uint32_t S, int W, int g0, int whole_only,
 			/* the same for every block on the same nodes */
 			sp = ops_spans_nodes(j, g0 + f, d);
 			if (sp != csp) {
-				c = member_sec(ws, S, d, g0 + f);
+				c = skrull_member_sec(ws, S, d, g0 + f);
 				csp = sp;
 			}
 			fin = hi + c;
@@ -108,6 +105,7 @@ pick(struct sched_ws *ws, uint32_t S, int W, int g0, int whole_only,
 	}
 }
 
+/* Candidate 2 into ws->citems: INFINITY if a sequence fits nowhere. */
 static double
 block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
     size_t n, int W, int g0)
@@ -136,7 +134,7 @@ block_lpt(struct sched_ws *ws, const uint32_t *len, const double *w,
 			pick(ws, len[p], W, g0, 0, &bf, &bd);
 		if (bd < 0)
 			return INFINITY;
-		c = member_sec(ws, len[p], bd, g0 + bf);
+		c = skrull_member_sec(ws, len[p], bd, g0 + bf);
 		for (r = bf; r < bf + bd; r++) {
 			ws->qload[r] += c;
 			ws->qmem[r] += (uint64_t)(W / bd) * len[p];

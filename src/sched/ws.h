@@ -238,6 +238,13 @@ int tgds_place_mb(struct sched_ws *ws, const uint32_t *len,
 int cdacp_gplace(struct sched_ws *ws, const uint32_t *len, const double *w,
                  size_t n, int W, int g0, struct mbt_item *it);
 
+/* Seconds each member of a shard group of d ranks at GPU g spends on a
+ * sample of S tokens (d = 1: whole): its share, ops_seq_sec(S, d) / d, and
+ * every layer's collectives of the group, not counting what local
+ * attention may hide, so that a group must earn its communication
+ * (skrull.c's block LPT, mesh.c's composition). */
+double skrull_member_sec(const struct sched_ws *ws, double S, int d, int g);
+
 /* Skrull's group-aware placement (skrull.c): the better by mbtime_eval of
  * cost-driven DACP (all-W groups) and a block LPT that picks each heavy
  * sequence's group size. */
