@@ -55,6 +55,15 @@ struct option;
 int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
                const char *shorts, const struct option *longs, int *code);
 
+/* Most long options a command has, for cli_bad_option's list. */
+#define CLI_MAX_LONGOPTS 160
+
+/* The usage error for the unknown option arg ("--name" or "--name=value")
+ * of command what (e.g. "trace stats"), naming the nearest of longs'
+ * names when one is a likely slip (near.h); returns CLI_USAGE. */
+int cli_bad_option(const struct cli_cmd *cmd, const char *what,
+                   const char *arg, const struct option *longs);
+
 /* Print a cJSON value to stdout followed by a newline and free it;
  * CLI_FAIL (with a message) when it cannot be rendered or written. */
 struct cJSON;

@@ -72,7 +72,7 @@ help(void)
 	    "  --json            print the comparison as JSON\n"
 	    "  (default trace: %s; overlong samples are dropped)\n",
 	    DEFAULT_POLICIES, DEFAULT_ITERS, DEFAULT_TRACE);
-	planopts_help();
+	planopts_help(0);
 	printf("\nSee skrull-compare(1) and skrull(7).\n");
 }
 
@@ -93,9 +93,13 @@ parse_entry(const char *text, size_t n, const struct sched_params *base,
 	memcpy(e->label, buf, n + 1);
 	e->sp = *base;
 	tok = strtok_r(buf, "/", &save);
-	if (tok == NULL || sched_policy_find(tok) == NULL)
-		return err_set(SK_ERR_ARG, "--policies: unknown policy in '%s'",
+	if (tok == NULL)
+		return err_set(SK_ERR_ARG, "--policies: no policy in '%s'",
 		    e->label);
+	if (sched_policy_find(tok) == NULL) {
+		err_prefix("--policies");
+		return SK_ERR_ARG;
+	}
 	snprintf(e->policy, sizeof e->policy, "%s", tok);
 	while ((tok = strtok_r(NULL, "/", &save)) != NULL) {
 		if ((eq = strchr(tok, '=')) == NULL)

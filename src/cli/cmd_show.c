@@ -294,8 +294,8 @@ run(int argc, char **argv)
 			help();
 			return CLI_OK;
 		case '?':
-			return cli_usage(&cmd_show, "show: unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_bad_option(&cmd_show, "show", argv[optind - 1],
+			    longopts);
 		case ':':
 			return cli_usage(&cmd_show, "show: option '%s' needs a value",
 			    argv[optind - 1]);

@@ -132,9 +132,13 @@ parse(const struct sub *s, int argc, char **argv, struct opts *o, int *next)
 			printf("usage: %s\n%s", cmd_trace.usage, help);
 			return -1;
 		}
-		if (c == '?')
-			return cli_usage(&cmd_trace, "trace %s: unknown option '%s'",
-			    s->name, argv[optind - 1]);
+		if (c == '?') {
+			char what[32];
+
+			snprintf(what, sizeof what, "trace %s", s->name);
+			return cli_bad_option(&cmd_trace, what, argv[optind - 1],
+			    longopts);
+		}
 		if (c == ':')
 			return cli_usage(&cmd_trace, "trace %s: option '%s' needs a value",
 			    s->name, argv[optind - 1]);

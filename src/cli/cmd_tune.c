@@ -301,8 +301,10 @@ set_policies(struct tune_space *s, char *list)
 		if (s->npolicies == TUNE_MAX_POLICIES)
 			return err_set(SK_ERR_ARG, "--policies: more than %d",
 			    TUNE_MAX_POLICIES);
-		if (sched_policy_find(tok) == NULL)
-			return err_set(SK_ERR_ARG, "--policies: unknown policy '%s'", tok);
+		if (sched_policy_find(tok) == NULL) {
+			err_prefix("--policies");
+			return SK_ERR_ARG;
+		}
 		s->policies[s->npolicies++] = tok;
 	}
 	return s->npolicies > 0 ? SK_OK :
