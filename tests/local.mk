@@ -63,6 +63,7 @@ SK_SCRIPT_TESTS = \
 	tests/examples.sh \
 	tests/manlint.sh \
 	tests/completion.sh \
+	tests/options.sh \
 	tests/reference.sh \
 	tests/regen.sh \
 	tests/knobs.sh \

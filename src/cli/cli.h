@@ -55,6 +55,13 @@ struct option;
 int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
                const char *shorts, const struct option *longs, int *code);
 
+/* When SKRULL_LIST_OPTIONS is set in the environment, print longs' names
+ * one a line to stdout and exit 0: the option table as the program has
+ * it, for tests/options.sh to hold against -h and the man page (a test
+ * hook, not an interface: skrull(7), ENVIRONMENT).  cli_getopt calls it;
+ * a command parsing its options without cli_getopt calls it first. */
+void cli_options_hook(const struct option *longs);
+
 /* Most long options a command has, for cli_bad_option's list. */
 #define CLI_MAX_LONGOPTS 160
 

@@ -65,6 +65,7 @@ help(void)
 	printf("usage: %s\n\n%s\n\n", cmd_compare.usage, cmd_compare.summary);
 	printf("  --policies LIST   comma-separated NAME[/KNOB=VALUE...] (default\n"
 	    "                    %s)\n"
+	    "  --policy NAME     the same as --policies NAME\n"
 	    "  --paper           the paper's six configurations on the bundled\n"
 	    "                    stand-in traces, beside its published speed-ups\n"
 	    "  --iters A:B       iterations simulated per policy (default 0:%d)\n"
@@ -413,7 +414,9 @@ run(int argc, char **argv)
 		case 'h':
 			help();
 			goto out;
-		case OPT_POLICIES: list = optarg; continue;
+		/* --policy, what plan and sim take, is one entry of the list */
+		case OPT_POLICIES:
+		case PLANOPT_POLICY: list = optarg; continue;
 		case OPT_PAPER: paper_mode = 1; continue;
 		case OPT_JSON: json = 1; continue;
 		case OPT_ITERS:
@@ -422,9 +425,6 @@ run(int argc, char **argv)
 			    "--iters" : "--threads", optarg)) != CLI_OK)
 				goto out;
 			continue;
-		case PLANOPT_POLICY:
-			rc = cli_usage(&cmd_compare, "compare: use --policies");
-			goto out;
 		}
 		if ((rc = planopts_take(&po, &cmd_compare, c, optarg)) != CLI_OK)
 			goto out;

@@ -286,6 +286,7 @@ run(int argc, char **argv)
 	memcpy(longopts, own, sizeof own);
 	memcpy(longopts + NOWN, jobopts_long, (NJOBOPTS + 1) * sizeof *longopts);
 	jobopts_init(&jo);
+	cli_options_hook(longopts);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {

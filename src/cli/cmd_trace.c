@@ -125,6 +125,7 @@ parse(const struct sub *s, int argc, char **argv, struct opts *o, int *next)
 	o->seed = 1;
 	o->lo = 1;
 	o->hi = TRACE_LEN_MAX;
+	cli_options_hook(longopts);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:o:", longopts, NULL)) != -1) {

@@ -248,10 +248,23 @@ cli_bad_option(const struct cli_cmd *cmd, const char *what, const char *arg,
 	return cli_usage(cmd, "%s: unknown option '%s'", what, arg);
 }
 
+void
+cli_options_hook(const struct option *longs)
+{
+	size_t i;
+
+	if (getenv("SKRULL_LIST_OPTIONS") == NULL)
+		return;
+	for (i = 0; longs[i].name != NULL; i++)
+		printf("%s\n", longs[i].name);
+	exit(fflush(stdout) == 0 ? CLI_OK : CLI_FAIL);
+}
+
 int
 cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
     const char *shorts, const struct option *longs, int *code)
 {
+	cli_options_hook(longs);
 	opterr = 0;
 	*code = getopt_long(argc, argv, shorts, longs, NULL);
 	if (*code == '?')

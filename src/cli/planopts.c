@@ -208,6 +208,14 @@ planopts_help(int one_policy)
 		    sched_policies[i]->summary);
 	printf("  --format, --field, --skip-bad   read the trace as skrull-trace(1)\n"
 	    "\njob options:\n%s\npolicy options (skrull-plan(1)):\n", jobopts_help);
+	planopts_help_knobs();
+}
+
+void
+planopts_help_knobs(void)
+{
+	size_t i;
+
 	for (i = 0; i < sched_nknobs; i++) {
 		const struct sched_knob *k = &sched_knobs[i];
 		char name[64];

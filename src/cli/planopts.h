@@ -83,6 +83,9 @@ void planopts_files(const struct planopts *o, struct cli_file *in);
  * list alone (compare names several with --policies). */
 void planopts_help(int one_policy);
 
+/* Print the policy options' (knobs') help lines alone to stdout. */
+void planopts_help_knobs(void);
+
 /* Wall-clock seconds (CLOCK_MONOTONIC), for timing commands. */
 double planopts_now(void);
 
