@@ -24,7 +24,8 @@ const struct cli_cmd cmd_sim = {
 	.summary =
 	    "simulate a plan on a model of the cluster: speed, breakdown, memory",
 	.usage =
-	    "skrull sim --plan PLAN [--profile FILE] [--iters A:B] [--threads N]\n"
+	    "skrull sim --plan PLAN [--profile FILE] [--hidden N] [--layers N] ...\n"
+	    "              [--iters A:B] [--threads N]\n"
 	    "              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]\n"
 	    "       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
 	    "              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
@@ -137,7 +138,12 @@ run(int argc, char **argv)
 			goto out;
 		}
 		/* The plan carries its job; a profile still applies to its
-		 * cluster, the other job options do not. */
+		 * cluster and the shape options to its model, the other job
+		 * options do not. */
+		if (shapeopts_apply(&po.job.shape, &p.job.model) != SK_OK) {
+			rc = cli_fail();
+			goto out;
+		}
 		if (po.job.profile != NULL &&
 		    (rc = jobopts_profile(po.job.profile, &p.job.cluster)) != CLI_OK)
 			goto out;

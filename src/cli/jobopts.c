@@ -39,6 +39,12 @@ const struct option jobopts_long[] = {
 	{ "reserve", required_argument, NULL, JOBOPT_RESERVE },
 	{ "bucket", required_argument, NULL, JOBOPT_BUCKET },
 	{ "profile", required_argument, NULL, JOBOPT_PROFILE },
+	{ "hidden", required_argument, NULL, JOBOPT_HIDDEN },
+	{ "layers", required_argument, NULL, JOBOPT_LAYERS },
+	{ "heads", required_argument, NULL, JOBOPT_HEADS },
+	{ "kv-heads", required_argument, NULL, JOBOPT_KV_HEADS },
+	{ "ffn", required_argument, NULL, JOBOPT_FFN },
+	{ "vocab", required_argument, NULL, JOBOPT_VOCAB },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -60,7 +66,8 @@ const char jobopts_help[] =
     "  --bucket auto|TOKENS BucketSize C in tokens, K = 1000 (default auto:\n"
     "                       from the memory model)\n"
     "  --profile FILE       calibration profile (skrull-profile(5)) over the\n"
-    "                       cluster's GPU speed, efficiencies, collectives\n";
+    "                       cluster's GPU speed, efficiencies, collectives\n"
+    SHAPEOPTS_HELP;
 
 void
 jobopts_init(struct jobopts *o)
@@ -71,6 +78,7 @@ jobopts_init(struct jobopts *o)
 	o->recompute = -1;
 	o->precision = -1;
 	o->reserve = -1;
+	shapeopts_init(&o->shape);
 }
 
 static int
@@ -186,6 +194,9 @@ jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
 		o->profile = arg;
 		return CLI_OK;
 	default:
+		if (code >= JOBOPT_HIDDEN && code <= JOBOPT_VOCAB)
+			return shapeopts_take(&o->shape, cmd, code -
+			    JOBOPT_HIDDEN + SHAPEOPT_BASE, arg);
 		return -1;
 	}
 }
@@ -235,6 +246,8 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 		err_prefix("--model");
 		return cli_fail();
 	}
+	if (shapeopts_apply(&o->shape, &j->model) != SK_OK)
+		return cli_fail();
 	if (o->cluster != NULL &&
 	    cluster_resolve(o->cluster, &j->cluster) != SK_OK) {
 		err_prefix("--cluster");
