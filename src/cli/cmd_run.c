@@ -13,6 +13,7 @@
 #include "comm.h"
 #include "err.h"
 #include "exec.h"
+#include "jobopts.h"
 #include "json.h"
 #include "mem.h"
 #include "plan.h"
@@ -211,6 +212,7 @@ predict(const struct runopts *o, const struct plan *p, struct report *r,
 	profile_init(&pf);
 	if ((e = exec_model_resolve(&p->job.model, &o->m, &m)) == SK_OK &&
 	    (e = profile_read(o->profile_path, &pf)) == SK_OK) {
+		jobopts_profile_warn(o->profile_path, &pf, &m);
 		profile_apply(&pf, &c);
 		e = sim_predict(p, &m, PRECISION_FP32, &c, r->first, r->niter, 0,
 		    sec, r->bounds);

@@ -145,7 +145,8 @@ run(int argc, char **argv)
 			goto out;
 		}
 		if (po.job.profile != NULL &&
-		    (rc = jobopts_profile(po.job.profile, &p.job.cluster)) != CLI_OK)
+		    (rc = jobopts_profile(po.job.profile, &p.job.cluster,
+		    &p.job.model)) != CLI_OK)
 			goto out;
 		rc = CLI_FAIL;
 		if (plan_validate(&p, NULL) != SK_OK) {

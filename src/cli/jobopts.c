@@ -258,7 +258,8 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 	if (o->gpus_per_node > 0)
 		j->cluster.gpus_per_node = o->gpus_per_node;
 	if (o->profile != NULL &&
-	    (rc = jobopts_profile(o->profile, &j->cluster)) != CLI_OK)
+	    (rc = jobopts_profile(o->profile, &j->cluster, &j->model)) !=
+	    CLI_OK)
 		return rc;
 	if (o->batch > 0)
 		j->batch = o->batch;
@@ -300,8 +301,30 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 	return CLI_OK;
 }
 
+void
+jobopts_profile_warn(const char *path, const struct profile *p,
+    const struct model *m)
+{
+	char tp[160], tm[160];
+
+	switch (profile_shape_matches(p, m)) {
+	case 1:
+		return;
+	case -1:
+		fprintf(stderr, "skrull: warning: --profile %s records no model "
+		    "shape (a version 1 profile): whether it was measured at "
+		    "this model's cannot be checked\n", path);
+		return;
+	}
+	model_shape_text(&p->shape, tp, sizeof tp);
+	model_shape_text(m, tm, sizeof tm);
+	fprintf(stderr, "skrull: warning: --profile %s was measured at %s, "
+	    "not at %s: its curves are per shape (calibrate with the same "
+	    "shape options)\n", path, tp, tm);
+}
+
 int
-jobopts_profile(const char *path, struct cluster *c)
+jobopts_profile(const char *path, struct cluster *c, const struct model *m)
 {
 	struct profile p;
 
@@ -310,6 +333,7 @@ jobopts_profile(const char *path, struct cluster *c)
 		err_prefix("--profile");
 		return cli_fail();
 	}
+	jobopts_profile_warn(path, &p, m);
 	profile_apply(&p, c);
 	profile_free(&p);
 	return CLI_OK;

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "job.h"
+#include "profile.h"
 #include "shapeopts.h"
 
 enum {
@@ -84,7 +85,13 @@ void jobopts_files(const struct jobopts *o, struct cli_file *in);
 
 /* Read the calibration profile at path and apply it over *c
  * (profile_apply).  Prints the error ("skrull: --profile: FILE: ...") and
- * returns CLI_FAIL; CLI_OK on success. */
-int jobopts_profile(const char *path, struct cluster *c);
+ * returns CLI_FAIL; CLI_OK on success.  A warning when the profile was
+ * measured at another shape than model m's, or records none. */
+int jobopts_profile(const char *path, struct cluster *c,
+                    const struct model *m);
+
+/* That warning, for profile p read from path (nothing when it matches). */
+void jobopts_profile_warn(const char *path, const struct profile *p,
+                          const struct model *m);
 
 #endif
