@@ -219,6 +219,7 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 	if (afile_open(tl->path, &tl->af) != SK_OK)
 		goto fail;
 	afile_buf_init(&tl->out, tl->af.fd, tl->name, tl->buf, TL_BUF);
+	afile_buf_attach(&tl->out, &tl->af);
 
 	put_text(tl, "{\"traceEvents\":[\n");
 	nodes = (ngpus + gpus_per_node - 1) / gpus_per_node;
