@@ -45,6 +45,8 @@ struct timeline {
 	const char *name;    /* the destination as messages show it */
 	int ngpus, gpus_per_node;
 	size_t max_events, events, dropped;
+	size_t iter;         /* timeline_iter's */
+	size_t drop_iter;    /* iter at the first drop (dropped > 0) */
 	int any;             /* an event was written: the next needs a comma */
 	struct afile_buf out;  /* over buf, into af */
 	char buf[TL_BUF];
@@ -178,7 +180,8 @@ static int
 keep(struct timeline *tl)
 {
 	if (tl->events >= tl->max_events) {
-		tl->dropped++;
+		if (tl->dropped++ == 0)
+			tl->drop_iter = tl->iter;
 		return 0;
 	}
 	tl->events++;
@@ -209,6 +212,7 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 	tl->gpus_per_node = gpus_per_node;
 	tl->max_events = max_events;
 	tl->events = tl->dropped = 0;
+	tl->iter = tl->drop_iter = 0;
 	tl->any = 0;
 	/* what the caller printed through stdio goes first */
 	if (strcmp(path, "-") == 0 && fflush(stdout) != 0) {
@@ -379,6 +383,21 @@ timeline_oom(struct timeline *tl, int gpu, sim_ns t, double need,
 	put_us(tl, t);
 	putf(tl, ",\"args\":{\"need\":%.17g,\"avail\":%.17g}}", need, avail);
 	return status(tl);
+}
+
+void
+timeline_iter(struct timeline *tl, size_t iter)
+{
+	tl->iter = iter;
+}
+
+int
+timeline_first_dropped(const struct timeline *tl, size_t *iter)
+{
+	if (tl->dropped == 0)
+		return 0;
+	*iter = tl->drop_iter;
+	return 1;
 }
 
 size_t

@@ -10,8 +10,9 @@
  * each GPU's memory; instant events ("ph":"i") for OOMs.  Times are
  * written in microseconds, as the format wants.
  *
- * Events beyond the cap are dropped and counted; the file says so in its
- * metadata.  The file is written atomically at timeline_close.
+ * Events beyond the cap are dropped and counted, with the iteration of
+ * the first (timeline_first_dropped, for the caller to warn); the file
+ * says so in its metadata.  The file is written atomically at timeline_close.
  */
 #ifndef SKRULL_SIM_TIMELINE_H
 #define SKRULL_SIM_TIMELINE_H
@@ -46,9 +47,17 @@ int timeline_memory(struct timeline *tl, int gpu, sim_ns t, double bytes);
 int timeline_oom(struct timeline *tl, int gpu, sim_ns t, double need,
                  double avail);
 
+/* The iteration the next events belong to (the caller writes the
+ * iterations in order): where the cap first drops one is recorded. */
+void timeline_iter(struct timeline *tl, size_t iter);
+
 /* Events written and dropped so far. */
 size_t timeline_events(const struct timeline *tl);
 size_t timeline_dropped(const struct timeline *tl);
+
+/* The iteration (timeline_iter) of the first dropped event: 1 and *iter,
+ * or 0 when none was dropped. */
+int timeline_first_dropped(const struct timeline *tl, size_t *iter);
 
 /* Write the file (json_save) and free; with abort_only, free without
  * writing.  Returns the write's status. */
