@@ -79,9 +79,9 @@ run_timeline(struct ws *w, const struct sim_opts *o, size_t lo, size_t hi)
 	for (it = x->first; it < lo; it++)
 		off += x->tns[it - x->first];
 	for (it = lo; it < hi && e == SK_OK; it++) {
-		timeline_iter(w->tl, it);
 		w->tl_off = off;
-		if ((e = engine_iter(w, it)) == SK_OK)
+		if ((e = timeline_iter(w->tl, it)) == SK_OK &&
+		    (e = engine_iter(w, it)) == SK_OK)
 			off += x->tns[it - x->first];
 	}
 	if (o->tl_info != NULL) {
