@@ -84,6 +84,8 @@ run_timeline(struct ws *w, const struct sim_opts *o, size_t lo, size_t hi)
 		    (e = engine_iter(w, it)) == SK_OK)
 			off += x->tns[it - x->first];
 	}
+	if (e == SK_OK)
+		e = timeline_iter_end(w->tl);
 	if (o->tl_info != NULL) {
 		o->tl_info->first = lo;
 		o->tl_info->end = hi;

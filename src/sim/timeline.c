@@ -545,6 +545,12 @@ timeline_iter(struct timeline *tl, size_t iter)
 }
 
 int
+timeline_iter_end(struct timeline *tl)
+{
+	return close_spans(tl);
+}
+
+int
 timeline_first_dropped(const struct timeline *tl, size_t *iter)
 {
 	if (tl->dropped == 0)

@@ -75,6 +75,11 @@ int timeline_oom(struct timeline *tl, int gpu, sim_ns t, double need,
  * status. */
 int timeline_iter(struct timeline *tl, size_t iter);
 
+/* End the current iteration: write its spans (timeline_close does too,
+ * but a caller counting the events first calls this).  Returns the
+ * write's status. */
+int timeline_iter_end(struct timeline *tl);
+
 /* Events written and dropped so far. */
 size_t timeline_events(const struct timeline *tl);
 size_t timeline_dropped(const struct timeline *tl);
