@@ -151,9 +151,13 @@ warns "run --profile of another shape warns" \
 "$S" run --plan p.json $SHAPE --profile prof.json >out 2>err
 [ $? -eq 0 ] && [ ! -s err ] && grep -q "mean |error|" out
 tap_check $? "run --profile of the same shape: no warning, a prediction"
+"$S" sim --plan p.json --profile "$top_srcdir/tests/data/profile/half-h100.json" \
+    >out 2>err
+[ $? -eq 0 ] && [ ! -s err ]
+tap_check $? "a profile made by hand (no model named): no warning"
 if [ -f old-prof.json ]; then
 	warns "a version 1 profile: the shape cannot be checked" \
-	    "records no model shape (a version 1 profile)" \
+	    "names model Qwen2.5-0.5B but not its shape (an older profile)" \
 	    "$S" sim --plan p.json --profile old-prof.json
 else
 	tap_skip "a version 1 profile" "no jq"

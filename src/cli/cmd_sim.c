@@ -24,9 +24,8 @@ const struct cli_cmd cmd_sim = {
 	.summary =
 	    "simulate a plan on a model of the cluster: speed, breakdown, memory",
 	.usage =
-	    "skrull sim --plan PLAN [--profile FILE] [--hidden N] [--layers N] ...\n"
-	    "              [--iters A:B] [--threads N]\n"
-	    "              [--timeline FILE] [--timeline-iters A:B]\n"
+	    "skrull sim --plan PLAN [--profile FILE] [--iters A:B] [--threads N]\n"
+	    "              [SHAPE OPTIONS] [--timeline FILE] [--timeline-iters A:B]\n"
 	    "              [--timeline-max-events N] [--per-gpu] [--json]\n"
 	    "       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
 	    "              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
@@ -66,7 +65,9 @@ help(void)
 	    "                       are dropped, with a warning naming the iterations\n"
 	    "  --per-gpu            per-GPU rows in --json output\n"
 	    "  --json               print the report as JSON (skrull-report in skrull(7))\n"
-	    "\nwithout --plan, plan first:\n");
+	    "\nwith --plan, the shape options (--hidden, --layers, --heads,\n"
+	    "--kv-heads, --ffn, --vocab; see the job options below) scale the\n"
+	    "plan's model; without --plan, plan first:\n");
 	planopts_help();
 	printf("\nSee skrull-sim(1) and skrull(7).\n");
 }

@@ -311,9 +311,14 @@ jobopts_profile_warn(const char *path, const struct profile *p,
 	case 1:
 		return;
 	case -1:
-		fprintf(stderr, "skrull: warning: --profile %s records no model "
-		    "shape (a version 1 profile): whether it was measured at "
-		    "this model's cannot be checked\n", path);
+		/* made by hand (no model named): nothing was measured at a
+		 * shape */
+		if (p->model[0] == '\0')
+			return;
+		fprintf(stderr, "skrull: warning: --profile %s names model %s "
+		    "but not its shape (an older profile): whether it was "
+		    "measured at this one's cannot be checked\n", path,
+		    p->model);
 		return;
 	}
 	model_shape_text(&p->shape, tp, sizeof tp);

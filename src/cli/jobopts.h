@@ -86,7 +86,8 @@ void jobopts_files(const struct jobopts *o, struct cli_file *in);
 /* Read the calibration profile at path and apply it over *c
  * (profile_apply).  Prints the error ("skrull: --profile: FILE: ...") and
  * returns CLI_FAIL; CLI_OK on success.  A warning when the profile was
- * measured at another shape than model m's, or records none. */
+ * measured at another shape than model m's, or names a model measured
+ * without recording its shape. */
 int jobopts_profile(const char *path, struct cluster *c,
                     const struct model *m);
 
