@@ -78,6 +78,8 @@ SK_SCRIPT_TESTS = \
 	tests/limits.sh \
 	tests/determinism.sh \
 	tests/calibrate.sh \
+	tests/shape.sh \
+	tests/timeline.sh \
 	tests/fuzz-regress.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)

@@ -78,7 +78,8 @@ int cli_print_json(struct cJSON *root);
 
 /* A file a command reads or writes: the option that names it (messages
  * name both), its path (NULL: not given) and, for an output, whether it
- * is JSON. */
+ * is JSON (no check reads it since afile compresses a .gz output of any
+ * kind; the callers' tables still set it). */
 struct cli_file {
 	const char *opt;
 	const char *path;
@@ -92,8 +93,7 @@ struct cli_file {
  * Before any work: refuse an output that is the same file as an input or
  * as another output (the same device and inode: through hard and symbolic
  * links, and "-" as the standard input or output when that is a regular
- * file), a JSON output named .gz (it would not be compressed), and an
- * output afile_check refuses (a directory, a missing or unwritable
+ * file), and an output afile_check refuses (a directory, a missing or unwritable
  * directory, ...).  SK_OK, or an error code with the message set, naming
  * both files of a clash.  Entries whose path is NULL are skipped.
  */

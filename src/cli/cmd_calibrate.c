@@ -17,6 +17,7 @@
 #include "job.h"
 #include "model.h"
 #include "profile.h"
+#include "shapeopts.h"
 #include "world.h"
 
 static int run(int, char **);
@@ -27,8 +28,9 @@ const struct cli_cmd cmd_calibrate = {
 	    "measure the device and fit the simulator's cost curves: a profile",
 	.usage =
 	    "[mpirun -np P] skrull calibrate [--backend NAME] [--model NAME|FILE]\n"
-	    "              [--cluster NAME|FILE] [--max-len N] [--quick] -o PROFILE\n"
-	    "              [--json]",
+	    "              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
+	    "              [--ffn N] [--vocab N] [--cluster NAME|FILE] [--max-len N]\n"
+	    "              [--quick] -o PROFILE [--json]",
 	.run = run,
 };
 
@@ -37,7 +39,7 @@ enum {
 	OPT_JSON
 };
 
-static const struct option longopts[] = {
+static const struct option own[] = {
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "cluster", required_argument, NULL, OPT_CLUSTER },
@@ -45,8 +47,8 @@ static const struct option longopts[] = {
 	{ "quick", no_argument, NULL, OPT_QUICK },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
 };
+#define NOWN (sizeof own / sizeof own[0])
 
 static void
 help(void)
@@ -63,8 +65,10 @@ help(void)
 	    "  --quick              fewer points and repetitions\n"
 	    "  -o PROFILE           write the profile (skrull-profile(5))\n"
 	    "  --json               print the profile as JSON instead of tables\n"
+	    "\nthe model's shape, over --model's (the shape a scaled-down\n"
+	    "`skrull run` or `skrull sim` will use: the profile records it):\n%s"
 	    "\nUnder mpirun (with MPI) the collectives are measured across the\n"
-	    "ranks too.  See skrull-calibrate(1).\n");
+	    "ranks too.  See skrull-calibrate(1).\n", shapeopts_help);
 }
 
 /* The unit and scale of a measurement's rate. */
@@ -125,6 +129,7 @@ print_fits(const struct profile *p)
 /* What the options ask for. */
 struct calopts {
 	const char *backend, *model, *cluster, *out;
+	struct shapeopts shape;  /* over --model */
 	int json;
 	struct calib_opts o;
 };
@@ -134,9 +139,13 @@ struct calopts {
 static int
 parse(int argc, char **argv, struct calopts *c, int *done)
 {
+	struct option longopts[NOWN + SHAPEOPTS_N + 1];
 	unsigned long v;
 	int opt, rc;
 
+	memcpy(longopts, own, sizeof own);
+	memcpy(longopts + NOWN, shapeopts_long, (SHAPEOPTS_N + 1) *
+	    sizeof *longopts);
 	*done = 0;
 	optind = 1;
 	while ((rc = cli_getopt(&cmd_calibrate, argc, argv, ":ho:", longopts,
@@ -157,6 +166,11 @@ parse(int argc, char **argv, struct calopts *c, int *done)
 			    16, 1UL << 24, &v)) != CLI_OK)
 				return rc;
 			c->o.max_len = v;
+			break;
+		default:
+			if ((rc = shapeopts_take(&c->shape, &cmd_calibrate, opt,
+			    optarg)) != CLI_OK)
+				return rc;
 			break;
 		}
 	}
@@ -183,6 +197,8 @@ resolve(struct calopts *c, struct model *m)
 		err_prefix("--model");
 		return cli_fail();
 	}
+	if (shapeopts_apply(&c->shape, m) != SK_OK)
+		return cli_fail();
 	if (c->cluster != NULL) {
 		if (cluster_preset("h100", &cl) != SK_OK ||
 		    cluster_resolve(c->cluster, &cl) != SK_OK) {
@@ -287,6 +303,7 @@ run(int argc, char **argv)
 	int rc, done;
 
 	memset(&c, 0, sizeof c);
+	shapeopts_init(&c.shape);
 	c.backend = "cpu";
 	world_init(&w, cli_rank_fail);
 	profile_init(&p);

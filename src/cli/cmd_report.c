@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "model.h"
 #include "report.h"
 
 static int run(int, char **);
@@ -18,14 +19,15 @@ const struct cli_cmd cmd_report = {
 	.name = "report",
 	.summary =
 	    "compare two run reports (simulated or measured) side by side",
-	.usage = "skrull report diff [--json] A.json B.json",
+	.usage = "skrull report diff [--force] [--json] A.json B.json",
 	.run = run,
 };
 
-enum { OPT_JSON = 256 };
+enum { OPT_JSON = 256, OPT_FORCE };
 
 static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -112,16 +114,49 @@ nomem:
 	return cli_fail();
 }
 
+/*
+ * Reports of two model shapes (a full-size simulation beside a scaled-down
+ * run) differ by orders of magnitude for no reason the diff can show:
+ * refused unless force, then a warning.  A version 1 report records no
+ * shape: a warning that it cannot be checked.  SK_OK, or SK_ERR_ARG.
+ */
+static int
+check_shapes(const char *pa, const struct report *a, const char *pb,
+    const struct report *b, int force)
+{
+	char ta[160], tb[160];
+	size_t k;
+
+	for (k = 0; k < 2; k++)
+		if (!(k == 0 ? a : b)->model_known)
+			fprintf(stderr, "skrull: warning: %s: an older report "
+			    "(version 1) records no model shape: the shapes "
+			    "cannot be checked\n", k == 0 ? pa : pb);
+	if (!a->model_known || !b->model_known ||
+	    model_same_shape(&a->model, &b->model))
+		return SK_OK;
+	model_shape_text(&a->model, ta, sizeof ta);
+	model_shape_text(&b->model, tb, sizeof tb);
+	if (!force)
+		return err_set(SK_ERR_ARG, "report diff: the reports are of two "
+		    "model shapes, A %s: %s, B %s: %s; --force compares them "
+		    "anyway", pa, ta, pb, tb);
+	fprintf(stderr, "skrull: warning: report diff: the reports are of two "
+	    "model shapes, A %s: %s, B %s: %s\n", pa, ta, pb, tb);
+	return SK_OK;
+}
+
 static int
 run(int argc, char **argv)
 {
 	struct report a, b;
-	int c, json = 0, rc;
+	int c, json = 0, force = 0, rc;
 
 	if (argc < 2)
 		return cli_usage(&cmd_report, "report: no subcommand given");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		printf("usage: %s\n\n%s\n\n  --json  print the relative differences "
+		printf("usage: %s\n\n%s\n\n  --force compare reports of two model "
+		    "shapes (a warning)\n  --json  print the relative differences "
 		    "as JSON\n\nSee skrull-report(1).\n", cmd_report.usage,
 		    cmd_report.summary);
 		return CLI_OK;
@@ -136,7 +171,10 @@ run(int argc, char **argv)
 			printf("usage: %s\n", cmd_report.usage);
 			return CLI_OK;
 		}
-		json = 1;
+		if (c == OPT_FORCE)
+			force = 1;
+		else
+			json = 1;
 	}
 	if (rc != CLI_OK)
 		return rc;
@@ -145,7 +183,9 @@ run(int argc, char **argv)
 	report_init(&a);
 	report_init(&b);
 	if (report_read(argv[1 + optind], &a) != SK_OK ||
-	    report_read(argv[2 + optind], &b) != SK_OK)
+	    report_read(argv[2 + optind], &b) != SK_OK ||
+	    check_shapes(argv[1 + optind], &a, argv[2 + optind], &b,
+	    force) != SK_OK)
 		rc = cli_fail();
 	else if (json)
 		rc = print_json(&a, &b);

@@ -13,11 +13,13 @@
 #include "comm.h"
 #include "err.h"
 #include "exec.h"
+#include "jobopts.h"
 #include "json.h"
 #include "mem.h"
 #include "plan.h"
 #include "profile.h"
 #include "report.h"
+#include "shapeopts.h"
 #include "sim.h"
 #include "simopts.h"
 #include "trace.h"
@@ -40,22 +42,15 @@ const struct cli_cmd cmd_run = {
 };
 
 enum {
-	OPT_PLAN = 256, OPT_BACKEND, OPT_ITERS, OPT_HIDDEN, OPT_LAYERS,
-	OPT_HEADS, OPT_KV_HEADS, OPT_FFN, OPT_VOCAB, OPT_SEED, OPT_LR,
+	OPT_PLAN = 256, OPT_BACKEND, OPT_ITERS, OPT_SEED, OPT_LR,
 	OPT_TIMEOUT, OPT_JSON, OPT_TRACE, OPT_FIELD, OPT_MEMORY, OPT_COMM,
 	OPT_RANKS, OPT_PROFILE
 };
 
-static const struct option longopts[] = {
+static const struct option own[] = {
 	{ "plan", required_argument, NULL, OPT_PLAN },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "iters", required_argument, NULL, OPT_ITERS },
-	{ "hidden", required_argument, NULL, OPT_HIDDEN },
-	{ "layers", required_argument, NULL, OPT_LAYERS },
-	{ "heads", required_argument, NULL, OPT_HEADS },
-	{ "kv-heads", required_argument, NULL, OPT_KV_HEADS },
-	{ "ffn", required_argument, NULL, OPT_FFN },
-	{ "vocab", required_argument, NULL, OPT_VOCAB },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "lr", required_argument, NULL, OPT_LR },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -67,8 +62,8 @@ static const struct option longopts[] = {
 	{ "ranks", required_argument, NULL, OPT_RANKS },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
 };
+#define NOWN (sizeof own / sizeof own[0])
 
 /* What the options ask for. */
 struct runopts {
@@ -76,6 +71,7 @@ struct runopts {
 	const char *profile_path;  /* --profile: simulate beside the run */
 	struct trace_read_opts ro;
 	struct exec_model m;
+	struct shapeopts shape; /* over the plan's model (load_plan) */
 	struct exec_opts eo;
 	struct simopts sc;
 	enum world_comm comm;   /* --comm; WORLD_AUTO: world.h chooses */
@@ -111,8 +107,6 @@ help(void)
 	    "                  memory / the ranks on it); a plan that needs more\n"
 	    "                  is refused before any work\n"
 	    "  --iters A:B     iterations A to B-1 (default all)\n"
-	    "  --hidden, --layers, --heads, --kv-heads, --ffn, --vocab N\n"
-	    "                  scale the plan's model down (default: the plan's)\n"
 	    "  --seed N        weights and synthetic token ids (default 1)\n"
 	    "  --lr X          AdamW learning rate (default 1e-3)\n"
 	    "  --timeout S     seconds a collective may wait before the job is\n"
@@ -121,7 +115,9 @@ help(void)
 	    "                  profile (skrull-profile(5)) beside the measured time\n"
 	    "  -o REPORT       write the report (skrull-report, with the losses)\n"
 	    "  --json          print the report as JSON\n"
-	    "\nSee skrull-run(1).\n");
+	    "\nthe model's shape, over the plan's (to scale it down; calibrate\n"
+	    "and simulate at the same shape):\n%s"
+	    "\nSee skrull-run(1).\n", shapeopts_help);
 }
 
 /* What this process may use (mem.h: the machine's memory, or a lower
@@ -216,6 +212,7 @@ predict(const struct runopts *o, const struct plan *p, struct report *r,
 	profile_init(&pf);
 	if ((e = exec_model_resolve(&p->job.model, &o->m, &m)) == SK_OK &&
 	    (e = profile_read(o->profile_path, &pf)) == SK_OK) {
+		jobopts_profile_warn(o->profile_path, &pf, &m);
 		profile_apply(&pf, &c);
 		e = sim_predict(p, &m, PRECISION_FP32, &c, r->first, r->niter, 0,
 		    sec, r->bounds);
@@ -336,8 +333,10 @@ out:
 	return rc;
 }
 
-/* Read the plan and check it (against the trace when one is given);
- * SK_OK or a code with its message. */
+/* Read the plan, scale its model (the shape options: the report, the
+ * executor and the prediction then all see the model as run) and check
+ * it (against the trace when one is given); SK_OK or a code with its
+ * message. */
 static int
 load_plan(const struct runopts *o, struct plan *p)
 {
@@ -346,6 +345,7 @@ load_plan(const struct runopts *o, struct plan *p)
 
 	trace_init(&t);
 	if ((e = plan_read(o->plan_path, p)) == SK_OK &&
+	    (e = shapeopts_apply(&o->shape, &p->job.model)) == SK_OK &&
 	    (o->trace_path == NULL ||
 	    (e = trace_read(o->trace_path, &o->ro, &t, NULL)) == SK_OK) &&
 	    (e = plan_validate(p, o->trace_path != NULL ? &t : NULL)) != SK_OK)
@@ -586,8 +586,12 @@ static int
 parse(int argc, char **argv, struct runopts *o, int *done)
 {
 	double v;
+	struct option longopts[NOWN + SHAPEOPTS_N + 1];
 	int c, rc;
 
+	memcpy(longopts, own, sizeof own);
+	memcpy(longopts + NOWN, shapeopts_long, (SHAPEOPTS_N + 1) *
+	    sizeof *longopts);
 	*done = 0;
 	optind = 1;
 	while ((rc = cli_getopt(&cmd_run, argc, argv, ":ho:", longopts, &c)) ==
@@ -628,12 +632,6 @@ parse(int argc, char **argv, struct runopts *o, int *done)
 		case OPT_PROFILE: o->profile_path = optarg; break;
 		case OPT_RANKS: rc = parse_int("--ranks", optarg, 1, 65536, &o->ranks); break;
 		case OPT_ITERS: rc = simopts_take(&o->sc, &cmd_run, "--iters", optarg); break;
-		case OPT_HIDDEN: rc = parse_int("--hidden", optarg, 8, 65536, &o->m.hidden); break;
-		case OPT_LAYERS: rc = parse_int("--layers", optarg, 1, 1024, &o->m.layers); break;
-		case OPT_HEADS: rc = parse_int("--heads", optarg, 1, 1024, &o->m.heads); break;
-		case OPT_KV_HEADS: rc = parse_int("--kv-heads", optarg, 1, 1024, &o->m.kv_heads); break;
-		case OPT_FFN: rc = parse_int("--ffn", optarg, 8, 1 << 20, &o->m.ffn); break;
-		case OPT_VOCAB: rc = parse_int("--vocab", optarg, 2, 1 << 24, &o->m.vocab); break;
 		case OPT_SEED: {
 			unsigned long s;
 
@@ -647,6 +645,9 @@ parse(int argc, char **argv, struct runopts *o, int *done)
 			break;
 		case OPT_TIMEOUT:
 			rc = parse_double("--timeout", optarg, 0, 86400, &o->eo.timeout);
+			break;
+		default:
+			rc = shapeopts_take(&o->shape, &cmd_run, c, optarg);
 			break;
 		}
 		if (rc != CLI_OK)
@@ -669,6 +670,7 @@ run(int argc, char **argv)
 	int rc, procs, done;
 
 	memset(&o, 0, sizeof o);
+	shapeopts_init(&o.shape);
 	exec_model_default(&o.m);
 	exec_opts_default(&o.eo);
 	simopts_init(&o.sc);

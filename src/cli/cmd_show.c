@@ -41,7 +41,9 @@ static const struct thing {
 	unsigned takes;  /* bit (code - JOBOPT_BASE) per job option */
 } things[] = {
 	{ "model", 1, 1u << (JOBOPT_JOB - JOBOPT_BASE) |
-	    1u << (JOBOPT_MODEL - JOBOPT_BASE) },
+	    1u << (JOBOPT_MODEL - JOBOPT_BASE) |
+	    ((1u << (JOBOPT_VOCAB - JOBOPT_HIDDEN + 1)) - 1) <<
+	    (JOBOPT_HIDDEN - JOBOPT_BASE) },
 	{ "cluster", 1, 1u << (JOBOPT_JOB - JOBOPT_BASE) |
 	    1u << (JOBOPT_CLUSTER - JOBOPT_BASE) |
 	    1u << (JOBOPT_NODES - JOBOPT_BASE) |

@@ -25,16 +25,18 @@ const struct cli_cmd cmd_sim = {
 	    "simulate a plan on a model of the cluster: speed, breakdown, memory",
 	.usage =
 	    "skrull sim --plan PLAN [--profile FILE] [--iters A:B] [--threads N]\n"
-	    "              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]\n"
+	    "              [SHAPE OPTIONS] [--timeline FILE] [--timeline-iters A:B]\n"
+	    "              [--timeline-max-events N] [--per-gpu] [--json]\n"
 	    "       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
 	    "              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
-	    "              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]",
+	    "              [--timeline FILE] [--timeline-iters A:B]\n"
+	    "              [--timeline-max-events N] [--per-gpu] [--json]",
 	.run = run,
 };
 
 enum {
 	OPT_PLAN = 256, OPT_ITERS, OPT_THREADS, OPT_TIMELINE, OPT_TL_ITERS,
-	OPT_PER_GPU, OPT_JSON
+	OPT_PER_GPU, OPT_JSON, OPT_TL_MAX
 };
 
 static const struct option own[] = {
@@ -43,6 +45,7 @@ static const struct option own[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "timeline-iters", required_argument, NULL, OPT_TL_ITERS },
+	{ "timeline-max-events", required_argument, NULL, OPT_TL_MAX },
 	{ "per-gpu", no_argument, NULL, OPT_PER_GPU },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
@@ -56,10 +59,15 @@ help(void)
 	    "  --iters A:B          iterations A to B-1 (default all; A: or :B)\n"
 	    "  --threads N          worker threads (default: the CPUs)\n"
 	    "  --timeline FILE      write a Chrome/Perfetto trace-event file\n"
-	    "  --timeline-iters A:B its iterations (default 0:2), at most 10^6 events\n"
+	    "  --timeline-iters A:B its iterations (default 0:2), inside those simulated\n"
+	    "  --timeline-max-events N\n"
+	    "                       the timeline's cap (default 10^6): beyond it events\n"
+	    "                       are dropped, with a warning naming the iterations\n"
 	    "  --per-gpu            per-GPU rows in --json output\n"
 	    "  --json               print the report as JSON (skrull-report in skrull(7))\n"
-	    "\nwithout --plan, plan first:\n");
+	    "\nwith --plan, the shape options (--hidden, --layers, --heads,\n"
+	    "--kv-heads, --ffn, --vocab; see the job options below) scale the\n"
+	    "plan's model; without --plan, plan first:\n");
 	planopts_help(1);
 	printf("\nSee skrull-sim(1) and skrull(7).\n");
 }
@@ -102,8 +110,10 @@ run(int argc, char **argv)
 		case OPT_ITERS:
 		case OPT_THREADS:
 		case OPT_TL_ITERS:
+		case OPT_TL_MAX:
 			if ((rc = simopts_take(&sc, &cmd_sim, c == OPT_ITERS ? "--iters" :
-			    c == OPT_THREADS ? "--threads" : "--timeline-iters",
+			    c == OPT_THREADS ? "--threads" : c == OPT_TL_ITERS ?
+			    "--timeline-iters" : "--timeline-max-events",
 			    optarg)) != CLI_OK)
 				goto out;
 			continue;
@@ -137,9 +147,15 @@ run(int argc, char **argv)
 			goto out;
 		}
 		/* The plan carries its job; a profile still applies to its
-		 * cluster, the other job options do not. */
+		 * cluster and the shape options to its model, the other job
+		 * options do not. */
+		if (shapeopts_apply(&po.job.shape, &p.job.model) != SK_OK) {
+			rc = cli_fail();
+			goto out;
+		}
 		if (po.job.profile != NULL &&
-		    (rc = jobopts_profile(po.job.profile, &p.job.cluster)) != CLI_OK)
+		    (rc = jobopts_profile(po.job.profile, &p.job.cluster,
+		    &p.job.model)) != CLI_OK)
 			goto out;
 		rc = CLI_FAIL;
 		if (plan_validate(&p, NULL) != SK_OK) {

@@ -1,19 +1,10 @@
 /* files: a command's input and output files, checked before any work; see
  * cli.h. */
 #include <string.h>
-#include <strings.h>
 
 #include "afile.h"
 #include "cli.h"
 #include "err.h"
-
-static int
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && strcasecmp(s + n - k, suffix) == 0;
-}
 
 /* The first of out[from..nout) that is the same file as id: its index,
  * or -1. */
@@ -73,10 +64,6 @@ cli_check_files(const struct cli_file *in, size_t nin,
 	for (k = 0; k < nout; k++) {
 		if (out[k].path == NULL)
 			continue;
-		if (out[k].json && ends_with(out[k].path, ".gz"))
-			return err_set_at(SK_ERR_ARG, out[k].path, 0, "%s writes "
-			    "plain JSON, not gzip: name it without .gz",
-			    out[k].opt);
 		if (afile_check(out[k].path) != SK_OK)
 			return err_code();
 	}

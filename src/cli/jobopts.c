@@ -39,6 +39,12 @@ const struct option jobopts_long[] = {
 	{ "reserve", required_argument, NULL, JOBOPT_RESERVE },
 	{ "bucket", required_argument, NULL, JOBOPT_BUCKET },
 	{ "profile", required_argument, NULL, JOBOPT_PROFILE },
+	{ "hidden", required_argument, NULL, JOBOPT_HIDDEN },
+	{ "layers", required_argument, NULL, JOBOPT_LAYERS },
+	{ "heads", required_argument, NULL, JOBOPT_HEADS },
+	{ "kv-heads", required_argument, NULL, JOBOPT_KV_HEADS },
+	{ "ffn", required_argument, NULL, JOBOPT_FFN },
+	{ "vocab", required_argument, NULL, JOBOPT_VOCAB },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -61,7 +67,8 @@ const char jobopts_help[] =
     "  --bucket auto|TOKENS BucketSize C in tokens, K = 1000 (default auto:\n"
     "                       from the memory model)\n"
     "  --profile FILE       calibration profile (skrull-profile(5)) over the\n"
-    "                       cluster's GPU speed, efficiencies, collectives\n";
+    "                       cluster's GPU speed, efficiencies, collectives\n"
+    SHAPEOPTS_HELP;
 
 void
 jobopts_init(struct jobopts *o)
@@ -72,6 +79,7 @@ jobopts_init(struct jobopts *o)
 	o->recompute = -1;
 	o->precision = -1;
 	o->reserve = -1;
+	shapeopts_init(&o->shape);
 }
 
 static int
@@ -187,6 +195,9 @@ jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
 		o->profile = arg;
 		return CLI_OK;
 	default:
+		if (code >= JOBOPT_HIDDEN && code <= JOBOPT_VOCAB)
+			return shapeopts_take(&o->shape, cmd, code -
+			    JOBOPT_HIDDEN + SHAPEOPT_BASE, arg);
 		return -1;
 	}
 }
@@ -271,6 +282,8 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 		err_prefix("--model");
 		return cli_fail();
 	}
+	if (shapeopts_apply(&o->shape, &j->model) != SK_OK)
+		return cli_fail();
 	if (o->cluster != NULL &&
 	    cluster_resolve(o->cluster, &j->cluster) != SK_OK) {
 		err_prefix("--cluster");
@@ -281,7 +294,8 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 	if (o->gpus_per_node > 0)
 		j->cluster.gpus_per_node = o->gpus_per_node;
 	if (o->profile != NULL &&
-	    (rc = jobopts_profile(o->profile, &j->cluster)) != CLI_OK)
+	    (rc = jobopts_profile(o->profile, &j->cluster, &j->model)) !=
+	    CLI_OK)
 		return rc;
 	if (o->batch > 0)
 		j->batch = o->batch;
@@ -323,8 +337,35 @@ jobopts_finish(struct jobopts *o, const struct cli_cmd *cmd)
 	return CLI_OK;
 }
 
+void
+jobopts_profile_warn(const char *path, const struct profile *p,
+    const struct model *m)
+{
+	char tp[160], tm[160];
+
+	switch (profile_shape_matches(p, m)) {
+	case 1:
+		return;
+	case -1:
+		/* made by hand (no model named): nothing was measured at a
+		 * shape */
+		if (p->model[0] == '\0')
+			return;
+		fprintf(stderr, "skrull: warning: --profile %s names model %s "
+		    "but not its shape (an older profile): whether it was "
+		    "measured at this one's cannot be checked\n", path,
+		    p->model);
+		return;
+	}
+	model_shape_text(&p->shape, tp, sizeof tp);
+	model_shape_text(m, tm, sizeof tm);
+	fprintf(stderr, "skrull: warning: --profile %s was measured at %s, "
+	    "not at %s: its curves are per shape (calibrate with the same "
+	    "shape options)\n", path, tp, tm);
+}
+
 int
-jobopts_profile(const char *path, struct cluster *c)
+jobopts_profile(const char *path, struct cluster *c, const struct model *m)
 {
 	struct profile p;
 
@@ -333,6 +374,7 @@ jobopts_profile(const char *path, struct cluster *c)
 		err_prefix("--profile");
 		return cli_fail();
 	}
+	jobopts_profile_warn(path, &p, m);
 	profile_apply(&p, c);
 	profile_free(&p);
 	return CLI_OK;

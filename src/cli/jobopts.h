@@ -2,7 +2,8 @@
  * jobopts: the job options every command that needs a job shares
  * (`skrull show`, `skrull plan`, ...): --job FILE, --model, --cluster,
  * --nodes, --gpus-per-node, --dp, --cp, --batch, --zero, --recompute,
- * --precision, --kernels, --reserve, --bucket, --profile.  skrull-show(1)
+ * --precision, --kernels, --reserve, --bucket, --profile, and the model
+ * shape options of shapeopts (--hidden ... --vocab).  skrull-show(1)
  * documents them.
  *
  * Use: jobopts_init; append jobopts_long to the command's getopt_long
@@ -18,6 +19,8 @@
 
 #include "cli.h"
 #include "job.h"
+#include "profile.h"
+#include "shapeopts.h"
 
 enum {
 	JOBOPT_BASE = 1000,
@@ -25,6 +28,9 @@ enum {
 	JOBOPT_GPN, JOBOPT_DP, JOBOPT_CP, JOBOPT_BATCH, JOBOPT_ZERO,
 	JOBOPT_RECOMPUTE, JOBOPT_PRECISION, JOBOPT_KERNELS, JOBOPT_RESERVE,
 	JOBOPT_BUCKET, JOBOPT_PROFILE,
+	/* the shape options, in shapeopts' order (SHAPEOPT_BASE + k) */
+	JOBOPT_HIDDEN, JOBOPT_LAYERS, JOBOPT_HEADS, JOBOPT_KV_HEADS,
+	JOBOPT_FFN, JOBOPT_VOCAB,
 	JOBOPT_END
 };
 
@@ -43,6 +49,7 @@ struct jobopts {
 	double reserve;                           /* bytes; < 0: not given */
 	int bucket_given, bucket_auto;
 	uint32_t bucket;                          /* tokens */
+	struct shapeopts shape;                   /* over the model */
 };
 
 /* The options, terminated by a zeroed entry. */
@@ -60,8 +67,8 @@ int jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
                  const char *arg);
 
 /*
- * Build o->job: the job file (else job_default()), then --model,
- * --cluster, --nodes, --gpus-per-node, --profile over the cluster
+ * Build o->job: the job file (else job_default()), then --model, the
+ * shape options over the model (shapeopts_apply), --cluster, --nodes, --gpus-per-node, --profile over the cluster
  * (jobopts_profile), the scalar options, then DP and
  * CP: both given are taken as they are; one given derives the other from
  * the GPU count; neither given keeps CP and derives DP when the GPU count
@@ -78,7 +85,14 @@ void jobopts_files(const struct jobopts *o, struct cli_file *in);
 
 /* Read the calibration profile at path and apply it over *c
  * (profile_apply).  Prints the error ("skrull: --profile: FILE: ...") and
- * returns CLI_FAIL; CLI_OK on success. */
-int jobopts_profile(const char *path, struct cluster *c);
+ * returns CLI_FAIL; CLI_OK on success.  A warning when the profile was
+ * measured at another shape than model m's, or names a model measured
+ * without recording its shape. */
+int jobopts_profile(const char *path, struct cluster *c,
+                    const struct model *m);
+
+/* That warning, for profile p read from path (nothing when it matches). */
+void jobopts_profile_warn(const char *path, const struct profile *p,
+                          const struct model *m);
 
 #endif

@@ -12,6 +12,10 @@
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
+/* The largest --timeline-max-events: a billion events, some 200 GB of
+ * JSON, beyond any viewer. */
+#define TL_EVENTS_MAX 1000000000UL
+
 void
 simopts_init(struct simopts *s)
 {
@@ -66,6 +70,9 @@ simopts_take(struct simopts *s, const struct cli_cmd *cmd, const char *opt,
 	if (strcmp(opt, "--threads") == 0)
 		return cli_parse_ulong(cmd, opt, arg, 1, 1024, &n) != CLI_OK ?
 		    CLI_USAGE : (s->opts.threads = (int)n, CLI_OK);
+	if (strcmp(opt, "--timeline-max-events") == 0)
+		return cli_parse_ulong(cmd, opt, arg, 1, TL_EVENTS_MAX, &n) !=
+		    CLI_OK ? CLI_USAGE : (s->opts.tl_max_events = n, CLI_OK);
 	if (range(arg, &a, &b) != 0)
 		return cli_usage(cmd, "%s: '%s' is not a range A:B of iterations "
 		    "(B > A, either may be left out) or a count N", opt, arg);
@@ -75,8 +82,39 @@ simopts_take(struct simopts *s, const struct cli_cmd *cmd, const char *opt,
 	} else {
 		s->opts.tl_first = a;
 		s->opts.tl_last = b == 0 ? (size_t)-1 : b - 1;
+		s->tl_given = 1;
 	}
 	return CLI_OK;
+}
+
+/* B of --timeline-iters A:B, in a static buffer (one message at a time). */
+static const char *
+tl_end_text(const struct simopts *s)
+{
+	static char text[32];
+
+	snprintf(text, sizeof text, "%zu", s->opts.tl_last + 1);
+	return text;
+}
+
+/* The cap dropped events: which iterations the file holds whole. */
+static void
+tl_warn(const struct simopts *s)
+{
+	const struct sim_tl_info *t = &s->tl;
+
+	if (t->drop_iter > t->first)
+		fprintf(stderr, "skrull: warning: --timeline %s: capped at %zu "
+		    "events, %zu dropped: iterations %zu to %zu are whole, the "
+		    "rest of %zu:%zu partial or missing (--timeline-max-events "
+		    "or --timeline-iters)\n", s->opts.timeline, t->events,
+		    t->dropped, t->first, t->drop_iter - 1, t->drop_iter,
+		    t->end);
+	else
+		fprintf(stderr, "skrull: warning: --timeline %s: capped at %zu "
+		    "events, %zu dropped: not even iteration %zu is whole "
+		    "(--timeline-max-events or --timeline-iters)\n",
+		    s->opts.timeline, t->events, t->dropped, t->first);
 }
 
 int
@@ -90,9 +128,20 @@ simopts_simulate(struct simopts *s, const struct plan *p, struct report *r)
 		    "from %zu", p->niter, s->first);
 		return cli_fail();
 	}
+	if (s->opts.timeline != NULL && s->tl_given &&
+	    (s->opts.tl_first < s->first || s->opts.tl_first >= end ||
+	    (s->opts.tl_last != (size_t)-1 && s->opts.tl_last >= end))) {
+		err_set(SK_ERR_ARG, "--timeline-iters %zu:%s: outside the "
+		    "iterations simulated, %zu:%zu (%s)", s->opts.tl_first,
+		    s->opts.tl_last == (size_t)-1 ? "" : tl_end_text(s),
+		    s->first, end, s->end != 0 || s->first != 0 ? "--iters" :
+		    "the plan's");
+		return cli_fail();
+	}
 	s->opts.first = s->first;
 	s->opts.count = end - s->first;
 	s->opts.events = &s->events;
+	s->opts.tl_info = &s->tl;
 	t0 = planopts_now();
 	if (sim_run(p, &s->opts, r) != SK_OK) {
 		if (s->job_from != NULL && err_code() == SK_ERR_RANGE)
@@ -100,6 +149,8 @@ simopts_simulate(struct simopts *s, const struct plan *p, struct report *r)
 		return cli_fail();
 	}
 	s->wall = planopts_now() - t0;
+	if (s->opts.timeline != NULL && s->tl.dropped > 0)
+		tl_warn(s);
 	return CLI_OK;
 }
 

@@ -20,6 +20,8 @@ struct simopts {
 	int json, per_gpu;
 	double wall;           /* seconds the last simulation took */
 	uint64_t events;       /* events it processed */
+	int tl_given;          /* --timeline-iters was given */
+	struct sim_tl_info tl; /* what the timeline holds */
 	const char *job_from;  /* the file the plan's job came from (a plan
 	                          or job file; NULL: options and presets),
 	                          named by a failure the job causes */
@@ -27,7 +29,8 @@ struct simopts {
 
 void simopts_init(struct simopts *s);
 
-/* Take --iters, --threads or --timeline-iters (opt names it) with arg:
+/* Take --iters, --threads, --timeline-iters or --timeline-max-events (opt
+ * names it) with arg:
  * CLI_OK, or CLI_USAGE after printing the message and cmd's usage. */
 int simopts_take(struct simopts *s, const struct cli_cmd *cmd, const char *opt,
                 const char *arg);

@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "afile.h"
 #include "err.h"
@@ -339,6 +342,97 @@ discard(int i)
 	unblock(&old);
 }
 
+/* Whether path names a gzip file (.gz, in any case, as the trace
+ * readers take it). */
+static int
+gz_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 3 && strcasecmp(path + n - 3, ".gz") == 0;
+}
+
+/* The gzip stream of a .gz destination, over a duplicate of af->fd so
+ * that af keeps its descriptor whatever zlib does with its own. */
+static int
+open_gz(struct afile *af)
+{
+	int fd;
+
+	if (!gz_name(af->path))
+		return SK_OK;
+	if ((fd = fcntl(af->fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return err_set_at(SK_ERR_IO, af->path, 0, "cannot set up the "
+		    "gzip stream: %s", strerror(errno));
+	if ((af->gz = gzdopen(fd, "wb")) == NULL) {
+		close(fd);
+		return err_set_at(SK_ERR_NOMEM, af->path, 0, "out of memory");
+	}
+	return SK_OK;
+}
+
+/* End af's gzip stream, if any (its trailer written, its descriptor
+ * closed); SK_OK or SK_ERR_IO naming the file. */
+static int
+close_gz(struct afile *af)
+{
+	int rc;
+
+	if (af->gz == NULL)
+		return SK_OK;
+	rc = gzclose((gzFile)af->gz);
+	af->gz = NULL;
+	if (rc == Z_OK)
+		return SK_OK;
+	return err_set_at(SK_ERR_IO, af->path, 0, "write error: %s",
+	    rc == Z_ERRNO ? strerror(errno) : zError(rc));
+}
+
+/* gzwrite's failure as a message naming af. */
+static int
+gz_error(struct afile *af)
+{
+	int errnum;
+	const char *msg = gzerror((gzFile)af->gz, &errnum);
+
+	return err_set_at(SK_ERR_IO, af->path, 0, "write error: %s",
+	    errnum == Z_ERRNO ? strerror(errno) : msg);
+}
+
+int
+afile_put(struct afile *af, const void *p, size_t n)
+{
+	unsigned k;
+
+	if (af->gz == NULL)
+		return afile_write(af->fd, af->path, p, n);
+	/* gzwrite takes an unsigned count */
+	while (n > 0) {
+		k = n > (1u << 30) ? 1u << 30 : (unsigned)n;
+		if (gzwrite((gzFile)af->gz, p, k) != (int)k)
+			return gz_error(af);
+		p = (const char *)p + k;
+		n -= k;
+	}
+	return SK_OK;
+}
+
+/* afile_buf's sink into an afile's gzip stream. */
+static int
+gz_sink(void *ctx, const char *p, size_t n)
+{
+	return afile_put(ctx, p, n);
+}
+
+void
+afile_buf_attach(struct afile_buf *w, struct afile *af)
+{
+	if (af->gz == NULL)
+		return;
+	w->sink = gz_sink;
+	w->ctx = af;
+}
+
 int
 afile_open(const char *path, struct afile *af)
 {
@@ -352,14 +446,19 @@ afile_open(const char *path, struct afile *af)
 	af->slot = -1;
 	af->sync = -1;
 	af->device = 0;
+	af->gz = NULL;
 	if (strcmp(path, "-") == 0) {
 		af->fd = 1;
 		return SK_OK;
 	}
 	if ((e = classify(path, &dest, &st, &exists)) != SK_OK)
 		return e;
-	if (dest == NULL)
-		return open_device(path, &st, af);
+	if (dest == NULL) {
+		if ((e = open_device(path, &st, af)) == SK_OK &&
+		    (e = open_gz(af)) != SK_OK)
+			afile_abort(af, 0);
+		return e;
+	}
 	if ((e = begin(path, dest, &af->slot, &af->fd)) != SK_OK)
 		return e;
 	af->tmp = slots[af->slot].tmp;
@@ -370,7 +469,9 @@ afile_open(const char *path, struct afile *af)
 		afile_abort(af, 0);
 		return e;
 	}
-	return SK_OK;
+	if ((e = open_gz(af)) != SK_OK)
+		afile_abort(af, 0);
+	return e;
 }
 
 /* fsync path's directory (after a rename in it).  A file system that
@@ -427,10 +528,10 @@ settle(int i, int keep)
 int
 afile_commit(struct afile *af, int closed)
 {
-	int e = SK_OK, i = af->slot;
+	int e = close_gz(af), i = af->slot;
 
 	if (af->tmp == NULL) {
-		if (af->device && !closed && close(af->fd) == -1)
+		if (af->device && !closed && close(af->fd) == -1 && e == SK_OK)
 			e = err_set_at(SK_ERR_IO, af->path, 0, "write error: %s",
 			    strerror(errno));
 		af->device = 0;
@@ -438,7 +539,7 @@ afile_commit(struct afile *af, int closed)
 		return e;
 	}
 	/* fsync reports what a write left pending (NFS, a full thin disk) */
-	if (fsync(closed ? af->sync : af->fd) == -1)
+	if (fsync(closed ? af->sync : af->fd) == -1 && e == SK_OK)
 		e = err_set_at(SK_ERR_IO, af->path, 0, "write error: %s",
 		    strerror(errno));
 	if (!closed && close(af->fd) == -1 && e == SK_OK)
@@ -461,6 +562,11 @@ afile_commit(struct afile *af, int closed)
 void
 afile_abort(struct afile *af, int closed)
 {
+	/* the gzip stream's trailer goes into a file about to go */
+	if (af->gz != NULL) {
+		gzclose((gzFile)af->gz);
+		af->gz = NULL;
+	}
 	if (af->tmp == NULL) {
 		if (af->device && !closed)
 			close(af->fd);

@@ -17,6 +17,11 @@
  * file is created and left after it is renamed or removed, so that
  * afile_unlink_all, from a signal handler, removes them all.
  *
+ * A destination whose name ends in ".gz" (not "-") is gzip-compressed
+ * on its way out: write it through afile_put or an afile_buf attached
+ * with afile_buf_attach, never to fd directly; afile_commit ends the gzip
+ * stream before the fsync, so the compressed file is as atomic as any.
+ *
  * Also the one write loop and the buffered writer all output goes through.
  */
 #ifndef SKRULL_AFILE_H
@@ -38,6 +43,8 @@ struct afile {
 	int sync;          /* a duplicate of fd, for the fsync after the
 	                      caller closed fd itself */
 	int device;        /* fd is a device or FIFO afile_open opened */
+	void *gz;          /* zlib's gzFile over a duplicate of fd when the
+	                      name ends in .gz, else NULL */
 };
 
 /* Open path for writing (see above); SK_ERR_IO naming path when it
@@ -104,6 +111,10 @@ int afile_id_same(const struct afile_id *a, const struct afile_id *b);
  * "write error: ..." naming name on failure. */
 int afile_write(int fd, const char *name, const void *p, size_t n);
 
+/* Write n bytes of p to af: through its gzip stream when it has one, else
+ * as afile_write to af->fd. */
+int afile_put(struct afile *af, const void *p, size_t n);
+
 /*
  * A buffered writer: bytes collect in buf (cap bytes, the caller's) and go
  * out when it is full, to fd through afile_write's loop, or to sink when
@@ -127,6 +138,10 @@ struct afile_buf {
 /* Start w over buf[0..cap) writing to fd; sink and ctx are NULL. */
 void afile_buf_init(struct afile_buf *w, int fd, const char *name,
                     char *buf, size_t cap);
+
+/* Send w's output into af: its gzip stream when it has one (w->sink),
+ * else its descriptor. */
+void afile_buf_attach(struct afile_buf *w, struct afile *af);
 
 /* Append n bytes of p; returns afile_buf_status. */
 int afile_buf_put(struct afile_buf *w, const void *p, size_t n);

@@ -289,8 +289,8 @@ json_save(const char *path, const cJSON *root, int pretty)
 		free(text);
 		return e;
 	}
-	if ((e = afile_write(af.fd, name, text, strlen(text))) == SK_OK &&
-	    (e = afile_write(af.fd, name, "\n", 1)) == SK_OK)
+	if ((e = afile_put(&af, text, strlen(text))) == SK_OK &&
+	    (e = afile_put(&af, "\n", 1)) == SK_OK)
 		e = afile_commit(&af, 0);
 	else
 		afile_abort(&af, 0);

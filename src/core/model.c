@@ -416,3 +416,20 @@ model_preset_aliases(int i)
 {
 	return i >= 0 && i < NPRESETS ? presets[i].aliases : NULL;
 }
+
+int
+model_same_shape(const struct model *a, const struct model *b)
+{
+	return a->layers == b->layers && a->hidden == b->hidden &&
+	    a->heads == b->heads && a->kv_heads == b->kv_heads &&
+	    a->head_dim == b->head_dim && a->ffn == b->ffn &&
+	    a->vocab == b->vocab;
+}
+
+void
+model_shape_text(const struct model *m, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s (hidden %d, %d layers, %d/%d heads, ffn %d, "
+	    "vocab %d)", m->name, m->hidden, m->layers, m->heads, m->kv_heads,
+	    m->ffn, m->vocab);
+}

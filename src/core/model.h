@@ -9,6 +9,7 @@
 #ifndef SKRULL_MODEL_H
 #define SKRULL_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -41,6 +42,13 @@ int model_to_json(const struct model *m, cJSON *obj);
 
 /* Check consistency (positive sizes, heads divisible by kv_heads). */
 int model_validate(const struct model *m, const char *where);
+
+/* Whether a and b have one shape: layers, hidden, heads, KV heads, head
+ * size, FFN and vocabulary (the name, tying and biases aside). */
+int model_same_shape(const struct model *a, const struct model *b);
+
+/* "NAME (hidden H, L layers, A/K heads, ffn F, vocab V)" into buf[n]. */
+void model_shape_text(const struct model *m, char *buf, size_t n);
 
 /* Parameter count: embeddings, (untied) output projection, per layer
  * Q/K/V/O (with Q/K/V biases for Qwen: see model.c), SwiGLU, two norms, and

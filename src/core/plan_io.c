@@ -264,6 +264,7 @@ plan_write(const char *path, const struct plan *p)
 		goto out;
 	open = 1;
 	afile_buf_init(&w, af.fd, name, buf, cap);
+	afile_buf_attach(&w, &af);
 	/* head ends with the object's '}': the iterations go before it. */
 	if ((e = afile_buf_put(&w, head, strlen(head) - 1)) != SK_OK ||
 	    (e = afile_buf_puts(&w, ",\"iterations\":[")) != SK_OK)

@@ -25,7 +25,7 @@ static const char *const fit_names[PROF_NFITS] = {
 	1u << COLL_ALLREDUCE)
 
 static const char *const keys[] = {
-	"format", "version", "device", "model", "peak_flops", "hbm_bw",
+	"format", "version", "device", "model", "shape", "peak_flops", "hbm_bw",
 	"efficiency", "collectives", "fits", "measurements"
 };
 static const char *const device_keys[] = {
@@ -305,10 +305,10 @@ from_json(const cJSON *root, const char *where, struct profile *p)
 {
 	const cJSON *obj, *arr;
 	char at[1024];
-	int e;
+	int e, version;
 
-	if ((e = json_check_version(root, where, "skrull-profile",
-	    PROFILE_VERSION)) != SK_OK ||
+	if ((e = json_check_version_range(root, where, "skrull-profile", 1,
+	    PROFILE_VERSION, &version)) != SK_OK ||
 	    (e = json_check_keys(root, where, keys, NELEM(keys))) != SK_OK)
 		return e;
 	json_where(at, sizeof at, where, "device");
@@ -319,6 +319,19 @@ from_json(const cJSON *root, const char *where, struct profile *p)
 	    (e = num(root, "peak_flops", where, &p->peak_flops)) != SK_OK ||
 	    (e = num(root, "hbm_bw", where, &p->hbm_bw)) != SK_OK)
 		return e;
+	/* The shape came with version 2, and stays optional there: a profile
+	 * made by hand need not know one. */
+	if (version < 2 &&
+	    cJSON_GetObjectItemCaseSensitive(root, "shape") != NULL)
+		return err_set(SK_ERR_FORMAT, "%s: shape: not in version %d "
+		    "(a version 2 member)", where, version);
+	if (cJSON_GetObjectItemCaseSensitive(root, "shape") != NULL) {
+		json_where(at, sizeof at, where, "shape");
+		if ((e = json_get_obj(root, "shape", where, &obj)) != SK_OK ||
+		    (e = model_from_json(obj, at, &p->shape)) != SK_OK)
+			return e;
+		p->shape_known = 1;
+	}
 	json_where(at, sizeof at, where, "efficiency");
 	if ((e = json_get_obj(root, "efficiency", where, &obj)) != SK_OK ||
 	    (e = cluster_eff_from_json(obj, at, 0, &p->eff)) != SK_OK)
@@ -416,7 +429,7 @@ meas_to(const struct profile *p, cJSON *arr)
 int
 profile_to_json(const struct profile *p, cJSON *obj)
 {
-	cJSON *dev, *fits, *fit, *arr;
+	cJSON *dev, *shape, *fits, *fit, *arr;
 	int e, f;
 
 	if (cJSON_AddStringToObject(obj, "format", "skrull-profile") == NULL ||
@@ -428,6 +441,9 @@ profile_to_json(const struct profile *p, cJSON *obj)
 	    cJSON_AddStringToObject(dev, "dtype", p->dtype) == NULL ||
 	    (p->model[0] != '\0' &&
 	    cJSON_AddStringToObject(obj, "model", p->model) == NULL) ||
+	    (p->shape_known &&
+	    ((shape = cJSON_AddObjectToObject(obj, "shape")) == NULL ||
+	    model_to_json(&p->shape, shape) != SK_OK)) ||
 	    !add_num(obj, "peak_flops", p->peak_flops) ||
 	    !add_num(obj, "hbm_bw", p->hbm_bw))
 		goto nomem;
@@ -470,4 +486,12 @@ profile_write(const char *path, const struct profile *p)
 		e = json_save(path, root, 1);
 	cJSON_Delete(root);
 	return e;
+}
+
+int
+profile_shape_matches(const struct profile *p, const struct model *m)
+{
+	if (!p->shape_known)
+		return -1;
+	return model_same_shape(&p->shape, m);
 }

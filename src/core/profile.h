@@ -30,8 +30,10 @@
 #include <cjson/cJSON.h>
 
 #include "cluster.h"
+#include "model.h"
 
-#define PROFILE_VERSION 1
+/* Version 2 added "shape"; version 1 is still read. */
+#define PROFILE_VERSION 2
 #define PROFILE_NAME_MAX 64
 
 /* What a raw measurement timed. */
@@ -77,6 +79,11 @@ struct profile {
 	int count;                       /* devices measured (>= 1) */
 	char dtype[16];                  /* element type measured: "fp32" */
 	char model[PROFILE_NAME_MAX];    /* model whose shapes were measured */
+	struct model shape;              /* its dimensions as measured (a
+	                                    scaled-down model's, with the
+	                                    shape options) */
+	int shape_known;                 /* shape is set (0: a version 1
+	                                    profile, or none recorded) */
 	double peak_flops;               /* FLOP/s, the reference of eff */
 	double hbm_bw;                   /* bytes/s, the reference of mem_eff */
 	struct cluster_eff eff;
@@ -110,6 +117,10 @@ int profile_read(const char *path, struct profile *p);
 /* The JSON object of skrull-profile(5); write it atomically to path. */
 int profile_to_json(const struct profile *p, cJSON *obj);
 int profile_write(const char *path, const struct profile *p);
+
+/* Whether the profile was measured at model m's shape: 1 yes, 0 no, -1
+ * not known (no shape recorded). */
+int profile_shape_matches(const struct profile *p, const struct model *m);
 
 /*
  * Replace c's gpu.peak_flops, gpu.hbm_bw and eff with the profile's and,

@@ -162,6 +162,8 @@ report_finish(struct report *r, const struct job *j)
 
 	if (r->niter == 0)
 		return err_set(SK_ERR_ARG, "report: no iterations to summarise");
+	r->model = j->model;
+	r->model_known = 1;
 	if (!(peak > 0) || !(gemm_max > 0))
 		return err_set(SK_ERR_ARG, "report: the cluster's peak FLOP/s "
 		    "(%g) and GEMM efficiency (%g) must be positive", peak,
@@ -272,6 +274,10 @@ report_to_json(const struct report *r, cJSON *obj, int per_gpu)
 	if (cJSON_AddStringToObject(obj, "format", REPORT_FORMAT) == NULL ||
 	    cJSON_AddNumberToObject(obj, "version", REPORT_VERSION) == NULL ||
 	    cJSON_AddStringToObject(obj, "source", r->source) == NULL)
+		goto nomem;
+	if (r->model_known &&
+	    ((o = cJSON_AddObjectToObject(obj, "model")) == NULL ||
+	    model_to_json(&r->model, o) != SK_OK))
 		goto nomem;
 	if (r->comm[0] != '\0' &&
 	    ((o = cJSON_AddObjectToObject(obj, "communication")) == NULL ||
@@ -388,19 +394,21 @@ report_read(const char *path, struct report *r)
 	};
 	static const char *const bnames[] = { "bound", "bound_ratio" };
 	double *dst[sizeof names / sizeof names[0]];
-	const cJSON *s, *iters, *it;
+	const cJSON *s, *mo, *iters, *it;
 	cJSON *root = NULL;
 	const char *source;
 	char where[512];
 	long long gpus, first, niter, noom, v;
+	struct model model;
 	double t;
 	size_t i, k;
-	int rc;
+	int rc, version;
 
 	report_free(r);
 	if ((rc = json_load(path, &root)) != SK_OK)
 		return rc;
-	if ((rc = json_check_version(root, path, REPORT_FORMAT, REPORT_VERSION)) != SK_OK ||
+	if ((rc = json_check_version_range(root, path, REPORT_FORMAT, 1,
+	    REPORT_VERSION, &version)) != SK_OK ||
 	    (rc = json_get_str(root, "source", path, &source)) != SK_OK ||
 	    (rc = json_get_obj(root, "summary", path, &s)) != SK_OK)
 		goto out;
@@ -421,6 +429,16 @@ report_read(const char *path, struct report *r)
 		goto out;
 	if ((rc = read_comm(root, path, r)) != SK_OK)
 		goto out;
+	if (version >= 2) {
+		if ((rc = json_get_obj(root, "model", path, &mo)) != SK_OK)
+			goto out;
+		json_where(where, sizeof where, path, "model");
+		if ((rc = model_from_json(mo, where, &model)) != SK_OK)
+			goto out;
+		snprintf(where, sizeof where, "%s: summary", path);
+		r->model = model;
+		r->model_known = 1;
+	}
 	dst[0] = &r->mean; dst[1] = &r->p50; dst[2] = &r->p95; dst[3] = &r->p99;
 	dst[4] = &r->total; dst[5] = &r->tokens_per_s; dst[6] = &r->mfu;
 	dst[7] = &r->ideal; dst[8] = &r->ideal_ratio; dst[9] = &r->peak_max;

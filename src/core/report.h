@@ -24,8 +24,10 @@
 #include <cjson/cJSON.h>
 
 #include "job.h"
+#include "model.h"
 
-#define REPORT_VERSION 1
+/* Version 2 added "model"; version 1 is still read. */
+#define REPORT_VERSION 2
 
 struct report_cell {       /* one GPU in one iteration */
 	double busy;           /* compute stream busy, s */
@@ -49,6 +51,10 @@ struct report {
 	int emulated;          /* 1 when the communication was emulated (the
 	                          loopback communicator: ranks as threads of
 	                          one process, copies in memory), else 0 */
+	struct model model;    /* the model's shape as simulated or run (a
+	                          scaled-down run's, not its plan's) */
+	int model_known;       /* model is set: report_finish, or read from
+	                          a version 2 report (0 for version 1) */
 	int ngpus;
 	size_t niter;          /* iterations reported */
 	size_t first;          /* plan index of the first one */
@@ -98,18 +104,21 @@ struct plan;
 int report_bounds(struct report *r, const struct plan *p);
 
 /* Aggregates from the per-iteration data and the job (peak FLOP/s, GPU
- * count, best efficiency cluster.eff.gemm_max for the ideal bound). */
+ * count, best efficiency cluster.eff.gemm_max for the ideal bound); the
+ * job's model becomes the report's. */
 int report_finish(struct report *r, const struct job *j);
 
-/* JSON: {"format":"skrull-report","version":1,"source":...,
+/* JSON: {"format":"skrull-report","version":2,"source":...,
+ * "model":{skrull-job(5)'s model object} (when model_known),
  * "communication":{"communicator","emulated"} (when comm is not ""),
  * "summary":{...},
  * "iterations":[{"index","time","tokens","bound","gpus":[{busy,comm,wait,flops,
  * peak}] (when per_gpu)}], "ooms":[...]}. */
 int report_to_json(const struct report *r, cJSON *obj, int per_gpu);
 
-/* Read a report file (skrull-report JSON): source, communication (optional:
- * older reports lack it), summary aggregates and per-iteration times and
+/* Read a report file (skrull-report JSON, version 1 or 2): source,
+ * communication (optional: older reports lack it), the model (version 2;
+ * model_known 0 for version 1), summary aggregates and per-iteration times and
  * tokens; per-GPU rows and OOMs are not read. */
 int report_read(const char *path, struct report *r);
 

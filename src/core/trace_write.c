@@ -5,32 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <zlib.h>
-
 #include "afile.h"
 #include "err.h"
 #include "trace_int.h"
-
-/* The gzip stream a .gz destination is written through. */
-struct gz_out {
-	gzFile gz;
-	const char *path;
-};
-
-/* afile_buf's sink for a gzip stream. */
-static int
-gz_sink(void *ctx, const char *p, size_t n)
-{
-	struct gz_out *g = ctx;
-	const char *msg;
-	int errnum;
-
-	if (gzwrite(g->gz, p, (unsigned)n) == (int)n)
-		return SK_OK;
-	msg = gzerror(g->gz, &errnum);
-	return err_set_at(SK_ERR_IO, g->path, 0, "write error: %s",
-	    errnum == Z_ERRNO ? strerror(errno) : msg);
-}
 
 /* The .npy version 1.0 header for n little-endian uint32, as numpy's
  * format.write_array writes it: the dict, then spaces and '\n' so that the
@@ -125,11 +102,10 @@ int
 trace_write(const char *path, enum trace_format fmt, const struct trace *t)
 {
 	struct afile_buf w;
-	struct gz_out g = { .gz = NULL, .path = path };
 	struct afile af = { .tmp = NULL };
 	const char *name = path;
 	char *buf;
-	int tostdout = strcmp(path, "-") == 0, closed = 0, fd, e, rc;
+	int tostdout = strcmp(path, "-") == 0, fd, e;
 
 	if (fmt == TRACE_FORMAT_AUTO)
 		fmt = format_of_name(path);
@@ -156,41 +132,22 @@ trace_write(const char *path, enum trace_format fmt, const struct trace *t)
 		if ((e = afile_open(path, &af)) != SK_OK)
 			goto out;
 		fd = af.fd;
-		if (has_suffix(path, ".gz") &&
-		    (g.gz = gzdopen(fd, "wb9")) == NULL) {
-			e = err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
-			goto out;
-		}
 	}
+	/* a .gz name is compressed by afile */
 	afile_buf_init(&w, fd, name, buf, BLOCK);
-	if (g.gz != NULL) {
-		w.sink = gz_sink;
-		w.ctx = &g;
-	}
+	if (!tostdout)
+		afile_buf_attach(&w, &af);
 	if ((e = write_body(&w, fmt, t)) != SK_OK ||
 	    (e = afile_buf_flush(&w)) != SK_OK)
 		goto out;
-	if (g.gz != NULL) {
-		rc = gzclose(g.gz);
-		g.gz = NULL;
-		closed = 1;
-		if (rc != Z_OK) {
-			e = err_set_at(SK_ERR_IO, path, 0, "write error: %s",
-			    rc == Z_ERRNO ? strerror(errno) : zError(rc));
-			goto out;
-		}
-	}
 	if (!tostdout) {
-		e = afile_commit(&af, closed);
-		closed = 1;
+		e = afile_commit(&af, 0);
+		free(buf);
+		return e;
 	}
 out:
-	if (g.gz != NULL) {
-		gzclose(g.gz);
-		closed = 1;
-	}
 	if (!tostdout)
-		afile_abort(&af, closed);
+		afile_abort(&af, 0);
 	free(buf);
 	return e;
 }

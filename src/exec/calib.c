@@ -428,6 +428,8 @@ calib_measure(const struct backend_ops *b, struct comm *world,
 	snprintf(p->device, sizeof p->device, "%s", b->name);
 	snprintf(p->dtype, sizeof p->dtype, "fp32");
 	snprintf(p->model, sizeof p->model, "%s", o->model->name);
+	p->shape = *o->model;
+	p->shape_known = 1;
 	p->count = world != NULL ? world->size : 1;
 	memset(&w, 0, sizeof w);
 	w.b = b;

@@ -238,6 +238,33 @@ tl_listed(const struct plan_sample *sm, const struct group *gr, int q)
 	return sm->place == q;
 }
 
+static enum timeline_phase
+tl_phase(int phase)
+{
+	return phase == PH_FWD ? TIMELINE_FORWARD : phase == PH_HEAD ?
+	    TIMELINE_HEAD : phase == PH_BWD ? TIMELINE_BACKWARD : TIMELINE_STEP;
+}
+
+/* The layer of entry e at cursor c: the repetition forward, counted down
+ * backward; in the tail a gradient's (issued from the last layer down)
+ * or a parameter all-gather's (from layer 0 up, after the head gradient
+ * and the optimizer's slots: prog.c, ctx_tails); -1 for the head's and
+ * the optimizer's. */
+static int
+tl_layer(const struct ctx *x, const struct gstate *g, const struct cursor *c,
+    const struct ent *e)
+{
+	if (c->phase == PH_FWD)
+		return c->rep;
+	if (c->phase == PH_BWD)
+		return (int)x->L - 1 - c->rep;
+	if (c->phase == PH_TAIL && e->kind == K_GRAD)
+		return (int)x->L - 1 - e->slot;
+	if (c->phase == PH_TAIL && e->kind == K_PARAM)
+		return e->slot - 2 - (g->tv ? (int)x->L : 0);
+	return -1;
+}
+
 static int
 tl_op(struct ws *w, const struct gstate *g, int s, const struct ent *e,
     sim_ns t, sim_ns dur)
@@ -248,7 +275,9 @@ tl_op(struct ws *w, const struct gstate *g, int s, const struct ent *e,
 	const struct part *pt;
 	const struct plan_mb *mb;
 	const struct plan_sample *sm;
+	enum timeline_phase ph;
 	size_t k, n = 0;
+	int layer;
 
 	if (e->kind == K_AG || e->kind == K_RS)
 		gr = &w->grp[w->cgrp[e - w->cent]];
@@ -260,12 +289,15 @@ tl_op(struct ws *w, const struct gstate *g, int s, const struct ent *e,
 			if (tl_listed(&sm[k], gr, pt->q))
 				w->ids[n++] = sm[k].index;
 	}
+	ph = tl_phase(c->phase);
+	layer = tl_layer(x, g, c, e);
 	if (gr != NULL && !gr->whole)
 		return timeline_coll(w->tl, (int)(g - w->gpu), prog_ent_name(e),
-		    w->tl_off + t, dur, w->it, c->m, gr->g0, gr->n,
+		    w->tl_off + t, dur, w->it, c->m, ph, layer, gr->g0, gr->n,
 		    n > 0 ? w->ids : NULL, n);
 	return timeline_op(w->tl, (int)(g - w->gpu), s, prog_ent_name(e),
-	    w->tl_off + t, dur, w->it, c->m, n > 0 ? w->ids : NULL, n);
+	    w->tl_off + t, dur, w->it, c->m, ph, layer, n > 0 ? w->ids : NULL,
+	    n);
 }
 
 /* One layer's activations allocated (dir 1) or freed (-1) at t. */

@@ -80,8 +80,19 @@ run_timeline(struct ws *w, const struct sim_opts *o, size_t lo, size_t hi)
 		off += x->tns[it - x->first];
 	for (it = lo; it < hi && e == SK_OK; it++) {
 		w->tl_off = off;
-		if ((e = engine_iter(w, it)) == SK_OK)
+		if ((e = timeline_iter(w->tl, it)) == SK_OK &&
+		    (e = engine_iter(w, it)) == SK_OK)
 			off += x->tns[it - x->first];
+	}
+	if (e == SK_OK)
+		e = timeline_iter_end(w->tl);
+	if (o->tl_info != NULL) {
+		o->tl_info->first = lo;
+		o->tl_info->end = hi;
+		o->tl_info->events = timeline_events(w->tl);
+		o->tl_info->dropped = timeline_dropped(w->tl);
+		if (!timeline_first_dropped(w->tl, &o->tl_info->drop_iter))
+			o->tl_info->drop_iter = hi;
 	}
 	if (e != SK_OK) {
 		timeline_close(w->tl, 1);

@@ -61,6 +61,17 @@ struct sim_opts {
 	size_t tl_max_events; /* hard cap on timeline events (0 = 1000000) */
 	uint64_t *events;     /* if not NULL, receives the number of events
 	                         the engine processed (for benchmarks) */
+	struct sim_tl_info *tl_info;  /* if not NULL, receives what the
+	                                 timeline holds */
+};
+
+/* What a timeline holds: iterations [first, end) were asked for (after
+ * clipping to those simulated); when the event cap dropped some
+ * (dropped > 0), iterations from drop_iter on are partial or missing. */
+struct sim_tl_info {
+	size_t first, end;
+	size_t events, dropped;  /* written, dropped by the cap */
+	size_t drop_iter;        /* the first iteration not whole */
 };
 
 void sim_opts_default(struct sim_opts *o);

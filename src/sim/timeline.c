@@ -39,12 +39,27 @@
 #define TL_SAMPLES_MAX 64    /* sample ids listed per event; "more" counts
                                 the rest */
 
+/* A GPU's open spans: its iteration's, and the compute stream's current
+ * forward or backward. */
+struct tl_span {
+	int open;            /* the iteration span has an operation */
+	sim_ns t0, t1;       /* its first start and last end, ns */
+	int ph;              /* open phase span: TIMELINE_FORWARD or
+	                        TIMELINE_BACKWARD; -1 none */
+	size_t mb;           /* its micro-batch */
+	sim_ns p0, p1;       /* its first start and last end, ns */
+};
+
 struct timeline {
 	struct afile af;
 	char *path;          /* copy of the destination */
 	const char *name;    /* the destination as messages show it */
 	int ngpus, gpus_per_node;
 	size_t max_events, events, dropped;
+	size_t iter;         /* timeline_iter's */
+	size_t drop_iter;    /* iter at the first drop (dropped > 0) */
+	int spans;           /* timeline_iter was called: spans are kept */
+	struct tl_span *span;  /* ngpus */
 	int any;             /* an event was written: the next needs a comma */
 	struct afile_buf out;  /* over buf, into af */
 	char buf[TL_BUF];
@@ -161,10 +176,22 @@ static const char *const stream_names[TIMELINE_STREAMS] = {
 	"compute", "comm", "dp"
 };
 
+static const char *const phase_names[TIMELINE_NPHASES] = {
+	"forward", "head", "backward", "step"
+};
+
 static int
 tid_of(const struct timeline *tl, int gpu, int stream)
 {
 	return TIMELINE_STREAMS * (gpu % tl->gpus_per_node) + stream + 1;
+}
+
+/* GPU gpu's span track, after every stream's. */
+static int
+span_tid(const struct timeline *tl, int gpu)
+{
+	return TIMELINE_STREAMS * tl->gpus_per_node + gpu % tl->gpus_per_node +
+	    1;
 }
 
 static int
@@ -178,7 +205,8 @@ static int
 keep(struct timeline *tl)
 {
 	if (tl->events >= tl->max_events) {
-		tl->dropped++;
+		if (tl->dropped++ == 0)
+			tl->drop_iter = tl->iter;
 		return 0;
 	}
 	tl->events++;
@@ -199,7 +227,10 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 		return NULL;
 	}
 	if ((tl = malloc(sizeof *tl)) == NULL ||
-	    (tl->path = strdup(path)) == NULL) {
+	    (tl->path = strdup(path)) == NULL ||
+	    (tl->span = calloc((size_t)ngpus, sizeof *tl->span)) == NULL) {
+		if (tl != NULL)
+			free(tl->path);
 		free(tl);
 		err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
 		return NULL;
@@ -209,6 +240,10 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 	tl->gpus_per_node = gpus_per_node;
 	tl->max_events = max_events;
 	tl->events = tl->dropped = 0;
+	tl->iter = tl->drop_iter = 0;
+	tl->spans = 0;
+	for (g = 0; g < ngpus; g++)
+		tl->span[g].ph = -1;
 	tl->any = 0;
 	/* what the caller printed through stdio goes first */
 	if (strcmp(path, "-") == 0 && fflush(stdout) != 0) {
@@ -219,6 +254,7 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 	if (afile_open(tl->path, &tl->af) != SK_OK)
 		goto fail;
 	afile_buf_init(&tl->out, tl->af.fd, tl->name, tl->buf, TL_BUF);
+	afile_buf_attach(&tl->out, &tl->af);
 
 	put_text(tl, "{\"traceEvents\":[\n");
 	nodes = (ngpus + gpus_per_node - 1) / gpus_per_node;
@@ -239,12 +275,20 @@ timeline_open(const char *path, int ngpus, int gpus_per_node,
 			put_string(tl, text);
 			put_text(tl, "}}");
 		}
+	for (g = 0; g < ngpus; g++) {
+		begin_event(tl, "thread_name", "M", pid_of(tl, g));
+		snprintf(text, sizeof text, "GPU %d steps", g);
+		putf(tl, ",\"tid\":%d,\"args\":{\"name\":", span_tid(tl, g));
+		put_string(tl, text);
+		put_text(tl, "}}");
+	}
 	if (status(tl) != SK_OK) {
 		afile_abort(&tl->af, 0);
 		goto fail;
 	}
 	return tl;
 fail:
+	free(tl->span);
 	free(tl->path);
 	free(tl);
 	return NULL;
@@ -263,10 +307,109 @@ check_gpu(const struct timeline *tl, int gpu, sim_ns t)
 
 /* An operation; a collective of the group of GPUs g0 .. g0 + gn - 1 when
  * gn > 0. */
+/* A span event on gpu's span track: name, from t0 to t1, its args'
+ * iteration, and its phase and micro-batch when ph >= 0. */
+static int
+span_event(struct timeline *tl, int gpu, const char *name, sim_ns t0,
+    sim_ns t1, int ph, size_t mb)
+{
+	if (!keep(tl))
+		return SK_OK;
+	begin_event(tl, name, "X", pid_of(tl, gpu));
+	put_text(tl, ",\"tid\":");
+	put_uint(tl, (uint64_t)span_tid(tl, gpu));
+	put_text(tl, ",\"cat\":\"span\",\"ts\":");
+	put_us(tl, t0);
+	put_text(tl, ",\"dur\":");
+	put_us(tl, t1 - t0);
+	put_text(tl, ",\"args\":{\"iter\":");
+	put_uint(tl, tl->iter);
+	if (ph >= 0) {
+		put_text(tl, ",\"mb\":");
+		put_uint(tl, mb);
+		put_text(tl, ",\"phase\":\"");
+		put_text(tl, phase_names[ph]);
+		put_text(tl, "\"");
+	}
+	put_text(tl, "}}");
+	return status(tl);
+}
+
+/* Write gpu's open forward or backward span. */
+static int
+close_phase(struct timeline *tl, int gpu)
+{
+	struct tl_span *s = &tl->span[gpu];
+	char text[64];
+	int ph = s->ph;
+
+	if (ph < 0)
+		return SK_OK;
+	s->ph = -1;
+	snprintf(text, sizeof text, "%s mb %zu", phase_names[ph], s->mb);
+	return span_event(tl, gpu, text, s->p0, s->p1, ph, s->mb);
+}
+
+/* Write every GPU's spans of the current iteration. */
+static int
+close_spans(struct timeline *tl)
+{
+	char text[64];
+	int g, e;
+
+	if (!tl->spans)
+		return SK_OK;
+	snprintf(text, sizeof text, "iteration %zu", tl->iter);
+	for (g = 0; g < tl->ngpus; g++) {
+		if ((e = close_phase(tl, g)) != SK_OK)
+			return e;
+		if (tl->span[g].open && (e = span_event(tl, g, text,
+		    tl->span[g].t0, tl->span[g].t1, -1, 0)) != SK_OK)
+			return e;
+		tl->span[g].open = 0;
+	}
+	return SK_OK;
+}
+
+/* An operation of gpu from t to end, phase ph, micro-batch mb on stream:
+ * into its iteration span and (the compute stream's forward and
+ * backward) its phase span, which a new phase or micro-batch closes. */
+static int
+track(struct timeline *tl, int gpu, int stream, sim_ns t, sim_ns end,
+    int ph, size_t mb)
+{
+	struct tl_span *s = &tl->span[gpu];
+	int e;
+
+	if (!tl->spans)
+		return SK_OK;
+	if (!s->open || t < s->t0)
+		s->t0 = t;
+	if (!s->open || end > s->t1)
+		s->t1 = end;
+	s->open = 1;
+	if (stream != 0)
+		return SK_OK;
+	if (s->ph >= 0 && (s->ph != ph || s->mb != mb) &&
+	    (e = close_phase(tl, gpu)) != SK_OK)
+		return e;
+	if (ph != TIMELINE_FORWARD && ph != TIMELINE_BACKWARD)
+		return SK_OK;
+	if (s->ph < 0) {
+		s->ph = ph;
+		s->mb = mb;
+		s->p0 = t;
+		s->p1 = end;
+	} else if (end > s->p1) {
+		s->p1 = end;
+	}
+	return SK_OK;
+}
+
 static int
 op_event(struct timeline *tl, int gpu, int stream, const char *name,
-    sim_ns t, sim_ns dur, size_t iter, size_t mb, int g0, int gn,
-    const uint32_t *samples, size_t n)
+    sim_ns t, sim_ns dur, size_t iter, size_t mb, int ph, int layer,
+    int g0, int gn, const uint32_t *samples, size_t n)
 {
 	size_t i, shown;
 	int e;
@@ -281,6 +424,10 @@ op_event(struct timeline *tl, int gpu, int stream, const char *name,
 	if (name == NULL || (samples == NULL && n > 0))
 		return err_set(SK_ERR_ARG, "timeline: operation without %s",
 		    name == NULL ? "a name" : "its samples");
+	if (ph < 0 || ph >= TIMELINE_NPHASES)
+		return err_set(SK_ERR_ARG, "timeline: phase %d", ph);
+	if ((e = track(tl, gpu, stream, t, t + dur, ph, mb)) != SK_OK)
+		return e;
 	if (!keep(tl))
 		return SK_OK;
 	begin_event(tl, name, "X", pid_of(tl, gpu));
@@ -296,6 +443,13 @@ op_event(struct timeline *tl, int gpu, int stream, const char *name,
 	put_uint(tl, iter);
 	put_text(tl, ",\"mb\":");
 	put_uint(tl, mb);
+	put_text(tl, ",\"phase\":\"");
+	put_text(tl, phase_names[ph]);
+	put_text(tl, "\"");
+	if (layer >= 0) {
+		put_text(tl, ",\"layer\":");
+		put_uint(tl, (uint64_t)layer);
+	}
 	if (gn > 0) {
 		put_text(tl, ",\"group\":{\"gpu\":");
 		put_uint(tl, (uint64_t)g0);
@@ -321,23 +475,23 @@ op_event(struct timeline *tl, int gpu, int stream, const char *name,
 
 int
 timeline_op(struct timeline *tl, int gpu, int stream, const char *name,
-    sim_ns t, sim_ns dur, size_t iter, size_t mb, const uint32_t *samples,
-    size_t n)
+    sim_ns t, sim_ns dur, size_t iter, size_t mb, enum timeline_phase ph,
+    int layer, const uint32_t *samples, size_t n)
 {
-	return op_event(tl, gpu, stream, name, t, dur, iter, mb, 0, 0, samples,
-	    n);
+	return op_event(tl, gpu, stream, name, t, dur, iter, mb, (int)ph,
+	    layer, 0, 0, samples, n);
 }
 
 int
 timeline_coll(struct timeline *tl, int gpu, const char *name, sim_ns t,
-    sim_ns dur, size_t iter, size_t mb, int g0, int size,
-    const uint32_t *samples, size_t n)
+    sim_ns dur, size_t iter, size_t mb, enum timeline_phase ph, int layer,
+    int g0, int size, const uint32_t *samples, size_t n)
 {
 	if (g0 < 0 || size < 1 || gpu < g0 || gpu - g0 >= size)
 		return err_set(SK_ERR_ARG, "timeline: GPU %d in a group of %d "
 		    "from GPU %d", gpu, size, g0);
-	return op_event(tl, gpu, 1, name, t, dur, iter, mb, g0, size, samples,
-	    n);
+	return op_event(tl, gpu, 1, name, t, dur, iter, mb, (int)ph, layer,
+	    g0, size, samples, n);
 }
 
 int
@@ -380,6 +534,31 @@ timeline_oom(struct timeline *tl, int gpu, sim_ns t, double need,
 	return status(tl);
 }
 
+int
+timeline_iter(struct timeline *tl, size_t iter)
+{
+	int e = close_spans(tl);
+
+	tl->spans = 1;
+	tl->iter = iter;
+	return e;
+}
+
+int
+timeline_iter_end(struct timeline *tl)
+{
+	return close_spans(tl);
+}
+
+int
+timeline_first_dropped(const struct timeline *tl, size_t *iter)
+{
+	if (tl->dropped == 0)
+		return 0;
+	*iter = tl->drop_iter;
+	return 1;
+}
+
 size_t
 timeline_events(const struct timeline *tl)
 {
@@ -403,6 +582,10 @@ timeline_close(struct timeline *tl, int abort_only)
 		afile_abort(&tl->af, 0);
 		goto out;
 	}
+	if ((e = close_spans(tl)) != SK_OK) {
+		afile_abort(&tl->af, 0);
+		goto out;
+	}
 	put_text(tl, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{"
 	    "\"skrull_version\":");
 	put_string(tl, PACKAGE_VERSION);
@@ -412,6 +595,7 @@ timeline_close(struct timeline *tl, int abort_only)
 	else
 		e = afile_commit(&tl->af, 0);
 out:
+	free(tl->span);
 	free(tl->path);
 	free(tl);
 	return e;

@@ -83,6 +83,28 @@ test_roundtrip(void **state)
 	assert_string_equal(q.meas[0].shape, "qkv");
 	assert_int_equal(q.meas[1].kind, PROF_ALLREDUCE);
 	assert_true(q.meas[1].sec == 90.75e-6);
+	/* no shape recorded: none read back, and none matches */
+	assert_int_equal(q.shape_known, 0);
+	assert_int_equal(profile_shape_matches(&q, &p.shape), -1);
+
+	/* a scaled-down shape, back as written and matched only by itself */
+	assert_int_equal(model_preset("qwen2.5-7b", &p.shape), SK_OK);
+	p.shape.hidden = 96;
+	p.shape.heads = 12;
+	p.shape.kv_heads = 4;
+	p.shape.head_dim = 8;
+	p.shape.layers = 5;
+	p.shape_known = 1;
+	assert_int_equal(profile_write(path, &p), SK_OK);
+	assert_int_equal(profile_read(path, &q), SK_OK);
+	assert_int_equal(q.shape_known, 1);
+	assert_true(q.shape.hidden == 96 && q.shape.heads == 12 &&
+	    q.shape.kv_heads == 4 && q.shape.head_dim == 8 &&
+	    q.shape.layers == 5 && q.shape.ffn == 18944 &&
+	    q.shape.vocab == 152064);
+	assert_int_equal(profile_shape_matches(&q, &p.shape), 1);
+	q.shape.ffn = 18943;
+	assert_int_equal(profile_shape_matches(&p, &q.shape), 0);
 
 	/* algbw = 4 MiB / 90.75 us; busbw = algbw x 2 (4 - 1) / 4 */
 	assert_int_equal(json_load(path, &root), SK_OK);
@@ -163,8 +185,26 @@ test_read_errors(void **state)
 	static const struct {
 		const char *text, *msg;
 	} bad[] = {
-		{ "{\"format\":\"skrull-profile\",\"version\":2}",
-		  "v.json: version: 2 is not supported" },
+		{ "{\"format\":\"skrull-profile\",\"version\":3}",
+		  "v.json: version: 3 is not supported (this skrull reads "
+		  "versions 1 to 2)" },
+		/* the shape is version 2's: in a version 1 file, refused */
+		{ "{\"format\":\"skrull-profile\",\"version\":1,\"device\":"
+		  "{\"name\":\"cpu\",\"backend\":\"cpu\",\"count\":1,"
+		  "\"dtype\":\"fp32\"},\"shape\":{\"name\":\"Qwen2.5-0.5B\"},"
+		  "\"peak_flops\":3e9,\"hbm_bw\":1e10,"
+		  "\"efficiency\":{\"gemm_max\":1,\"gemm_half\":5,"
+		  "\"attn_max\":0.5,\"attn_half\":40,\"mem_eff\":1,"
+		  "\"launch\":1e-7}}",
+		  "v.json: shape: not in version 1" },
+		{ "{\"format\":\"skrull-profile\",\"version\":2,\"device\":"
+		  "{\"name\":\"cpu\",\"backend\":\"cpu\",\"count\":1,"
+		  "\"dtype\":\"fp32\"},\"shape\":{\"name\":\"Qwen2.5-0.5B\","
+		  "\"heads\":0},\"peak_flops\":3e9,\"hbm_bw\":1e10,"
+		  "\"efficiency\":{\"gemm_max\":1,\"gemm_half\":5,"
+		  "\"attn_max\":0.5,\"attn_half\":40,\"mem_eff\":1,"
+		  "\"launch\":1e-7}}",
+		  "v.json: shape.heads" },
 		{ "{\"format\":\"skrull-plan\",\"version\":1}",
 		  "v.json: format: expected \"skrull-profile\"" },
 		{ "{\"format\":\"skrull-profile\",\"version\":1,\"device\":"

@@ -422,7 +422,7 @@ test_read_comm(void **state)
 	struct report r, back;
 	struct job j;
 	const char *path;
-	char *text;
+	char *text, *em;
 	size_t n;
 
 	make_job(&j);
@@ -459,13 +459,76 @@ test_read_comm(void **state)
 	strcpy(r.comm, "loop");
 	r.emulated = 1;
 	text = tutil_slurp(save(&r, "bad.json"), &n);
-	memmove(strstr(text, ",\"emulated\""), strstr(text, "true}") + 4,
-	    strlen(strstr(text, "true}") + 4) + 1);
+	/* the member's own true (the model's qkv_bias comes before) */
+	em = strstr(text, ",\"emulated\"");
+	memmove(em, strstr(em, "true}") + 4, strlen(strstr(em, "true}") + 4) +
+	    1);
 	path = tutil_put("bad.json", text);
 	free(text);
 	assert_int_equal(report_read(path, &back), SK_ERR_FORMAT);
 	assert_non_null(strstr(err_msg(), "communication"));
 	assert_non_null(strstr(err_msg(), "emulated"));
+	report_free(&back);
+	report_free(&r);
+}
+
+/* The model's shape: report_finish takes the job's, written and read
+ * back (version 2); a version 1 report has none, and a version 2 report
+ * without one is refused. */
+static void
+test_read_model(void **state)
+{
+	struct report r, back;
+	struct job j;
+	const char *path;
+	char *text, *v;
+	size_t n;
+
+	(void)state;
+	make_job(&j);
+	/* a scaled shape: 40 wide, 3 layers, 4 heads of 10 over 2 */
+	j.model.hidden = 40;
+	j.model.layers = 3;
+	j.model.heads = 4;
+	j.model.kv_heads = 2;
+	j.model.head_dim = 10;
+	j.model.ffn = 88;
+	j.model.vocab = 1009;
+	make_report(&r);
+	assert_int_equal(r.model_known, 0);
+	assert_int_equal(report_finish(&r, &j), SK_OK);
+	assert_int_equal(r.model_known, 1);
+	report_init(&back);
+	path = save(&r, "model.json");
+	assert_int_equal(report_read(path, &back), SK_OK);
+	assert_int_equal(back.model_known, 1);
+	assert_string_equal(back.model.name, j.model.name);
+	assert_true(model_same_shape(&back.model, &j.model));
+	assert_true(back.model.hidden == 40 && back.model.layers == 3 &&
+	    back.model.heads == 4 && back.model.kv_heads == 2 &&
+	    back.model.head_dim == 10 && back.model.ffn == 88 &&
+	    back.model.vocab == 1009);
+	j.model.vocab = 1013;
+	assert_false(model_same_shape(&back.model, &j.model));
+
+	/* version 1, no model: read, the shape unknown */
+	text = tutil_slurp(path, &n);
+	assert_non_null(v = strstr(text, "\"version\":2"));
+	v[10] = '1';
+	memmove(strstr(text, ",\"model\":{"), strstr(text, "}") + 1,
+	    strlen(strstr(text, "}") + 1) + 1);
+	assert_null(strstr(text, "\"model\""));
+	path = tutil_put("v1.json", text);
+	assert_int_equal(report_read(path, &back), SK_OK);
+	assert_int_equal(back.model_known, 0);
+	assert_near(back.mean, r.mean, 1e-12);
+	/* version 2 without it: refused, naming the member */
+	v = strstr(text, "\"version\":1");
+	v[10] = '2';
+	path = tutil_put("v2.json", text);
+	assert_int_equal(report_read(path, &back), SK_ERR_FORMAT);
+	assert_non_null(strstr(err_msg(), "model"));
+	free(text);
 	report_free(&back);
 	report_free(&r);
 }
@@ -482,6 +545,7 @@ main(void)
 		cmocka_unit_test(test_oom_list),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_read_comm),
+		cmocka_unit_test(test_read_model),
 	};
 
 	return cmocka_run_group_tests(tests, tutil_setup_tmp,

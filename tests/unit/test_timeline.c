@@ -22,8 +22,9 @@
 #include "timeline.h"
 #include "tutil.h"
 
-/* 4 GPUs, 2 per node: 2 process names + 4 x 3 thread names. */
-#define NMETA 14
+/* 4 GPUs, 2 per node: 2 process names + 4 x 3 stream thread names + 4
+ * span track names. */
+#define NMETA 18
 
 static cJSON *
 load(const char *path)
@@ -186,6 +187,15 @@ test_metadata(void **state)
 			    s == 0 ? "compute" : s == 1 ? "comm" : "dp");
 			assert_string_equal(str(item(e, "args"), "name"), want);
 		}
+	/* GPU g's span track: tid 3 x 2 + (g mod 2) + 1, after the streams */
+	for (g = 0; g < 4; g++) {
+		e = cJSON_GetArrayItem(events, 14 + g);
+		assert_string_equal(str(e, "name"), "thread_name");
+		assert_near(num(e, "pid"), g / 2 + 1, 0);
+		assert_near(num(e, "tid"), 7 + g % 2, 0);
+		snprintf(want, sizeof want, "GPU %d steps", g);
+		assert_string_equal(str(item(e, "args"), "name"), want);
+	}
 	assert_string_equal(str(root, "displayTimeUnit"), "ns");
 	assert_near(num(item(root, "otherData"), "skrull_dropped_events"), 0,
 	    0);
@@ -197,7 +207,7 @@ test_metadata(void **state)
 	assert_int_equal(timeline_close(tl, 0), SK_OK);
 	root = load(path);
 	events = item(root, "traceEvents");
-	assert_int_equal(count(events, "M"), 2 + 3 * 3);
+	assert_int_equal(count(events, "M"), 2 + 3 * 3 + 3);
 	cJSON_Delete(root);
 }
 
@@ -220,11 +230,11 @@ test_events(void **state)
 	/* GPU 3 is local GPU 1 of node 1: pid 2, compute tid 4, comm tid 5;
 	 * GPU 0's dp stream is tid 3 of pid 1 */
 	assert_int_equal(timeline_op(tl, 3, 0, "fwd \"attn\"\\1\n", 1234567,
-	    1500, 42, 3, few, 3), SK_OK);
+	    1500, 42, 3, TIMELINE_FORWARD, 0, few, 3), SK_OK);
 	assert_int_equal(timeline_op(tl, 3, 1, "cp allgather", 1236067, 20,
-	    42, 3, many, 70), SK_OK);
+	    42, 3, TIMELINE_FORWARD, 0, many, 70), SK_OK);
 	assert_int_equal(timeline_op(tl, 0, 2, "dp reduce-scatter", 5000000,
-	    999, 42, 0, NULL, 0), SK_OK);
+	    999, 42, 0, TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
 	assert_int_equal(timeline_memory(tl, 2, 1240000, 78123456789.0), SK_OK);
 	assert_int_equal(timeline_oom(tl, 1, 7, 9e10, 8.05e10), SK_OK);
 	assert_int_equal(timeline_events(tl), 5);
@@ -308,7 +318,7 @@ test_cap(void **state)
 	assert_non_null(tl = timeline_open(path, 4, 2, 5));
 	for (i = 0; i < 6; i++)
 		assert_int_equal(timeline_op(tl, i % 4, 0, "gemm",
-		    (sim_ns)(1000 * i), 1000, 0, 0, NULL, 0), SK_OK);
+		    (sim_ns)(1000 * i), 1000, 0, 0, TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
 	assert_int_equal(timeline_memory(tl, 0, 0, 1e9), SK_OK);
 	assert_int_equal(timeline_oom(tl, 0, 0, 2e9, 1e9), SK_OK);
 	assert_int_equal(timeline_events(tl), 5);
@@ -346,14 +356,14 @@ test_no_overlap(void **state)
 			sim_ns d = 100 + 100 * ((k + g) % 3);
 
 			assert_int_equal(timeline_op(tl, g, 0, "op", t, d, 0,
-			    (size_t)k, NULL, 0), SK_OK);
+			    (size_t)k, TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
 			t += d;
 		}
 		for (t = 50, k = 0; k < 10; k++) {
 			assert_int_equal(timeline_op(tl, g, 1, "coll", t, 150,
-			    0, (size_t)k, NULL, 0), SK_OK);
+			    0, (size_t)k, TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
 			assert_int_equal(timeline_op(tl, g, 2, "grad", t, 150,
-			    0, (size_t)k, NULL, 0), SK_OK);
+			    0, (size_t)k, TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
 			t += 150 + (sim_ns)(k % 2);
 		}
 	}
@@ -366,13 +376,13 @@ test_no_overlap(void **state)
 	/* The checker sees an overlap: GPU 1's comm op starting 1 ns early,
 	 * and not GPU 0's op at the same time on the other stream. */
 	assert_non_null(tl = timeline_open(path, 4, 2, 1000));
-	assert_int_equal(timeline_op(tl, 1, 1, "a", 300, 200, 0, 0, NULL, 0),
+	assert_int_equal(timeline_op(tl, 1, 1, "a", 300, 200, 0, 0, TIMELINE_FORWARD, 0, NULL, 0),
 	    SK_OK);
-	assert_int_equal(timeline_op(tl, 0, 1, "b", 499, 10, 0, 0, NULL, 0),
+	assert_int_equal(timeline_op(tl, 0, 1, "b", 499, 10, 0, 0, TIMELINE_FORWARD, 0, NULL, 0),
 	    SK_OK);
-	assert_int_equal(timeline_op(tl, 1, 0, "c", 499, 10, 0, 0, NULL, 0),
+	assert_int_equal(timeline_op(tl, 1, 0, "c", 499, 10, 0, 0, TIMELINE_FORWARD, 0, NULL, 0),
 	    SK_OK);
-	assert_int_equal(timeline_op(tl, 1, 1, "d", 499, 10, 0, 0, NULL, 0),
+	assert_int_equal(timeline_op(tl, 1, 1, "d", 499, 10, 0, 0, TIMELINE_FORWARD, 0, NULL, 0),
 	    SK_OK);
 	assert_int_equal(timeline_close(tl, 0), SK_OK);
 	root = load(path);
@@ -406,7 +416,7 @@ test_volume(void **state)
 	assert_non_null(tl = timeline_open(path, 4, 2, 10000));
 	for (i = 0; i < 5000; i++) {
 		assert_int_equal(timeline_op(tl, i % 4, 0, i == 2500 ? name :
-		    "gemm", t, 777, (size_t)i, 0, ids, 64), SK_OK);
+		    "gemm", t, 777, (size_t)i, 0, TIMELINE_FORWARD, 0, ids, 64), SK_OK);
 		t += 777;
 	}
 	assert_int_equal(timeline_close(tl, 0), SK_OK);
@@ -440,7 +450,7 @@ test_atomic(void **state)
 
 	/* Nothing at the destination until close; nothing left on abort. */
 	assert_non_null(tl = timeline_open(path, 4, 2, 10));
-	assert_int_equal(timeline_op(tl, 0, 0, "x", 0, 10, 0, 0, NULL, 0),
+	assert_int_equal(timeline_op(tl, 0, 0, "x", 0, 10, 0, 0, TIMELINE_FORWARD, 0, NULL, 0),
 	    SK_OK);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(timeline_close(tl, 1), SK_OK);
@@ -491,21 +501,21 @@ test_bad_args(void **state)
 	assert_int_equal(err_code(), SK_ERR_ARG);
 	assert_null(timeline_open(path, 8, 0, 10));
 	assert_non_null(tl = timeline_open(path, 4, 2, 10));
-	assert_int_equal(timeline_op(tl, 4, 0, "x", 0, 1, 0, 0, &one, 1),
+	assert_int_equal(timeline_op(tl, 4, 0, "x", 0, 1, 0, 0, TIMELINE_FORWARD, 0, &one, 1),
 	    SK_ERR_ARG);
-	assert_int_equal(timeline_op(tl, -1, 0, "x", 0, 1, 0, 0, &one, 1),
+	assert_int_equal(timeline_op(tl, -1, 0, "x", 0, 1, 0, 0, TIMELINE_FORWARD, 0, &one, 1),
 	    SK_ERR_ARG);
-	assert_int_equal(timeline_op(tl, 0, 3, "x", 0, 1, 0, 0, &one, 1),
+	assert_int_equal(timeline_op(tl, 0, 3, "x", 0, 1, 0, 0, TIMELINE_FORWARD, 0, &one, 1),
 	    SK_ERR_ARG);
-	assert_int_equal(timeline_op(tl, 0, -1, "x", 0, 1, 0, 0, &one, 1),
+	assert_int_equal(timeline_op(tl, 0, -1, "x", 0, 1, 0, 0, TIMELINE_FORWARD, 0, &one, 1),
 	    SK_ERR_ARG);
-	assert_int_equal(timeline_op(tl, 0, 0, "x", -1, 1, 0, 0, &one, 1),
+	assert_int_equal(timeline_op(tl, 0, 0, "x", -1, 1, 0, 0, TIMELINE_FORWARD, 0, &one, 1),
 	    SK_ERR_ARG);
-	assert_int_equal(timeline_op(tl, 0, 0, "x", 0, -1, 0, 0, &one, 1),
+	assert_int_equal(timeline_op(tl, 0, 0, "x", 0, -1, 0, 0, TIMELINE_FORWARD, 0, &one, 1),
 	    SK_ERR_ARG);
-	assert_int_equal(timeline_op(tl, 0, 0, NULL, 0, 1, 0, 0, &one, 1),
+	assert_int_equal(timeline_op(tl, 0, 0, NULL, 0, 1, 0, 0, TIMELINE_FORWARD, 0, &one, 1),
 	    SK_ERR_ARG);
-	assert_int_equal(timeline_op(tl, 0, 0, "x", 0, 1, 0, 0, NULL, 1),
+	assert_int_equal(timeline_op(tl, 0, 0, "x", 0, 1, 0, 0, TIMELINE_FORWARD, 0, NULL, 1),
 	    SK_ERR_ARG);
 	assert_int_equal(timeline_memory(tl, 0, 0, NAN), SK_ERR_ARG);
 	assert_int_equal(timeline_memory(tl, 0, 0, -1), SK_ERR_ARG);
@@ -514,6 +524,141 @@ test_bad_args(void **state)
 	assert_int_equal(timeline_events(tl), 0);
 	assert_int_equal(timeline_dropped(tl), 0);
 	assert_int_equal(timeline_close(tl, 1), SK_OK);
+}
+
+/* The span event named name on tid: 1 and its start and end (ns), or 0. */
+static int
+span_of(const cJSON *events, int tid, const char *name, long long *t0,
+    long long *t1)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, events)
+		if (strcmp(str(e, "ph"), "X") == 0 &&
+		    strcmp(str(e, "cat"), "span") == 0 &&
+		    (int)num(e, "tid") == tid &&
+		    strcmp(str(e, "name"), name) == 0) {
+			*t0 = ns(num(e, "ts"));
+			*t1 = *t0 + ns(num(e, "dur"));
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * Phase and layer in every operation's args; the spans of two iterations
+ * worked out by hand.  GPU 0 (1 per node: pid 1, streams tids 1-3, span
+ * track tid 4), iteration 0: forward mb 0 layers 0, 1 on compute at 100
+ * for 50 and 150 for 80; a comm all-gather at 120 for 80; the head at 230
+ * for 10; backward layers 1, 0 at 240 for 60, 300 for 90; then forward
+ * mb 1 at 390 for 5 (a new micro-batch closes the backward); the step's
+ * optimizer at 395 for 5 and a DP gradient at 400 for 100.  Spans:
+ * forward mb 0 [100, 230], backward mb 0 [240, 390], forward mb 1
+ * [390, 395], iteration 0 [100, 500] (the DP gradient's end), each inside
+ * it and disjoint.  Iteration 1: one forward at 600 for 100: forward mb 0
+ * and iteration 1, both [600, 700].  GPU 1 runs nothing: no spans.
+ */
+static void
+test_spans(void **state)
+{
+	const char *path = tutil_path("spans.json");
+	struct timeline *tl;
+	const cJSON *events, *e, *args;
+	cJSON *root;
+	long long a, b;
+	size_t first;
+	int nspan = 0, nop = 0;
+
+	assert_non_null(tl = timeline_open(path, 2, 1, 100));
+	assert_int_equal(timeline_iter(tl, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "qkv", 100, 50, 0, 0,
+	    TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
+	assert_int_equal(timeline_coll(tl, 0, "cp_allgather", 120, 80, 0, 0,
+	    TIMELINE_FORWARD, 1, 0, 2, NULL, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "qkv", 150, 80, 0, 0,
+	    TIMELINE_FORWARD, 1, NULL, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "head", 230, 10, 0, 0,
+	    TIMELINE_HEAD, -1, NULL, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "qkv_b", 240, 60, 0, 0,
+	    TIMELINE_BACKWARD, 1, NULL, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "qkv_b", 300, 90, 0, 0,
+	    TIMELINE_BACKWARD, 0, NULL, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "qkv", 390, 5, 0, 1,
+	    TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "optimizer", 395, 5, 0, 2,
+	    TIMELINE_STEP, -1, NULL, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 2, "dp_grad", 400, 100, 0, 2,
+	    TIMELINE_STEP, 7, NULL, 0), SK_OK);
+	assert_int_equal(timeline_iter(tl, 1), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "qkv", 600, 100, 1, 0,
+	    TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
+	assert_int_equal(timeline_close(tl, 0), SK_OK);
+
+	root = load(path);
+	events = item(root, "traceEvents");
+	assert_true(span_of(events, 4, "forward mb 0", &a, &b));
+	assert_true(a == 100 && b == 230);
+	assert_true(span_of(events, 4, "backward mb 0", &a, &b));
+	assert_true(a == 240 && b == 390);
+	assert_true(span_of(events, 4, "forward mb 1", &a, &b));
+	assert_true(a == 390 && b == 395);
+	assert_true(span_of(events, 4, "iteration 0", &a, &b));
+	assert_true(a == 100 && b == 500);
+	assert_true(span_of(events, 4, "iteration 1", &a, &b));
+	assert_true(a == 600 && b == 700);
+	/* GPU 1's track (pid 2, tid 4) holds nothing */
+	cJSON_ArrayForEach(e, events) {
+		if (strcmp(str(e, "ph"), "X") != 0)
+			continue;
+		args = item(e, "args");
+		if (strcmp(str(e, "cat"), "span") == 0) {
+			assert_near(num(e, "pid"), 1, 0);
+			nspan++;
+			continue;
+		}
+		nop++;
+		/* the phase always, the layer unless head or optimizer */
+		if (strcmp(str(e, "name"), "head") == 0) {
+			assert_string_equal(str(args, "phase"), "head");
+			assert_null(cJSON_GetObjectItemCaseSensitive(args,
+			    "layer"));
+		} else if (strcmp(str(e, "name"), "optimizer") == 0) {
+			assert_string_equal(str(args, "phase"), "step");
+			assert_null(cJSON_GetObjectItemCaseSensitive(args,
+			    "layer"));
+		} else if (strcmp(str(e, "name"), "dp_grad") == 0) {
+			assert_string_equal(str(args, "phase"), "step");
+			assert_near(num(args, "layer"), 7, 0);
+		} else if (strcmp(str(e, "name"), "qkv_b") == 0) {
+			assert_string_equal(str(args, "phase"), "backward");
+			assert_true(num(args, "layer") == 0 ||
+			    num(args, "layer") == 1);
+		} else {
+			assert_string_equal(str(args, "phase"), "forward");
+		}
+	}
+	assert_int_equal(nspan, 6);
+	assert_int_equal(nop, 10);
+	cJSON_Delete(root);
+
+	/* The cap, 3 events: iteration 4's two operations and its forward
+	 * span fit, its iteration span is the first dropped (the spans are
+	 * written as iteration 5 begins), then iteration 5's operation. */
+	assert_non_null(tl = timeline_open(path, 2, 1, 3));
+	assert_false(timeline_first_dropped(tl, &first));
+	assert_int_equal(timeline_iter(tl, 4), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "a", 0, 5, 4, 0,
+	    TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "b", 5, 5, 4, 0,
+	    TIMELINE_FORWARD, 1, NULL, 0), SK_OK);
+	assert_int_equal(timeline_iter(tl, 5), SK_OK);
+	assert_int_equal(timeline_op(tl, 0, 0, "c", 20, 5, 5, 0,
+	    TIMELINE_FORWARD, 0, NULL, 0), SK_OK);
+	assert_true(timeline_first_dropped(tl, &first));
+	assert_int_equal(first, 4);
+	assert_int_equal(timeline_events(tl), 3);
+	assert_int_equal(timeline_dropped(tl), 2);
+	assert_int_equal(timeline_close(tl, 0), SK_OK);
 }
 
 int
@@ -528,6 +673,7 @@ main(void)
 		cmocka_unit_test(test_atomic),
 		cmocka_unit_test(test_write_error),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_spans),
 	};
 
 	return cmocka_run_group_tests(tests, tutil_setup_tmp,

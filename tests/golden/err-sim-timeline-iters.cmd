@@ -1,0 +1,1 @@
+skrull trace synth -n 16 --seed 3 --min 8 --max 512 lognormal:96:1 -o t.txt >/dev/null && skrull plan --trace t.txt --nodes 1 --gpus-per-node 4 --dp 2 --cp 2 --batch 8 --bucket 256 -o p.json >/dev/null && skrull sim --plan p.json --timeline tl.json --timeline-iters 1:3
