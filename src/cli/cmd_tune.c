@@ -128,18 +128,6 @@ layout(const struct tune_candidate *c, char *buf, size_t n)
 	return buf;
 }
 
-/* A share as a percentage, "<0.1%" rather than a "0.0%" that hides a
- * drop. */
-static const char *
-pct(double share, char *buf, size_t n)
-{
-	if (share > 0 && share < 0.0005)
-		snprintf(buf, n, "<0.1%%");
-	else
-		snprintf(buf, n, "%.1f%%", 100 * share);
-	return buf;
-}
-
 static double
 share(uint64_t part, uint64_t whole)
 {
@@ -154,8 +142,8 @@ drop_reason(const struct tune_candidate *c, char *buf, size_t n)
 	char a[16], b[16];
 
 	snprintf(buf, n, "drops %zu samples (%s, %s of tokens)",
-	    c->trace_dropped, pct(share(c->trace_dropped, c->trace_n), a,
-	    sizeof a), pct(share(c->trace_dropped_tokens, c->trace_tokens), b,
+	    c->trace_dropped, cli_pct(share(c->trace_dropped, c->trace_n), a,
+	    sizeof a), cli_pct(share(c->trace_dropped_tokens, c->trace_tokens), b,
 	    sizeof b));
 	return buf;
 }
@@ -592,7 +580,7 @@ no_winner(const struct tune_result *res, const struct planopts *po,
 		    "would keep the samples ran out of memory; allow more with "
 		    "--max-dropped PCT, or use more GPUs", po->trace,
 		    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
-		    po->job.job.cluster.gpu.name, pct(max_dropped, a, sizeof a),
+		    po->job.job.cluster.gpu.name, cli_pct(max_dropped, a, sizeof a),
 		    nover, noom);
 		return cli_fail();
 	}
@@ -601,11 +589,11 @@ no_winner(const struct tune_result *res, const struct planopts *po,
 	    "the largest is %llu tokens (%s, BucketSize %u x CP %d%s); no "
 	    "candidate is within --max-dropped %s: allow drops with "
 	    "--max-dropped PCT, or use more GPUs", po->trace, over,
-	    pct(share(over, t->n), a, sizeof a), pct(share(over_tok, tok), b,
+	    cli_pct(share(over, t->n), a, sizeof a), cli_pct(share(over_tok, tok), b,
 	    sizeof b), (unsigned long long)longest, po->job.job.model.name,
 	    cluster_gpus(&po->job.job.cluster), po->job.job.cluster.gpu.name,
 	    (unsigned long long)cap, m->policy, m->bucket_max, m->job.cp, how,
-	    pct(max_dropped, c, sizeof c));
+	    cli_pct(max_dropped, c, sizeof c));
 	return cli_fail();
 }
 
@@ -641,11 +629,11 @@ output(const struct tune_result *res, const struct tuneargs *ta,
 	if (b->trace_dropped > 0)
 		snprintf(drops, sizeof drops, "; drops %zu of %zu samples (%s) "
 		    "and %llu of %llu tokens (%s), longer than %llu tokens",
-		    b->trace_dropped, b->trace_n, pct(share(b->trace_dropped,
+		    b->trace_dropped, b->trace_n, cli_pct(share(b->trace_dropped,
 		    b->trace_n), a, sizeof a),
 		    (unsigned long long)b->trace_dropped_tokens,
 		    (unsigned long long)b->trace_tokens,
-		    pct(share(b->trace_dropped_tokens, b->trace_tokens), c,
+		    cli_pct(share(b->trace_dropped_tokens, b->trace_tokens), c,
 		    sizeof c), (unsigned long long)tune_capacity(b,
 		    b->job.bucket));
 	printf("\nbest: %s at DP %d x CP %d, BucketSize %u: %.2f ms per "
