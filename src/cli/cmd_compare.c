@@ -134,33 +134,28 @@ parse_list(const char *list, const struct sched_params *base, struct entry *e,
 	}
 }
 
-/* One warning for the command when every policy that dropped samples
- * dropped the same, else one per such policy; label: the configuration
+/* One warning for the command when every policy dropped the same, else
+ * one per policy that dropped, naming it; label: the configuration
  * (--paper) or NULL. */
 static void
 warn_drops(const struct entry *e, size_t n, const char *label)
 {
 	char what[160];
-	size_t i, k = n;
+	size_t i;
 	int same = 1;
 
-	for (i = 0; i < n; i++) {
-		if (e[i].drops.overlong == 0 && e[i].drops.last == 0)
-			continue;
-		if (k == n)
-			k = i;
-		else if (e[i].drops.overlong != e[k].drops.overlong ||
-		    e[i].drops.last != e[k].drops.last)
+	for (i = 1; i < n; i++)
+		if (e[i].drops.overlong != e[0].drops.overlong ||
+		    e[i].drops.last != e[0].drops.last)
 			same = 0;
-	}
-	if (k == n)
+	if (n == 0)
 		return;
 	if (same) {
-		cli_drops_warn(&e[k].drops, label);
+		cli_drops_warn(&e[0].drops, label);
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		snprintf(what, sizeof what, "%s%s%s", label != NULL ? label : "",
+		snprintf(what, sizeof what, "%s%spolicy %s", label != NULL ? label : "",
 		    label != NULL ? ", " : "", e[i].label);
 		cli_drops_warn(&e[i].drops, what);
 	}

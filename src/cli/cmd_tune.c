@@ -141,8 +141,8 @@ drop_reason(const struct tune_candidate *c, char *buf, size_t n)
 {
 	char a[16], b[16];
 
-	snprintf(buf, n, "drops %zu samples (%s, %s of tokens)",
-	    c->trace_dropped, cli_pct(share(c->trace_dropped, c->trace_n), a,
+	snprintf(buf, n, "drops %zu sample%s (%s, %s of tokens)",
+	    c->trace_dropped, c->trace_dropped == 1 ? "" : "s", cli_pct(share(c->trace_dropped, c->trace_n), a,
 	    sizeof a), cli_pct(share(c->trace_dropped_tokens, c->trace_tokens), b,
 	    sizeof b));
 	return buf;
@@ -542,7 +542,7 @@ no_winner(const struct tune_result *res, const struct planopts *po,
 	const struct tune_candidate *m = NULL;
 	uint64_t cap = 0, tok = 0, over_tok = 0, longest = 0;
 	size_t i, over = 0, nover = 0, noom = 0;
-	char a[16], b[16], c[16], how[64] = "";
+	char a[16], b[16], how[64] = "";
 
 	for (i = 0; i < res->n; i++) {
 		const struct tune_candidate *x = &res->c[i];
@@ -576,24 +576,24 @@ no_winner(const struct tune_result *res, const struct planopts *po,
 		snprintf(how, sizeof how, " x DP %d", m->job.dp);
 	if (over == 0) {
 		err_set(SK_ERR_RANGE, "%s: no configuration of %s on %d x %s is "
-		    "within --max-dropped %s: %zu drop more, and the %zu that "
+		    "within --max-dropped %g: %zu drop more, and the %zu that "
 		    "would keep the samples ran out of memory; allow more with "
 		    "--max-dropped PCT, or use more GPUs", po->trace,
 		    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
-		    po->job.job.cluster.gpu.name, cli_pct(max_dropped, a, sizeof a),
-		    nover, noom);
+		    po->job.job.cluster.gpu.name, 100 * max_dropped, nover, noom);
 		return cli_fail();
 	}
-	err_set(SK_ERR_RANGE, "%s: %zu samples (%s, %s of tokens; the longest "
-	    "%llu tokens) are longer than any layout of %s on %d x %s holds: "
+	err_set(SK_ERR_RANGE, "%s: %zu sample%s (%s, %s of tokens; the longest "
+	    "%llu tokens) %s longer than any layout of %s on %d x %s holds: "
 	    "the largest is %llu tokens (%s, BucketSize %u x CP %d%s); no "
-	    "candidate is within --max-dropped %s: allow drops with "
+	    "candidate is within --max-dropped %g: allow drops with "
 	    "--max-dropped PCT, or use more GPUs", po->trace, over,
-	    cli_pct(share(over, t->n), a, sizeof a), cli_pct(share(over_tok, tok), b,
-	    sizeof b), (unsigned long long)longest, po->job.job.model.name,
-	    cluster_gpus(&po->job.job.cluster), po->job.job.cluster.gpu.name,
-	    (unsigned long long)cap, m->policy, m->bucket_max, m->job.cp, how,
-	    cli_pct(max_dropped, c, sizeof c));
+	    over == 1 ? "" : "s", cli_pct(share(over, t->n), a, sizeof a),
+	    cli_pct(share(over_tok, tok), b, sizeof b),
+	    (unsigned long long)longest, over == 1 ? "is" : "are",
+	    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
+	    po->job.job.cluster.gpu.name, (unsigned long long)cap, m->policy,
+	    m->bucket_max, m->job.cp, how, 100 * max_dropped);
 	return cli_fail();
 }
 

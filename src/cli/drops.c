@@ -98,8 +98,10 @@ cli_drops_warn(const struct cli_drops *d, const char *label)
 int
 cli_drops_json(const struct cli_drops *d, cJSON *o)
 {
-	if (cJSON_AddNumberToObject(o, "trace_samples", (double)d->samples) ==
-	    NULL ||
+	/* plan --json has its trace_samples already. */
+	if ((cJSON_GetObjectItemCaseSensitive(o, "trace_samples") == NULL &&
+	    cJSON_AddNumberToObject(o, "trace_samples", (double)d->samples) ==
+	    NULL) ||
 	    cJSON_AddNumberToObject(o, "trace_tokens", (double)d->tokens) ==
 	    NULL ||
 	    cJSON_AddNumberToObject(o, "dropped_overlong",
