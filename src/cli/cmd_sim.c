@@ -155,7 +155,6 @@ run(int argc, char **argv)
 		rc = CLI_FAIL;
 		cli_drops_count(&p, &t, &drops);
 		cli_drops_warn(&drops, NULL);
-		sc.drops = &drops;
 		if (plan_validate(&p, &t) != SK_OK)
 			fprintf(stderr, "skrull: warning: %s: simulating it anyway\n",
 			    err_msg());

@@ -142,8 +142,9 @@ drop_reason(const struct tune_candidate *c, char *buf, size_t n)
 	char a[16], b[16];
 
 	snprintf(buf, n, "drops %zu sample%s (%s, %s of tokens)",
-	    c->trace_dropped, c->trace_dropped == 1 ? "" : "s", cli_pct(share(c->trace_dropped, c->trace_n), a,
-	    sizeof a), cli_pct(share(c->trace_dropped_tokens, c->trace_tokens), b,
+	    c->trace_dropped, c->trace_dropped == 1 ? "" : "s",
+	    cli_pct(share(c->trace_dropped, c->trace_n), a, sizeof a),
+	    cli_pct(share(c->trace_dropped_tokens, c->trace_tokens), b,
 	    sizeof b));
 	return buf;
 }
@@ -339,7 +340,8 @@ print_json(const struct tune_result *r, unsigned long top, const char *out,
 		    cJSON_AddNumberToObject(o, "oom_bound", c->oom_bound) == NULL ||
 		    cJSON_AddNumberToObject(o, "dropped", (double)c->dropped) == NULL ||
 		    cJSON_AddNumberToObject(o, "trace_samples", (double)c->trace_n) == NULL ||
-		    cJSON_AddNumberToObject(o, "trace_tokens", (double)c->trace_tokens) == NULL ||
+		    cJSON_AddNumberToObject(o, "trace_tokens",
+		    (double)c->trace_tokens) == NULL ||
 		    cJSON_AddNumberToObject(o, "trace_dropped",
 		    (double)c->trace_dropped) == NULL ||
 		    cJSON_AddNumberToObject(o, "trace_dropped_tokens",

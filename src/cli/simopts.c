@@ -154,8 +154,7 @@ simopts_run(struct simopts *s, const struct plan *p, const char *label,
 	if ((root = cJSON_CreateObject()) == NULL ||
 	    report_to_json(r, root, s->per_gpu) != SK_OK ||
 	    cJSON_AddNumberToObject(root, "dropped", (double)p->dropped) ==
-	    NULL || (s->drops != NULL && cli_drops_json(s->drops, root) !=
-	    SK_OK)) {
+	    NULL) {
 		cJSON_Delete(root);
 		err_set(SK_ERR_NOMEM, "out of memory");
 		return cli_fail();

@@ -23,8 +23,6 @@ struct simopts {
 	const char *job_from;  /* the file the plan's job came from (a plan
 	                          or job file; NULL: options and presets),
 	                          named by a failure the job causes */
-	const struct cli_drops *drops;  /* what planning dropped, for the
-	                                   JSON (NULL: a plan file's) */
 };
 
 void simopts_init(struct simopts *s);
