@@ -8,6 +8,7 @@
 #define SKRULL_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -99,6 +100,36 @@ struct cli_file {
  */
 int cli_check_files(const struct cli_file *in, size_t nin,
                     const struct cli_file *out, size_t nout);
+
+/* A share (0..1) as a percentage with one decimal, "<0.1%" for a share
+ * above 0 that would print as 0.0%; buf of n bytes, returned. */
+const char *cli_pct(double share, char *buf, size_t n);
+
+/* What a plan of a trace dropped (drops.c): samples longer than the
+ * policy's reach (the plan's job, sched_policy.reach) and the last
+ * partial global batch (drop-last), in samples and tokens, against the
+ * trace's. */
+struct plan;
+struct trace;
+struct cli_drops {
+	uint64_t samples, tokens;           /* in the trace */
+	uint64_t overlong, overlong_tokens; /* longer than cap */
+	uint64_t last, last_tokens;         /* of the partial batch */
+	uint64_t cap;                       /* the reach, tokens */
+	int mesh;                           /* the reach is the DP x CP mesh */
+	uint32_t bucket;                    /* the plan's BucketSize, tokens */
+	int cp, dp;                         /* and its layout */
+};
+void cli_drops_count(const struct plan *p, const struct trace *t,
+                     struct cli_drops *d);
+/* The one stderr warning of a command whose plan dropped samples
+ * ("skrull: warning: [label: ]dropped N of M samples (x.x%) and T of U
+ * tokens (y.y%) longer than ..."); nothing when none were. */
+void cli_drops_warn(const struct cli_drops *d, const char *label);
+/* The counts into JSON object o: "dropped_overlong",
+ * "dropped_overlong_tokens", "dropped_last", "dropped_last_tokens",
+ * "trace_samples", "trace_tokens"; SK_ERR_NOMEM if cJSON fails. */
+int cli_drops_json(const struct cli_drops *d, struct cJSON *o);
 
 /* Print "skrull: rank R: " and the library's last error message: a
  * rank's failure, when the ranks of a run say each its own. */

@@ -57,6 +57,7 @@ struct entry {
 	struct report r;
 	int invalid;       /* the plan broke the memory bound */
 	double plan_secs;
+	struct cli_drops drops;  /* what its plan dropped */
 };
 
 static void
@@ -138,10 +139,38 @@ parse_list(const char *list, const struct sched_params *base, struct entry *e,
 	}
 }
 
-/* Plan and simulate every entry on trace t with job j. */
+/* One warning for the command when every policy dropped the same, else
+ * one per policy that dropped, naming it; label: the configuration
+ * (--paper) or NULL. */
+static void
+warn_drops(const struct entry *e, size_t n, const char *label)
+{
+	char what[160];
+	size_t i;
+	int same = 1;
+
+	for (i = 1; i < n; i++)
+		if (e[i].drops.overlong != e[0].drops.overlong ||
+		    e[i].drops.last != e[0].drops.last)
+			same = 0;
+	if (n == 0)
+		return;
+	if (same) {
+		cli_drops_warn(&e[0].drops, label);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(what, sizeof what, "%s%spolicy %s", label != NULL ? label : "",
+		    label != NULL ? ", " : "", e[i].label);
+		cli_drops_warn(&e[i].drops, what);
+	}
+}
+
+/* Plan and simulate every entry on trace t with job j; label names the
+ * configuration in the drop warning (NULL: none). */
 static int
 simulate_all(struct simopts *sc, const struct job *j, const struct trace *t,
-    const char *trace_path, struct entry *e, size_t n)
+    const char *trace_path, struct entry *e, size_t n, const char *label)
 {
 	struct plan p;
 	size_t i;
@@ -157,9 +186,12 @@ simulate_all(struct simopts *sc, const struct job *j, const struct trace *t,
 			break;
 		}
 		e[i].plan_secs = planopts_now() - t0;
+		cli_drops_count(&p, t, &e[i].drops);
 		e[i].invalid = plan_validate(&p, t) != SK_OK;
 		rc = simopts_simulate(sc, &p, &e[i].r);
 	}
+	if (rc == CLI_OK)
+		warn_drops(e, n, label);
 	plan_free(&p);
 	return rc;
 }
@@ -209,7 +241,8 @@ entries_json(const struct entry *e, size_t n)
 		    cJSON_AddBoolToObject(o, "plan_valid", !e[i].invalid) == NULL ||
 		    cJSON_AddNumberToObject(o, "speedup_vs_first",
 		        speedup(&e[0], &e[i])) == NULL ||
-		    report_to_json(&e[i].r, o, 0) != SK_OK) {
+		    report_to_json(&e[i].r, o, 0) != SK_OK ||
+		    cli_drops_json(&e[i].drops, o) != SK_OK) {
 			cJSON_Delete(arr);
 			return NULL;
 		}
@@ -325,7 +358,7 @@ run_paper(struct simopts *sc, int json)
 			rc = cli_fail();
 			goto out;
 		}
-		rc = simulate_all(sc, &j, &t, c->trace, e, n);
+		rc = simulate_all(sc, &j, &t, c->trace, e, n, c->name);
 		if (rc != CLI_OK) {
 			free_entries(e, n);
 			goto out;
@@ -457,7 +490,7 @@ run(int argc, char **argv)
 		goto out;
 	}
 	sc.job_from = po.job.job_path;
-	if ((rc = simulate_all(&sc, &po.job.job, &t, po.trace, e, n)) != CLI_OK)
+	if ((rc = simulate_all(&sc, &po.job.job, &t, po.trace, e, n, NULL)) != CLI_OK)
 		goto out;
 	if (!json) {
 		const struct job *j = &po.job.job;

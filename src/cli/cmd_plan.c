@@ -98,7 +98,7 @@ print_text(const struct plan *p, const struct pstats *s, double secs,
 
 static int
 print_json(const struct plan *p, const struct pstats *s, double secs,
-    const char *what, const char *out)
+    const char *what, const char *out, const struct cli_drops *d)
 {
 	char key[32];
 	cJSON *root = cJSON_CreateObject();
@@ -110,7 +110,8 @@ print_json(const struct plan *p, const struct pstats *s, double secs,
 	    cJSON_AddStringToObject(root, "plan", out != NULL ? out : "") == NULL ||
 	    cJSON_AddNumberToObject(root, "trace_samples", (double)p->trace_n) == NULL ||
 	    cJSON_AddNumberToObject(root, "dropped", (double)p->dropped) == NULL ||
-	    cJSON_AddNumberToObject(root, "bucket", (double)p->job.bucket) == NULL)
+	    cJSON_AddNumberToObject(root, "bucket", (double)p->job.bucket) == NULL ||
+	    (d != NULL && cli_drops_json(d, root) != SK_OK))
 		goto nomem;
 	if (cJSON_AddNumberToObject(root, "iterations", (double)s->iterations) == NULL ||
 	    cJSON_AddNumberToObject(root, "micro_batches", (double)s->micro_batches) == NULL ||
@@ -168,7 +169,7 @@ check_plan(const char *path, const char *trace_path,
 		rc = cli_fail();
 		goto out;
 	}
-	rc = json ? print_json(&p, &st, secs, "reading", path) :
+	rc = json ? print_json(&p, &st, secs, "reading", path, NULL) :
 	    (print_text(&p, &st, secs, "reading"), CLI_OK);
 out:
 	plan_free(&p);
@@ -183,6 +184,7 @@ run(int argc, char **argv)
 	struct option *longopts;
 	struct trace t;
 	struct plan p;
+	struct cli_drops drops;
 	struct pstats st;
 	struct cli_file in[PLANOPTS_FILES], of = { "-o", NULL, 1 };
 	const char *out = NULL, *check = NULL;
@@ -237,6 +239,8 @@ run(int argc, char **argv)
 	    (rc = planopts_plan(&po, &t, &p, &secs)) != CLI_OK)
 		goto out;
 	rc = CLI_FAIL;
+	cli_drops_count(&p, &t, &drops);
+	cli_drops_warn(&drops, NULL);
 	invalid = plan_validate(&p, &t) != SK_OK;
 	if (invalid) {
 		fprintf(stderr, "skrull: invalid plan (it would run out of memory): "
@@ -252,7 +256,7 @@ run(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
-	rc = json ? print_json(&p, &st, secs, "planning", out) :
+	rc = json ? print_json(&p, &st, secs, "planning", out, &drops) :
 	    (print_text(&p, &st, secs, "planning"), CLI_OK);
 	if (rc == CLI_OK && invalid)
 		rc = CLI_FAIL;

@@ -80,6 +80,7 @@ run(int argc, char **argv)
 	struct option *longopts;
 	struct trace t;
 	struct plan p;
+	struct cli_drops drops;
 	struct report r;
 	struct cli_file in[1 + PLANOPTS_FILES], of = { "--timeline", NULL, 1 };
 	const char *plan_path = NULL;
@@ -168,6 +169,8 @@ run(int argc, char **argv)
 		    (rc = planopts_plan(&po, &t, &p, &secs)) != CLI_OK)
 			goto out;
 		rc = CLI_FAIL;
+		cli_drops_count(&p, &t, &drops);
+		cli_drops_warn(&drops, NULL);
 		if (plan_validate(&p, &t) != SK_OK)
 			fprintf(stderr, "skrull: warning: %s: simulating it anyway\n",
 			    err_msg());

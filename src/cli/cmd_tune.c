@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -31,8 +32,9 @@ const struct cli_cmd cmd_tune = {
 	.usage =
 	    "skrull tune [--trace FILE] [--global-batch N] [--policies LIST]\n"
 	    "              [--search-zero] [--search-recompute] [--bucket-min N]\n"
-	    "              [--seed N] [--max-batches N] [--rel-ci X] [--threads N]\n"
-	    "              [-o JOB] [--sensitivity PREFIX] [--top N] [--json]\n"
+	    "              [--max-dropped PCT] [--seed N] [--max-batches N]\n"
+	    "              [--rel-ci X] [--threads N] [-o JOB]\n"
+	    "              [--sensitivity PREFIX] [--top N] [--json]\n"
 	    "              [JOB OPTIONS]",
 	.run = run,
 };
@@ -42,7 +44,7 @@ const struct cli_cmd cmd_tune = {
 enum {
 	OPT_GLOBAL = 256, OPT_POLICIES, OPT_SEARCH_ZERO, OPT_SEARCH_RECOMPUTE,
 	OPT_BUCKET_MIN, OPT_SEED, OPT_MAX_BATCHES, OPT_REL_CI, OPT_THREADS,
-	OPT_SENS, OPT_TOP, OPT_JSON
+	OPT_SENS, OPT_TOP, OPT_JSON, OPT_MAX_DROPPED
 };
 
 static const struct option own[] = {
@@ -51,6 +53,7 @@ static const struct option own[] = {
 	{ "search-zero", no_argument, NULL, OPT_SEARCH_ZERO },
 	{ "search-recompute", no_argument, NULL, OPT_SEARCH_RECOMPUTE },
 	{ "bucket-min", required_argument, NULL, OPT_BUCKET_MIN },
+	{ "max-dropped", required_argument, NULL, OPT_MAX_DROPPED },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "max-batches", required_argument, NULL, OPT_MAX_BATCHES },
 	{ "rel-ci", required_argument, NULL, OPT_REL_CI },
@@ -80,6 +83,8 @@ help(void)
 	    "  --search-zero        also search ZeRO stages 0-3\n"
 	    "  --search-recompute   also search recompute none/selective/full\n"
 	    "  --bucket-min N       smallest BucketSize tried, tokens (default 1024)\n"
+	    "  --max-dropped PCT    percent of the trace's samples, and of its tokens,\n"
+	    "                       a candidate may drop as too long (default 0)\n"
 	    "  --seed N             global-batch sampling seed (default 1)\n"
 	    "  --max-batches N      most global batches simulated per point (default 128)\n"
 	    "  --rel-ci X           stop sampling at a 95%% CI half-width of X x mean (0.02)\n"
@@ -88,7 +93,9 @@ help(void)
 	    "                       (skrull-job(5), with its schedule)\n"
 	    "  --sensitivity PREFIX write PREFIX-bucket.csv, PREFIX-batch.csv and\n"
 	    "                       PREFIX.svg: iteration time against BucketSize and\n"
-	    "                       batch size for the winning layout\n"
+	    "                       batch size for the winning layout; a directory\n"
+	    "                       (ends in / or exists) gets sensitivity-bucket.csv,\n"
+	    "                       sensitivity-batch.csv and sensitivity.svg\n"
 	    "  --top N              rows of the ranked table (default 10)\n"
 	    "  --json               print the result as JSON\n"
 	    "\njob options (the model, cluster, reserve and precision are kept; the\n"
@@ -126,6 +133,27 @@ layout(const struct tune_candidate *c, char *buf, size_t n)
 	return buf;
 }
 
+static double
+share(uint64_t part, uint64_t whole)
+{
+	return whole > 0 ? (double)part / (double)whole : 0;
+}
+
+/* Why an overdrop candidate is infeasible: "drops N samples (x.x%, y.y%
+ * of tokens)". */
+static const char *
+drop_reason(const struct tune_candidate *c, char *buf, size_t n)
+{
+	char a[16], b[16];
+
+	snprintf(buf, n, "drops %zu sample%s (%s, %s of tokens)",
+	    c->trace_dropped, c->trace_dropped == 1 ? "" : "s",
+	    cli_pct(share(c->trace_dropped, c->trace_n), a, sizeof a),
+	    cli_pct(share(c->trace_dropped_tokens, c->trace_tokens), b,
+	    sizeof b));
+	return buf;
+}
+
 static void
 print_table(const struct tune_result *r, unsigned long top)
 {
@@ -149,6 +177,15 @@ print_table(const struct tune_result *r, unsigned long top)
 			    "does not fit");
 			continue;
 		}
+		if (c->overdrop) {
+			char why[96];
+
+			printf("%4zu %-24s %-6s %4d %-10s %7u   %s\n", i + 1, pol,
+			    layout(c, lay, sizeof lay), c->job.zero,
+			    job_recompute_name(c->job.recompute), c->bucket_max,
+			    drop_reason(c, why, sizeof why));
+			continue;
+		}
 		printf("%4zu %-24s %-6s %4d %-10s %7u %8.2f +- %6.2f %7.3fx %7.2fx "
 		    "%5.1f%% %7.1f%% %9.2g %7zu%s\n", i + 1, pol,
 		    layout(c, lay, sizeof lay), c->job.zero,
@@ -156,7 +193,7 @@ print_table(const struct tune_result *r, unsigned long top)
 		    c->mean * 1e3, (c->ci_hi - c->mean) * 1e3,
 		    c->bound > 0 ? c->mean / c->bound : 0.0,
 		    c->baseline_mean > 0 ? c->baseline_mean / c->mean : 0.0,
-		    100 * c->mfu, 100 * c->headroom, c->oom_bound, c->dropped,
+		    100 * c->mfu, 100 * c->headroom, c->oom_bound, c->trace_dropped,
 		    !c->feasible ? "  OOM" : c->pruned ? "  (stopped early)" : "");
 	}
 }
@@ -166,14 +203,18 @@ static int
 write_best(const char *path, const struct tune_candidate *c)
 {
 	struct job j = c->job;
+	struct sched_params sp = c->sp;
 	size_t k;
 	int n = 0;
 
+	/* The job drops what the winner was allowed to drop, and nothing
+	 * else: without it `plan --job` refuses an overlong sample. */
+	sp.drop_overlong = sp.drop_overlong || c->trace_dropped > 0;
 	snprintf(j.policy, sizeof j.policy, "%s", c->policy);
 	for (k = 0; k < sched_nknobs && n < JOB_KNOBS_MAX; k++) {
 		char text[32];
 
-		if (sched_knob_text(&c->sp, &sched_knobs[k], text, sizeof text) != SK_OK)
+		if (sched_knob_text(&sp, &sched_knobs[k], text, sizeof text) != SK_OK)
 			return err_code();
 		snprintf(j.knobs[n].name, sizeof j.knobs[n].name, "%s", sched_knobs[k].name);
 		snprintf(j.knobs[n].value, sizeof j.knobs[n].value, "%s", text);
@@ -205,6 +246,23 @@ baseline_of(const struct tune_result *r, const struct tune_candidate *c)
 static const char *const sens_suffix[] = { "-bucket.csv", "-batch.csv",
     ".svg" };
 
+/* The i-th file of --sensitivity PREFIX: PREFIX + suffix, or, for a
+ * directory (a name ending in / or an existing directory), the visible
+ * DIR/sensitivity + suffix rather than the hidden DIR/-batch.csv. */
+static const char *
+sens_path(const char *prefix, int i, char *buf, size_t n)
+{
+	struct stat st;
+	size_t len = strlen(prefix);
+	int dir = len > 0 && prefix[len - 1] == '/';
+
+	if (!dir && stat(prefix, &st) == 0 && S_ISDIR(st.st_mode))
+		dir = 2;
+	snprintf(buf, n, "%s%s%s%s", prefix, dir == 2 ? "/" : "",
+	    dir ? "sensitivity" : "", sens_suffix[i]);
+	return buf;
+}
+
 /* The inputs and the outputs (-o, the three of --sensitivity) checked
  * before the search (cli_check_files). */
 static int
@@ -218,9 +276,7 @@ check_files(const struct planopts *po, const struct tuneargs *ta)
 		out[1 + i].opt = "--sensitivity";
 		if (ta->sens == NULL)
 			continue;
-		snprintf(path[i], sizeof path[i], "%s%s", ta->sens,
-		    sens_suffix[i]);
-		out[1 + i].path = path[i];
+		out[1 + i].path = sens_path(ta->sens, i, path[i], sizeof path[i]);
 	}
 	planopts_files(po, in);
 	return cli_check_files(in, PLANOPTS_FILES, out, 4);
@@ -239,25 +295,28 @@ write_sensitivity(const char *prefix, const struct tune_result *r,
 	if ((rc = sens_bucket(w, baseline_of(r, w), t, o, &bucket)) != SK_OK ||
 	    (rc = sens_batch(w, baseline_of(r, w), t, o, &batch)) != SK_OK)
 		return rc;
-	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[0]);
-	if ((rc = sens_write_csv(path, &bucket)) != SK_OK)
+	if ((rc = sens_write_csv(sens_path(prefix, 0, path, sizeof path),
+	    &bucket)) != SK_OK ||
+	    (rc = sens_write_csv(sens_path(prefix, 1, path, sizeof path),
+	    &batch)) != SK_OK)
 		return rc;
-	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[1]);
-	if ((rc = sens_write_csv(path, &batch)) != SK_OK)
-		return rc;
-	snprintf(path, sizeof path, "%s%s", prefix, sens_suffix[2]);
+	sens_path(prefix, 2, path, sizeof path);
 	snprintf(title, sizeof title, "%s, %s, DP %d x CP %d: speed-up over "
 	    "packed DeepSpeed", w->job.model.name, w->policy, w->job.dp, w->job.cp);
 	return sens_plot(path, title, &bucket, &batch);
 }
 
 static int
-print_json(const struct tune_result *r, unsigned long top, const char *out)
+print_json(const struct tune_result *r, unsigned long top, const char *out,
+    double max_dropped)
 {
 	cJSON *root = cJSON_CreateObject(), *arr, *o, *jo;
 	size_t i;
+	char why[96];
 
 	if (root == NULL || cJSON_AddNumberToObject(root, "version", 1) == NULL ||
+	    cJSON_AddNumberToObject(root, "max_dropped", 100 * max_dropped) ==
+	    NULL ||
 	    cJSON_AddStringToObject(root, "job_file", out != NULL ? out : "") == NULL ||
 	    (arr = cJSON_AddArrayToObject(root, "candidates")) == NULL)
 		goto nomem;
@@ -284,7 +343,17 @@ print_json(const struct tune_result *r, unsigned long top, const char *out)
 		    cJSON_AddNumberToObject(o, "peak", c->peak) == NULL ||
 		    cJSON_AddNumberToObject(o, "headroom", c->headroom) == NULL ||
 		    cJSON_AddNumberToObject(o, "oom_bound", c->oom_bound) == NULL ||
-		    cJSON_AddNumberToObject(o, "dropped", (double)c->dropped) == NULL)
+		    cJSON_AddNumberToObject(o, "dropped", (double)c->dropped) == NULL ||
+		    cJSON_AddNumberToObject(o, "trace_samples", (double)c->trace_n) == NULL ||
+		    cJSON_AddNumberToObject(o, "trace_tokens",
+		    (double)c->trace_tokens) == NULL ||
+		    cJSON_AddNumberToObject(o, "trace_dropped",
+		    (double)c->trace_dropped) == NULL ||
+		    cJSON_AddNumberToObject(o, "trace_dropped_tokens",
+		    (double)c->trace_dropped_tokens) == NULL ||
+		    cJSON_AddStringToObject(o, "infeasible", !c->evaluated ?
+		    "does not fit" : c->overdrop ? drop_reason(c, why, sizeof why) :
+		    !c->feasible ? "OOM" : "") == NULL)
 			goto nomem;
 	}
 	return cli_print_json(root);
@@ -371,6 +440,14 @@ parse_opts(int argc, char **argv, const struct option *longopts,
 		case OPT_THREADS:
 			rc = cli_parse_ulong(&cmd_tune, "--threads", optarg, 1, 1024, &v);
 			to->threads = (int)v;
+			break;
+		case OPT_MAX_DROPPED:
+			rel = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(rel >= 0 && rel <= 100))
+				rc = cli_usage(&cmd_tune, "--max-dropped: '%s' is not a "
+				    "percentage in [0, 100]", optarg);
+			else
+				to->max_dropped = rel / 100;
 			break;
 		case OPT_REL_CI:
 			rel = strtod(optarg, &end);
@@ -460,6 +537,74 @@ search(struct planopts *po, const struct tune_space *space,
 	return CLI_OK;
 }
 
+/*
+ * No candidate within the limits: why.  When some were refused for their
+ * drops, the samples too long for every layout (longer than the largest
+ * capacity any candidate offers, tune_capacity at its largest
+ * BucketSize), their share and the longest; else the OOMs.
+ */
+static int
+no_winner(const struct tune_result *res, const struct planopts *po,
+    const struct trace *t, double max_dropped)
+{
+	const struct tune_candidate *m = NULL;
+	uint64_t cap = 0, tok = 0, over_tok = 0, longest = 0;
+	size_t i, over = 0, nover = 0, noom = 0;
+	char a[16], b[16], how[64] = "";
+
+	for (i = 0; i < res->n; i++) {
+		const struct tune_candidate *x = &res->c[i];
+
+		nover += x->overdrop;
+		noom += x->evaluated && !x->overdrop && !x->feasible;
+		if (x->bucket_max < 1 || x->bucket_max < x->bucket_lo)
+			continue;
+		if (m == NULL || tune_capacity(x, x->bucket_max) > cap) {
+			m = x;
+			cap = tune_capacity(x, x->bucket_max);
+		}
+	}
+	for (i = 0; i < t->n; i++) {
+		tok += t->len[i];
+		if (t->len[i] > longest)
+			longest = t->len[i];
+		if (t->len[i] > cap) {
+			over++;
+			over_tok += t->len[i];
+		}
+	}
+	if (nover == 0 || m == NULL) {
+		err_set(SK_ERR_RANGE, "no configuration of %s on %d x %s runs "
+		    "without running out of memory on the sampled batches",
+		    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
+		    po->job.job.cluster.gpu.name);
+		return cli_fail();
+	}
+	if (cap > (uint64_t)m->bucket_max * (uint64_t)m->job.cp)
+		snprintf(how, sizeof how, " x DP %d", m->job.dp);
+	if (over == 0) {
+		err_set(SK_ERR_RANGE, "%s: no configuration of %s on %d x %s is "
+		    "within --max-dropped %g: %zu drop more, and the %zu that "
+		    "would keep the samples ran out of memory; allow more with "
+		    "--max-dropped PCT, or use more GPUs", po->trace,
+		    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
+		    po->job.job.cluster.gpu.name, 100 * max_dropped, nover, noom);
+		return cli_fail();
+	}
+	err_set(SK_ERR_RANGE, "%s: %zu sample%s (%s, %s of tokens; the longest "
+	    "%llu tokens) %s longer than any layout of %s on %d x %s holds: "
+	    "the largest is %llu tokens (%s, BucketSize %u x CP %d%s); no "
+	    "candidate is within --max-dropped %g: allow drops with "
+	    "--max-dropped PCT, or use more GPUs", po->trace, over,
+	    over == 1 ? "" : "s", cli_pct(share(over, t->n), a, sizeof a),
+	    cli_pct(share(over_tok, tok), b, sizeof b),
+	    (unsigned long long)longest, over == 1 ? "is" : "are",
+	    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
+	    po->job.job.cluster.gpu.name, (unsigned long long)cap, m->policy,
+	    m->bucket_max, m->job.cp, how, 100 * max_dropped);
+	return cli_fail();
+}
+
 /* The output of the ranked result: the sweeps, the job file, the table or
  * JSON. */
 static int
@@ -468,15 +613,11 @@ output(const struct tune_result *res, const struct tuneargs *ta,
     const struct trace *t, const struct tune_opts *to)
 {
 	const struct tune_candidate *b;
+	char drops[192] = "", a[16], c[16];
 	int e = SK_OK;
 
-	if (res->best == (size_t)-1) {
-		err_set(SK_ERR_RANGE, "no configuration of %s on %d x %s runs "
-		    "without running out of memory on the sampled batches",
-		    po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
-		    po->job.job.cluster.gpu.name);
-		return cli_fail();
-	}
+	if (res->best == (size_t)-1)
+		return no_winner(res, po, t, to->max_dropped);
 	b = &res->c[res->best];
 	/* The files as one: none replaces its old version unless all are
 	 * written. */
@@ -488,16 +629,26 @@ output(const struct tune_result *res, const struct tuneargs *ta,
 	if (afile_group_end(e == SK_OK) != SK_OK || e != SK_OK)
 		return cli_fail();
 	if (ta->json)
-		return print_json(res, ta->top, ta->out);
+		return print_json(res, ta->top, ta->out, to->max_dropped);
 	printf("trace %s; %s on %d x %s; global batch %d; %zu candidates\n\n",
 	    po->trace, po->job.job.model.name, cluster_gpus(&po->job.job.cluster),
 	    po->job.job.cluster.gpu.name, space->global_batch, res->n);
 	print_table(res, ta->top);
+	if (b->trace_dropped > 0)
+		snprintf(drops, sizeof drops, "; drops %zu of %zu samples (%s) "
+		    "and %llu of %llu tokens (%s), longer than %llu tokens",
+		    b->trace_dropped, b->trace_n, cli_pct(share(b->trace_dropped,
+		    b->trace_n), a, sizeof a),
+		    (unsigned long long)b->trace_dropped_tokens,
+		    (unsigned long long)b->trace_tokens,
+		    cli_pct(share(b->trace_dropped_tokens, b->trace_tokens), c,
+		    sizeof c), (unsigned long long)tune_capacity(b,
+		    b->job.bucket));
 	printf("\nbest: %s at DP %d x CP %d, BucketSize %u: %.2f ms per "
 	    "iteration (95%% CI %.2f to %.2f), OOM probability per iteration "
-	    "below %.2g (95%%)%s%s\n", b->policy, b->job.dp, b->job.cp,
+	    "below %.2g (95%%)%s%s%s\n", b->policy, b->job.dp, b->job.cp,
 	    b->job.bucket, b->mean * 1e3, b->ci_lo * 1e3, b->ci_hi * 1e3,
-	    b->oom_bound, ta->out != NULL ? "; written to " : "",
+	    b->oom_bound, drops, ta->out != NULL ? "; written to " : "",
 	    ta->out != NULL ? ta->out : "");
 	return CLI_OK;
 }
@@ -519,7 +670,6 @@ run(int argc, char **argv)
 
 	trace_init(&t);
 	planopts_init(&po);
-	po.sp.drop_overlong = 1;
 	tune_space_default(&space);
 	tune_opts_default(&to);
 #ifdef HAVE_MPI

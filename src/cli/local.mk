@@ -1,7 +1,7 @@
 # cli: the skrull command, one file per command.
 bin_PROGRAMS += skrull
 skrull_SOURCES = \
-	src/cli/main.c src/cli/cli.h src/cli/files.c \
+	src/cli/main.c src/cli/cli.h src/cli/files.c src/cli/drops.c \
 	src/cli/jobopts.c src/cli/jobopts.h \
 	src/cli/planopts.c src/cli/planopts.h \
 	src/cli/simopts.c src/cli/simopts.h \

@@ -203,7 +203,9 @@ simopts_run(struct simopts *s, const struct plan *p, const char *label,
 		return CLI_OK;
 	}
 	if ((root = cJSON_CreateObject()) == NULL ||
-	    report_to_json(r, root, s->per_gpu) != SK_OK) {
+	    report_to_json(r, root, s->per_gpu) != SK_OK ||
+	    cJSON_AddNumberToObject(root, "dropped", (double)p->dropped) ==
+	    NULL) {
 		cJSON_Delete(root);
 		err_set(SK_ERR_NOMEM, "out of memory");
 		return cli_fail();

@@ -51,6 +51,7 @@ tune_opts_default(struct tune_opts *o)
 	o->max_batches = 128;
 	o->rel_ci = 0.02;
 	o->threads = 0;
+	o->max_dropped = 0;
 	o->progress = NULL;
 	o->ctx = NULL;
 }
@@ -310,6 +311,9 @@ struct scratch {
 static int
 check_opts(const struct tune_opts *o)
 {
+	if (!(o->max_dropped >= 0 && o->max_dropped <= 1))
+		return err_set(SK_ERR_ARG, "tune: the share of samples one may "
+		    "drop, %g, is not in [0, 1]", o->max_dropped);
 	if (o->chunk < 1 || o->min_batches < 2 ||
 	    o->max_batches < o->min_batches || !(o->rel_ci > 0))
 		return err_set(SK_ERR_ARG, "tune: chunk %zu, min batches %zu, "
@@ -346,7 +350,8 @@ ci95(const double *x, size_t n, double *mean, double *half)
 /*
  * Score BucketSize bucket for candidate c on the drawn batches, chunk by
  * chunk.  A chunk's batches are one sub-trace planned by sched_plan
- * (dataset order, no drop-last, overlong samples dropped and counted; a
+ * (dataset order, no drop-last, overlong samples dropped and counted by
+ * the planner; a
  * batch that loses samples is topped up from the next one of its chunk,
  * as sched_plan does for a whole trace, so without drops iteration k is
  * drawn batch k; a chunk that loses every sample is skipped; for
@@ -365,7 +370,7 @@ score(const struct tune_candidate *c, uint32_t bucket, const struct trace *t,
 	struct sched_params sp = c->sp;
 	uint64_t cap;
 	uint32_t len;
-	size_t k0, nk, i, n = 0;
+	size_t k0, nk, i, fit, n = 0;
 	double sum_mfu = 0, sum_t = 0, sum_b = 0, mean, half;
 	int e = SK_OK;
 
@@ -377,26 +382,28 @@ score(const struct tune_candidate *c, uint32_t bucket, const struct trace *t,
 	sp.order = ORDER_DATASET;
 	sp.drop_last = 0;
 	sp.drop_overlong = 1;
-	cap = job_cp_capacity(&j);
+	cap = tune_capacity(c, bucket);
 	report_init(&r);
 	sim_opts_default(&so);
 	so.threads = 1;
 	for (k0 = 0; k0 < d->K; k0 += nk) {
 		nk = d->K - k0 < o->chunk ? d->K - k0 : o->chunk;
 		w->sub.n = 0;
-		for (i = 0; i < nk * d->G; i++) {
+		for (fit = 0, i = 0; i < nk * d->G; i++) {
 			len = t->len[d->idx[k0 * d->G + i]];
-			if (len > cap)
-				out->dropped++;
-			else
-				w->sub.len[w->sub.n++] = len;
+			fit += len <= cap;
+			w->sub.len[w->sub.n++] = len;
 		}
-		if (w->sub.n == 0)
+		/* The planner refuses a trace it would drop whole. */
+		if (fit == 0) {
+			out->dropped += w->sub.n;
 			continue;
+		}
 		if ((e = sched_plan(&j, &sp, c->policy, &w->sub, NULL,
 		    &w->pl)) != SK_OK ||
 		    (e = sim_run(&w->pl, &so, &r)) != SK_OK)
 			goto out;
+		out->dropped += (size_t)w->pl.dropped;
 		for (i = 0; i < r.niter; i++) {
 			w->times[n++] = r.time[i];
 			sum_b += r.bounds[i];
@@ -605,28 +612,66 @@ brent_run(struct brent *b, uint32_t a, uint32_t m, uint32_t c, double fa,
 }
 
 /*
- * The range starts no lower than the longest drawn sample that fits at
- * the largest BucketSize needs (ceil(len / cp)): a smaller BucketSize would
- * drop samples this layout can train and look faster for training less.
- * Samples too long even at the largest are dropped at every BucketSize.
+ * The range starts no lower than the longest sample of the trace that
+ * fits at the largest BucketSize needs (ceil(len / cp), or / (cp x dp)
+ * for a policy reaching over the mesh): a smaller BucketSize would drop
+ * samples this layout can train and look faster for training less.  So
+ * every BucketSize of the range drops the same samples, those too long
+ * even at the largest (tune_drops).
  */
 static uint32_t
-range_lo(const struct tune_candidate *c, const struct trace *t,
-    const struct draws *d)
+range_lo(const struct tune_candidate *c, const struct trace *t)
 {
-	uint64_t cap = (uint64_t)c->job.cp * c->bucket_max, need, L = 0;
-	uint32_t len;
+	uint64_t cap = tune_capacity(c, c->bucket_max), div, need, L = 0;
 	size_t i;
 
-	for (i = 0; i < d->K * d->G; i++) {
-		len = t->len[d->idx[i]];
-		if (len <= cap && len > L)
-			L = len;
-	}
-	need = (L + (uint64_t)c->job.cp - 1) / (uint64_t)c->job.cp;
+	div = cap / c->bucket_max;
+	for (i = 0; i < t->n; i++)
+		if (t->len[i] <= cap && t->len[i] > L)
+			L = t->len[i];
+	need = (L + div - 1) / div;
 	if (need < c->bucket_lo)
 		need = c->bucket_lo;
 	return need < c->bucket_max ? (uint32_t)need : c->bucket_max;
+}
+
+uint64_t
+tune_capacity(const struct tune_candidate *c, uint32_t bucket)
+{
+	const struct sched_policy *pol = sched_policy_find(c->policy);
+	struct job j = c->job;
+
+	j.bucket = bucket;
+	return job_cp_capacity(&j) * (pol != NULL && pol->reach == REACH_MESH ?
+	    (uint64_t)j.dp : 1);
+}
+
+void
+tune_drops(struct tune_candidate *c, const struct trace *t,
+    double max_dropped)
+{
+	uint64_t cap;
+	size_t i;
+
+	c->trace_n = t->n;
+	c->trace_tokens = 0;
+	c->trace_dropped = 0;
+	c->trace_dropped_tokens = 0;
+	c->overdrop = 0;
+	for (i = 0; i < t->n; i++)
+		c->trace_tokens += t->len[i];
+	if (c->bucket_max < 1 || c->bucket_max < c->bucket_lo)
+		return;
+	cap = tune_capacity(c, c->bucket_max);
+	for (i = 0; i < t->n; i++)
+		if (t->len[i] > cap) {
+			c->trace_dropped++;
+			c->trace_dropped_tokens += t->len[i];
+		}
+	/* Both shares: a few long samples can carry most of the tokens. */
+	c->overdrop = (double)c->trace_dropped > max_dropped * (double)t->n ||
+	    (double)c->trace_dropped_tokens > max_dropped *
+	    (double)c->trace_tokens;
 }
 
 /*
@@ -660,6 +705,12 @@ tune_evaluate(struct tune_candidate *c, const struct trace *t,
 	}
 	if ((e = check_opts(o)) != SK_OK)
 		return e;
+	tune_drops(c, t, o->max_dropped);
+	if (c->overdrop) {
+		c->evaluated = 1;
+		c->feasible = 0;
+		return SK_OK;
+	}
 	if ((e = draws_make(&d, t, G, o->max_batches, o->seed)) != SK_OK)
 		return e;
 	if ((e = scratch_init(&w, G, o)) != SK_OK) {
@@ -677,7 +728,7 @@ tune_evaluate(struct tune_candidate *c, const struct trace *t,
 	b->w = &w;
 	b->best = best;
 	b->hi = c->bucket_max;
-	b->lo = one_per_mb(c) ? b->hi : range_lo(c, t, &d);
+	b->lo = one_per_mb(c) ? b->hi : range_lo(c, t);
 	m = b->lo + (b->hi - b->lo) / 2;
 	fb = brent_f(b->hi, b);
 	if (b->hi - b->lo >= 4 && b->err == SK_OK) {
@@ -792,6 +843,10 @@ tune_evaluate_all(struct tune_candidate *c, size_t n, size_t first,
 	p.c = c;
 	p.t = t;
 	p.o = o;
+	/* Every rank counts every candidate's drops (cheap, and the same
+	 * everywhere), so they need no gathering. */
+	for (i = 0; i < n; i++)
+		tune_drops(&c[i], t, o->max_dropped);
 	if (first >= n)
 		return SK_OK;
 	if ((p.work = malloc(((n - first) / stride + 1) * sizeof *p.work)) ==

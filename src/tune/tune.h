@@ -19,9 +19,11 @@
  * iteration time (Student t) is within rel_ci of the mean or max_batches
  * are done; stop early once the interval's lower end exceeds the best mean
  * so far (clearly worse: "pruned").  A candidate with any OOM in its sample
- * is infeasible.  For each feasible candidate the per-iteration OOM
- * probability has a 95% Clopper-Pearson upper bound from its sample
- * (0 OOMs in n: 1 - 0.05^(1/n)).
+ * is infeasible, and so is one that drops more of the trace than
+ * tune_opts.max_dropped allows (overdrop; it is not simulated).  For
+ * each feasible candidate the per-iteration OOM probability has a 95%
+ * Clopper-Pearson upper bound from its sample (0 OOMs in n:
+ * 1 - 0.05^(1/n)).
  *
  * Nothing is printed; progress goes to a callback.
  */
@@ -54,6 +56,9 @@ struct tune_opts {
 	size_t max_batches;      /* cap per evaluation (128) */
 	double rel_ci;           /* stop when CI half-width <= rel_ci x mean (0.02) */
 	int threads;             /* candidates evaluated at once, 0 = CPUs */
+	double max_dropped;      /* share of the trace's samples, and of its
+	                            tokens, a candidate may drop as too long
+	                            for its policy's reach, [0, 1] (0) */
 	/* Called after each candidate (from one thread at a time): done of
 	 * total, the best mean so far (s, 0 if none), elapsed seconds. */
 	void (*progress)(void *ctx, size_t done, size_t total, double best,
@@ -83,8 +88,18 @@ struct tune_candidate {
 	double peak;                      /* largest peak memory, bytes */
 	double headroom;                  /* (HBM - reserve - peak) / HBM */
 	size_t ooms;                      /* iterations with an OOM */
-	size_t dropped;                   /* drawn samples longer than bucket
-	                                     x cp, not trained */
+	size_t dropped;                   /* drawn samples the planner
+	                                     dropped as overlong, not trained */
+	/* What the candidate drops of the whole trace (tune_drops): the
+	 * samples longer than its policy's reach at bucket_max, the same
+	 * at every BucketSize searched (range_lo in tune.c) and the same
+	 * samples `skrull plan` drops with its job. */
+	size_t trace_n;                   /* samples in the trace */
+	uint64_t trace_tokens;            /* tokens in the trace */
+	size_t trace_dropped;             /* samples dropped */
+	uint64_t trace_dropped_tokens;    /* their tokens */
+	int overdrop;                     /* infeasible: drops more than
+	                                     tune_opts.max_dropped */
 	double oom_bound;                 /* 95% upper bound, per iteration */
 	double baseline_mean;             /* deepspeed (packed) at this layout,
 	                                     s; 0 if not evaluated */
@@ -118,6 +133,16 @@ int tune_evaluate(struct tune_candidate *c, const struct trace *t,
 int tune_evaluate_all(struct tune_candidate *c, size_t n, size_t first,
                       size_t stride, const struct trace *t,
                       const struct tune_opts *o);
+
+/* The longest sample, tokens, candidate c's policy places at BucketSize
+ * bucket: bucket x cp, or x dp for a policy whose reach is the mesh
+ * (sched_policy.reach, as the planner's overlong filter). */
+uint64_t tune_capacity(const struct tune_candidate *c, uint32_t bucket);
+
+/* Fill c's trace_* fields from trace t at bucket_max and set overdrop
+ * when either share passes max_dropped (c not fitting memory: zeros). */
+void tune_drops(struct tune_candidate *c, const struct trace *t,
+                double max_dropped);
 
 /* Fill the baselines, rank and pick the best (r->c takes ownership of c). */
 int tune_rank(struct tune_candidate *c, size_t n, struct tune_result *r);

@@ -3,7 +3,8 @@
  * method; the candidate space counted by hand; on a small synthetic job
  * the search agrees with an exhaustive search over the same candidates and
  * a grid of BucketSizes; an MPI-style split finds the same best; an
- * impossible job has no feasible candidate; one thread is deterministic.
+ * impossible job has no feasible candidate; drops per policy by hand and
+ * by the planner; one thread is deterministic.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include "cost.h"
 #include "err.h"
 #include "model.h"
+#include "plan.h"
 #include "sched.h"
 #include "trace.h"
 #include "tune.h"
@@ -369,6 +371,87 @@ test_infeasible(void **state)
 	trace_free(&t);
 }
 
+/*
+ * Drops by policy and layout: the small trace and three long samples,
+ * 20,000 tokens (over BucketSize 16,000 x CP 1, within x CP 2), 50,000
+ * (over x CP 2 = 32,000, within x CP 4) and 70,000 (over x CP 4 =
+ * 64,000, the whole mesh: hdp cannot hold it either).  By hand: CP 1
+ * drops 3, CP 2 drops 2, CP 4 drops 1, hdp (its reach the mesh, 64,000 at
+ * every layout) drops 1 everywhere; and the planner's own count (a second
+ * method: sched_plan with the candidate's job) agrees, samples and
+ * tokens.  A limit at the 70,000's token share keeps exactly those that
+ * drop only it; with no limit none is over; with every candidate over,
+ * none is simulated and nothing is feasible.
+ */
+static void
+test_drops(void **state)
+{
+	static const uint32_t longs[] = { 20000, 50000, 70000 };
+	uint32_t v[SMALL_N + 3];
+	struct trace small, t;
+	struct job j;
+	struct sched_params sp;
+	struct tune_space s;
+	struct tune_opts o;
+	struct tune_candidate *c;
+	struct tune_result r;
+	struct plan pl;
+	uint64_t tok = 0, planned;
+	size_t n, i, k, want;
+	double lim;
+
+	small_trace(&small);
+	memcpy(v, small.len, SMALL_N * sizeof *v);
+	memcpy(v + SMALL_N, longs, sizeof longs);
+	tutil_trace(&t, v, SMALL_N + 3);
+	for (i = 0; i < t.n; i++)
+		tok += t.len[i];
+	small_job(&j);
+	sched_params_default(&sp);
+	small_space(&s);
+	s.policies[2] = "hdp";
+	s.npolicies = 3;
+	assert_int_equal(tune_enumerate(&j, &sp, &s, &c, &n), SK_OK);
+	lim = 70000.0 / (double)tok;
+	plan_init(&pl);
+	for (i = 0; i < n; i++) {
+		struct job pj = c[i].job;
+		struct sched_params psp = c[i].sp;
+
+		assert_int_equal(c[i].bucket_max, SMALL_CMAX);
+		want = strcmp(c[i].policy, "hdp") == 0 ? 1 :
+		    c[i].job.cp == 1 ? 3 : c[i].job.cp == 2 ? 2 : 1;
+		tune_drops(&c[i], &t, 0);
+		assert_int_equal(c[i].trace_n, SMALL_N + 3);
+		assert_true(c[i].trace_tokens == tok);
+		assert_int_equal(c[i].trace_dropped, want);
+		assert_true(c[i].overdrop);
+		pj.bucket = c[i].bucket_max;
+		psp.drop_overlong = 1;
+		assert_int_equal(sched_plan(&pj, &psp, c[i].policy, &t, NULL,
+		    &pl), SK_OK);
+		assert_true(pl.dropped == c[i].trace_dropped);
+		for (planned = 0, k = 0; k < pl.nsamples; k++)
+			planned += pl.samples[k].len;
+		assert_true(tok - planned == c[i].trace_dropped_tokens);
+		tune_drops(&c[i], &t, lim * (1 + 1e-9));
+		assert_int_equal(c[i].overdrop, want != 1);
+		tune_drops(&c[i], &t, 1);
+		assert_false(c[i].overdrop);
+	}
+	plan_free(&pl);
+	small_opts(&o, 1);
+	assert_int_equal(tune_evaluate_all(c, n, 0, 1, &t, &o), SK_OK);
+	for (i = 0; i < n; i++)
+		assert_true(c[i].overdrop && c[i].evaluated && !c[i].feasible &&
+		    c[i].batches == 0);
+	assert_int_equal(tune_rank(c, n, &r), SK_OK);
+	assert_true(r.best == (size_t)-1);
+	tune_result_free(&r);
+	trace_free(&t);
+	trace_free(&small);
+}
+
 /* The point and every result field, exactly. */
 static void
 same_result(const struct tune_candidate *a, const struct tune_candidate *b)
@@ -433,6 +516,7 @@ main(void)
 		cmocka_unit_test(test_small_optimum),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_infeasible),
+		cmocka_unit_test(test_drops),
 		cmocka_unit_test(test_deterministic),
 	};
 

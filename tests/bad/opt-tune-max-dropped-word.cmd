@@ -1,0 +1,1 @@
+skrull tune --max-dropped 5%

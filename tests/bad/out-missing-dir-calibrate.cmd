@@ -1,0 +1,1 @@
+skrull calibrate --quick -o no-such-dir/p.json

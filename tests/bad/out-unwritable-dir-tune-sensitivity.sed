@@ -1,0 +1,1 @@
+s/Read-only file system/Permission denied/

@@ -1,0 +1,1 @@
+skrull trace synth -n 256 --seed 3 --min 8 --max 4096 lognormal:512:1 -o s.txt && { cat s.txt; echo 40000; } >t.txt && skrull compare --trace t.txt --nodes 1 --gpus-per-node 2 --dp 2 --cp 1 --batch 4 --bucket 28151 --drop-overlong --policies deepspeed,skrull,hdp --threads 1 --json | grep -e '"policy"' -e '"dropped_overlong'

@@ -1,0 +1,1 @@
+skrull trace synth -n 256 --seed 3 --min 8 --max 4096 lognormal:512:1 -o s.txt && { cat s.txt; echo 40000; } >t.txt && skrull tune --trace t.txt --nodes 1 --gpus-per-node 2 --global-batch 8 --max-batches 2 --threads 1 --policies deepspeed,skrull,hdp -o best.json && grep drop-overlong best.json && skrull plan --job best.json --trace t.txt | sed -n 2p
