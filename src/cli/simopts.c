@@ -79,11 +79,27 @@ simopts_take(struct simopts *s, const struct cli_cmd *cmd, const char *opt,
 	return CLI_OK;
 }
 
+/* The simulator's iterations into the command's reporter, scaled to the
+ * simulation's 1000 units when it is one of several. */
+static void
+sim_progress(void *ctx, size_t done, size_t total)
+{
+	const struct simopts *s = ctx;
+
+	if (s->pg_total == 0)
+		progress_update(s->pg, done, total, NULL);
+	else
+		progress_update(s->pg, s->pg_done + 1000 * done / total,
+		    s->pg_total, NULL);
+}
+
 int
 simopts_simulate(struct simopts *s, const struct plan *p, struct report *r)
 {
 	size_t end = s->end == 0 || s->end > p->niter ? p->niter : s->end;
+	struct progress own;
 	double t0;
+	int e;
 
 	if (s->first >= end) {
 		err_set(SK_ERR_ARG, "--iters: the plan has %zu iterations, none "
@@ -94,7 +110,22 @@ simopts_simulate(struct simopts *s, const struct plan *p, struct report *r)
 	s->opts.count = end - s->first;
 	s->opts.events = &s->events;
 	t0 = planopts_now();
-	if (sim_run(p, &s->opts, r) != SK_OK) {
+	s->opts.progress = NULL;
+	s->opts.progress_ctx = s;
+	if (s->pg == NULL && progress_wanted(s->quiet, 2)) {
+		progress_init(&own, stderr, "sim");
+		s->pg = &own;
+		s->pg_total = 0;
+		s->opts.progress = sim_progress;
+		e = sim_run(p, &s->opts, r);
+		progress_end(&own);
+		s->pg = NULL;
+	} else {
+		if (s->pg != NULL)
+			s->opts.progress = sim_progress;
+		e = sim_run(p, &s->opts, r);
+	}
+	if (e != SK_OK) {
 		if (s->job_from != NULL && err_code() == SK_ERR_RANGE)
 			err_prefix(s->job_from);
 		return cli_fail();

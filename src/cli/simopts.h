@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "plan.h"
+#include "progress.h"
 #include "report.h"
 #include "sim.h"
 
@@ -23,6 +24,13 @@ struct simopts {
 	const char *job_from;  /* the file the plan's job came from (a plan
 	                          or job file; NULL: options and presets),
 	                          named by a failure the job causes */
+	int quiet;             /* --quiet: no progress */
+	const char *svg;       /* --svg FILE: sim's chart, or NULL */
+	struct progress *pg;   /* NULL: each simulation reports its own
+	                          progress ("sim"); else into this one, */
+	size_t pg_done;        /* its permille units done before this
+	                          simulation (each simulation is 1000), */
+	size_t pg_total;       /* of these in all */
 };
 
 void simopts_init(struct simopts *s);

@@ -61,6 +61,11 @@ struct sim_opts {
 	size_t tl_max_events; /* hard cap on timeline events (0 = 1000000) */
 	uint64_t *events;     /* if not NULL, receives the number of events
 	                         the engine processed (for benchmarks) */
+	/* if not NULL, called after each simulated iteration with the
+	 * iterations done and the total, from worker threads but one call
+	 * at a time and with done increasing; it must not call sim_run */
+	void (*progress)(void *ctx, size_t done, size_t total);
+	void *progress_ctx;
 };
 
 void sim_opts_default(struct sim_opts *o);
