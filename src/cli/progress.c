@@ -66,12 +66,22 @@ progress_cb(void *ctx, size_t done, size_t total)
 }
 
 void
-progress_end(struct progress *p)
+progress_next(struct progress *p)
 {
+	pthread_mutex_lock(&p->mu);
 	if (p->f != NULL && p->pct >= 0) {
 		fputc('\n', p->f);
 		fflush(p->f);
 	}
+	p->pct = -1;
+	p->width = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+progress_end(struct progress *p)
+{
+	progress_next(p);
 	pthread_mutex_destroy(&p->mu);
 	p->f = NULL;
 }

@@ -48,6 +48,10 @@ void progress_update(struct progress *p, size_t done, size_t total,
 /* A callback for the library layers: ctx is a struct progress. */
 void progress_cb(void *ctx, size_t done, size_t total);
 
+/* End the line (if any was written); the next update starts a new one
+ * from 0%: a command with stages (tune: search, then sweeps). */
+void progress_next(struct progress *p);
+
 /* End the line (if any was written) and release the reporter. */
 void progress_end(struct progress *p);
 

@@ -92,6 +92,30 @@ test_backwards_and_padding(void **state)
 	free(s);
 }
 
+/* Two stages: the first line ends at progress_next, the second starts
+ * again from its first update, unpadded (a new line). */
+static void
+test_next(void **state)
+{
+	struct progress p;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	progress_init(&p, f, "tune");
+	progress_update(&p, 3, 3, ", best 1.0 ms");
+	progress_next(&p);
+	progress_next(&p);
+	progress_update(&p, 1, 2, NULL);
+	progress_end(&p);
+	fclose(f);
+	assert_string_equal(buf, "\rskrull tune: 100% (3/3), best 1.0 ms\n"
+	    "\rskrull tune: 50% (1/2)\n");
+	free(buf);
+}
+
 /* Off (NULL stream) and total 0 write nothing, not even the newline. */
 static void
 test_silent(void **state)
@@ -134,6 +158,7 @@ main(void)
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_integer_percent),
 		cmocka_unit_test(test_backwards_and_padding),
+		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_silent),
 		cmocka_unit_test(test_wanted),
 	};
