@@ -25,16 +25,18 @@ const struct cli_cmd cmd_sim = {
 	    "simulate a plan on a model of the cluster: speed, breakdown, memory",
 	.usage =
 	    "skrull sim --plan PLAN [--profile FILE] [--iters A:B] [--threads N]\n"
-	    "              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]\n"
+	    "              [--timeline FILE] [--timeline-iters A:B] [--svg FILE]\n"
+	    "              [--per-gpu] [--quiet] [--json]\n"
 	    "       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
 	    "              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
-	    "              [--timeline FILE] [--timeline-iters A:B] [--per-gpu] [--json]",
+	    "              [--timeline FILE] [--timeline-iters A:B] [--svg FILE]\n"
+	    "              [--per-gpu] [--quiet] [--json]",
 	.run = run,
 };
 
 enum {
 	OPT_PLAN = 256, OPT_ITERS, OPT_THREADS, OPT_TIMELINE, OPT_TL_ITERS,
-	OPT_PER_GPU, OPT_JSON
+	OPT_PER_GPU, OPT_JSON, OPT_SVG, OPT_QUIET
 };
 
 static const struct option own[] = {
@@ -44,6 +46,8 @@ static const struct option own[] = {
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "timeline-iters", required_argument, NULL, OPT_TL_ITERS },
 	{ "per-gpu", no_argument, NULL, OPT_PER_GPU },
+	{ "svg", required_argument, NULL, OPT_SVG },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -57,7 +61,10 @@ help(void)
 	    "  --threads N          worker threads (default: the CPUs)\n"
 	    "  --timeline FILE      write a Chrome/Perfetto trace-event file\n"
 	    "  --timeline-iters A:B its iterations (default 0:2), at most 10^6 events\n"
+	    "  --svg FILE           write a chart: GPU time per GPU, peak memory\n"
+	    "                       per iteration against HBM\n"
 	    "  --per-gpu            per-GPU rows in --json output\n"
+	    "  --quiet              no progress line on standard error\n"
 	    "  --json               print the report as JSON (skrull-report in skrull(7))\n"
 	    "\nwithout --plan, plan first:\n");
 	planopts_help();
@@ -73,7 +80,8 @@ run(int argc, char **argv)
 	struct trace t;
 	struct plan p;
 	struct report r;
-	struct cli_file in[1 + PLANOPTS_FILES], of = { "--timeline", NULL, 1 };
+	struct cli_file in[1 + PLANOPTS_FILES];
+	struct cli_file of[2] = { { "--timeline", NULL, 1 }, { "--svg", NULL, 0 } };
 	const char *plan_path = NULL;
 	double secs = 0;
 	int c, rc = CLI_FAIL;
@@ -99,6 +107,8 @@ run(int argc, char **argv)
 		case OPT_PER_GPU: sc.per_gpu = 1; continue;
 		case OPT_JSON: sc.json = 1; continue;
 		case OPT_TIMELINE: sc.opts.timeline = optarg; continue;
+		case OPT_SVG: sc.svg = optarg; continue;
+		case OPT_QUIET: sc.quiet = 1; continue;
 		case OPT_ITERS:
 		case OPT_THREADS:
 		case OPT_TL_ITERS:
@@ -126,8 +136,9 @@ run(int argc, char **argv)
 	in[0].path = plan_path;
 	in[0].json = 0;
 	planopts_files(&po, in + 1);
-	of.path = sc.opts.timeline;
-	if (cli_check_files(in, 1 + PLANOPTS_FILES, &of, 1) != SK_OK) {
+	of[0].path = sc.opts.timeline;
+	of[1].path = sc.svg;
+	if (cli_check_files(in, 1 + PLANOPTS_FILES, of, 2) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}

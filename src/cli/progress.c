@@ -26,7 +26,14 @@ progress_init(struct progress *p, FILE *f, const char *label)
 	snprintf(p->label, sizeof p->label, "%s", label);
 	p->pct = -1;
 	p->width = 0;
+	p->per = 1;
 	pthread_mutex_init(&p->mu, NULL);
+}
+
+void
+progress_per(struct progress *p, size_t per)
+{
+	p->per = per > 0 ? per : 1;
 }
 
 void
@@ -46,7 +53,7 @@ progress_update(struct progress *p, size_t done, size_t total,
 	pthread_mutex_lock(&p->mu);
 	if (pct > p->pct) {
 		len = snprintf(line, sizeof line, "skrull %s: %d%% (%zu/%zu)%s",
-		    p->label, pct, done, total, extra != NULL ? extra : "");
+		    p->label, pct, done / p->per, total / p->per, extra != NULL ? extra : "");
 		n = len < 0 ? 0 : (size_t)len < sizeof line ? (size_t)len :
 		    sizeof line - 1;
 		fprintf(p->f, "\r%.*s", (int)n, line);

@@ -26,6 +26,8 @@ struct progress {
 	char label[48];
 	int pct;             /* the last percent written; -1: none yet */
 	size_t width;        /* characters of the last line, for padding */
+	size_t per;          /* units per item counted: the line shows
+	                        DONE / per of TOTAL / per (1: the units) */
 	pthread_mutex_t mu;
 };
 
@@ -39,6 +41,10 @@ int progress_wanted(int quiet, int fd);
 
 /* Start a reporter writing to f (NULL: off) for the work called label. */
 void progress_init(struct progress *p, FILE *f, const char *label);
+
+/* Count items of per units each: a command whose items (compare's
+ * policies) report their own progress in per parts. */
+void progress_per(struct progress *p, size_t per);
 
 /* DONE of TOTAL units done (TOTAL 0: nothing written); extra (NULL: none)
  * is appended after the count, e.g. ", best 12.3 ms". */

@@ -116,6 +116,26 @@ test_next(void **state)
 	free(buf);
 }
 
+/* Items of 1000 units: 2500 of 7000 is 35% and 2 whole items of 7. */
+static void
+test_per(void **state)
+{
+	struct progress p;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	progress_init(&p, f, "compare");
+	progress_per(&p, 1000);
+	progress_update(&p, 2500, 7000, NULL);
+	progress_end(&p);
+	fclose(f);
+	assert_string_equal(buf, "\rskrull compare: 35% (2/7)\n");
+	free(buf);
+}
+
 /* Off (NULL stream) and total 0 write nothing, not even the newline. */
 static void
 test_silent(void **state)
@@ -159,6 +179,7 @@ main(void)
 		cmocka_unit_test(test_integer_percent),
 		cmocka_unit_test(test_backwards_and_padding),
 		cmocka_unit_test(test_next),
+		cmocka_unit_test(test_per),
 		cmocka_unit_test(test_silent),
 		cmocka_unit_test(test_wanted),
 	};
