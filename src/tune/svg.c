@@ -21,6 +21,7 @@
 #define COLOR_Y "#1f5fa8"     /* the first series */
 #define COLOR_Y2 "#7a7a7a"    /* the second series */
 #define COLOR_OOM "#d62728"   /* OOM crosses and boundary */
+#define COLOR_WIN "#2ca02c"     /* the chosen point's line */
 #define COLOR_GRID "#e4e4e4"
 #define COLOR_AXIS "#333333"
 #define CROSS 5.0             /* px: half the size of an OOM cross */
@@ -332,13 +333,82 @@ series(struct svgw *w, const struct svg_panel *p, const double *y,
 	}
 }
 
+/* A legend row: a line of the series' style and its name. */
+static void
+legend_line(struct svgw *w, double left, double top, int row,
+            const char *color, const char *width, const char *dash,
+            const char *name)
+{
+	double y = top + 14 + 16.0 * row;
+
+	putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+	    "stroke=\"%s\" stroke-width=\"%s\"%s%s%s/>\n", left + 8, y,
+	    left + 28, y, color, width, dash != NULL ? " stroke-dasharray=\"" :
+	    "", dash != NULL ? dash : "", dash != NULL ? "\"" : "");
+	text(w, left + 32, y + 4, "start", 11, name != NULL ? name : "");
+}
+
+/* The band of y2 (y2_lo to y2_hi) shaded: a polygon per run of points
+ * where all three are finite, so a gap is not bridged. */
+static void
+band(struct svgw *w, const struct svg_panel *p, const struct axis *ax,
+     const struct axis *ay)
+{
+	size_t i = 0, a, k;
+
+	while (i < p->n) {
+		for (a = i; a < p->n && !(isfinite(p->x[a]) &&
+		    isfinite(p->y2_lo[a]) && isfinite(p->y2_hi[a])); a++)
+			;
+		for (i = a; i < p->n && isfinite(p->x[i]) &&
+		    isfinite(p->y2_lo[i]) && isfinite(p->y2_hi[i]); i++)
+			;
+		if (a == i)
+			continue;
+		puts_(w, "<polygon class=\"band\" points=\"");
+		for (k = a; k < i; k++)
+			putf(w, "%.2f,%.2f ", map(ax, p->x[k]),
+			    map(ay, p->y2_hi[k]));
+		for (k = i; k-- > a;)
+			putf(w, "%.2f,%.2f%s", map(ax, p->x[k]),
+			    map(ay, p->y2_lo[k]), k > a ? " " : "");
+		putf(w, "\" fill=\"%s\" fill-opacity=\"0.25\" "
+		    "stroke=\"none\"/>\n", COLOR_Y2);
+	}
+}
+
+/* With nanlabel: each point of finite x without a finite y named at its
+ * x, above the axis, "OOM" (red) or "infeasible" (grey); their count. */
+static int
+missing(struct svgw *w, const struct svg_panel *p, const struct axis *ax,
+        double bottom)
+{
+	double px;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; p->nanlabel != NULL && i < p->n; i++) {
+		if (!isfinite(p->x[i]) || isfinite(p->y[i]))
+			continue;
+		px = map(ax, p->x[i]);
+		putf(w, "<text class=\"missing\" x=\"%.2f\" y=\"%.2f\" "
+		    "text-anchor=\"start\" font-size=\"10\" fill=\"%s\" "
+		    "transform=\"rotate(-90 %.2f %.2f)\">%s</text>\n", px + 3,
+		    bottom - 6, p->oom != NULL && p->oom[i] ? COLOR_OOM :
+		    COLOR_Y2, px + 3, bottom - 6, p->oom != NULL && p->oom[i] ?
+		    "OOM" : "infeasible");
+		n++;
+	}
+	return n;
+}
+
 static int
 panel(struct svgw *w, const struct svg_panel *p, size_t k)
 {
 	struct axis ax = { 0 }, ay = { 0 }, ay2 = { 0 };
 	double left, right, top, bottom, lo, hi, v;
 	char label[64];
-	int i, rc;
+	int i, rc, nans, row, rows, win;
 
 	left = (double)k * SVG_PANEL_W + SVG_MARGIN_L;
 	right = (double)(k + 1) * SVG_PANEL_W - SVG_MARGIN_R;
@@ -360,6 +430,10 @@ panel(struct svgw *w, const struct svg_panel *p, size_t k)
 	ay.p1 = top;
 	if (p->y2 != NULL) {
 		range(p->y2, p->n, NAN, &lo, &hi);
+		if (p->y2_lo != NULL && p->y2_hi != NULL) {
+			range(p->y2_lo, p->n, lo, &lo, &v);
+			range(p->y2_hi, p->n, hi, &v, &hi);
+		}
 		if ((rc = svg_nice_ticks(lo, hi, SVG_MAX_TICKS, &ay2.t)) !=
 		    SK_OK)
 			return rc;
@@ -418,9 +492,22 @@ panel(struct svgw *w, const struct svg_panel *p, size_t k)
 		    "font-size=\"11\" fill=\"%s\">OOM</text>\n", v, top - 4,
 		    COLOR_OOM);
 	}
+	if (p->y2 != NULL && p->y2_lo != NULL && p->y2_hi != NULL)
+		band(w, p, &ax, &ay2);
 	if (p->y2 != NULL)
 		series(w, p, p->y2, &ax, &ay2, 1);
 	series(w, p, p->y, &ax, &ay, 0);
+	nans = missing(w, p, &ax, bottom);
+	/* Outside the axis (a winner between sweep points beyond the
+	 * ticks) it is not drawn, nor is its legend line. */
+	win = p->winlabel != NULL && isfinite(p->win) && (!ax.log2 || p->win > 0) &&
+	    map(&ax, p->win) >= left - 0.5 && map(&ax, p->win) <= right + 0.5;
+	if (win) {
+		v = map(&ax, p->win);
+		putf(w, "<line class=\"win\" x1=\"%.2f\" y1=\"%.2f\" "
+		    "x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\" "
+		    "stroke-dasharray=\"2,2\"/>\n", v, top, v, bottom, COLOR_WIN);
+	}
 
 	if (p->title != NULL)
 		text(w, (left + right) / 2, SVG_TITLE_H + 20, "middle", 14,
@@ -432,20 +519,36 @@ panel(struct svgw *w, const struct svg_panel *p, size_t k)
 		text_turned(w, left - 50, (top + bottom) / 2, -90, p->ylabel);
 	if (p->y2 != NULL && p->y2label != NULL)
 		text_turned(w, right + 50, (top + bottom) / 2, 90, p->y2label);
+	/* The legend, top left inside the plot: the series when there are
+	 * two, then each extra element drawn. */
+	row = 0;
+	rows = (p->y2 != NULL ? 2 : 0) + (p->y2 != NULL && p->y2_lo != NULL &&
+	    p->y2_hi != NULL) + win + (nans > 0);
+	/* A white backing, so the legend stays readable over the curves. */
+	if (rows > 0)
+		putf(w, "<rect class=\"legend\" x=\"%.2f\" y=\"%.2f\" "
+		    "width=\"%.2f\" height=\"%.2f\" fill=\"white\" "
+		    "fill-opacity=\"0.8\"/>\n", left + 4, top + 4,
+		    nans > 0 ? right - left - 8 : 190.0, 16.0 * rows + 4);
 	if (p->y2 != NULL) {
-		/* The legend names both series, top left inside the plot. */
-		putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-		    "stroke=\"%s\" stroke-width=\"2\"/>\n", left + 8, top + 14,
-		    left + 28, top + 14, COLOR_Y);
-		text(w, left + 32, top + 18, "start", 11,
-		    p->ylabel != NULL ? p->ylabel : "");
-		putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-		    "stroke=\"%s\" stroke-width=\"1.5\" "
-		    "stroke-dasharray=\"5,3\"/>\n", left + 8, top + 30,
-		    left + 28, top + 30, COLOR_Y2);
-		text(w, left + 32, top + 34, "start", 11,
-		    p->y2label != NULL ? p->y2label : "");
+		legend_line(w, left, top, row++, COLOR_Y, "2", NULL, p->ylabel);
+		legend_line(w, left, top, row++, COLOR_Y2, "1.5", "5,3",
+		    p->y2label);
 	}
+	if (p->y2 != NULL && p->y2_lo != NULL && p->y2_hi != NULL) {
+		putf(w, "<rect x=\"%.2f\" y=\"%.2f\" width=\"20\" "
+		    "height=\"10\" fill=\"%s\" fill-opacity=\"0.25\"/>\n",
+		    left + 8, top + 9 + 16.0 * row, COLOR_Y2);
+		text(w, left + 32, top + 18 + 16.0 * row++, "start", 11,
+		    p->bandlabel != NULL ? p->bandlabel : "");
+	}
+	if (win) {
+		legend_line(w, left, top, row++, COLOR_WIN, "2", "2,2",
+		    p->winlabel);
+	}
+	if (nans > 0)
+		text(w, left + 8, top + 18 + 16.0 * row++, "start", 11,
+		    p->nanlabel);
 	puts_(w, "</g>\n");
 	return SK_OK;
 }

@@ -10,7 +10,10 @@
  * series drawn as a line with point markers on the left axis, optionally a
  * second series on its own right-hand axis, points flagged OOM drawn as red
  * crosses, and an optional OOM boundary: a dashed red vertical line
- * labelled "OOM".  Text is escaped for XML; bytes that are not valid UTF-8
+ * labelled "OOM", a shaded band around the second series (its confidence
+ * interval), the chosen setting's x, and the points without a value
+ * named at their x ("OOM" or "infeasible"), each with a legend line.
+ * Text is escaped for XML; bytes that are not valid UTF-8
  * or not allowed in XML 1.0 become '?', so the file is always well-formed.
  *
  * Numbers are printed with printf: the caller must not have set LC_NUMERIC
@@ -50,6 +53,17 @@ struct svg_panel {
 	const double *y2;         /* n values of a second series on a right
 	                             axis; NULL: none */
 	const char *y2label;      /* its axis label and name */
+	const double *y2_lo;      /* n: a band around y2 (its 95% CI), shaded
+	                             between y2_lo and y2_hi; NULL: none */
+	const double *y2_hi;
+	const char *bandlabel;    /* the band's legend line */
+	double win;               /* x of the chosen setting: a dotted green
+	                             vertical line; NAN: none */
+	const char *winlabel;     /* its legend line; NULL: no line at all */
+	const char *nanlabel;     /* with points whose y is not finite: each
+	                             is named at its x, "OOM" (oom flag set)
+	                             or "infeasible", and this legend line
+	                             says why; NULL: such points unnamed */
 };
 
 /* An axis: ticks at lo, lo + step, ..., lo + (n - 1) step, which are also
