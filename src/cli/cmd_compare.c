@@ -43,6 +43,7 @@ const struct cli_cmd cmd_compare = {
 #define DEFAULT_TRACE "traces/wikipedia.txt.gz"
 #define DEFAULT_ITERS 100
 #define MAX_POLICIES 16
+#define ENTRY_UNITS 1000   /* progress units of one compared policy */
 
 enum {
 	OPT_POLICIES = 256, OPT_PAPER, OPT_ITERS, OPT_THREADS, OPT_SVG,
@@ -148,10 +149,20 @@ parse_list(const char *list, const struct sched_params *base, struct entry *e,
 	}
 }
 
+/* Planning's share of an entry's progress: its batches. */
+static void
+plan_progress(void *ctx, size_t done, size_t total)
+{
+	const struct simopts *sc = ctx;
+
+	progress_update(sc->pg, sc->pg_done + ENTRY_UNITS / 2 * done / total,
+	    sc->pg_total, NULL);
+}
+
 /* Plan and simulate every entry on trace t with job j.  Progress: with
- * done NULL, through sc->pg (1000 units an entry, the simulator's
- * iterations inside it); else into pg, one unit an entry, of total,
- * counted in *done, which the configurations of --paper share. */
+ * done NULL, through sc->pg (ENTRY_UNITS an entry, half its planning,
+ * half its simulation), unless NULL; else into pg, one unit an entry, of
+ * total, counted in *done, which the configurations of --paper share. */
 static int
 simulate_all(struct simopts *sc, const struct job *j, const struct trace *t,
     const char *trace_path, struct entry *e, size_t n, struct progress *pg,
@@ -165,17 +176,19 @@ simulate_all(struct simopts *sc, const struct job *j, const struct trace *t,
 	plan_init(&p);
 	for (i = 0; i < n && rc == CLI_OK; i++) {
 		t0 = planopts_now();
-		if (sched_plan(j, &e[i].sp, e[i].policy, t, trace_path, &p) != SK_OK) {
+		sc->pg_done = ENTRY_UNITS * i;
+		sc->pg_total = ENTRY_UNITS * n;
+		if (sched_plan_progress(j, &e[i].sp, e[i].policy, t, trace_path,
+		    &p, done == NULL && sc->pg != NULL ? plan_progress : NULL,
+		    sc) != SK_OK) {
 			err_prefix(e[i].label);
 			rc = cli_fail();
 			break;
 		}
 		e[i].plan_secs = planopts_now() - t0;
 		e[i].invalid = plan_validate(&p, t) != SK_OK;
-		if (done == NULL) {
-			sc->pg_done = 1000 * i;
-			sc->pg_total = 1000 * n;
-		}
+		sc->pg_done += ENTRY_UNITS / 2;
+		sc->pg_span = ENTRY_UNITS / 2;
 		rc = simopts_simulate(sc, &p, &e[i].r);
 		if (rc == CLI_OK && done != NULL)
 			progress_update(pg, atomic_fetch_add(done, 1) + 1,
@@ -630,7 +643,7 @@ run(int argc, char **argv)
 	sc.job_from = po.job.job_path;
 	progress_init(&pg, progress_wanted(sc.quiet, 2) ? stderr : NULL,
 	    "compare");
-	progress_per(&pg, 1000);
+	progress_per(&pg, ENTRY_UNITS);
 	sc.pg = pg.f != NULL ? &pg : NULL;
 	rc = simulate_all(&sc, &po.job.job, &t, po.trace, e, n, NULL, NULL, 0);
 	progress_end(&pg);

@@ -108,7 +108,7 @@ run(int argc, char **argv)
 		case OPT_JSON: sc.json = 1; continue;
 		case OPT_TIMELINE: sc.opts.timeline = optarg; continue;
 		case OPT_SVG: sc.svg = optarg; continue;
-		case OPT_QUIET: sc.quiet = 1; continue;
+		case OPT_QUIET: sc.quiet = po.quiet = 1; continue;
 		case OPT_ITERS:
 		case OPT_THREADS:
 		case OPT_TL_ITERS:

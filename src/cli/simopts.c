@@ -82,7 +82,7 @@ simopts_take(struct simopts *s, const struct cli_cmd *cmd, const char *opt,
 }
 
 /* The simulator's iterations into the command's reporter, scaled to the
- * simulation's 1000 units when it is one of several. */
+ * simulation's span when it is one part of the work. */
 static void
 sim_progress(void *ctx, size_t done, size_t total)
 {
@@ -91,7 +91,7 @@ sim_progress(void *ctx, size_t done, size_t total)
 	if (s->pg_total == 0)
 		progress_update(s->pg, done, total, NULL);
 	else
-		progress_update(s->pg, s->pg_done + 1000 * done / total,
+		progress_update(s->pg, s->pg_done + s->pg_span * done / total,
 		    s->pg_total, NULL);
 }
 

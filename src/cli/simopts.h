@@ -27,10 +27,10 @@ struct simopts {
 	int quiet;             /* --quiet: no progress */
 	const char *svg;       /* --svg FILE: sim's chart, or NULL */
 	struct progress *pg;   /* NULL: each simulation reports its own
-	                          progress ("sim"); else into this one, */
-	size_t pg_done;        /* its permille units done before this
-	                          simulation (each simulation is 1000), */
-	size_t pg_total;       /* of these in all */
+	                          progress ("sim"); else into this one: */
+	size_t pg_done;        /* units done before this simulation, */
+	size_t pg_span;        /* units it covers, */
+	size_t pg_total;       /* units in all (0: the iterations) */
 };
 
 void simopts_init(struct simopts *s);
