@@ -53,7 +53,8 @@ progress_update(struct progress *p, size_t done, size_t total,
 	pthread_mutex_lock(&p->mu);
 	if (pct > p->pct) {
 		len = snprintf(line, sizeof line, "skrull %s: %d%% (%zu/%zu)%s",
-		    p->label, pct, done / p->per, total / p->per, extra != NULL ? extra : "");
+		    p->label, pct, done / p->per, total / p->per,
+		    extra != NULL ? extra : "");
 		n = len < 0 ? 0 : (size_t)len < sizeof line ? (size_t)len :
 		    sizeof line - 1;
 		fprintf(p->f, "\r%.*s", (int)n, line);
