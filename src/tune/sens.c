@@ -398,8 +398,8 @@ panel(struct svg_panel *p, const struct sens_curve *c, double *x, double *y,
 	p->bandlabel = "95% CI of the mean";
 	p->win = c->win > 0 ? c->win : NAN;
 	p->winlabel = "the tuned setting";
-	p->nanlabel = "OOM / infeasible: no speed-up (out of memory / drops "
-	    "samples)";
+	/* Short enough for the legend's 190 px; skrull-tune(1) says more. */
+	p->nanlabel = "OOM / infeasible: no speed-up";
 }
 
 int

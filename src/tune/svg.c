@@ -524,12 +524,13 @@ panel(struct svgw *w, const struct svg_panel *p, size_t k)
 	row = 0;
 	rows = (p->y2 != NULL ? 2 : 0) + (p->y2 != NULL && p->y2_lo != NULL &&
 	    p->y2_hi != NULL) + win + (nans > 0);
-	/* A white backing, so the legend stays readable over the curves. */
+	/* A light white backing: the legend readable, the curves under it
+	 * still seen. */
 	if (rows > 0)
 		putf(w, "<rect class=\"legend\" x=\"%.2f\" y=\"%.2f\" "
-		    "width=\"%.2f\" height=\"%.2f\" fill=\"white\" "
-		    "fill-opacity=\"0.8\"/>\n", left + 4, top + 4,
-		    nans > 0 ? right - left - 8 : 190.0, 16.0 * rows + 4);
+		    "width=\"190\" height=\"%.2f\" fill=\"white\" "
+		    "fill-opacity=\"0.6\"/>\n", left + 4, top + 4,
+		    16.0 * rows + 4);
 	if (p->y2 != NULL) {
 		legend_line(w, left, top, row++, COLOR_Y, "2", NULL, p->ylabel);
 		legend_line(w, left, top, row++, COLOR_Y2, "1.5", "5,3",
