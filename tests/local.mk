@@ -32,6 +32,7 @@ SK_UNIT_TESTS = \
 	tests/unit/test_tune \
 	tests/unit/test_sens \
 	tests/unit/test_svg \
+	tests/unit/test_progress \
 	tests/unit/test_kern_cpu \
 	tests/unit/test_calib \
 	tests/unit/test_comm_loop \
@@ -104,6 +105,9 @@ tests_unit_test_mesh_LDADD = $(SK_SIM_LIBS) $(LDADD)
 tests_unit_test_tune_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_sens_LDADD = $(SK_TUNE_LIBS) $(LDADD)
 tests_unit_test_svg_LDADD = $(SK_TUNE_LIBS) $(LDADD)
+# The cli's progress reporter, compiled into its test (the cli is no library).
+tests_unit_test_progress_SOURCES = tests/unit/test_progress.c \
+	src/cli/progress.c src/cli/progress.h
 tests_unit_test_kern_cpu_LDADD = $(SK_KCPU_LIBS) $(LDADD)
 tests_unit_test_calib_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_comm_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)

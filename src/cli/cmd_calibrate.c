@@ -17,6 +17,7 @@
 #include "job.h"
 #include "model.h"
 #include "profile.h"
+#include "progress.h"
 #include "shapeopts.h"
 #include "world.h"
 
@@ -30,13 +31,13 @@ const struct cli_cmd cmd_calibrate = {
 	    "[mpirun -np P] skrull calibrate [--backend NAME] [--model NAME|FILE]\n"
 	    "              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
 	    "              [--ffn N] [--vocab N] [--cluster NAME|FILE] [--max-len N]\n"
-	    "              [--quick] -o PROFILE [--json]",
+	    "              [--quick] -o PROFILE [--quiet] [--json]",
 	.run = run,
 };
 
 enum {
 	OPT_BACKEND = 256, OPT_MODEL, OPT_CLUSTER, OPT_MAX_LEN, OPT_QUICK,
-	OPT_JSON
+	OPT_JSON, OPT_QUIET
 };
 
 static const struct option own[] = {
@@ -46,6 +47,7 @@ static const struct option own[] = {
 	{ "max-len", required_argument, NULL, OPT_MAX_LEN },
 	{ "quick", no_argument, NULL, OPT_QUICK },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, 'h' },
 };
 #define NOWN (sizeof own / sizeof own[0])
@@ -64,6 +66,7 @@ help(void)
 	    "                       131072 on a GPU, 4096 on cpu, 1024 with --quick)\n"
 	    "  --quick              fewer points and repetitions\n"
 	    "  -o PROFILE           write the profile (skrull-profile(5))\n"
+	    "  --quiet              no progress line on standard error\n"
 	    "  --json               print the profile as JSON instead of tables\n"
 	    "\nthe model's shape, over --model's (the shape a scaled-down\n"
 	    "`skrull run` or `skrull sim` will use: the profile records it):\n%s"
@@ -130,7 +133,7 @@ print_fits(const struct profile *p)
 struct calopts {
 	const char *backend, *model, *cluster, *out;
 	struct shapeopts shape;  /* over --model */
-	int json;
+	int json, quiet;
 	struct calib_opts o;
 };
 
@@ -161,6 +164,7 @@ parse(int argc, char **argv, struct calopts *c, int *done)
 		case OPT_CLUSTER: c->cluster = optarg; break;
 		case OPT_QUICK: c->o.quick = 1; break;
 		case OPT_JSON: c->json = 1; break;
+		case OPT_QUIET: c->quiet = 1; break;
 		case OPT_MAX_LEN:
 			if ((rc = cli_parse_ulong(&cmd_calibrate, "--max-len", optarg,
 			    16, 1UL << 24, &v)) != CLI_OK)
@@ -300,11 +304,13 @@ run(int argc, char **argv)
 	struct comm *wc;
 	struct profile p;
 	struct model m;
+	struct progress pg;
 	int rc, done;
 
 	memset(&c, 0, sizeof c);
 	shapeopts_init(&c.shape);
 	c.backend = "cpu";
+	progress_init(&pg, NULL, "calibrate");
 	world_init(&w, cli_rank_fail);
 	profile_init(&p);
 	if ((rc = parse(argc, argv, &c, &done)) != CLI_OK || done)
@@ -318,10 +324,17 @@ run(int argc, char **argv)
 	    (rc = meet(b, &w, &c.o, &argc, &argv)) != CLI_OK)
 		goto out;
 	wc = world_comm(&w);
+	/* Rank 0 alone reports its measurements. */
+	if ((wc == NULL || wc->rank == 0) && progress_wanted(c.quiet, 2)) {
+		pg.f = stderr;
+		c.o.progress = progress_cb;
+		c.o.progress_ctx = &pg;
+	}
 	/* The profile is refused before the measurements, by the process
 	 * that writes it; under a launcher its refusal ends the job. */
 	if (((wc == NULL || wc->rank == 0) && check_files(&c) != SK_OK) ||
 	    calib_measure(b, wc, &c.o, &p) != SK_OK) {
+		progress_next(&pg);
 		if (wc == NULL) {
 			rc = cli_fail();
 			goto out;
@@ -331,8 +344,10 @@ run(int argc, char **argv)
 		rc = CLI_FAIL;
 		goto out;
 	}
+	progress_next(&pg);
 	rc = wc != NULL && wc->rank != 0 ? CLI_OK : report(&c, &p);
 out:
+	progress_end(&pg);
 	profile_free(&p);
 	world_free(&w);
 	return rc;

@@ -1,5 +1,8 @@
 /* cmd_compare: `skrull compare`, see skrull-compare(1). */
 #include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +14,11 @@
 #include "err.h"
 #include "plan.h"
 #include "planopts.h"
+#include "progress.h"
 #include "report.h"
 #include "sched.h"
 #include "simopts.h"
+#include "svg.h"
 #include "trace.h"
 
 static int run(int, char **);
@@ -24,8 +29,9 @@ const struct cli_cmd cmd_compare = {
 	    "simulate several policies on the same trace and job, side by side",
 	.usage =
 	    "skrull compare [--trace FILE] [--policies LIST] [JOB OPTIONS]\n"
-	    "              [POLICY OPTIONS] [--iters A:B] [--threads N] [--json]\n"
-	    "       skrull compare --paper [--iters A:B] [--threads N] [--json]",
+	    "              [POLICY OPTIONS] [--iters A:B] [--threads N] [--svg FILE]\n"
+	    "              [--quiet] [--json]\n"
+	    "       skrull compare --paper [--iters A:B] [--threads N] [--quiet] [--json]",
 	.run = run,
 };
 
@@ -37,14 +43,20 @@ const struct cli_cmd cmd_compare = {
 #define DEFAULT_TRACE "traces/wikipedia.txt.gz"
 #define DEFAULT_ITERS 100
 #define MAX_POLICIES 16
+#define ENTRY_UNITS 1000   /* progress units of one compared policy */
 
-enum { OPT_POLICIES = 256, OPT_PAPER, OPT_ITERS, OPT_THREADS, OPT_JSON };
+enum {
+	OPT_POLICIES = 256, OPT_PAPER, OPT_ITERS, OPT_THREADS, OPT_SVG,
+	OPT_QUIET, OPT_JSON
+};
 
 static const struct option own[] = {
 	{ "policies", required_argument, NULL, OPT_POLICIES },
 	{ "paper", no_argument, NULL, OPT_PAPER },
 	{ "iters", required_argument, NULL, OPT_ITERS },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "svg", required_argument, NULL, OPT_SVG },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -70,7 +82,11 @@ help(void)
 	    "  --paper           the paper's six configurations on the bundled\n"
 	    "                    stand-in traces, beside its published speed-ups\n"
 	    "  --iters A:B       iterations simulated per policy (default 0:%d)\n"
-	    "  --threads N       simulator threads (default: the CPUs)\n"
+	    "  --threads N       threads (default: the CPUs); --paper runs its\n"
+	    "                    configurations side by side on them\n"
+	    "  --svg FILE        write a bar chart of the policies' mean and p99\n"
+	    "                    iteration beside their bound (not with --paper)\n"
+	    "  --quiet           no progress line on standard error\n"
 	    "  --json            print the comparison as JSON\n"
 	    "  (default trace: %s; overlong samples are dropped)\n",
 	    DEFAULT_POLICIES, DEFAULT_ITERS, DEFAULT_TRACE);
@@ -166,11 +182,26 @@ warn_drops(const struct entry *e, size_t n, const char *label)
 	}
 }
 
-/* Plan and simulate every entry on trace t with job j; label names the
- * configuration in the drop warning (NULL: none). */
+/* Planning's share of an entry's progress: its batches. */
+static void
+plan_progress(void *ctx, size_t done, size_t total)
+{
+	const struct simopts *sc = ctx;
+
+	progress_update(sc->pg, sc->pg_done + ENTRY_UNITS / 2 * done / total,
+	    sc->pg_total, NULL);
+}
+
+/* Plan and simulate every entry on trace t with job j (the caller warns
+ * of what the plans dropped, warn_drops, once every entry is done, so
+ * that --paper's configurations warn in order).  Progress: with
+ * done NULL, through sc->pg (ENTRY_UNITS an entry, half its planning,
+ * half its simulation), unless NULL; else into pg, one unit an entry, of
+ * total, counted in *done, which the configurations of --paper share. */
 static int
 simulate_all(struct simopts *sc, const struct job *j, const struct trace *t,
-    const char *trace_path, struct entry *e, size_t n, const char *label)
+    const char *trace_path, struct entry *e, size_t n, struct progress *pg,
+    atomic_size_t *done, size_t total)
 {
 	struct plan p;
 	size_t i;
@@ -180,7 +211,11 @@ simulate_all(struct simopts *sc, const struct job *j, const struct trace *t,
 	plan_init(&p);
 	for (i = 0; i < n && rc == CLI_OK; i++) {
 		t0 = planopts_now();
-		if (sched_plan(j, &e[i].sp, e[i].policy, t, trace_path, &p) != SK_OK) {
+		sc->pg_done = ENTRY_UNITS * i;
+		sc->pg_total = ENTRY_UNITS * n;
+		if (sched_plan_progress(j, &e[i].sp, e[i].policy, t, trace_path,
+		    &p, done == NULL && sc->pg != NULL ? plan_progress : NULL,
+		    sc) != SK_OK) {
 			err_prefix(e[i].label);
 			rc = cli_fail();
 			break;
@@ -188,10 +223,13 @@ simulate_all(struct simopts *sc, const struct job *j, const struct trace *t,
 		e[i].plan_secs = planopts_now() - t0;
 		cli_drops_count(&p, t, &e[i].drops);
 		e[i].invalid = plan_validate(&p, t) != SK_OK;
+		sc->pg_done += ENTRY_UNITS / 2;
+		sc->pg_span = ENTRY_UNITS / 2;
 		rc = simopts_simulate(sc, &p, &e[i].r);
+		if (rc == CLI_OK && done != NULL)
+			progress_update(pg, atomic_fetch_add(done, 1) + 1,
+			    total, NULL);
 	}
-	if (rc == CLI_OK)
-		warn_drops(e, n, label);
 	plan_free(&p);
 	return rc;
 }
@@ -312,23 +350,146 @@ paper_json(const struct paper_config *c, const struct entry *e, size_t n)
 	return o;
 }
 
+/* --paper's four policies, in the order its columns read them: e[0]
+ * DeepSpeed, e[1] sorted, e[2] skrull-paper, e[3] skrull. */
+static const char *const paper_list =
+    "deepspeed/mb-samples=1,sorted/mb-samples=1,skrull-paper,skrull";
+#define PAPER_POLICIES 4
+
+/* The configurations of --paper, run side by side: workers take them
+ * from a counter and fill only their own slot; the table is printed
+ * from the slots afterwards, in order, so it is the serial run's. */
+struct paper_pool {
+	struct simopts sc;            /* the template: --iters, threads */
+	struct entry e[NPAPER][PAPER_POLICIES];
+	size_t n[NPAPER];
+	int rc[NPAPER];
+	atomic_size_t next, done;
+	atomic_int stop;
+	struct progress *pg;
+};
+
+/* Configuration i: its job, its trace, its four policies. */
 static int
-run_paper(struct simopts *sc, int json)
+paper_one(struct paper_pool *pp, size_t i)
 {
-	static const char *const list =
-	    "deepspeed/mb-samples=1,sorted/mb-samples=1,skrull-paper,skrull";
-	struct entry e[4];
+	const struct paper_config *c = &paper[i];
 	struct sched_params base;
+	struct simopts sc = pp->sc;
 	struct trace t;
 	struct job j;
-	cJSON *root = NULL, *arr = NULL, *o;
-	double sum_ds = 0, sum_sorted = 0, sum_pa = 0, sum_best = 0;
-	size_t i, n;
-	int rc = CLI_FAIL;
+	int rc;
 
 	trace_init(&t);
 	sched_params_default(&base);
 	base.drop_overlong = 1;
+	job_default(&j);
+	if (model_preset(c->model, &j.model) != SK_OK)
+		return cli_fail();
+	j.dp = c->dp;
+	j.cp = c->cp;
+	j.batch = c->batch;
+	j.bucket = c->bucket;
+	j.bucket_auto = 0;
+	/* The paper's peak memory (its Table 4) implies about 0.68 of the
+	 * Hugging Face graph's bytes per token: a fused SwiGLU and a loss
+	 * without fp32 logits (skrull(7)). */
+	j.kernels = KERNEL_FUSED_SWIGLU | KERNEL_FUSED_CE;
+	if (parse_list(paper_list, &base, pp->e[i], &pp->n[i]) != SK_OK ||
+	    trace_read(c->trace, NULL, &t, NULL) != SK_OK) {
+		trace_free(&t);
+		return cli_fail();
+	}
+	rc = simulate_all(&sc, &j, &t, c->trace, pp->e[i], pp->n[i], pp->pg,
+	    &pp->done, NPAPER * PAPER_POLICIES);
+	trace_free(&t);
+	return rc;
+}
+
+static void *
+paper_worker(void *arg)
+{
+	struct paper_pool *pp = arg;
+	size_t i;
+
+	while (!atomic_load(&pp->stop) &&
+	    (i = atomic_fetch_add(&pp->next, 1)) < NPAPER)
+		if ((pp->rc[i] = paper_one(pp, i)) != CLI_OK)
+			atomic_store(&pp->stop, 1);
+	return NULL;
+}
+
+/* Run the configurations on sc's threads: as many side by side as there
+ * are threads (at most NPAPER), the rest of the threads shared among
+ * their simulations. */
+static int
+paper_run_all(struct paper_pool *pp, const struct simopts *sc)
+{
+	pthread_t th[NPAPER];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nth = sc->opts.threads > 0 ? sc->opts.threads :
+	    ncpu > 0 ? (int)ncpu : 1;
+	int nw = nth < (int)NPAPER ? nth : (int)NPAPER, nrun, k;
+	size_t i;
+
+	pp->sc = *sc;
+	pp->sc.quiet = 1;
+	pp->sc.pg = NULL;
+	pp->sc.opts.threads = nth / nw > 0 ? nth / nw : 1;
+	atomic_init(&pp->next, 0);
+	atomic_init(&pp->done, 0);
+	atomic_init(&pp->stop, 0);
+	for (i = 0; i < NPAPER; i++) {
+		pp->n[i] = 0;
+		pp->rc[i] = CLI_OK;
+	}
+	/* A thread that fails to start leaves its share to the others. */
+	for (nrun = 1; nrun < nw; nrun++)
+		if (pthread_create(&th[nrun], NULL, paper_worker, pp) != 0)
+			break;
+	paper_worker(pp);
+	for (k = 1; k < nrun; k++)
+		pthread_join(th[k], NULL);
+	for (i = 0; i < NPAPER; i++)
+		if (pp->rc[i] != CLI_OK || i >= atomic_load(&pp->next))
+			return CLI_FAIL;
+	return CLI_OK;
+}
+
+static void
+paper_free(struct paper_pool *pp)
+{
+	size_t i;
+
+	for (i = 0; i < NPAPER; i++)
+		free_entries(pp->e[i], pp->n[i]);
+}
+
+static int
+run_paper(struct simopts *sc, int json)
+{
+	struct paper_pool *pp;
+	struct progress pg;
+	cJSON *root = NULL, *arr = NULL, *o;
+	double sum_ds = 0, sum_sorted = 0, sum_pa = 0, sum_best = 0;
+	size_t i;
+	int rc = CLI_FAIL;
+
+	/* The reports of 24 simulations: too big for the stack. */
+	if ((pp = calloc(1, sizeof *pp)) == NULL) {
+		err_set(SK_ERR_NOMEM, "out of memory");
+		return cli_fail();
+	}
+	progress_init(&pg, progress_wanted(sc->quiet, 2) ? stderr : NULL,
+	    "compare --paper");
+	pp->pg = &pg;
+	rc = paper_run_all(pp, sc);
+	progress_end(&pg);
+	if (rc != CLI_OK)
+		goto out;
+	for (i = 0; i < NPAPER; i++)
+		warn_drops(pp->e[i], pp->n[i], paper[i].name);
+	rc = CLI_FAIL;
 	if (json && ((root = cJSON_CreateObject()) == NULL ||
 	    (arr = cJSON_AddArrayToObject(root, "configurations")) == NULL))
 		goto nomem;
@@ -338,32 +499,8 @@ run_paper(struct simopts *sc, int json)
 		    "OOMs");
 	for (i = 0; i < NPAPER; i++) {
 		const struct paper_config *c = &paper[i];
+		const struct entry *e = pp->e[i];
 
-		job_default(&j);
-		if (model_preset(c->model, &j.model) != SK_OK) {
-			rc = cli_fail();
-			goto out;
-		}
-		j.dp = c->dp;
-		j.cp = c->cp;
-		j.batch = c->batch;
-		j.bucket = c->bucket;
-		j.bucket_auto = 0;
-		/* The paper's peak memory (its Table 4) implies about 0.68 of
-		 * the Hugging Face graph's bytes per token: a fused SwiGLU and
-		 * a loss without fp32 logits (skrull(7)). */
-		j.kernels = KERNEL_FUSED_SWIGLU | KERNEL_FUSED_CE;
-		if (parse_list(list, &base, e, &n) != SK_OK ||
-		    trace_read(c->trace, NULL, &t, NULL) != SK_OK) {
-			rc = cli_fail();
-			goto out;
-		}
-		rc = simulate_all(sc, &j, &t, c->trace, e, n, c->name);
-		if (rc != CLI_OK) {
-			free_entries(e, n);
-			goto out;
-		}
-		rc = CLI_FAIL;
 		sum_ds += speedup(&e[0], &e[3]);
 		sum_pa += speedup(&e[0], &e[2]);
 		sum_best += best(&e[0], &e[3]);
@@ -373,12 +510,10 @@ run_paper(struct simopts *sc, int json)
 			    "%6zu\n", c->name, speedup(&e[0], &e[3]), c->vs_ds,
 			    speedup(&e[0], &e[2]), best(&e[0], &e[3]),
 			    speedup(&e[1], &e[3]), c->vs_sorted, e[3].r.noom);
-		else if ((o = paper_json(c, e, n)) == NULL) {
-			free_entries(e, n);
+		else if ((o = paper_json(c, e, pp->n[i])) == NULL)
 			goto nomem;
-		} else
+		else
 			cJSON_AddItemToArray(arr, o);
-		free_entries(e, n);
 	}
 	if (!json) {
 		printf("%-18s %7.2fx %7.2fx %7.2fx %7.2fx %8.2fx %7.2fx\n",
@@ -413,8 +548,50 @@ nomem:
 	rc = cli_fail();
 out:
 	cJSON_Delete(root);
-	trace_free(&t);
+	paper_free(pp);
+	free(pp);
 	return rc;
+}
+
+/* --svg: per policy its mean and p99 iteration side by side, its bound
+ * across them, a cross over a policy whose run had OOMs. */
+static int
+write_chart(const char *path, const char *trace, const struct entry *e,
+    size_t n)
+{
+	static const char *const names[] = { "mean iteration", "p99 iteration" };
+	const char *cat[MAX_POLICIES];
+	double v[2 * MAX_POLICIES], ref[MAX_POLICIES];
+	int mark[MAX_POLICIES], any = 0;
+	struct svg_bars b;
+	char title[160];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cat[i] = e[i].label;
+		v[2 * i] = e[i].r.mean * 1e3;
+		v[2 * i + 1] = e[i].r.p99 * 1e3;
+		ref[i] = e[i].r.bound > 0 ? e[i].r.bound * 1e3 : NAN;
+		mark[i] = e[i].r.noom > 0;
+		any |= mark[i];
+	}
+	memset(&b, 0, sizeof b);
+	snprintf(title, sizeof title, "iterations %zu to %zu of %s", e[0].r.first,
+	    e[0].r.first + e[0].r.niter - 1, trace);
+	b.title = title;
+	b.ylabel = "iteration time (ms)";
+	b.cat = cat;
+	b.ncat = n;
+	b.name = names;
+	b.nser = 2;
+	b.v = v;
+	b.ref = ref;
+	b.reflabel = "bound (best possible)";
+	b.hline = NAN;
+	b.mark = any ? mark : NULL;
+	b.marklabel = "run had OOMs";
+	return svg_write_bars(path, "skrull compare: iteration time by policy",
+	    &b, 1) != SK_OK ? cli_fail() : CLI_OK;
 }
 
 static int
@@ -426,6 +603,8 @@ run(int argc, char **argv)
 	struct entry e[MAX_POLICIES];
 	struct trace t;
 	const char *list = DEFAULT_POLICIES;
+	struct cli_file in[PLANOPTS_FILES], of = { "--svg", NULL, 0 };
+	struct progress pg;
 	cJSON *root, *arr;
 	size_t n = 0;
 	int c, rc = CLI_FAIL, paper_mode = 0, json = 0;
@@ -452,6 +631,8 @@ run(int argc, char **argv)
 		case PLANOPT_POLICY: list = optarg; continue;
 		case OPT_PAPER: paper_mode = 1; continue;
 		case OPT_JSON: json = 1; continue;
+		case OPT_SVG: sc.svg = optarg; continue;
+		case OPT_QUIET: sc.quiet = 1; continue;
 		case OPT_ITERS:
 		case OPT_THREADS:
 			if ((rc = simopts_take(&sc, &cmd_compare, c == OPT_ITERS ?
@@ -470,6 +651,11 @@ run(int argc, char **argv)
 		    argv[optind]);
 		goto out;
 	}
+	if (paper_mode && sc.svg != NULL) {
+		rc = cli_usage(&cmd_compare, "compare: --svg does not go with "
+		    "--paper");
+		goto out;
+	}
 	if (paper_mode) {
 		rc = run_paper(&sc, json);
 		goto out;
@@ -485,12 +671,25 @@ run(int argc, char **argv)
 		goto out;
 	}
 	rc = CLI_FAIL;
-	if (trace_read(po.trace, &po.ro, &t, NULL) != SK_OK) {
+	planopts_files(&po, in);
+	of.path = sc.svg;
+	if (cli_check_files(in, PLANOPTS_FILES, &of, 1) != SK_OK ||
+	    trace_read(po.trace, &po.ro, &t, NULL) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}
 	sc.job_from = po.job.job_path;
-	if ((rc = simulate_all(&sc, &po.job.job, &t, po.trace, e, n, NULL)) != CLI_OK)
+	progress_init(&pg, progress_wanted(sc.quiet, 2) ? stderr : NULL,
+	    "compare");
+	progress_per(&pg, ENTRY_UNITS);
+	sc.pg = pg.f != NULL ? &pg : NULL;
+	rc = simulate_all(&sc, &po.job.job, &t, po.trace, e, n, NULL, NULL, 0);
+	progress_end(&pg);
+	if (rc == CLI_OK)
+		warn_drops(e, n, NULL);
+	if (rc == CLI_OK && sc.svg != NULL)
+		rc = write_chart(sc.svg, po.trace, e, n);
+	if (rc != CLI_OK)
 		goto out;
 	if (!json) {
 		const struct job *j = &po.job.job;

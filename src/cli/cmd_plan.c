@@ -22,19 +22,20 @@ const struct cli_cmd cmd_plan = {
 	    "schedule a trace into a plan with Skrull or a baseline policy",
 	.usage =
 	    "skrull plan --trace FILE [--policy NAME] [-o PLAN] [--json] [--allow-invalid]\n"
-	    "              [--format FMT] [--field SPEC] [--skip-bad] [JOB OPTIONS]\n"
-	    "              [POLICY OPTIONS]\n"
+	    "              [--quiet] [--format FMT] [--field SPEC] [--skip-bad]\n"
+	    "              [JOB OPTIONS] [POLICY OPTIONS]\n"
 	    "       skrull plan --check PLAN [--trace FILE] [--json] [--format FMT]\n"
 	    "              [--field SPEC] [--skip-bad]",
 	.run = run,
 };
 
-enum { OPT_JSON = 256, OPT_ALLOW_INVALID, OPT_CHECK };
+enum { OPT_JSON = 256, OPT_ALLOW_INVALID, OPT_CHECK, OPT_QUIET };
 
 static const struct option own[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "allow-invalid", no_argument, NULL, OPT_ALLOW_INVALID },
 	{ "check", required_argument, NULL, OPT_CHECK },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, 'h' },
 };
 
@@ -47,7 +48,8 @@ help(void)
 	    "  --allow-invalid   write a plan that breaks the memory bound (e.g.\n"
 	    "                    --no-rollback) instead of refusing it\n"
 	    "  --check PLAN      read a plan file and validate it (against --trace\n"
-	    "                    when given) instead of planning\n");
+	    "                    when given) instead of planning\n"
+	    "  --quiet           no progress line on standard error\n");
 	planopts_help(1);
 	printf("\nSee skrull-plan(1) and skrull-plan(5).\n");
 }
@@ -210,6 +212,7 @@ run(int argc, char **argv)
 		case OPT_JSON: json = 1; continue;
 		case OPT_ALLOW_INVALID: allow_invalid = 1; continue;
 		case OPT_CHECK: check = optarg; continue;
+		case OPT_QUIET: po.quiet = 1; continue;
 		}
 		if ((rc = planopts_take(&po, &cmd_plan, c, optarg)) != CLI_OK)
 			goto out;

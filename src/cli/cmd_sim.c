@@ -26,17 +26,19 @@ const struct cli_cmd cmd_sim = {
 	.usage =
 	    "skrull sim --plan PLAN [--profile FILE] [--iters A:B] [--threads N]\n"
 	    "              [SHAPE OPTIONS] [--timeline FILE] [--timeline-iters A:B]\n"
-	    "              [--timeline-max-events N] [--per-gpu] [--json]\n"
+	    "              [--timeline-max-events N] [--svg FILE] [--per-gpu]\n"
+	    "              [--quiet] [--json]\n"
 	    "       skrull sim --trace FILE [--policy NAME] [JOB OPTIONS]\n"
 	    "              [POLICY OPTIONS] [--iters A:B] [--threads N]\n"
 	    "              [--timeline FILE] [--timeline-iters A:B]\n"
-	    "              [--timeline-max-events N] [--per-gpu] [--json]",
+	    "              [--timeline-max-events N] [--svg FILE] [--per-gpu]\n"
+	    "              [--quiet] [--json]",
 	.run = run,
 };
 
 enum {
 	OPT_PLAN = 256, OPT_ITERS, OPT_THREADS, OPT_TIMELINE, OPT_TL_ITERS,
-	OPT_PER_GPU, OPT_JSON, OPT_TL_MAX
+	OPT_PER_GPU, OPT_JSON, OPT_TL_MAX, OPT_SVG, OPT_QUIET
 };
 
 static const struct option own[] = {
@@ -47,6 +49,8 @@ static const struct option own[] = {
 	{ "timeline-iters", required_argument, NULL, OPT_TL_ITERS },
 	{ "timeline-max-events", required_argument, NULL, OPT_TL_MAX },
 	{ "per-gpu", no_argument, NULL, OPT_PER_GPU },
+	{ "svg", required_argument, NULL, OPT_SVG },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -63,7 +67,10 @@ help(void)
 	    "  --timeline-max-events N\n"
 	    "                       the timeline's cap (default 10^6): beyond it events\n"
 	    "                       are dropped, with a warning naming the iterations\n"
+	    "  --svg FILE           write a chart: GPU time per GPU, peak memory\n"
+	    "                       per iteration against HBM\n"
 	    "  --per-gpu            per-GPU rows in --json output\n"
+	    "  --quiet              no progress line on standard error\n"
 	    "  --json               print the report as JSON (skrull-report in skrull(7))\n"
 	    "\nwith --plan, the shape options (--hidden, --layers, --heads,\n"
 	    "--kv-heads, --ffn, --vocab; see the job options below) scale the\n"
@@ -82,7 +89,8 @@ run(int argc, char **argv)
 	struct plan p;
 	struct cli_drops drops;
 	struct report r;
-	struct cli_file in[1 + PLANOPTS_FILES], of = { "--timeline", NULL, 1 };
+	struct cli_file in[1 + PLANOPTS_FILES];
+	struct cli_file of[2] = { { "--timeline", NULL, 1 }, { "--svg", NULL, 0 } };
 	const char *plan_path = NULL;
 	double secs = 0;
 	int c, rc = CLI_FAIL;
@@ -108,6 +116,8 @@ run(int argc, char **argv)
 		case OPT_PER_GPU: sc.per_gpu = 1; continue;
 		case OPT_JSON: sc.json = 1; continue;
 		case OPT_TIMELINE: sc.opts.timeline = optarg; continue;
+		case OPT_SVG: sc.svg = optarg; continue;
+		case OPT_QUIET: sc.quiet = po.quiet = 1; continue;
 		case OPT_ITERS:
 		case OPT_THREADS:
 		case OPT_TL_ITERS:
@@ -137,8 +147,9 @@ run(int argc, char **argv)
 	in[0].path = plan_path;
 	in[0].json = 0;
 	planopts_files(&po, in + 1);
-	of.path = sc.opts.timeline;
-	if (cli_check_files(in, 1 + PLANOPTS_FILES, &of, 1) != SK_OK) {
+	of[0].path = sc.opts.timeline;
+	of[1].path = sc.svg;
+	if (cli_check_files(in, 1 + PLANOPTS_FILES, of, 2) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}

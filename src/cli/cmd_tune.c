@@ -18,6 +18,7 @@
 #include "planopts.h"
 #include "sens.h"
 #include "trace.h"
+#include "progress.h"
 #include "tune.h"
 #ifdef HAVE_MPI
 #include "tune_mpi.h"
@@ -34,7 +35,7 @@ const struct cli_cmd cmd_tune = {
 	    "              [--search-zero] [--search-recompute] [--bucket-min N]\n"
 	    "              [--max-dropped PCT] [--seed N] [--max-batches N]\n"
 	    "              [--rel-ci X] [--threads N] [-o JOB]\n"
-	    "              [--sensitivity PREFIX] [--top N] [--json]\n"
+	    "              [--sensitivity PREFIX] [--top N] [--quiet] [--json]\n"
 	    "              [JOB OPTIONS]",
 	.run = run,
 };
@@ -44,7 +45,7 @@ const struct cli_cmd cmd_tune = {
 enum {
 	OPT_GLOBAL = 256, OPT_POLICIES, OPT_SEARCH_ZERO, OPT_SEARCH_RECOMPUTE,
 	OPT_BUCKET_MIN, OPT_SEED, OPT_MAX_BATCHES, OPT_REL_CI, OPT_THREADS,
-	OPT_SENS, OPT_TOP, OPT_JSON, OPT_MAX_DROPPED
+	OPT_SENS, OPT_TOP, OPT_JSON, OPT_MAX_DROPPED, OPT_QUIET
 };
 
 static const struct option own[] = {
@@ -61,12 +62,13 @@ static const struct option own[] = {
 	{ "sensitivity", required_argument, NULL, OPT_SENS },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, 'h' },
 };
 
 struct tuneargs {
 	const char *out, *sens, *policies;
-	int json;
+	int json, quiet;
 	unsigned long top, global;
 	int help;  /* -h given: the help is printed, nothing else done */
 };
@@ -97,6 +99,7 @@ help(void)
 	    "                       (ends in / or exists) gets sensitivity-bucket.csv,\n"
 	    "                       sensitivity-batch.csv and sensitivity.svg\n"
 	    "  --top N              rows of the ranked table (default 10)\n"
+	    "  --quiet              no progress line on standard error\n"
 	    "  --json               print the result as JSON\n"
 	    "\njob options (the model, cluster, reserve and precision are kept; the\n"
 	    "layout, BucketSize and policy are searched):\n%s"
@@ -106,24 +109,22 @@ help(void)
 	printf("\nSee skrull-tune(1).\n");
 }
 
-/* Progress on a terminal: a bar, candidates done, best so far, time left. */
+/* Progress (progress.h): candidates, then sweep points, done; the best so
+ * far and the time left. */
 static void
 progress(void *ctx, size_t done, size_t total, double best, double elapsed)
 {
-	int i, w = 30, k = total > 0 ? (int)(w * done / total) : w;
 	double left = done > 0 ? elapsed * (double)(total - done) / (double)done : 0;
+	char extra[64];
 
-	(void)ctx;
-	fputs("\rskrull tune [", stderr);
-	for (i = 0; i < w; i++)
-		fputc(i < k ? '#' : ' ', stderr);
-	fprintf(stderr, "] %zu/%zu", done, total);
 	if (best > 0)
-		fprintf(stderr, ", best %.1f ms", best * 1e3);
-	fprintf(stderr, ", %.0f s left ", left);
+		snprintf(extra, sizeof extra, ", best %.1f ms, %.0f s left",
+		    best * 1e3, left);
+	else
+		snprintf(extra, sizeof extra, ", %.0f s left", left);
+	progress_update(ctx, done, total, extra);
 	if (done == total)
-		fputc('\n', stderr);
-	fflush(stderr);
+		progress_next(ctx);
 }
 
 static const char *
@@ -412,6 +413,7 @@ parse_opts(int argc, char **argv, const struct option *longopts,
 		case OPT_SEARCH_RECOMPUTE: space->search_recompute = 1; continue;
 		case OPT_SENS: ta->sens = optarg; continue;
 		case OPT_JSON: ta->json = 1; continue;
+		case OPT_QUIET: ta->quiet = 1; continue;
 		case OPT_GLOBAL:
 			rc = cli_parse_ulong(&cmd_tune, "--global-batch", optarg, 1,
 			    1UL << 24, &ta->global);
@@ -525,7 +527,7 @@ search(struct planopts *po, const struct tune_space *space,
 		    space->bucket_lo);
 		return cli_fail();
 	}
-	if (rank == 0 && isatty(2))
+	if (rank == 0 && to->ctx != NULL)
 		to->progress = progress;
 	if (tune_evaluate_all(*cand, *n, (size_t)rank, (size_t)size, t, to) !=
 	    SK_OK)
@@ -657,7 +659,8 @@ static int
 run(int argc, char **argv)
 {
 	struct planopts po;
-	struct tuneargs ta = { NULL, NULL, NULL, 0, 10, 0, 0 };
+	struct tuneargs ta = { NULL, NULL, NULL, 0, 0, 10, 0, 0 };
+	struct progress pg;
 	struct tune_space space;
 	struct tune_opts to;
 	struct tune_result res = { NULL, 0, (size_t)-1 };
@@ -669,6 +672,7 @@ run(int argc, char **argv)
 	int rc = CLI_FAIL, rank = 0, size = 1;
 
 	trace_init(&t);
+	progress_init(&pg, NULL, "tune");
 	planopts_init(&po);
 	tune_space_default(&space);
 	tune_opts_default(&to);
@@ -688,6 +692,11 @@ run(int argc, char **argv)
 	if (rank == 0 && check_files(&po, &ta) != SK_OK) {
 		rc = cli_fail();
 		goto out;
+	}
+	/* Rank 0 alone reports: the others' share is in its count. */
+	if (rank == 0 && progress_wanted(ta.quiet, 2)) {
+		pg.f = stderr;
+		to.ctx = &pg;
 	}
 	if ((rc = search(&po, &space, &to, rank, size, &t, &cand, &n)) !=
 	    CLI_OK || rank != 0)
@@ -710,5 +719,6 @@ out:
 	tune_result_free(&res);
 	free(longopts);
 	trace_free(&t);
+	progress_end(&pg);
 	return rc;
 }

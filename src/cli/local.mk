@@ -5,6 +5,7 @@ skrull_SOURCES = \
 	src/cli/jobopts.c src/cli/jobopts.h \
 	src/cli/planopts.c src/cli/planopts.h \
 	src/cli/simopts.c src/cli/simopts.h \
+	src/cli/progress.c src/cli/progress.h \
 	src/cli/shapeopts.c src/cli/shapeopts.h \
 	src/cli/cmd_calibrate.c \
 	src/cli/cmd_compare.c \

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "planopts.h"
+#include "progress.h"
 
 static const struct option opts[] = {
 	{ "trace", required_argument, NULL, PLANOPT_TRACE },
@@ -172,12 +173,18 @@ planopts_now(void)
 int
 planopts_plan(struct planopts *o, struct trace *t, struct plan *p, double *secs)
 {
+	struct progress pg;
 	double t0;
+	int e;
 
 	if (trace_read(o->trace, &o->ro, t, NULL) != SK_OK)
 		return cli_fail();
+	progress_init(&pg, progress_wanted(o->quiet, 2) ? stderr : NULL, "plan");
 	t0 = planopts_now();
-	if (sched_plan(&o->job.job, &o->sp, o->policy, t, o->trace, p) != SK_OK)
+	e = sched_plan_progress(&o->job.job, &o->sp, o->policy, t, o->trace, p,
+	    pg.f != NULL ? progress_cb : NULL, &pg);
+	progress_end(&pg);
+	if (e != SK_OK)
 		return cli_fail();
 	*secs = planopts_now() - t0;
 	return CLI_OK;

@@ -44,6 +44,8 @@ struct planopts {
 	const char *policy;  /* default "skrull"; after planopts_finish the
 	                        policy to plan with */
 	int policy_given;    /* --policy was given */
+	int quiet;           /* the command's --quiet: planopts_plan shows
+	                        no progress (progress.h) */
 	/* The command line's knob settings as given, by knob index (NULL: not
 	 * given; the last of repeated options): these win over the job's. */
 	const char *knob_text[PLANOPTS_KNOBS_MAX];

@@ -1,5 +1,6 @@
 /* simopts: see simopts.h. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "err.h"
 #include "planopts.h"
 #include "simopts.h"
+#include "svg.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
@@ -117,11 +119,27 @@ tl_warn(const struct simopts *s)
 		    s->opts.timeline, t->events, t->dropped, t->first);
 }
 
+/* The simulator's iterations into the command's reporter, scaled to the
+ * simulation's span when it is one part of the work. */
+static void
+sim_progress(void *ctx, size_t done, size_t total)
+{
+	const struct simopts *s = ctx;
+
+	if (s->pg_total == 0)
+		progress_update(s->pg, done, total, NULL);
+	else
+		progress_update(s->pg, s->pg_done + s->pg_span * done / total,
+		    s->pg_total, NULL);
+}
+
 int
 simopts_simulate(struct simopts *s, const struct plan *p, struct report *r)
 {
 	size_t end = s->end == 0 || s->end > p->niter ? p->niter : s->end;
+	struct progress own;
 	double t0;
+	int e;
 
 	if (s->first >= end) {
 		err_set(SK_ERR_ARG, "--iters: the plan has %zu iterations, none "
@@ -143,7 +161,22 @@ simopts_simulate(struct simopts *s, const struct plan *p, struct report *r)
 	s->opts.events = &s->events;
 	s->opts.tl_info = &s->tl;
 	t0 = planopts_now();
-	if (sim_run(p, &s->opts, r) != SK_OK) {
+	s->opts.progress = NULL;
+	s->opts.progress_ctx = s;
+	if (s->pg == NULL && progress_wanted(s->quiet, 2)) {
+		progress_init(&own, stderr, "sim");
+		s->pg = &own;
+		s->pg_total = 0;
+		s->opts.progress = sim_progress;
+		e = sim_run(p, &s->opts, r);
+		progress_end(&own);
+		s->pg = NULL;
+	} else {
+		if (s->pg != NULL)
+			s->opts.progress = sim_progress;
+		e = sim_run(p, &s->opts, r);
+	}
+	if (e != SK_OK) {
 		if (s->job_from != NULL && err_code() == SK_ERR_RANGE)
 			err_prefix(s->job_from);
 		return cli_fail();
@@ -184,6 +217,97 @@ print_text(const struct simopts *s, const struct plan *p, const char *label,
 	    s->wall > 0 ? (double)s->events / s->wall : 0.0);
 }
 
+/* About 12 labels along an axis of n categories. */
+static size_t
+every(size_t n)
+{
+	return n > 12 ? (n + 11) / 12 : 1;
+}
+
+/* --svg: per GPU its mean busy, exposed communication and waiting time
+ * per iteration stacked; per iteration its peak memory (the largest
+ * over the GPUs) against the memory available, OOM iterations crossed. */
+static int
+write_svg(const char *path, const struct plan *p, const char *label,
+    const struct report *r)
+{
+	static const char *const gname[] = { "busy (compute)",
+	    "exposed communication", "waiting" };
+	static const char *const mname[] = { "peak, max over GPUs" };
+	const struct job *j = &p->job;
+	struct svg_bars b[2];
+	char title[160], *text = NULL;
+	const char **cat = NULL;
+	double *v = NULL;
+	int *mark = NULL, g, e = SK_OK;
+	size_t G = (size_t)r->ngpus, n = r->niter, i, o;
+	const size_t W = 24;   /* bytes of one label: "d%dc%d" of two ints */
+
+	cat = calloc(G + n, sizeof *cat);
+	text = calloc(G + n, W);
+	v = calloc(3 * G + n, sizeof *v);
+	mark = calloc(n, sizeof *mark);
+	if (cat == NULL || text == NULL || v == NULL || mark == NULL) {
+		e = err_set(SK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (g = 0; g < r->ngpus; g++) {
+		snprintf(text + (size_t)g * W, W, "d%dc%d", g / j->cp, g % j->cp);
+		cat[g] = text + (size_t)g * W;
+		for (i = 0; i < n; i++) {
+			const struct report_cell *c = &r->cell[i * G + (size_t)g];
+
+			v[3 * (size_t)g] += c->busy * 1e3 / (double)n;
+			v[3 * (size_t)g + 1] += c->comm * 1e3 / (double)n;
+			v[3 * (size_t)g + 2] += c->wait * 1e3 / (double)n;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(text + (G + i) * W, W, "%zu", r->first + i);
+		cat[G + i] = text + (G + i) * W;
+		for (g = 0; g < r->ngpus; g++)
+			v[3 * G + i] = fmax(v[3 * G + i],
+			    r->cell[i * G + (size_t)g].peak / GIB);
+	}
+	for (o = 0; o < r->noom; o++)
+		if (r->oom[o].iter >= r->first && r->oom[o].iter - r->first < n)
+			mark[r->oom[o].iter - r->first] = 1;
+	memset(b, 0, sizeof b);
+	b[0].title = "GPU time per iteration (mean)";
+	b[0].xlabel = "GPU (DP rank d, CP rank c)";
+	b[0].ylabel = "time per iteration (ms)";
+	b[0].cat = cat;
+	b[0].ncat = G;
+	b[0].name = gname;
+	b[0].nser = 3;
+	b[0].v = v;
+	b[0].stacked = 1;
+	b[0].hline = NAN;
+	b[0].label_every = every(G);
+	b[1].title = "peak memory per iteration";
+	b[1].xlabel = "iteration";
+	b[1].ylabel = "memory (GiB)";
+	b[1].cat = cat + G;
+	b[1].ncat = n;
+	b[1].name = mname;
+	b[1].nser = 1;
+	b[1].v = v + 3 * G;
+	b[1].hline = (j->cluster.gpu.hbm_bytes - j->reserve) / GIB;
+	b[1].hlabel = "HBM available";
+	b[1].mark = r->noom > 0 ? mark : NULL;
+	b[1].marklabel = "iteration with an OOM";
+	b[1].label_every = every(n);
+	snprintf(title, sizeof title, "skrull sim: %s, %s, DP %d x CP %d",
+	    label, p->policy, j->dp, j->cp);
+	e = svg_write_bars(path, title, b, 2);
+out:
+	free(cat);
+	free(text);
+	free(v);
+	free(mark);
+	return e;
+}
+
 int
 simopts_run(struct simopts *s, const struct plan *p, const char *label,
     struct report *r)
@@ -193,6 +317,8 @@ simopts_run(struct simopts *s, const struct plan *p, const char *label,
 
 	if ((rc = simopts_simulate(s, p, r)) != CLI_OK)
 		return rc;
+	if (s->svg != NULL && write_svg(s->svg, p, label, r) != SK_OK)
+		return cli_fail();
 	if (r->noom > 0)
 		fprintf(stderr, "skrull: %zu out-of-memory event%s; the first: "
 		    "iteration %zu, GPU %d needs %.2f GiB of %.2f GiB\n", r->noom,

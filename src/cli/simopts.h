@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "plan.h"
+#include "progress.h"
 #include "report.h"
 #include "sim.h"
 
@@ -25,6 +26,13 @@ struct simopts {
 	const char *job_from;  /* the file the plan's job came from (a plan
 	                          or job file; NULL: options and presets),
 	                          named by a failure the job causes */
+	int quiet;             /* --quiet: no progress */
+	const char *svg;       /* --svg FILE: sim's chart, or NULL */
+	struct progress *pg;   /* NULL: each simulation reports its own
+	                          progress ("sim"); else into this one: */
+	size_t pg_done;        /* units done before this simulation, */
+	size_t pg_span;        /* units it covers, */
+	size_t pg_total;       /* units in all (0: the iterations) */
 };
 
 void simopts_init(struct simopts *s);

@@ -96,7 +96,24 @@ struct bench {
 	float *x, *y, *z;        /* GEMM A, W, C; copy src, dst */
 	float *q, *kk, *v, *o, *lse, *dout, *dq, *dk, *dv;
 	int barrier;             /* a barrier before each repetition */
+	const struct calib_opts *opts;  /* its progress callback */
+	size_t done, total;      /* measurements made and to make */
 };
+
+/* profile_add, then the progress callback: one more measurement done. */
+static int
+add(struct bench *w, struct profile *p, enum profile_kind kind,
+    const char *name, double x, double work, double sec)
+{
+	int e = profile_add(p, kind, name, x, work, sec);
+
+	if (e == SK_OK && w->opts->progress != NULL) {
+		w->done++;
+		w->opts->progress(w->opts->progress_ctx, w->done,
+		    w->total > w->done ? w->total : w->done);
+	}
+	return e;
+}
 
 static int
 run_once(struct bench *w)
@@ -226,7 +243,7 @@ measure_gemm(struct bench *w, const struct grid *g, const struct model *m,
 			w->n = s[i].out;
 			w->k = s[i].in;
 			if ((e = timed(w, g->reps, &sec)) != SK_OK ||
-			    (e = profile_add(p, PROF_GEMM, s[i].name, (double)T,
+			    (e = add(w, p, PROF_GEMM, s[i].name, (double)T,
 			    2.0 * (double)T * (double)s[i].in * (double)s[i].out,
 			    sec)) != SK_OK)
 				goto out;
@@ -290,14 +307,14 @@ measure_attn(struct bench *w, const struct grid *g, const struct model *m,
 		f = cost_layer_attn_fwd(&one, (double)last);
 		w->what = W_ATTN_FWD;
 		if ((e = timed(w, g->reps, &sec)) != SK_OK ||
-		    (e = profile_add(p, PROF_ATTN_FWD, "", (double)last, f,
+		    (e = add(w, p, PROF_ATTN_FWD, "", (double)last, f,
 		    sec)) != SK_OK)
 			goto out;
 		b->zero(w->dk, last * w->nkv * w->hd);
 		b->zero(w->dv, last * w->nkv * w->hd);
 		w->what = W_ATTN_BWD;
 		if ((e = timed(w, g->reps, &sec)) != SK_OK ||
-		    (e = profile_add(p, PROF_ATTN_BWD, "", (double)last,
+		    (e = add(w, p, PROF_ATTN_BWD, "", (double)last,
 		    ATTN_BWD * f, sec)) != SK_OK)
 			goto out;
 	}
@@ -336,13 +353,13 @@ measure_memory(struct bench *w, const struct grid *g, float *host,
 	}
 	w->what = W_LAUNCH;
 	if ((e = timed(w, g->reps, &sec)) != SK_OK ||
-	    (e = profile_add(p, PROF_LAUNCH, "", LAUNCHES, 0,
+	    (e = add(w, p, PROF_LAUNCH, "", LAUNCHES, 0,
 	    sec)) != SK_OK)
 		goto out;
 	w->what = W_COPY;
 	w->n = g->copy_floats;
 	if ((e = timed(w, g->reps, &sec)) != SK_OK ||
-	    (e = profile_add(p, PROF_COPY, "", 4 * n, 8 * n, sec)) != SK_OK)
+	    (e = add(w, p, PROF_COPY, "", 4 * n, 8 * n, sec)) != SK_OK)
 		goto out;
 out:
 	b->free(w->x);
@@ -391,7 +408,7 @@ measure_coll(struct bench *w, const struct grid *g, float *host,
 			 * rank's block */
 			w->n = ops[i].what == W_AR ? per * nr : per;
 			if ((e = timed(w, g->reps, &sec)) != SK_OK ||
-			    (e = profile_add(p, ops[i].kind, "", bytes, bytes,
+			    (e = add(w, p, ops[i].kind, "", bytes, bytes,
 			    sec)) != SK_OK)
 				goto out;
 		}
@@ -402,6 +419,30 @@ out:
 	b->free(w->y);
 	w->x = w->y = NULL;
 	return e;
+}
+
+/* The measurements calib_measure makes, as its loops count them: the
+ * GEMM shapes at each token count, forward and backward attention at
+ * each length, launch and copy (compute on rank 0), then the three
+ * collectives at each size. */
+static size_t
+measurements(const struct grid *g, size_t max_len, int compute, int coll)
+{
+	size_t n = 0, T, S, last = 0;
+	double size;
+
+	if (compute) {
+		for (T = 1; T <= g->tok_max; T *= GRID_STEP)
+			n += NSHAPES;
+		for (S = LEN_MIN; last < max_len; S *= GRID_STEP) {
+			last = S < max_len ? S : max_len;
+			n += 2;
+		}
+		n += 2;
+	}
+	for (size = COLL_MIN; coll && size <= g->coll_max; size *= GRID_STEP)
+		n += 3;
+	return n;
 }
 
 int
@@ -434,6 +475,9 @@ calib_measure(const struct backend_ops *b, struct comm *world,
 	memset(&w, 0, sizeof w);
 	w.b = b;
 	w.c = world;
+	w.opts = o;
+	w.total = measurements(g, max_len, world == NULL || world->rank == 0,
+	    world != NULL && world->size >= 2);
 	if ((host = malloc(HOSTN * sizeof *host)) == NULL) {
 		e = err_set(SK_ERR_NOMEM, "calibrate: out of memory");
 		goto out;

@@ -49,6 +49,10 @@ struct calib_opts {
 	int device;         /* backend device number to open */
 	double peak_flops;  /* reference peak, FLOP/s; 0: the fitted asymptote */
 	double hbm_bw;      /* reference bandwidth, bytes/s; 0: measured */
+	/* if not NULL, called by calib_measure after each measurement with
+	 * the measurements done and the total on this rank */
+	void (*progress)(void *ctx, size_t done, size_t total);
+	void *progress_ctx;
 };
 
 /* 131072 tokens on a GPU backend; 4096 on "cpu" (1024 with quick). */

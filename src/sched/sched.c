@@ -558,7 +558,8 @@ batch_order(const struct sched_policy *pol, const struct sched_params *p,
 static int
 batch_run(const struct sched_policy *pol, struct sched_ws *ws,
     const struct trace *t, const uint32_t *order, const size_t *bfirst,
-    size_t niter, uint32_t *blen, struct plan *out)
+    size_t niter, uint32_t *blen, struct plan *out,
+    void (*progress)(void *, size_t, size_t), void *ctx)
 {
 	size_t it, i, n, first;
 	char where[64];
@@ -576,6 +577,8 @@ batch_run(const struct sched_policy *pol, struct sched_ws *ws,
 			err_prefix(where);
 			return rc;
 		}
+		if (progress != NULL)
+			progress(ctx, it + 1, niter);
 	}
 	return SK_OK;
 }
@@ -584,6 +587,16 @@ int
 sched_plan(const struct job *j, const struct sched_params *p,
     const char *policy, const struct trace *t, const char *trace_path,
     struct plan *out)
+{
+	return sched_plan_progress(j, p, policy, t, trace_path, out, NULL,
+	    NULL);
+}
+
+int
+sched_plan_progress(const struct job *j, const struct sched_params *p,
+    const char *policy, const struct trace *t, const char *trace_path,
+    struct plan *out, void (*progress)(void *ctx, size_t done, size_t total),
+    void *ctx)
 {
 	const struct sched_policy *pol;
 	struct sched_ws *ws = NULL;
@@ -636,7 +649,8 @@ sched_plan(const struct job *j, const struct sched_params *p,
 		rc = err_code();
 		goto out;
 	}
-	rc = batch_run(pol, ws, t, order, bfirst, niter, blen, out);
+	rc = batch_run(pol, ws, t, order, bfirst, niter, blen, out, progress,
+	    ctx);
 out:
 	sched_ws_free(ws);
 	free(order);

@@ -131,4 +131,13 @@ int sched_plan(const struct job *j, const struct sched_params *p,
                const char *policy, const struct trace *t, const char *trace_path,
                struct plan *out);
 
+/* sched_plan, calling progress (unless NULL) with ctx after each global
+ * batch planned: done batches of total, on the calling thread. */
+int sched_plan_progress(const struct job *j, const struct sched_params *p,
+                        const char *policy, const struct trace *t,
+                        const char *trace_path, struct plan *out,
+                        void (*progress)(void *ctx, size_t done,
+                                         size_t total),
+                        void *ctx);
+
 #endif

@@ -48,6 +48,11 @@ worker(void *arg)
 			atomic_store(&x->stop, 1);
 			break;
 		}
+		if (x->progress != NULL) {
+			pthread_mutex_lock(&x->mu);
+			x->progress(x->progress_ctx, ++x->ndone, x->ntotal);
+			pthread_mutex_unlock(&x->mu);
+		}
 	}
 	return NULL;
 }
@@ -83,6 +88,8 @@ run_timeline(struct ws *w, const struct sim_opts *o, size_t lo, size_t hi)
 		if ((e = timeline_iter(w->tl, it)) == SK_OK &&
 		    (e = engine_iter(w, it)) == SK_OK)
 			off += x->tns[it - x->first];
+		if (e == SK_OK && x->progress != NULL)
+			x->progress(x->progress_ctx, ++x->ndone, x->ntotal);
 	}
 	if (e == SK_OK)
 		e = timeline_iter_end(w->tl);
@@ -146,6 +153,10 @@ sim_run(const struct plan *p, const struct sim_opts *o, struct report *r)
 	x.end = end;
 	x.tl_lo = lo;
 	x.tl_hi = hi;
+	x.ndone = 0;
+	x.ntotal = count;
+	x.progress = o->progress;
+	x.progress_ctx = o->progress_ctx;
 	atomic_init(&x.cursor, o->first);
 	atomic_init(&x.stop, 0);
 

@@ -63,6 +63,11 @@ struct sim_opts {
 	                         the engine processed (for benchmarks) */
 	struct sim_tl_info *tl_info;  /* if not NULL, receives what the
 	                                 timeline holds */
+	/* if not NULL, called after each simulated iteration with the
+	 * iterations done and the total, from worker threads but one call
+	 * at a time and with done increasing; it must not call sim_run */
+	void (*progress)(void *ctx, size_t done, size_t total);
+	void *progress_ctx;
 };
 
 /* What a timeline holds: iterations [first, end) were asked for (after

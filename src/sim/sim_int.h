@@ -183,6 +183,11 @@ struct ctx {
 	atomic_size_t cursor;        /* next iteration to hand out */
 	atomic_int stop;
 	pthread_mutex_t mu;
+	/* progress: iterations done, counted and reported under mu so the
+	 * callback sees 1, 2, ... in order whatever the threads */
+	size_t ndone, ntotal;
+	void (*progress)(void *ctx, size_t done, size_t total);
+	void *progress_ctx;
 };
 
 /* A worker's workspace. */

@@ -243,6 +243,7 @@ sens_bucket(const struct tune_candidate *winner,
 
 	memset(out, 0, sizeof *out);
 	out->kind = SENS_BUCKET;
+	out->win = winner->job.bucket;
 	if ((rc = check_baseline(baseline)) != SK_OK ||
 	    (rc = sens_bucket_xs(winner->bucket_max, x)) != SK_OK)
 		return rc;
@@ -283,6 +284,7 @@ sens_batch(const struct tune_candidate *winner,
 
 	memset(out, 0, sizeof *out);
 	out->kind = SENS_BATCH;
+	out->win = winner->job.batch;
 	if ((rc = check_baseline(baseline)) != SK_OK ||
 	    (rc = sens_batch_xs(winner->job.batch, x, &n)) != SK_OK)
 		return rc;
@@ -361,7 +363,7 @@ sens_write_csv(const char *path, const struct sens_curve *c)
 /* Panel p for curve c, its series in x[], y[], y2[], oom[]. */
 static void
 panel(struct svg_panel *p, const struct sens_curve *c, double *x, double *y,
-      double *y2, int *oom)
+      double *y2, double *lo, double *hi, int *oom)
 {
 	size_t i;
 
@@ -369,6 +371,8 @@ panel(struct svg_panel *p, const struct sens_curve *c, double *x, double *y,
 		x[i] = c->p[i].x;
 		y[i] = c->p[i].speedup;
 		y2[i] = c->p[i].mean;
+		lo[i] = c->p[i].ci_lo;
+		hi[i] = c->p[i].ci_hi;
 		oom[i] = c->p[i].oom;
 	}
 	memset(p, 0, sizeof *p);
@@ -389,6 +393,13 @@ panel(struct svg_panel *p, const struct sens_curve *c, double *x, double *y,
 	p->n = c->n;
 	p->boundary = sens_boundary(c);
 	p->ref = 1;
+	p->y2_lo = lo;
+	p->y2_hi = hi;
+	p->bandlabel = "95% CI of the mean";
+	p->win = c->win > 0 ? c->win : NAN;
+	p->winlabel = "the tuned setting";
+	/* Short enough for the legend's 190 px; skrull-tune(1) says more. */
+	p->nanlabel = "OOM / infeasible: no speed-up";
 }
 
 int
@@ -396,17 +407,20 @@ sens_plot(const char *path, const char *title,
           const struct sens_curve *bucket, const struct sens_curve *batch)
 {
 	double x[2][SENS_MAX_POINTS], y[2][SENS_MAX_POINTS];
-	double y2[2][SENS_MAX_POINTS];
+	double y2[2][SENS_MAX_POINTS], lo[2][SENS_MAX_POINTS];
+	double hi[2][SENS_MAX_POINTS];
 	int oom[2][SENS_MAX_POINTS];
 	struct svg_panel p[2];
 	size_t np = 0;
 
 	if (bucket != NULL) {
-		panel(&p[np], bucket, x[np], y[np], y2[np], oom[np]);
+		panel(&p[np], bucket, x[np], y[np], y2[np], lo[np], hi[np],
+		    oom[np]);
 		np++;
 	}
 	if (batch != NULL) {
-		panel(&p[np], batch, x[np], y[np], y2[np], oom[np]);
+		panel(&p[np], batch, x[np], y[np], y2[np], lo[np], hi[np],
+		    oom[np]);
 		np++;
 	}
 	if (np == 0)

@@ -58,6 +58,8 @@ struct sens_curve {
 	struct sens_point p[SENS_MAX_POINTS];
 	size_t n;          /* points, in increasing x */
 	size_t boundary;   /* index of the first OOM point; n if none */
+	double win;        /* the winner's own x: its BucketSize (tokens) or
+	                      batch (samples per DP rank) */
 };
 
 /* The BucketSize sweep's x values for bucket_max tokens (> 0, else
@@ -95,8 +97,10 @@ int sens_write_csv(const char *path, const struct sens_curve *c);
 /*
  * The figure (svg_write): one panel per curve given, side by side (either
  * may be NULL, not both): speed-up with markers, mean iteration time on a
- * second axis, OOM points as red crosses, the OOM boundary, a reference
- * line at speed-up 1; the batch axis is logarithmic.
+ * second axis with its 95% CI shaded, OOM points as red crosses, the OOM
+ * boundary, a reference line at speed-up 1, the winner's x as a green
+ * line, points without a speed-up named "OOM" or "infeasible" (samples
+ * dropped, not comparable) at their x; the batch axis is logarithmic.
  */
 int sens_plot(const char *path, const char *title,
               const struct sens_curve *bucket, const struct sens_curve *batch);

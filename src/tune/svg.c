@@ -21,6 +21,7 @@
 #define COLOR_Y "#1f5fa8"     /* the first series */
 #define COLOR_Y2 "#7a7a7a"    /* the second series */
 #define COLOR_OOM "#d62728"   /* OOM crosses and boundary */
+#define COLOR_WIN "#2ca02c"     /* the chosen point's line */
 #define COLOR_GRID "#e4e4e4"
 #define COLOR_AXIS "#333333"
 #define CROSS 5.0             /* px: half the size of an OOM cross */
@@ -332,13 +333,82 @@ series(struct svgw *w, const struct svg_panel *p, const double *y,
 	}
 }
 
+/* A legend row: a line of the series' style and its name. */
+static void
+legend_line(struct svgw *w, double left, double top, int row,
+            const char *color, const char *width, const char *dash,
+            const char *name)
+{
+	double y = top + 14 + 16.0 * row;
+
+	putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+	    "stroke=\"%s\" stroke-width=\"%s\"%s%s%s/>\n", left + 8, y,
+	    left + 28, y, color, width, dash != NULL ? " stroke-dasharray=\"" :
+	    "", dash != NULL ? dash : "", dash != NULL ? "\"" : "");
+	text(w, left + 32, y + 4, "start", 11, name != NULL ? name : "");
+}
+
+/* The band of y2 (y2_lo to y2_hi) shaded: a polygon per run of points
+ * where all three are finite, so a gap is not bridged. */
+static void
+band(struct svgw *w, const struct svg_panel *p, const struct axis *ax,
+     const struct axis *ay)
+{
+	size_t i = 0, a, k;
+
+	while (i < p->n) {
+		for (a = i; a < p->n && !(isfinite(p->x[a]) &&
+		    isfinite(p->y2_lo[a]) && isfinite(p->y2_hi[a])); a++)
+			;
+		for (i = a; i < p->n && isfinite(p->x[i]) &&
+		    isfinite(p->y2_lo[i]) && isfinite(p->y2_hi[i]); i++)
+			;
+		if (a == i)
+			continue;
+		puts_(w, "<polygon class=\"band\" points=\"");
+		for (k = a; k < i; k++)
+			putf(w, "%.2f,%.2f ", map(ax, p->x[k]),
+			    map(ay, p->y2_hi[k]));
+		for (k = i; k-- > a;)
+			putf(w, "%.2f,%.2f%s", map(ax, p->x[k]),
+			    map(ay, p->y2_lo[k]), k > a ? " " : "");
+		putf(w, "\" fill=\"%s\" fill-opacity=\"0.25\" "
+		    "stroke=\"none\"/>\n", COLOR_Y2);
+	}
+}
+
+/* With nanlabel: each point of finite x without a finite y named at its
+ * x, above the axis, "OOM" (red) or "infeasible" (grey); their count. */
+static int
+missing(struct svgw *w, const struct svg_panel *p, const struct axis *ax,
+        double bottom)
+{
+	double px;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; p->nanlabel != NULL && i < p->n; i++) {
+		if (!isfinite(p->x[i]) || isfinite(p->y[i]))
+			continue;
+		px = map(ax, p->x[i]);
+		putf(w, "<text class=\"missing\" x=\"%.2f\" y=\"%.2f\" "
+		    "text-anchor=\"start\" font-size=\"10\" fill=\"%s\" "
+		    "transform=\"rotate(-90 %.2f %.2f)\">%s</text>\n", px + 3,
+		    bottom - 6, p->oom != NULL && p->oom[i] ? COLOR_OOM :
+		    COLOR_Y2, px + 3, bottom - 6, p->oom != NULL && p->oom[i] ?
+		    "OOM" : "infeasible");
+		n++;
+	}
+	return n;
+}
+
 static int
 panel(struct svgw *w, const struct svg_panel *p, size_t k)
 {
 	struct axis ax = { 0 }, ay = { 0 }, ay2 = { 0 };
 	double left, right, top, bottom, lo, hi, v;
 	char label[64];
-	int i, rc;
+	int i, rc, nans, row, rows, win;
 
 	left = (double)k * SVG_PANEL_W + SVG_MARGIN_L;
 	right = (double)(k + 1) * SVG_PANEL_W - SVG_MARGIN_R;
@@ -360,6 +430,10 @@ panel(struct svgw *w, const struct svg_panel *p, size_t k)
 	ay.p1 = top;
 	if (p->y2 != NULL) {
 		range(p->y2, p->n, NAN, &lo, &hi);
+		if (p->y2_lo != NULL && p->y2_hi != NULL) {
+			range(p->y2_lo, p->n, lo, &lo, &v);
+			range(p->y2_hi, p->n, hi, &v, &hi);
+		}
 		if ((rc = svg_nice_ticks(lo, hi, SVG_MAX_TICKS, &ay2.t)) !=
 		    SK_OK)
 			return rc;
@@ -418,9 +492,22 @@ panel(struct svgw *w, const struct svg_panel *p, size_t k)
 		    "font-size=\"11\" fill=\"%s\">OOM</text>\n", v, top - 4,
 		    COLOR_OOM);
 	}
+	if (p->y2 != NULL && p->y2_lo != NULL && p->y2_hi != NULL)
+		band(w, p, &ax, &ay2);
 	if (p->y2 != NULL)
 		series(w, p, p->y2, &ax, &ay2, 1);
 	series(w, p, p->y, &ax, &ay, 0);
+	nans = missing(w, p, &ax, bottom);
+	/* Outside the axis (a winner between sweep points beyond the
+	 * ticks) it is not drawn, nor is its legend line. */
+	win = p->winlabel != NULL && isfinite(p->win) && (!ax.log2 || p->win > 0) &&
+	    map(&ax, p->win) >= left - 0.5 && map(&ax, p->win) <= right + 0.5;
+	if (win) {
+		v = map(&ax, p->win);
+		putf(w, "<line class=\"win\" x1=\"%.2f\" y1=\"%.2f\" "
+		    "x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\" "
+		    "stroke-dasharray=\"2,2\"/>\n", v, top, v, bottom, COLOR_WIN);
+	}
 
 	if (p->title != NULL)
 		text(w, (left + right) / 2, SVG_TITLE_H + 20, "middle", 14,
@@ -432,22 +519,60 @@ panel(struct svgw *w, const struct svg_panel *p, size_t k)
 		text_turned(w, left - 50, (top + bottom) / 2, -90, p->ylabel);
 	if (p->y2 != NULL && p->y2label != NULL)
 		text_turned(w, right + 50, (top + bottom) / 2, 90, p->y2label);
+	/* The legend, top left inside the plot: the series when there are
+	 * two, then each extra element drawn. */
+	row = 0;
+	rows = (p->y2 != NULL ? 2 : 0) + (p->y2 != NULL && p->y2_lo != NULL &&
+	    p->y2_hi != NULL) + win + (nans > 0);
+	/* A light white backing: the legend readable, the curves under it
+	 * still seen. */
+	if (rows > 0)
+		putf(w, "<rect class=\"legend\" x=\"%.2f\" y=\"%.2f\" "
+		    "width=\"190\" height=\"%.2f\" fill=\"white\" "
+		    "fill-opacity=\"0.6\"/>\n", left + 4, top + 4,
+		    16.0 * rows + 4);
 	if (p->y2 != NULL) {
-		/* The legend names both series, top left inside the plot. */
-		putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-		    "stroke=\"%s\" stroke-width=\"2\"/>\n", left + 8, top + 14,
-		    left + 28, top + 14, COLOR_Y);
-		text(w, left + 32, top + 18, "start", 11,
-		    p->ylabel != NULL ? p->ylabel : "");
-		putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-		    "stroke=\"%s\" stroke-width=\"1.5\" "
-		    "stroke-dasharray=\"5,3\"/>\n", left + 8, top + 30,
-		    left + 28, top + 30, COLOR_Y2);
-		text(w, left + 32, top + 34, "start", 11,
-		    p->y2label != NULL ? p->y2label : "");
+		legend_line(w, left, top, row++, COLOR_Y, "2", NULL, p->ylabel);
+		legend_line(w, left, top, row++, COLOR_Y2, "1.5", "5,3",
+		    p->y2label);
 	}
+	if (p->y2 != NULL && p->y2_lo != NULL && p->y2_hi != NULL) {
+		putf(w, "<rect x=\"%.2f\" y=\"%.2f\" width=\"20\" "
+		    "height=\"10\" fill=\"%s\" fill-opacity=\"0.25\"/>\n",
+		    left + 8, top + 9 + 16.0 * row, COLOR_Y2);
+		text(w, left + 32, top + 18 + 16.0 * row++, "start", 11,
+		    p->bandlabel != NULL ? p->bandlabel : "");
+	}
+	if (win) {
+		legend_line(w, left, top, row++, COLOR_WIN, "2", "2,2",
+		    p->winlabel);
+	}
+	if (nans > 0)
+		text(w, left + 8, top + 18 + 16.0 * row++, "start", 11,
+		    p->nanlabel);
 	puts_(w, "</g>\n");
 	return SK_OK;
+}
+
+/* The document's head: the XML declaration, the svg element, its title
+ * and a white page with the title on it. */
+static void
+head(struct svgw *w, const char *title, int width, int height)
+{
+	puts_(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	putf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+	    "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+	    "font-family=\"Helvetica, Arial, sans-serif\" fill=\"%s\">\n",
+	    width, height, width, height, COLOR_AXIS);
+	if (title != NULL) {
+		puts_(w, "<title>");
+		put_escaped(w, title);
+		puts_(w, "</title>\n");
+	}
+	putf(w, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
+	    "fill=\"white\"/>\n", width, height);
+	if (title != NULL)
+		text(w, width / 2.0, 24, "middle", 16, title);
 }
 
 int
@@ -474,22 +599,241 @@ svg_write(const char *path, const char *title, const struct svg_panel *p,
 	afile_buf_init(&w->out, w->af.fd, path, w->buf, SVG_BUF);
 	width = (int)npanels * SVG_PANEL_W;
 	height = SVG_TITLE_H + SVG_PANEL_H;
-	puts_(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	putf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
-	    "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-	    "font-family=\"Helvetica, Arial, sans-serif\" fill=\"%s\">\n",
-	    width, height, width, height, COLOR_AXIS);
-	if (title != NULL) {
-		puts_(w, "<title>");
-		put_escaped(w, title);
-		puts_(w, "</title>\n");
-	}
-	putf(w, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
-	    "fill=\"white\"/>\n", width, height);
-	if (title != NULL)
-		text(w, width / 2.0, 24, "middle", 16, title);
+	head(w, title, width, height);
 	for (k = 0; k < npanels; k++)
 		if ((rc = panel(w, &p[k], k)) != SK_OK)
+			goto fail;
+	puts_(w, "</svg>\n");
+	if ((rc = afile_buf_flush(&w->out)) != SK_OK)
+		goto fail;
+	rc = afile_commit(&w->af, 0);
+	free(w);
+	return rc;
+
+fail:
+	afile_abort(&w->af, 0);
+	free(w);
+	return rc;
+}
+
+/* ---- Bar charts ---- */
+
+/* The series' colours: distinct in hue and in lightness (readable in grey
+ * print): blue, orange, grey, green, purple, brown. */
+static const char *const bar_color[SVG_MAX_SERIES] = {
+	"#1f5fa8", "#f28e2b", "#9a9a9a", "#59a14f", "#8c5fb0", "#9c755f",
+};
+
+static int
+check_bars(const struct svg_bars *b, size_t k)
+{
+	size_t i;
+
+	if (b->ncat == 0 || b->cat == NULL || b->v == NULL || b->nser == 0 ||
+	    b->nser > SVG_MAX_SERIES || b->name == NULL)
+		return err_set(SK_ERR_ARG, "svg: bar panel %zu has no categories "
+		    "or 0 or more than %d series", k, SVG_MAX_SERIES);
+	for (i = 0; i < b->ncat * b->nser; i++)
+		if (!isfinite(b->v[i]) || b->v[i] < 0)
+			return err_set(SK_ERR_ARG, "svg: bar panel %zu: value %zu "
+			    "is %g, need a finite value >= 0", k, i, b->v[i]);
+	return SK_OK;
+}
+
+/* The largest height drawn: a bar (or a stack), a reference, the line. */
+static double
+bars_top(const struct svg_bars *b)
+{
+	double top = 0, sum;
+	size_t i, s;
+
+	for (i = 0; i < b->ncat; i++) {
+		sum = 0;
+		for (s = 0; s < b->nser; s++) {
+			if (b->stacked)
+				sum += b->v[i * b->nser + s];
+			else
+				sum = fmax(sum, b->v[i * b->nser + s]);
+		}
+		top = fmax(top, sum);
+		if (b->ref != NULL && isfinite(b->ref[i]))
+			top = fmax(top, b->ref[i]);
+	}
+	if (isfinite(b->hline))
+		top = fmax(top, b->hline);
+	return top > 0 ? top : 1;
+}
+
+/* One legend line at row i right of the plot: a swatch of kind
+ * 'b' (bar colour), 'r' (reference bar), 'h' (dashed line), 'x' (cross). */
+static void
+legend(struct svgw *w, double x, double y, int kind, const char *color,
+       const char *s)
+{
+	switch (kind) {
+	case 'b':
+		putf(w, "<rect x=\"%.2f\" y=\"%.2f\" width=\"14\" height=\"10\" "
+		    "fill=\"%s\"/>\n", x, y - 9, color);
+		break;
+	case 'r':
+		putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+		    "stroke=\"black\" stroke-width=\"3\"/>\n", x, y - 4, x + 14,
+		    y - 4);
+		break;
+	case 'h':
+		putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+		    "stroke=\"%s\" stroke-width=\"1.5\" "
+		    "stroke-dasharray=\"6,4\"/>\n", x, y - 4, x + 14, y - 4,
+		    COLOR_OOM);
+		break;
+	default:
+		putf(w, "<path d=\"M%.2f,%.2f L%.2f,%.2f M%.2f,%.2f L%.2f,%.2f\" "
+		    "stroke=\"%s\" stroke-width=\"2\"/>\n", x + 3, y - 8, x + 11,
+		    y, x + 3, y, x + 11, y - 8, COLOR_OOM);
+		break;
+	}
+	text(w, x + 20, y, "start", 11, s != NULL ? s : "");
+}
+
+static int
+bar_panel(struct svgw *w, const struct svg_bars *b, size_t k)
+{
+	struct axis ay = { 0 };
+	double left, right, top, bottom, slot, bw, x0, x, y, base, v, lx, ly;
+	double top_i;  /* px: the top of category i's bars */
+	size_t i, s, every = b->label_every > 1 ? b->label_every : 1;
+	char label[64];
+	int j, rc, turn = 0;
+
+	left = (double)k * SVG_BARS_W + SVG_BARS_L;
+	right = (double)(k + 1) * SVG_BARS_W - SVG_BARS_R;
+	top = SVG_TITLE_H + SVG_MARGIN_T;
+	bottom = SVG_TITLE_H + SVG_BARS_H - SVG_BARS_B;
+	/* Crosses go over their bars: 10% headroom keeps them in the plot. */
+	if ((rc = svg_nice_ticks(0, bars_top(b) * (b->mark != NULL ? 1.1 : 1),
+	    SVG_MAX_TICKS, &ay.t)) != SK_OK)
+		return rc;
+	ay.p0 = bottom;
+	ay.p1 = top;
+	for (i = 0; i < b->ncat; i++)
+		turn |= strlen(b->cat[i]) > 4;
+	slot = (right - left) / (double)b->ncat;
+	/* Bars fill 80% of a slot, a gap of 20% between slots. */
+	bw = slot * 0.8 / (b->stacked ? 1.0 : (double)b->nser);
+
+	putf(w, "<g class=\"bars\" id=\"panel%zu\">\n", k);
+	for (j = 0; j < ay.t.n; j++) {
+		v = ay.p0 + (ay.p1 - ay.p0) * j / (ay.t.n - 1);
+		putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+		    "stroke=\"%s\"/>\n", left, v, right, v, COLOR_GRID);
+		putf(w, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+		    "stroke=\"%s\"/>\n", left - 5, v, left, v, COLOR_AXIS);
+		tick_label(&ay, j, label, sizeof label);
+		text(w, left - 8, v + 4, "end", 11, label);
+	}
+	for (i = 0; i < b->ncat; i++) {
+		x0 = left + slot * (double)i + slot * 0.1;
+		base = 0;
+		top_i = bottom;
+		for (s = 0; s < b->nser; s++) {
+			v = b->v[i * b->nser + s];
+			x = b->stacked ? x0 : x0 + bw * (double)s;
+			y = map(&ay, b->stacked ? base + v : v);
+			putf(w, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+			    "height=\"%.2f\" fill=\"%s\"/>\n", x, y, bw,
+			    map(&ay, b->stacked ? base : 0) - y, bar_color[s]);
+			base += v;
+			top_i = fmin(top_i, y);
+		}
+		if (b->ref != NULL && isfinite(b->ref[i])) {
+			y = map(&ay, b->ref[i]);
+			putf(w, "<line class=\"ref\" x1=\"%.2f\" y1=\"%.2f\" "
+			    "x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\" "
+			    "stroke-width=\"3\"/>\n", x0 - slot * 0.05, y,
+			    x0 + slot * 0.85, y);
+		}
+		if (b->mark != NULL && b->mark[i]) {
+			x = x0 + slot * 0.4;
+			y = top_i - 10;
+			putf(w, "<path class=\"oom\" d=\"M%.2f,%.2f L%.2f,%.2f "
+			    "M%.2f,%.2f L%.2f,%.2f\" stroke=\"%s\" "
+			    "stroke-width=\"2\"/>\n", x - 4, y - 4, x + 4, y + 4,
+			    x - 4, y + 4, x + 4, y - 4, COLOR_OOM);
+		}
+		if (i % every != 0)
+			continue;
+		x = x0 + slot * 0.4;
+		if (turn)
+			putf(w, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" "
+			    "font-size=\"11\" transform=\"rotate(-45 %.2f "
+			    "%.2f)\">", x + 4, bottom + 14, x + 4, bottom + 14);
+		else
+			putf(w, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
+			    "font-size=\"11\">", x, bottom + 16);
+		put_escaped(w, b->cat[i]);
+		puts_(w, "</text>\n");
+	}
+	if (isfinite(b->hline)) {
+		y = map(&ay, b->hline);
+		putf(w, "<line class=\"hline\" x1=\"%.2f\" y1=\"%.2f\" "
+		    "x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"1.5\" "
+		    "stroke-dasharray=\"6,4\"/>\n", left, y, right, y, COLOR_OOM);
+	}
+	putf(w, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+	    "fill=\"none\" stroke=\"%s\"/>\n", left, top, right - left,
+	    bottom - top, COLOR_AXIS);
+	if (b->title != NULL)
+		text(w, (left + right) / 2, SVG_TITLE_H + 20, "middle", 14,
+		    b->title);
+	if (b->xlabel != NULL)
+		text(w, (left + right) / 2, bottom + (turn ? SVG_BARS_B - 8 : 40),
+		    "middle", 13, b->xlabel);
+	if (b->ylabel != NULL)
+		text_turned(w, left - 50, (top + bottom) / 2, -90, b->ylabel);
+	lx = right + 12;
+	ly = top + 10;
+	for (s = 0; s < b->nser; s++, ly += 18)
+		legend(w, lx, ly, 'b', bar_color[s], b->name[s]);
+	if (b->ref != NULL) {
+		legend(w, lx, ly, 'r', NULL, b->reflabel);
+		ly += 18;
+	}
+	if (isfinite(b->hline)) {
+		legend(w, lx, ly, 'h', NULL, b->hlabel);
+		ly += 18;
+	}
+	if (b->mark != NULL)
+		legend(w, lx, ly, 'x', NULL, b->marklabel);
+	puts_(w, "</g>\n");
+	return SK_OK;
+}
+
+int
+svg_write_bars(const char *path, const char *title, const struct svg_bars *b,
+               size_t npanels)
+{
+	struct svgw *w;
+	size_t k;
+	int width, height, rc;
+
+	if (npanels == 0 || npanels > SVG_MAX_PANELS)
+		return err_set_at(SK_ERR_ARG, path, 0, "svg: %zu panels, need 1 "
+		    "to %d", npanels, SVG_MAX_PANELS);
+	for (k = 0; k < npanels; k++)
+		if ((rc = check_bars(&b[k], k)) != SK_OK)
+			return rc;
+	if ((w = malloc(sizeof *w)) == NULL)
+		return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
+	if ((rc = afile_open(path, &w->af)) != SK_OK) {
+		free(w);
+		return rc;
+	}
+	afile_buf_init(&w->out, w->af.fd, path, w->buf, SVG_BUF);
+	width = (int)npanels * SVG_BARS_W;
+	height = SVG_TITLE_H + SVG_BARS_H;
+	head(w, title, width, height);
+	for (k = 0; k < npanels; k++)
+		if ((rc = bar_panel(w, &b[k], k)) != SK_OK)
 			goto fail;
 	puts_(w, "</svg>\n");
 	if ((rc = afile_buf_flush(&w->out)) != SK_OK)

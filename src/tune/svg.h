@@ -10,7 +10,10 @@
  * series drawn as a line with point markers on the left axis, optionally a
  * second series on its own right-hand axis, points flagged OOM drawn as red
  * crosses, and an optional OOM boundary: a dashed red vertical line
- * labelled "OOM".  Text is escaped for XML; bytes that are not valid UTF-8
+ * labelled "OOM", a shaded band around the second series (its confidence
+ * interval), the chosen setting's x, and the points without a value
+ * named at their x ("OOM" or "infeasible"), each with a legend line.
+ * Text is escaped for XML; bytes that are not valid UTF-8
  * or not allowed in XML 1.0 become '?', so the file is always well-formed.
  *
  * Numbers are printed with printf: the caller must not have set LC_NUMERIC
@@ -50,6 +53,17 @@ struct svg_panel {
 	const double *y2;         /* n values of a second series on a right
 	                             axis; NULL: none */
 	const char *y2label;      /* its axis label and name */
+	const double *y2_lo;      /* n: a band around y2 (its 95% CI), shaded
+	                             between y2_lo and y2_hi; NULL: none */
+	const double *y2_hi;
+	const char *bandlabel;    /* the band's legend line */
+	double win;               /* x of the chosen setting: a dotted green
+	                             vertical line; NAN: none */
+	const char *winlabel;     /* its legend line; NULL: no line at all */
+	const char *nanlabel;     /* with points whose y is not finite: each
+	                             is named at its x, "OOM" (oom flag set)
+	                             or "infeasible", and this legend line
+	                             says why; NULL: such points unnamed */
 };
 
 /* An axis: ticks at lo, lo + step, ..., lo + (n - 1) step, which are also
@@ -86,5 +100,52 @@ int svg_log2_ticks(double lo, double hi, int max, struct svg_ticks *t);
  */
 int svg_write(const char *path, const char *title, const struct svg_panel *p,
               size_t npanels);
+
+/*
+ * Bar charts: panels side by side, each SVG_BARS_W x SVG_BARS_H below the
+ * title band, with a y axis from 0 (nice ticks), one slot per category
+ * along x (labelled, turned when a label is longer than 4 characters;
+ * every label_every-th when there are many), and the series either side
+ * by side in the slot or stacked in one bar, a colour each, named in a
+ * legend right of the plot.  Optional: a reference value per category
+ * (a black bar across its slot: sim's and compare's bound), a horizontal
+ * dashed red line (the HBM limit), and categories marked by a red cross
+ * above their bar (OOM).  Every drawn element with a meaning has a
+ * legend line.
+ */
+#define SVG_BARS_W 640       /* px: width of one bar panel */
+#define SVG_BARS_H 440       /* px: its height */
+#define SVG_BARS_L 110       /* px: left margin, room for turned labels */
+#define SVG_BARS_R 180       /* px: right margin, the legend */
+#define SVG_BARS_B 140       /* px: bottom margin, turned labels */
+#define SVG_MAX_SERIES 6
+
+struct svg_bars {
+	const char *title;        /* above the panel; NULL: none */
+	const char *xlabel;       /* NULL: none */
+	const char *ylabel;       /* with its unit */
+	const char *const *cat;   /* ncat category labels */
+	size_t ncat;              /* >= 1 */
+	const char *const *name;  /* nser series names, for the legend */
+	size_t nser;              /* 1 to SVG_MAX_SERIES */
+	const double *v;          /* ncat x nser values, by category then
+	                             series; finite, >= 0 */
+	int stacked;              /* 1: one bar per category, the series
+	                             stacked; 0: side by side */
+	const double *ref;        /* ncat reference values (NAN: none at that
+	                             category); NULL: none */
+	const char *reflabel;     /* legend line of ref */
+	double hline;             /* y of the dashed line; NAN: none */
+	const char *hlabel;       /* legend line of hline */
+	const int *mark;          /* ncat flags (1: a cross); NULL: none */
+	const char *marklabel;    /* legend line of the crosses */
+	size_t label_every;       /* 0 or 1: label every category */
+};
+
+/* Write the bar figure of npanels panels (1 to SVG_MAX_PANELS) to path
+ * ("-": standard output), atomically, as svg_write.  SK_ERR_ARG for a
+ * panel without categories or series or with a value not finite or < 0. */
+int svg_write_bars(const char *path, const char *title,
+                   const struct svg_bars *b, size_t npanels);
 
 #endif

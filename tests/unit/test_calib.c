@@ -183,6 +183,26 @@ test_finish(void **state)
 /* The CPU backend on a tiny model: every kind measured at the grid's
  * points, a profile that validates, and a GEMM asymptote within a factor
  * of 3 of the best measured GEMM rate. */
+
+/* The progress calls of calib_measure: their count, the last done, the
+ * total, and calls out of order (done not one more than before, or a
+ * total that changed). */
+struct calls {
+	size_t n, last, total, bad;
+};
+
+static void
+count_progress(void *ctx, size_t done, size_t total)
+{
+	struct calls *c = ctx;
+
+	if (done != c->last + 1 || (c->n > 0 && total != c->total))
+		c->bad++;
+	c->n++;
+	c->last = done;
+	c->total = total;
+}
+
 static void
 test_measure_cpu(void **state)
 {
@@ -191,6 +211,7 @@ test_measure_cpu(void **state)
 	    .vocab = 100 };
 	struct calib_opts o;
 	struct profile p;
+	struct calls calls = { 0, 0, 0, 0 };
 	size_t i, n[PROF_NKINDS] = { 0 };
 	double best = 0;
 
@@ -199,8 +220,17 @@ test_measure_cpu(void **state)
 	o.model = &m;
 	o.quick = 1;
 	o.max_len = 256;
+	o.progress = count_progress;
+	o.progress_ctx = &calls;
 	profile_init(&p);
 	assert_int_equal(calib_measure(&backend_cpu_ops, NULL, &o, &p), SK_OK);
+	/* Progress: once per measurement, 1..24 of 24 (16 + 3 + 3 + 1 + 1,
+	 * counted below), the total known from the first call. */
+	assert_int_equal(calls.n, 24);
+	assert_int_equal(calls.last, 24);
+	assert_int_equal(calls.total, 24);
+	assert_int_equal(calls.bad, 0);
+	assert_int_equal(p.nmeas, 24);
 	for (i = 0; i < p.nmeas; i++) {
 		n[p.meas[i].kind]++;
 		if (p.meas[i].kind == PROF_GEMM)

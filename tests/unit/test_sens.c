@@ -247,6 +247,19 @@ test_bucket_sweep(void **state)
 	trace_free(&t);
 }
 
+/* Occurrences of needle in s. */
+static size_t
+count_of(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	while ((s = strstr(s, needle)) != NULL) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
+
 static void
 test_batch_sweep(void **state)
 {
@@ -289,6 +302,13 @@ test_batch_sweep(void **state)
 	    strstr(svg, "id=\"panel1\""), 1);
 	assert_null(strstr(strstr(svg, "id=\"panel1\""), "class=\"boundary\""));
 	assert_non_null(strstr(svg, "Qwen2.5-0.5B &amp; skrull"));
+	/* Each panel its CI band and, at the winner's own x (its batch 16
+	 * is a sweep point; its BucketSize within the sweep), the green
+	 * line. */
+	assert_near(batch.win, 16, 0);
+	assert_near(bucket.win, w.job.bucket, 0);
+	assert_true(count_of(svg, "<polygon class=\"band\"") >= 2);
+	assert_int_equal(count_of(svg, "<line class=\"win\""), 2);
 	free(svg);
 	assert_int_equal(sens_plot(path, "t", NULL, NULL), SK_ERR_ARG);
 	trace_free(&t);

@@ -504,9 +504,30 @@ report_text(const struct report *r)
  * OOMs (the GPU's memory cut to the median peak) listed in (iteration,
  * GPU) order; a sub-range gives the same rows as the whole run.
  */
+
+/* The progress calls of sim_run: their count, the last done, the total,
+ * and calls out of order (done not one more than before, or a total
+ * that changed). */
+struct calls {
+	size_t n, last, total, bad;
+};
+
+static void
+count_progress(void *ctx, size_t done, size_t total)
+{
+	struct calls *c = ctx;
+
+	if (done != c->last + 1 || (c->n > 0 && total != c->total))
+		c->bad++;
+	c->n++;
+	c->last = done;
+	c->total = total;
+}
+
 static void
 test_determinism(void **state)
 {
+	struct calls calls;
 	static const char *const pols[] = { "deepspeed", "skrull" };
 	static const int threads[] = { 2, 3, 1, 0 };
 	struct report r, q;
@@ -561,12 +582,20 @@ test_determinism(void **state)
 		}
 		free(a);
 
-		/* iterations 2 to 4 alone */
+		/* iterations 2 to 4 alone, on 3 threads: progress is called
+		 * once per iteration, 1, 2, 3 of 3, in order */
 		sim_opts_default(&o);
 		o.first = 2;
 		o.count = 3;
-		o.threads = 2;
+		o.threads = 3;
+		memset(&calls, 0, sizeof calls);
+		o.progress = count_progress;
+		o.progress_ctx = &calls;
 		assert_int_equal(sim_run(&p, &o, &q), SK_OK);
+		assert_int_equal(calls.n, 3);
+		assert_int_equal(calls.last, 3);
+		assert_int_equal(calls.total, 3);
+		assert_int_equal(calls.bad, 0);
 		assert_int_equal(q.first, 2);
 		assert_int_equal(q.niter, 3);
 		for (i = 0; i < 3; i++) {

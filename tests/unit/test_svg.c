@@ -387,6 +387,142 @@ test_skips_nonfinite(void **state)
 	free(svg);
 }
 
+/* The band, the tuned setting and the points without a value, on panel
+ * 0 of panels(): x axis 0..8 over px 72..416 (x maps to 72 + 43 x). */
+static void
+test_band_win_missing(void **state)
+{
+	static const double y[] = { 1.2, NAN, 2.6, 3.1, NAN, 3.2 };
+	static const double t[] = { 9, 8, 7, 6.5, 6, 5.5 };
+	static const double lo[] = { 8, 7, NAN, 6, 5.5, 5 };
+	static const double hi[] = { 10, 9, NAN, 7, 6.5, 6 };
+	struct svg_panel p[2];
+	const char *path = tutil_path("band.svg");
+	size_t n, elements;
+	char *svg;
+
+	panels(p);
+	p[0].y = y;
+	p[0].y2 = t;
+	p[0].y2label = "mean (s)";
+	p[0].y2_lo = lo;
+	p[0].y2_hi = hi;
+	p[0].bandlabel = "95% CI";
+	p[0].win = 4.0;
+	p[0].winlabel = "tuned";
+	p[0].nanlabel = "OOM / infeasible: no value";
+	assert_int_equal(svg_write(path, NULL, p, 1), SK_OK);
+	svg = tutil_slurp(path, &n);
+	assert_true(well_formed(svg, &elements));
+	/* lo/hi missing at point 2: two runs, points 0-1 and 3-5, each a
+	 * polygon of twice its points. */
+	assert_int_equal(count(svg, "<polygon class=\"band\""), 2);
+	/* x = 4 at 72 + 43 x 4 = 244. */
+	assert_non_null(strstr(svg, "<line class=\"win\" x1=\"244.00\" "
+	    "y1=\"72.00\" x2=\"244.00\" y2=\"340.00\""));
+	/* Point 1 (no OOM flag) is infeasible, point 4 (flagged) OOM, each
+	 * at its x + 3 px: 72 + 43 x 1.5 + 3 = 139.5. */
+	assert_int_equal(count(svg, "class=\"missing\""), 2);
+	assert_int_equal(count(svg, ">infeasible</text>"), 1);
+	assert_non_null(strstr(svg, "<text class=\"missing\" x=\"139.50\""));
+	assert_non_null(strstr(svg, ">OOM / infeasible: no value</text>"));
+	assert_non_null(strstr(svg, ">tuned</text>"));
+	assert_non_null(strstr(svg, ">95% CI</text>"));
+	free(svg);
+
+	/* Without winlabel no line, whatever win holds (0 from memset). */
+	panels(p);
+	assert_int_equal(svg_write(path, NULL, p, 1), SK_OK);
+	svg = tutil_slurp(path, &n);
+	assert_null(strstr(svg, "class=\"win\""));
+	assert_null(strstr(svg, "class=\"band\""));
+	assert_null(strstr(svg, "class=\"missing\""));
+	free(svg);
+}
+
+/*
+ * Two bar panels, the pixels worked out by hand.  Plot area: x from
+ * k x 640 + 110 to (k + 1) x 640 - 180, y from 36 + 36 = 72 to
+ * 36 + 440 - 140 = 336 (264 px).
+ *   Panel 0, grouped: tallest 4 -> ticks 0..4 by 1; slot 350 / 2 = 175,
+ *   bars 0.8 x 175 / 2 = 70 wide from 110 + 17.5 = 127.5; value 1 is
+ *   66 px tall (y 270), value 2 at 197.5, 132 px (y 204); the reference
+ *   0.5 at y 303 from 127.5 - 8.75 = 118.75 to 127.5 + 148.75 = 276.25.
+ *   Panel 1, stacked, marked: tallest max(2, 2.5, 0, hline 5) = 5, x 1.1
+ *   headroom = 5.5 -> ticks 0..6 by 1 (44 px a unit); slot 350 / 3 =
+ *   116.67, bars 93.33 wide; category 1 from 750 + 116.67 + 11.67 =
+ *   878.33: 2 (y 248, 88 px), then 0.5 on it (y 226, 22 px); its cross
+ *   at x 878.33 + 46.67 = 925, 10 px over 226; the line at 5: y 116.
+ */
+static void
+test_bars(void **state)
+{
+	static const char *const c0[] = { "a", "b" }, *const c1[] = { "10",
+	    "11", "12" }, *const names[] = { "mean & co", "p99" };
+	static const double v0[] = { 1, 2, 3, 4 }, r0[] = { 0.5, NAN };
+	static const double v1[] = { 1, 1, 2, 0.5, 0, 0 };
+	static const int m1[] = { 0, 1, 0 };
+	struct svg_bars b[2];
+	const char *path = tutil_path("bars.svg");
+	size_t n, elements;
+	char *svg;
+
+	memset(b, 0, sizeof b);
+	b[0].ylabel = "time (ms)";
+	b[0].cat = c0;
+	b[0].ncat = 2;
+	b[0].name = names;
+	b[0].nser = 2;
+	b[0].v = v0;
+	b[0].ref = r0;
+	b[0].reflabel = "bound";
+	b[0].hline = NAN;
+	b[1].cat = c1;
+	b[1].ncat = 3;
+	b[1].name = names;
+	b[1].nser = 2;
+	b[1].v = v1;
+	b[1].stacked = 1;
+	b[1].hline = 5;
+	b[1].hlabel = "HBM";
+	b[1].mark = m1;
+	b[1].marklabel = "OOM";
+	assert_int_equal(svg_write_bars(path, "bars", b, 2), SK_OK);
+	svg = tutil_slurp(path, &n);
+	assert_true(well_formed(svg, &elements));
+	assert_non_null(strstr(svg, "width=\"1280\" height=\"476\""));
+	assert_non_null(strstr(svg, "<rect x=\"127.50\" y=\"270.00\" "
+	    "width=\"70.00\" height=\"66.00\" fill=\"#1f5fa8\"/>"));
+	assert_non_null(strstr(svg, "<rect x=\"197.50\" y=\"204.00\" "
+	    "width=\"70.00\" height=\"132.00\" fill=\"#f28e2b\"/>"));
+	assert_int_equal(count(svg, "class=\"ref\""), 1);
+	assert_non_null(strstr(svg, "<line class=\"ref\" x1=\"118.75\" "
+	    "y1=\"303.00\" x2=\"276.25\" y2=\"303.00\""));
+	assert_non_null(strstr(svg, "<rect x=\"878.33\" y=\"248.00\" "
+	    "width=\"93.33\" height=\"88.00\" fill=\"#1f5fa8\"/>"));
+	assert_non_null(strstr(svg, "<rect x=\"878.33\" y=\"226.00\" "
+	    "width=\"93.33\" height=\"22.00\" fill=\"#f28e2b\"/>"));
+	assert_int_equal(count(svg, "class=\"oom\""), 1);
+	assert_non_null(strstr(svg, "<path class=\"oom\" d=\"M921.00,212.00 "
+	    "L929.00,220.00"));
+	assert_non_null(strstr(svg, "<line class=\"hline\" x1=\"750.00\" "
+	    "y1=\"116.00\" x2=\"1100.00\" y2=\"116.00\""));
+	/* Tick labels, the legend (escaped), short labels not turned. */
+	assert_non_null(strstr(svg, ">6</text>"));
+	assert_int_equal(count(svg, ">mean &amp; co</text>"), 2);
+	assert_non_null(strstr(svg, ">HBM</text>"));
+	assert_non_null(strstr(svg, ">bound</text>"));
+	assert_null(strstr(svg, "rotate(-45"));
+	free(svg);
+
+	/* A value below 0 is refused before anything is written. */
+	b[0].v = r0;
+	b[0].ncat = 1;
+	assert_int_equal(svg_write_bars(path, "bars", b, 1), SK_ERR_ARG);
+	assert_non_null(strstr(err_msg(), "need a finite value"));
+	assert_int_equal(svg_write_bars(path, "bars", b, 0), SK_ERR_ARG);
+}
+
 static void
 test_bad_args(void **state)
 {
@@ -424,6 +560,8 @@ main(void)
 		cmocka_unit_test(test_checker),
 		cmocka_unit_test(test_chart),
 		cmocka_unit_test(test_skips_nonfinite),
+		cmocka_unit_test(test_band_win_missing),
+		cmocka_unit_test(test_bars),
 		cmocka_unit_test(test_bad_args),
 	};
 

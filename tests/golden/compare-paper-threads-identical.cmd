@@ -1,0 +1,1 @@
+skrull compare --paper --iters 0:1 --threads 1 --json >a.json && skrull compare --paper --iters 0:1 --threads 6 --json >b.json && cmp a.json b.json && grep -c "\"configuration\":" a.json && echo identical

@@ -1,0 +1,1 @@
+skrull compare --svg c.svg --paper; echo "exit $?"; test ! -e c.svg

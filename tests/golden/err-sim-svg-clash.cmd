@@ -1,0 +1,1 @@
+skrull plan --trace traces/mooncake_conversation.jsonl.gz --field input_length+output_length --bucket 26000 -o p.json >/dev/null && skrull sim --plan p.json --svg p.json; echo "exit $?"; skrull sim --plan p.json --timeline t.json --svg t.json; echo "exit $?"; test ! -e t.json
