@@ -448,7 +448,7 @@ run(int argc, char **argv)
 		goto out;
 	}
 	rc = CLI_FAIL;
-	if (trace_read(po.trace, &po.ro, &t, NULL) != SK_OK) {
+	if (cli_trace_read(po.trace, &po.ro, &t, NULL) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}

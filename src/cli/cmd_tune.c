@@ -427,7 +427,7 @@ search(struct planopts *po, const struct tune_space *space,
 {
 	size_t i, nfit = 0;
 
-	if (trace_read(po->trace, &po->ro, t, NULL) != SK_OK ||
+	if (cli_trace_read(po->trace, &po->ro, t, NULL) != SK_OK ||
 	    tune_enumerate(&po->job.job, &po->sp, space, cand, n) != SK_OK)
 		return cli_fail();
 	for (i = 0; i < *n; i++)
