@@ -251,9 +251,11 @@ foreign(const struct rd *r, const char *path, enum trace_format fmt)
 		{ "PAR1", "a Parquet file", ",pyarrow.parquet as pq",
 		    "pq.read_table(sys.argv[1])", 4 },
 		{ "ARROW1", "an Arrow IPC file", "",
-		    "pa.ipc.open_file(sys.argv[1]).read_all()", 6 },
+		    "pa.ipc.open_file(pa.memory_map(sys.argv[1])).read_all()",
+		    6 },
 		{ "\xff\xff\xff\xff", "an Arrow IPC stream", "",
-		    "pa.ipc.open_stream(sys.argv[1]).read_all()", 4 },
+		    "pa.ipc.open_stream(pa.memory_map(sys.argv[1]))"
+		    ".read_all()", 4 },
 	};
 	char liner[ERR_MSG_MAX / 2];
 	size_t i, n = strlen(path);
