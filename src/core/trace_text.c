@@ -712,33 +712,6 @@ json_kind(const cJSON *v)
 	return "an object";
 }
 
-/* The default field, from the first record: a length-like number, else
- * the input_ids array. */
-static int
-json_default(struct rd *r, struct fieldspec *f, const cJSON *obj)
-{
-	char list[ERR_MSG_MAX / 2];
-	const char *keys[64];
-	const cJSON *c;
-	size_t i, n;
-
-	for (i = 0; i < NDEFAULT; i++)
-		if (cJSON_GetObjectItemCaseSensitive(obj, default_names[i]) !=
-		    NULL)
-			return fieldspec_single(f, default_names[i]);
-	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(obj, "input_ids")))
-		return fieldspec_single(f, "input_ids");
-	n = 0;
-	cJSON_ArrayForEach(c, obj) {
-		if (n == sizeof keys / sizeof keys[0])
-			break;
-		keys[n++] = c->string;
-	}
-	list_names(list, sizeof list, keys, n);
-	return err_set_at(SK_ERR_ARG, r->name, r->lineno,
-	    "no length field; choose one with --field (fields: %s)", list);
-}
-
 /* What one term counts: tokens (integral numbers, arrays of numbers) and
  * characters (strings, code points). */
 struct count {
@@ -809,6 +782,45 @@ member_hint(const cJSON *v)
 		if (cJSON_IsString(c))
 			return c->string;
 	return o->child->string;
+}
+
+/* The default field, from the first record: a length-like number, else
+ * the input_ids array. */
+static int
+json_default(struct rd *r, struct fieldspec *f, const cJSON *obj)
+{
+	char list[ERR_MSG_MAX / 2];
+	const char *keys[64] = { NULL };
+	const cJSON *c;
+	size_t i, n;
+
+	for (i = 0; i < NDEFAULT; i++)
+		if (cJSON_GetObjectItemCaseSensitive(obj, default_names[i]) !=
+		    NULL)
+			return fieldspec_single(f, default_names[i]);
+	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(obj, "input_ids")))
+		return fieldspec_single(f, "input_ids");
+	n = 0;
+	cJSON_ArrayForEach(c, obj) {
+		if (n == sizeof keys / sizeof keys[0])
+			break;
+		keys[n++] = c->string;
+	}
+	list_names(list, sizeof list, keys, n);
+	/* chat data: name the path that counts its turns' text */
+	cJSON_ArrayForEach(c, obj) {
+		const char *kind;
+		size_t k;
+
+		if (cJSON_IsArray(c) && array_of(c, &kind, &k) == 1 &&
+		    kind[0] == 'o')
+			return err_set_at(SK_ERR_ARG, r->name, r->lineno, "no "
+			    "length field; choose one with --field (fields: %s), "
+			    "e.g. --field %s[].%s --chars-per-token 4", list,
+			    c->string, member_hint(c));
+	}
+	return err_set_at(SK_ERR_ARG, r->name, r->lineno,
+	    "no length field; choose one with --field (fields: %s)", list);
 }
 
 /*

@@ -1188,6 +1188,10 @@ test_field_arrays(void **state)
 	read_fails(chat, field("messages"), SK_ERR_FORMAT,
 	    ":1: field 'messages' is an array of 2 objects; say how to count "
 	    "it, e.g. --field messages[].content --chars-per-token 4");
+	/* without --field: the path to count a chat's text with */
+	read_fails(chat, NULL, SK_ERR_ARG, ":1: no length field; choose one "
+	    "with --field (fields: messages), e.g. --field messages[].content "
+	    "--chars-per-token 4");
 	read_fails(chat, field("messages[].content"), SK_ERR_FORMAT,
 	    ":1: field 'messages[].content' (element 0) is a string; estimate "
 	    "its tokens with --chars-per-token X (e.g. 4)");
@@ -1462,10 +1466,11 @@ test_foreign(void **state)
 	/* the magic wins over --format */
 	foreign_fails(p, &plain, ": a Parquet file", NULL);
 	foreign_fails(tutil_put_bytes("d.arrow", "ARROW1\0\0\xff\xff", 10), NULL,
-	    ": an Arrow IPC file;", "pa.ipc.open_file(sys.argv[1])", NULL);
+	    ": an Arrow IPC file;",
+	    "pa.ipc.open_file(pa.memory_map(sys.argv[1]))", NULL);
 	foreign_fails(tutil_put_bytes("cache-0.arrow",
 	    "\xff\xff\xff\xff\x78\0\0\0", 8), NULL, ": an Arrow IPC stream;",
-	    "pa.ipc.open_stream(sys.argv[1])", NULL);
+	    "pa.ipc.open_stream(pa.memory_map(sys.argv[1]))", NULL);
 	/* a Megatron-LM .bin by its name, whatever it holds */
 	p = tutil_put("text_document.bin", "347\n");
 	snprintf(want, sizeof want, ": a Megatron-LM .bin holds the tokens, "
