@@ -1211,12 +1211,34 @@ json_element(struct rd *r, size_t idx, unsigned long long at, int c,
 	}
 }
 
+/* A number element d (written s[0..n)) of an array of lengths, on line
+ * at: pushed, or refused.  Range first: a double past long long's range
+ * does not convert. */
+static int
+json_length(struct rd *r, unsigned long long at, double d, const char *s,
+            size_t n)
+{
+	char txt[48];
+	long long x;
+
+	trd_excerpt(txt, sizeof txt, s, n);
+	if (d > (double)TRACE_LEN_MAX)
+		return trd_bad_len(r, at, "", txt, (long long)TRACE_LEN_MAX + 1);
+	if (d < -(double)TRACE_LEN_MAX)
+		return trd_bad_len(r, at, "", txt, -(long long)TRACE_LEN_MAX - 1);
+	if ((double)(x = (long long)d) != d)
+		return trd_bad(r, at, SK_ERR_FORMAT, "%s is not an integer", txt);
+	if (!trd_valid_len(x))
+		return trd_bad_len(r, at, "", txt, x);
+	return trace_push(r->t, (uint32_t)x);
+}
+
 int
 ttext_json(struct rd *r, const char *spec)
 {
 	struct fieldspec f = { 0 };
 	cJSON *v = NULL;
-	char *el = NULL, where[48], txt[48];
+	char *el = NULL, where[48];
 	const char *s, *end;
 	unsigned long long at, line;
 	size_t n, cap = 0, idx = 0, k;
@@ -1282,19 +1304,8 @@ ttext_json(struct rd *r, const char *spec)
 			else if (!cJSON_IsNumber(v))
 				e = trd_bad(r, at, SK_ERR_FORMAT, "%s, not a length "
 				    "(element [0] is a number)", json_kind(v));
-			else if (trd_valid_len((long long)v->valuedouble) &&
-			    (double)(long long)v->valuedouble == v->valuedouble)
-				e = trace_push(r->t, (uint32_t)v->valuedouble);
-			else if ((double)(long long)v->valuedouble !=
-			    v->valuedouble && fabs(v->valuedouble) <
-			    (double)TRACE_LEN_MAX)
-				e = trd_bad(r, at, SK_ERR_FORMAT, "%.17g is not an "
-				    "integer", v->valuedouble);
 			else
-				e = trd_bad_len(r, at, "", trd_excerpt(txt,
-				    sizeof txt, s, n), v->valuedouble > 0 ?
-				    (long long)TRACE_LEN_MAX + 1 :
-				    (long long)v->valuedouble);
+				e = json_length(r, at, v->valuedouble, s, n);
 		}
 		r->where = NULL;
 		r->lineno = line;
