@@ -716,10 +716,8 @@ json_kind(const cJSON *v)
  * characters (strings, code points). */
 struct count {
 	long long tokens;  /* saturates at TRACE_LEN_MAX + 1 */
-	long long chars;
+	long long chars;   /* code points */
 	int strings;       /* some string was counted */
-	int integral;      /* the numbers were whole */
-	double bad;        /* the first number that was not */
 };
 
 static void
@@ -1202,8 +1200,11 @@ json_element(struct rd *r, size_t idx, unsigned long long at, int c,
 			str = 1;
 		} else if (c == '{' || c == '[') {
 			depth++;
-		} else if (c == '}' || c == ']') {
-			depth--;
+		} else if ((c == '}' || c == ']') && --depth < 0) {
+			/* past this the array's own brackets are lost */
+			return err_set_at(SK_ERR_FORMAT, r->name, r->lineno,
+			    "element [%zu]: malformed JSON (a '%c' closes nothing)",
+			    idx, c);
 		}
 		if ((e = el_put(r, el, n, cap, c)) != SK_OK ||
 		    (e = next_byte(r, &c)) != SK_OK)

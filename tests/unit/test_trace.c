@@ -1352,6 +1352,8 @@ test_json_array(void **state)
 	    "closing ']')");
 	read_fails(tutil_put("trunc2.json", "[347,\n"), NULL, SK_ERR_FORMAT,
 	    ":2: element [1]: truncated JSON array (no closing ']')");
+	read_fails(tutil_put("close.json", "[1,\n 2}, 3]"), NULL, SK_ERR_FORMAT,
+	    ":2: element [1]: malformed JSON (a '}' closes nothing)");
 	read_fails(tutil_put("comma.json", "[1, 2,]"), NULL, SK_ERR_FORMAT,
 	    ":1: element [2]: missing (a ']' where a value should be)");
 	read_fails(tutil_put("after.json", "[1]\n2\n"), NULL, SK_ERR_FORMAT,
