@@ -2,6 +2,7 @@
 # command-line golden tests, man-page lint, and checks of the bundled traces.
 SK_UNIT_TESTS = \
 	tests/unit/test_err \
+	tests/unit/test_near \
 	tests/unit/test_afile \
 	tests/unit/test_json \
 	tests/unit/test_trace \
@@ -61,6 +62,8 @@ SK_SCRIPT_TESTS = \
 	tests/durability.sh \
 	tests/examples.sh \
 	tests/manlint.sh \
+	tests/completion.sh \
+	tests/options.sh \
 	tests/reference.sh \
 	tests/regen.sh \
 	tests/knobs.sh \

@@ -55,6 +55,22 @@ struct option;
 int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
                const char *shorts, const struct option *longs, int *code);
 
+/* When SKRULL_LIST_OPTIONS is set in the environment, print longs' names
+ * one a line to stdout and exit 0: the option table as the program has
+ * it, for tests/options.sh to hold against -h and the man page (a test
+ * hook, not an interface: skrull(7), ENVIRONMENT).  cli_getopt calls it;
+ * a command parsing its options without cli_getopt calls it first. */
+void cli_options_hook(const struct option *longs);
+
+/* Most long options a command has, for cli_bad_option's list. */
+#define CLI_MAX_LONGOPTS 160
+
+/* The usage error for the unknown option arg ("--name" or "--name=value")
+ * of command what (e.g. "trace stats"), naming the nearest of longs'
+ * names when one is a likely slip (near.h); returns CLI_USAGE. */
+int cli_bad_option(const struct cli_cmd *cmd, const char *what,
+                   const char *arg, const struct option *longs);
+
 /* Print a cJSON value to stdout followed by a newline and free it;
  * CLI_FAIL (with a message) when it cannot be rendered or written. */
 struct cJSON;

@@ -65,6 +65,7 @@ help(void)
 	printf("usage: %s\n\n%s\n\n", cmd_compare.usage, cmd_compare.summary);
 	printf("  --policies LIST   comma-separated NAME[/KNOB=VALUE...] (default\n"
 	    "                    %s)\n"
+	    "  --policy NAME     the same as --policies NAME\n"
 	    "  --paper           the paper's six configurations on the bundled\n"
 	    "                    stand-in traces, beside its published speed-ups\n"
 	    "  --iters A:B       iterations simulated per policy (default 0:%d)\n"
@@ -72,7 +73,7 @@ help(void)
 	    "  --json            print the comparison as JSON\n"
 	    "  (default trace: %s; overlong samples are dropped)\n",
 	    DEFAULT_POLICIES, DEFAULT_ITERS, DEFAULT_TRACE);
-	planopts_help();
+	planopts_help(0);
 	printf("\nSee skrull-compare(1) and skrull(7).\n");
 }
 
@@ -93,9 +94,13 @@ parse_entry(const char *text, size_t n, const struct sched_params *base,
 	memcpy(e->label, buf, n + 1);
 	e->sp = *base;
 	tok = strtok_r(buf, "/", &save);
-	if (tok == NULL || sched_policy_find(tok) == NULL)
-		return err_set(SK_ERR_ARG, "--policies: unknown policy in '%s'",
+	if (tok == NULL)
+		return err_set(SK_ERR_ARG, "--policies: no policy in '%s'",
 		    e->label);
+	if (sched_policy_find(tok) == NULL) {
+		err_prefix("--policies");
+		return SK_ERR_ARG;
+	}
 	snprintf(e->policy, sizeof e->policy, "%s", tok);
 	while ((tok = strtok_r(NULL, "/", &save)) != NULL) {
 		if ((eq = strchr(tok, '=')) == NULL)
@@ -409,7 +414,9 @@ run(int argc, char **argv)
 		case 'h':
 			help();
 			goto out;
-		case OPT_POLICIES: list = optarg; continue;
+		/* --policy, what plan and sim take, is one entry of the list */
+		case OPT_POLICIES:
+		case PLANOPT_POLICY: list = optarg; continue;
 		case OPT_PAPER: paper_mode = 1; continue;
 		case OPT_JSON: json = 1; continue;
 		case OPT_ITERS:
@@ -418,9 +425,6 @@ run(int argc, char **argv)
 			    "--iters" : "--threads", optarg)) != CLI_OK)
 				goto out;
 			continue;
-		case PLANOPT_POLICY:
-			rc = cli_usage(&cmd_compare, "compare: use --policies");
-			goto out;
 		}
 		if ((rc = planopts_take(&po, &cmd_compare, c, optarg)) != CLI_OK)
 			goto out;

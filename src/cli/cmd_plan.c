@@ -48,7 +48,7 @@ help(void)
 	    "                    --no-rollback) instead of refusing it\n"
 	    "  --check PLAN      read a plan file and validate it (against --trace\n"
 	    "                    when given) instead of planning\n");
-	planopts_help();
+	planopts_help(1);
 	printf("\nSee skrull-plan(1) and skrull-plan(5).\n");
 }
 

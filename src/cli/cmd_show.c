@@ -286,6 +286,7 @@ run(int argc, char **argv)
 	memcpy(longopts, own, sizeof own);
 	memcpy(longopts + NOWN, jobopts_long, (NJOBOPTS + 1) * sizeof *longopts);
 	jobopts_init(&jo);
+	cli_options_hook(longopts);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -294,8 +295,8 @@ run(int argc, char **argv)
 			help();
 			return CLI_OK;
 		case '?':
-			return cli_usage(&cmd_show, "show: unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_bad_option(&cmd_show, "show", argv[optind - 1],
+			    longopts);
 		case ':':
 			return cli_usage(&cmd_show, "show: option '%s' needs a value",
 			    argv[optind - 1]);

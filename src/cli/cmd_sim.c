@@ -60,7 +60,7 @@ help(void)
 	    "  --per-gpu            per-GPU rows in --json output\n"
 	    "  --json               print the report as JSON (skrull-report in skrull(7))\n"
 	    "\nwithout --plan, plan first:\n");
-	planopts_help();
+	planopts_help(1);
 	printf("\nSee skrull-sim(1) and skrull(7).\n");
 }
 

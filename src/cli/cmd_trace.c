@@ -132,6 +132,7 @@ parse(const struct sub *s, int argc, char **argv, struct opts *o, int *next)
 	o->seed = 1;
 	o->lo = 1;
 	o->hi = TRACE_LEN_MAX;
+	cli_options_hook(longopts);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:o:", longopts, NULL)) != -1) {
@@ -139,9 +140,13 @@ parse(const struct sub *s, int argc, char **argv, struct opts *o, int *next)
 			printf("usage: %s\n%s", cmd_trace.usage, help);
 			return -1;
 		}
-		if (c == '?')
-			return cli_usage(&cmd_trace, "trace %s: unknown option '%s'",
-			    s->name, argv[optind - 1]);
+		if (c == '?') {
+			char what[32];
+
+			snprintf(what, sizeof what, "trace %s", s->name);
+			return cli_bad_option(&cmd_trace, what, argv[optind - 1],
+			    longopts);
+		}
 		if (c == ':')
 			return cli_usage(&cmd_trace, "trace %s: option '%s' needs a value",
 			    s->name, argv[optind - 1]);

@@ -75,6 +75,8 @@ help(void)
 	printf("  --trace FILE         the dataset's length trace (default %s)\n"
 	    "  --global-batch N     samples per iteration (default: the job's dp x batch)\n"
 	    "  --policies LIST      comma-separated policies (default deepspeed,skrull)\n"
+	    "  --policy NAME        the same as --policies NAME\n"
+	    "  --format, --field, --skip-bad   read the trace as skrull-trace(1)\n"
 	    "  --search-zero        also search ZeRO stages 0-3\n"
 	    "  --search-recompute   also search recompute none/selective/full\n"
 	    "  --bucket-min N       smallest BucketSize tried, tokens (default 1024)\n"
@@ -91,7 +93,10 @@ help(void)
 	    "  --json               print the result as JSON\n"
 	    "\njob options (the model, cluster, reserve and precision are kept; the\n"
 	    "layout, BucketSize and policy are searched):\n%s"
-	    "\nSee skrull-tune(1).\n", DEFAULT_TRACE, jobopts_help);
+	    "\npolicy options (skrull-plan(1)), set for every policy searched:\n",
+	    DEFAULT_TRACE, jobopts_help);
+	planopts_help_knobs();
+	printf("\nSee skrull-tune(1).\n");
 }
 
 /* Progress on a terminal: a bar, candidates done, best so far, time left. */
@@ -301,8 +306,10 @@ set_policies(struct tune_space *s, char *list)
 		if (s->npolicies == TUNE_MAX_POLICIES)
 			return err_set(SK_ERR_ARG, "--policies: more than %d",
 			    TUNE_MAX_POLICIES);
-		if (sched_policy_find(tok) == NULL)
-			return err_set(SK_ERR_ARG, "--policies: unknown policy '%s'", tok);
+		if (sched_policy_find(tok) == NULL) {
+			err_prefix("--policies");
+			return SK_ERR_ARG;
+		}
 		s->policies[s->npolicies++] = tok;
 	}
 	return s->npolicies > 0 ? SK_OK :
@@ -329,7 +336,9 @@ parse_opts(int argc, char **argv, const struct option *longopts,
 			ta->help = 1;
 			return CLI_OK;
 		case 'o': ta->out = optarg; continue;
-		case OPT_POLICIES: ta->policies = optarg; continue;
+		/* --policy, what plan and sim take, is one entry of the list */
+		case OPT_POLICIES:
+		case PLANOPT_POLICY: ta->policies = optarg; continue;
 		case OPT_SEARCH_ZERO: space->search_zero = 1; continue;
 		case OPT_SEARCH_RECOMPUTE: space->search_recompute = 1; continue;
 		case OPT_SENS: ta->sens = optarg; continue;
@@ -370,9 +379,6 @@ parse_opts(int argc, char **argv, const struct option *longopts,
 				    "in (0, 1)", optarg);
 			else
 				to->rel_ci = rel;
-			break;
-		case PLANOPT_POLICY:
-			rc = cli_usage(&cmd_tune, "tune: use --policies");
 			break;
 		default:
 			rc = planopts_take(po, &cmd_tune, c, optarg);

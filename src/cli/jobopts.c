@@ -49,7 +49,8 @@ const char jobopts_help[] =
     "  --nodes N            nodes (default 4)\n"
     "  --gpus-per-node N    GPUs per node (default 8)\n"
     "  --dp N               data-parallel degree (default: GPUs / CP)\n"
-    "  --cp N               context-parallel degree (default 8, or GPUs / DP)\n"
+    "  --cp N               context-parallel degree (default 8, or GPUs / DP);\n"
+    "                       both without --nodes: the cluster is sized to fit\n"
     "  --batch N            samples per DP rank per iteration (default 64)\n"
     "  --zero N             ZeRO stage 0-3 (default 2)\n"
     "  --recompute MODE     none, selective or full (default selective)\n"
@@ -190,16 +191,51 @@ jobopts_take(struct jobopts *o, const struct cli_cmd *cmd, int code,
 	}
 }
 
+/*
+ * Both --dp and --cp without --nodes: a user who asks for DP 2 x CP 2
+ * means a 4-GPU job, not a refusal because the default cluster has 32.
+ * So when the cluster's GPU count differs from dp x cp it is resized to
+ * fit: whole nodes of its size per node when dp x cp is a multiple of
+ * it, or one node of dp x cp GPUs when fewer than a node (unless
+ * --gpus-per-node fixed the node's size).  --nodes keeps the cluster as
+ * given, and job_validate then refuses a layout that does not fill it.
+ */
+static int
+fit_cluster(struct jobopts *o, const struct cli_cmd *cmd)
+{
+	struct cluster *c = &o->job.cluster;
+	long long want = (long long)o->dp * o->cp;
+
+	if (o->nodes > 0 || want == cluster_gpus(c))
+		return CLI_OK;
+	if (want % c->gpus_per_node == 0) {
+		if (want / c->gpus_per_node > NODES_MAX)
+			return cli_usage(cmd, "--dp %d x --cp %d: %lld GPUs are "
+			    "more than %d nodes of %d", o->dp, o->cp, want,
+			    NODES_MAX, c->gpus_per_node);
+		c->nodes = (int)(want / c->gpus_per_node);
+	} else if (want < c->gpus_per_node && o->gpus_per_node == 0) {
+		c->nodes = 1;
+		c->gpus_per_node = (int)want;
+	} else
+		return cli_usage(cmd, "--dp %d x --cp %d: %lld GPUs are not whole "
+		    "nodes of %d GPUs; give --nodes and --gpus-per-node", o->dp,
+		    o->cp, want, c->gpus_per_node);
+	return CLI_OK;
+}
+
 /* DP and CP from the options and the cluster's GPU count. */
 static int
 layout(struct jobopts *o, const struct cli_cmd *cmd)
 {
 	struct job *j = &o->job;
-	int gpus = cluster_gpus(&j->cluster);
+	int gpus = cluster_gpus(&j->cluster), rc;
 
 	if (o->dp > 0 && o->cp > 0) {
 		j->dp = o->dp;
 		j->cp = o->cp;
+		if ((rc = fit_cluster(o, cmd)) != CLI_OK)
+			return rc;
 	} else if (o->dp > 0) {
 		if (gpus % o->dp != 0)
 			return cli_usage(cmd, "--dp %d does not divide the %d GPUs "

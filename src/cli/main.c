@@ -20,6 +20,7 @@
 #include "afile.h"
 #include "cli.h"
 #include "err.h"
+#include "near.h"
 #ifdef HAVE_CUDA
 #include "cudamod.h"
 #endif
@@ -51,14 +52,26 @@ usage(FILE *f)
 	fprintf(f, "\nSee skrull(1) and skrull-COMMAND(1).\n");
 }
 
+/* The command called name; else NULL, with the usage error printed
+ * (naming the nearest command when one is a likely slip). */
 static const struct cli_cmd *
 find(const char *name)
 {
+	const char *names[NCOMMANDS + 1], *near;
 	size_t i;
 
-	for (i = 0; i < NCOMMANDS; i++)
+	for (i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(commands[i]->name, name) == 0)
 			return commands[i];
+		names[i] = commands[i]->name;
+	}
+	names[NCOMMANDS] = "help";
+	near = near_best(name, names, NCOMMANDS + 1);
+	err_set(SK_ERR_ARG, "unknown command '%s'%s%s%s", name,
+	    near != NULL ? "; did you mean '" : "", near != NULL ? near : "",
+	    near != NULL ? "'?" : "");
+	fprintf(stderr, "skrull: %s\n", err_msg());
+	usage(stderr);
 	return NULL;
 }
 
@@ -162,12 +175,8 @@ help(const char *name)
 	const struct cli_cmd *cmd = find(name);
 	char *argv[3];
 
-	if (cmd == NULL) {
-		err_set(SK_ERR_ARG, "unknown command '%s'", name);
-		fprintf(stderr, "skrull: %s\n", err_msg());
-		usage(stderr);
+	if (cmd == NULL)
 		return CLI_USAGE;
-	}
 	argv[0] = (char *)(uintptr_t)cmd->name;
 	argv[1] = (char *)(uintptr_t)"-h";
 	argv[2] = NULL;
@@ -214,14 +223,52 @@ cli_parse_ulong(const struct cli_cmd *cmd, const char *opt, const char *text,
 }
 
 int
+cli_bad_option(const struct cli_cmd *cmd, const char *what, const char *arg,
+    const struct option *longs)
+{
+	const char *names[CLI_MAX_LONGOPTS], *near = NULL;
+	char word[NEAR_MAX + 1];
+	size_t n = 0, len;
+
+	/* only a long option can be a slip of a long name: "--timline=x"
+	 * is compared as "timline"; "-x" has no neighbour worth naming */
+	if (strncmp(arg, "--", 2) == 0 && (len = strcspn(arg + 2, "=")) > 0 &&
+	    len <= NEAR_MAX) {
+		memcpy(word, arg + 2, len);
+		word[len] = '\0';
+		while (longs[n].name != NULL && n < CLI_MAX_LONGOPTS) {
+			names[n] = longs[n].name;
+			n++;
+		}
+		near = near_best(word, names, n);
+	}
+	if (near != NULL)
+		return cli_usage(cmd, "%s: unknown option '%s'; did you mean "
+		    "'--%s'?", what, arg, near);
+	return cli_usage(cmd, "%s: unknown option '%s'", what, arg);
+}
+
+void
+cli_options_hook(const struct option *longs)
+{
+	size_t i;
+
+	if (getenv("SKRULL_LIST_OPTIONS") == NULL)
+		return;
+	for (i = 0; longs[i].name != NULL; i++)
+		printf("%s\n", longs[i].name);
+	exit(fflush(stdout) == 0 ? CLI_OK : CLI_FAIL);
+}
+
+int
 cli_getopt(const struct cli_cmd *cmd, int argc, char **argv,
     const char *shorts, const struct option *longs, int *code)
 {
+	cli_options_hook(longs);
 	opterr = 0;
 	*code = getopt_long(argc, argv, shorts, longs, NULL);
 	if (*code == '?')
-		return cli_usage(cmd, "%s: unknown option '%s'", cmd->name,
-		    argv[optind - 1]);
+		return cli_bad_option(cmd, cmd->name, argv[optind - 1], longs);
 	if (*code == ':')
 		return cli_usage(cmd, "%s: option '%s' needs a value", cmd->name,
 		    argv[optind - 1]);
@@ -275,12 +322,8 @@ main(int argc, char **argv)
 		}
 		return help(argv[2]);
 	}
-	if ((cmd = find(argv[1])) == NULL) {
-		err_set(SK_ERR_ARG, "unknown command '%s'", argv[1]);
-		fprintf(stderr, "skrull: %s\n", err_msg());
-		usage(stderr);
+	if ((cmd = find(argv[1])) == NULL)
 		return CLI_USAGE;
-	}
 	rc = cmd->run(argc - 1, argv + 1);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "skrull: standard output: write error\n");

@@ -120,8 +120,9 @@ take_schedule(struct planopts *o)
 	snprintf(where, sizeof where, "%s: schedule",
 	    strcmp(o->job.job_path, "-") == 0 ? "<stdin>" : o->job.job_path);
 	if (sched_policy_find(j->policy) == NULL) {
-		err_set(SK_ERR_ARG, "%s.policy: unknown policy '%s' (see skrull "
-		    "plan -h)", where, j->policy);
+		snprintf(where + strlen(where), sizeof where - strlen(where),
+		    ".policy");
+		err_prefix(where);
 		return cli_fail();
 	}
 	if (!o->policy_given) {
@@ -156,8 +157,7 @@ planopts_finish(struct planopts *o, const struct cli_cmd *cmd)
 	int rc;
 
 	if (o->policy_given && sched_policy_find(o->policy) == NULL)
-		return cli_usage(cmd, "%s: unknown policy '%s' (see skrull plan -h)",
-		    cmd->name, o->policy);
+		return cli_usage(cmd, "%s: %s", cmd->name, err_msg());
 	if ((rc = jobopts_finish(&o->job, cmd)) != CLI_OK)
 		return rc;
 	return take_schedule(o);
@@ -196,19 +196,30 @@ planopts_files(const struct planopts *o, struct cli_file *in)
 }
 
 void
-planopts_help(void)
+planopts_help(int one_policy)
 {
 	size_t i;
 
-	printf("  --trace FILE      the length trace to schedule (skrull-trace(5))\n"
-	    "  --policy NAME     the scheduler (default: the job file's schedule,\n"
-	    "                    else skrull):\n");
+	printf("  --trace FILE      the length trace to schedule (skrull-trace(5))\n");
+	if (one_policy)
+		printf("  --policy NAME     the scheduler (default: the job file's "
+		    "schedule,\n                    else skrull):\n");
+	else
+		printf("  the policies (NAME in --policies):\n");
 	for (i = 0; i < sched_npolicies; i++)
 		printf("                      %-10s %s\n", sched_policies[i]->name,
 		    sched_policies[i]->summary);
 	printf("  --format, --field, --chars-per-token, --skip-bad\n"
 	    "                    read the trace as skrull-trace(1)\n"
 	    "\njob options:\n%s\npolicy options (skrull-plan(1)):\n", jobopts_help);
+	planopts_help_knobs();
+}
+
+void
+planopts_help_knobs(void)
+{
+	size_t i;
+
 	for (i = 0; i < sched_nknobs; i++) {
 		const struct sched_knob *k = &sched_knobs[i];
 		char name[64];

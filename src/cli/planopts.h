@@ -79,8 +79,12 @@ int planopts_plan(struct planopts *o, struct trace *t, struct plan *p,
 void planopts_files(const struct planopts *o, struct cli_file *in);
 
 /* Print the help lines of the planning options (trace, policy, job,
- * knobs) to stdout. */
-void planopts_help(void);
+ * knobs) to stdout: with --policy when one_policy, else the policies'
+ * list alone (compare names several with --policies). */
+void planopts_help(int one_policy);
+
+/* Print the policy options' (knobs') help lines alone to stdout. */
+void planopts_help_knobs(void);
 
 /* Wall-clock seconds (CLOCK_MONOTONIC), for timing commands. */
 double planopts_now(void);

@@ -19,5 +19,6 @@ libskrull_core_a_SOURCES = \
 	src/core/pstats.c src/core/pstats.h \
 	src/core/report.c src/core/report.h \
 	src/core/profile.c src/core/profile.h \
-	src/core/mem.c src/core/mem.h
+	src/core/mem.c src/core/mem.h \
+	src/core/near.c src/core/near.h
 SK_CORE_LIBS = libskrull_core.a $(GSL_LIBS) $(CJSON_LIBS) $(ZLIB_LIBS) $(LIBS)

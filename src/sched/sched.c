@@ -15,6 +15,7 @@
 #include "dacp.h"
 #include "err.h"
 #include "mem.h"
+#include "near.h"
 #include "sched.h"
 #include "ws.h"
 
@@ -263,6 +264,8 @@ const size_t sched_npolicies =
 const struct sched_policy *
 sched_policy_find(const char *name)
 {
+	const char *names[sizeof sched_policies / sizeof sched_policies[0]];
+	const char *near;
 	char list[256];
 	size_t i, used = 0;
 
@@ -270,12 +273,17 @@ sched_policy_find(const char *name)
 	for (i = 0; i < sched_npolicies; i++) {
 		if (strcmp(sched_policies[i]->name, name) == 0)
 			return sched_policies[i];
+		names[i] = sched_policies[i]->name;
 		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
 		    i > 0 ? ", " : "", sched_policies[i]->name);
 		if (used >= sizeof list)
 			used = sizeof list - 1;
 	}
-	err_set(SK_ERR_ARG, "unknown policy '%s'; one of %s", name, list);
+	if ((near = near_best(name, names, sched_npolicies)) != NULL)
+		err_set(SK_ERR_ARG, "unknown policy '%s'; did you mean '%s'?",
+		    name, near);
+	else
+		err_set(SK_ERR_ARG, "unknown policy '%s'; one of %s", name, list);
 	return NULL;
 }
 

@@ -1,0 +1,1 @@
+skrull tarce stats traces/wikipedia.txt.gz

@@ -1,0 +1,1 @@
+skrull sim --timline tl.json

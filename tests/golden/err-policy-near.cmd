@@ -1,0 +1,1 @@
+skrull compare --policies deepspeed,skrul-cp

@@ -1,0 +1,1 @@
+skrull show job --dp 3 --cp 4
