@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "near.h"
 #include "trace_int.h"
 
 /* The names the default field rule looks for, in order (skrull-trace(5)). */
@@ -225,51 +226,6 @@ list_names(char *dst, size_t cap, const char *const *names, size_t n)
 	}
 }
 
-/* Optimal string alignment distance between a and b (edits: insert,
- * delete, substitute, swap two neighbours), bytes; past 64 bytes, 99. */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b), i, j, d[65][65], c;
-
-	if (na > 64 || nb > 64)
-		return 99;
-	for (i = 0; i <= na; i++)
-		d[i][0] = i;
-	for (j = 0; j <= nb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= na; i++)
-		for (j = 1; j <= nb; j++) {
-			c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < c)
-				c = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < c)
-				c = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
-				c = d[i - 2][j - 2] + 1;
-			d[i][j] = c;
-		}
-	return d[na][nb];
-}
-
-/* The name among names[0..n) nearest to want, NULL if none is near
- * enough to be a slip (a third of want's length, rounded up, in edits;
- * the first of equals). */
-static const char *
-nearest(const char *want, const char *const *names, size_t n)
-{
-	size_t best = 99, d, i, most = (strlen(want) + 2) / 3;
-	const char *hit = NULL;
-
-	for (i = 0; i < n; i++)
-		if ((d = edit_distance(want, names[i])) < best && d > 0) {
-			best = d;
-			hit = names[i];
-		}
-	return best <= most ? hit : NULL;
-}
-
 /* ---- CSV ---- */
 
 /* Whether c is a blank allowed around a quoted field: a space, or a tab
@@ -439,7 +395,7 @@ csv_columns(struct rd *r, unsigned long long at, struct fieldspec *f,
 			if (strcmp(names[j], name) == 0)
 				break;
 		if (j == ncol) {
-			const char *near = nearest(name, names, ncol);
+			const char *near = near_best(name, names, ncol);
 
 			list_names(list, sizeof list, names, ncol);
 			return err_set_at(SK_ERR_ARG, r->name, 0,
@@ -653,7 +609,7 @@ did_you_mean(char *dst, size_t cap, const char *name, size_t at,
 			break;
 		keys[n++] = c->string;
 	}
-	if ((hit = nearest(want, keys, n)) != NULL)
+	if ((hit = near_best(want, keys, n)) != NULL)
 		snprintf(dst, cap, " (did you mean %.*s%s%s?)", (int)at, name, hit,
 		    name + at + w);
 	return dst;
