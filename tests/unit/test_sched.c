@@ -203,8 +203,13 @@ test_policy_table(void **state)
 		assert_ptr_equal(sched_policy_find(names[i]), sched_policies[i]);
 		assert_true(strlen(sched_policies[i]->summary) > 10);
 	}
+	/* names are case-sensitive; one edit away, the name is suggested */
 	assert_null(sched_policy_find("Skrull"));
-	assert_string_equal(err_msg(), "unknown policy 'Skrull'; one of "
+	assert_string_equal(err_msg(), "unknown policy 'Skrull'; did you mean "
+	    "'skrull'?");
+	/* "greedy" is 3 or more edits from every name: the list */
+	assert_null(sched_policy_find("greedy"));
+	assert_string_equal(err_msg(), "unknown policy 'greedy'; one of "
 	    "deepspeed, sorted, dacp, rr, skrull-paper, skrull-cp, skrull, "
 	    "wlb, flexsp, hdp, optimal");
 }
