@@ -92,6 +92,7 @@ tests_unit_test_afile_LDFLAGS = -Wl,--wrap=write,--wrap=close,--wrap=rename,--wr
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh \
 	tests/fuzz/fuzz.h tests/fuzz/fuzz_trace.h tests/fuzz/fuzz_trace_plain.c \
 	tests/fuzz/fuzz_trace_csv.c tests/fuzz/fuzz_trace_jsonl.c \
+	tests/fuzz/fuzz_trace_json.c \
 	tests/fuzz/fuzz_trace_npy.c tests/fuzz/fuzz_trace_idx.c \
 	tests/fuzz/fuzz_trace_gzip.c tests/fuzz/fuzz_plan.c tests/fuzz/fuzz_job.c \
 	tests/fuzz/fuzz_profile.c tests/fuzz/fuzz_synth_spec.c \

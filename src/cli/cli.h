@@ -130,6 +130,22 @@ void cli_drops_warn(const struct cli_drops *d, const char *label);
  * "dropped_overlong_tokens", "dropped_last", "dropped_last_tokens",
  * "trace_samples", "trace_tokens"; SK_ERR_NOMEM if cJSON fails. */
 int cli_drops_json(const struct cli_drops *d, struct cJSON *o);
+/*
+ * --chars-per-token X: a real number > 0 (finite) into *out; CLI_OK, or
+ * CLI_USAGE with the message printed.
+ */
+int cli_parse_cpt(const struct cli_cmd *cmd, const char *text, double *out);
+
+/*
+ * trace_read (info may be NULL), then, when some lengths were estimated
+ * from text (chars_per_token), the note "PATH: lengths estimated at X
+ * chars/token (N of M samples)" on stderr.  The library's status.
+ */
+struct trace;
+struct trace_read_opts;
+struct trace_read_info;
+int cli_trace_read(const char *path, const struct trace_read_opts *ro,
+                   struct trace *t, struct trace_read_info *info);
 
 /* Print "skrull: rank R: " and the library's last error message: a
  * rank's failure, when the ranks of a run say each its own. */

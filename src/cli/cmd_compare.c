@@ -674,7 +674,7 @@ run(int argc, char **argv)
 	planopts_files(&po, in);
 	of.path = sc.svg;
 	if (cli_check_files(in, PLANOPTS_FILES, &of, 1) != SK_OK ||
-	    trace_read(po.trace, &po.ro, &t, NULL) != SK_OK) {
+	    cli_trace_read(po.trace, &po.ro, &t, NULL) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}

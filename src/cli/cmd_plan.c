@@ -22,10 +22,11 @@ const struct cli_cmd cmd_plan = {
 	    "schedule a trace into a plan with Skrull or a baseline policy",
 	.usage =
 	    "skrull plan --trace FILE [--policy NAME] [-o PLAN] [--json] [--allow-invalid]\n"
-	    "              [--quiet] [--format FMT] [--field SPEC] [--skip-bad]\n"
-	    "              [JOB OPTIONS] [POLICY OPTIONS]\n"
+	    "              [--quiet] [--format FMT] [--field SPEC]\n"
+	    "              [--chars-per-token X] [--skip-bad] [JOB OPTIONS]\n"
+	    "              [POLICY OPTIONS]\n"
 	    "       skrull plan --check PLAN [--trace FILE] [--json] [--format FMT]\n"
-	    "              [--field SPEC] [--skip-bad]",
+	    "              [--field SPEC] [--chars-per-token X] [--skip-bad]",
 	.run = run,
 };
 
@@ -152,7 +153,8 @@ check_plan(const char *path, const char *trace_path,
 
 	trace_init(&t);
 	plan_init(&p);
-	if (trace_path != NULL && trace_read(trace_path, ro, &t, NULL) != SK_OK) {
+	if (trace_path != NULL && cli_trace_read(trace_path, ro, &t, NULL) !=
+	    SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}

@@ -33,7 +33,8 @@ const struct cli_cmd cmd_run = {
 	    "execute a plan for real on the CPU or GPUs, as threads or over MPI",
 	.usage =
 	    "skrull run --plan PLAN [--backend cpu|cuda] [--comm loop|nccl|mpi]\n"
-	    "              [--ranks N] [--trace FILE [--field SPEC]] [--iters A:B]\n"
+	    "              [--ranks N] [--trace FILE [--field SPEC] [--chars-per-token X]]\n"
+	    "              [--iters A:B]\n"
 	    "              [--hidden N] [--layers N] [--heads N] [--kv-heads N]\n"
 	    "              [--ffn N] [--vocab N] [--seed N] [--lr X] [--timeout S]\n"
 	    "              [--memory GIB] [--profile FILE] [-o REPORT] [--json]\n"
@@ -44,7 +45,7 @@ const struct cli_cmd cmd_run = {
 enum {
 	OPT_PLAN = 256, OPT_BACKEND, OPT_ITERS, OPT_SEED, OPT_LR,
 	OPT_TIMEOUT, OPT_JSON, OPT_TRACE, OPT_FIELD, OPT_MEMORY, OPT_COMM,
-	OPT_RANKS, OPT_PROFILE
+	OPT_RANKS, OPT_PROFILE, OPT_CPT
 };
 
 static const struct option own[] = {
@@ -57,6 +58,7 @@ static const struct option own[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "field", required_argument, NULL, OPT_FIELD },
+	{ "chars-per-token", required_argument, NULL, OPT_CPT },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "ranks", required_argument, NULL, OPT_RANKS },
@@ -103,6 +105,7 @@ help(void)
 	    "                  DP x CP (default: that)\n"
 	    "  --trace FILE    check the plan's samples against this trace first\n"
 	    "  --field SPEC    the trace's length field (skrull-trace(1))\n"
+	    "  --chars-per-token X  estimate a text field's tokens (skrull-trace(1))\n"
 	    "  --memory GIB    what one rank may use (default: the machine's\n"
 	    "                  memory / the ranks on it); a plan that needs more\n"
 	    "                  is refused before any work\n"
@@ -347,7 +350,7 @@ load_plan(const struct runopts *o, struct plan *p)
 	if ((e = plan_read(o->plan_path, p)) == SK_OK &&
 	    (e = shapeopts_apply(&o->shape, &p->job.model)) == SK_OK &&
 	    (o->trace_path == NULL ||
-	    (e = trace_read(o->trace_path, &o->ro, &t, NULL)) == SK_OK) &&
+	    (e = cli_trace_read(o->trace_path, &o->ro, &t, NULL)) == SK_OK) &&
 	    (e = plan_validate(p, o->trace_path != NULL ? &t : NULL)) != SK_OK)
 		err_prefix(o->plan_path);  /* as plan --check names it */
 	trace_free(&t);
@@ -605,6 +608,10 @@ parse(int argc, char **argv, struct runopts *o, int *done)
 		case OPT_PLAN: o->plan_path = optarg; break;
 		case OPT_TRACE: o->trace_path = optarg; break;
 		case OPT_FIELD: o->ro.field = optarg; break;
+		case OPT_CPT:
+			rc = cli_parse_cpt(&cmd_run, optarg,
+			    &o->ro.chars_per_token);
+			break;
 		case OPT_MEMORY:
 			rc = parse_double("--memory", optarg, 0, 1 << 20, &v);
 			o->eo.mem_limit = v * 1024 * 1024 * 1024;

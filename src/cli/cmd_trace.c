@@ -21,23 +21,29 @@ const struct cli_cmd cmd_trace = {
 	.summary =
 	    "read, describe, synthesise and convert sample-length traces",
 	.usage =
-	    "skrull trace stats [--json] [--format FMT] [--field SPEC] [--skip-bad] FILE ...\n"
+	    "skrull trace stats [--json] [--format FMT] [--field SPEC]\n"
+	    "              [--chars-per-token X] [--skip-bad] FILE ...\n"
 	    "       skrull trace synth -n COUNT [--seed SEED] [--min LEN] [--max LEN]\n"
 	    "              [--json] [-o FILE] [--to FMT] [--format FMT] [--field SPEC]\n"
-	    "              COMPONENT ...\n"
+	    "              [--chars-per-token X] COMPONENT ...\n"
 	    "       skrull trace sample [-n COUNT] [--seed SEED] [--replace] [--shuffle]\n"
 	    "              [--json] [-o FILE] [--to FMT] [--format FMT] [--field SPEC]\n"
-	    "              [--skip-bad] FILE\n"
+	    "              [--chars-per-token X] [--skip-bad] FILE\n"
 	    "       skrull trace convert [--json] [-o FILE] [--to FMT] [--format FMT]\n"
-	    "              [--field SPEC] [--skip-bad] FILE",
+	    "              [--field SPEC] [--chars-per-token X] [--skip-bad] FILE",
 	.run = run,
 };
 
 static const char help[] =
 	"\n"
-	"  --format FMT    input format: auto, plain, csv, jsonl, npy, idx (default auto)\n"
-	"  --field SPEC    CSV column or JSONL field holding the length; a name, #N for\n"
-	"                  the Nth CSV column, or a sum such as input_length+output_length\n"
+	"  --format FMT    input format: auto, plain, csv, tsv, jsonl, json, npy, idx\n"
+	"                  (default auto)\n"
+	"  --field SPEC    CSV column or JSON field holding the length; a name, #N for\n"
+	"                  the Nth CSV column, a.b for a nested field, a[].b for the\n"
+	"                  sum of member b over array a, or a sum such as\n"
+	"                  input_length+output_length\n"
+	"  --chars-per-token X  estimate a JSON text field's tokens as\n"
+	"                  ceil(characters / X), characters being code points\n"
 	"  --skip-bad      skip bad records (reported on stderr) instead of failing\n"
 	"  --json          machine-readable output on stdout\n"
 	"  -o FILE         output trace (default: standard output); written atomically\n"
@@ -55,13 +61,14 @@ static const char help[] =
 
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_FIELD, OPT_SKIP_BAD, OPT_TO, OPT_SEED,
-	OPT_MIN, OPT_MAX, OPT_REPLACE, OPT_SHUFFLE
+	OPT_MIN, OPT_MAX, OPT_REPLACE, OPT_SHUFFLE, OPT_CPT
 };
 
 static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "field", required_argument, NULL, OPT_FIELD },
+	{ "chars-per-token", required_argument, NULL, OPT_CPT },
 	{ "skip-bad", no_argument, NULL, OPT_SKIP_BAD },
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "seed", required_argument, NULL, OPT_SEED },
@@ -153,6 +160,10 @@ parse(const struct sub *s, int argc, char **argv, struct opts *o, int *next)
 		case OPT_REPLACE: o->replace = 1; break;
 		case OPT_SHUFFLE: o->shuffle = 1; break;
 		case OPT_FIELD: o->read.field = optarg; break;
+		case OPT_CPT:
+			rc = cli_parse_cpt(&cmd_trace, optarg,
+			    &o->read.chars_per_token);
+			break;
 		case 'o': o->out = optarg; break;
 		case OPT_FORMAT:
 			if (trace_format_parse(optarg, &o->read.format) != SK_OK)
@@ -221,7 +232,7 @@ print_bar(double frac, int width, char c, int pad)
 
 static void
 print_stats(const char *path, const struct trace_read_info *info,
-    const struct tstats *s)
+    double cpt, const struct tstats *s)
 {
 	uint64_t most_s = 0, most_t = 0;
 	int i;
@@ -230,6 +241,9 @@ print_stats(const char *path, const struct trace_read_info *info,
 	    trace_format_name(info->format));
 	if (info->skipped > 0)
 		printf("%-10s %zu\n", "skipped", info->skipped);
+	if (info->estimated > 0)
+		printf("%-10s lengths estimated at %g chars/token (%zu of %zu "
+		    "samples)\n", "estimate", cpt, info->estimated, s->n);
 	printf("%-10s %zu\n%-10s %llu\n%-10s %.1f\n%-10s %.1f\n%-10s %u\n",
 	    "samples", s->n, "tokens", (unsigned long long)s->tokens,
 	    "mean", s->mean, "std", s->sd, "min", s->min);
@@ -312,7 +326,8 @@ stats(const struct opts *o, int argc, char **argv)
 		for (i = 0; i < argc; i++) {
 			if (i > 0)
 				putchar('\n');
-			print_stats(argv[i], &info[i], &st[i]);
+			print_stats(argv[i], &info[i], o->read.chars_per_token,
+			    &st[i]);
 		}
 		rc = CLI_OK;
 		goto out;
@@ -329,6 +344,12 @@ stats(const struct opts *o, int argc, char **argv)
 		    cJSON_AddStringToObject(obj, "format",
 		        trace_format_name(info[i].format)) == NULL ||
 		    cJSON_AddNumberToObject(obj, "skipped", (double)info[i].skipped) == NULL)
+			goto nomem;
+		if (info[i].estimated > 0 &&
+		    (cJSON_AddNumberToObject(obj, "estimated",
+		    (double)info[i].estimated) == NULL ||
+		    cJSON_AddNumberToObject(obj, "chars_per_token",
+		    o->read.chars_per_token) == NULL))
 			goto nomem;
 		if (tstats_json(&st[i], obj) != SK_OK) {
 			rc = cli_fail();
@@ -439,7 +460,8 @@ synth(const struct opts *o, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (comp[i].kind != SYNTH_TRACE)
 			continue;
-		if (trace_read(comp[i].path, &o->read, &loaded[i], NULL) != SK_OK) {
+		if (cli_trace_read(comp[i].path, &o->read, &loaded[i], NULL) !=
+		    SK_OK) {
 			rc = cli_fail();
 			goto out;
 		}
@@ -480,7 +502,7 @@ transform(const struct opts *o, int argc, char **argv, int sampling)
 	rc = CLI_FAIL;
 	trace_init(&in);
 	trace_init(&out);
-	if (trace_read(argv[0], &o->read, &in, &info) != SK_OK) {
+	if (cli_trace_read(argv[0], &o->read, &in, &info) != SK_OK) {
 		rc = cli_fail();
 		goto out;
 	}
@@ -514,13 +536,14 @@ convert(const struct opts *o, int argc, char **argv)
 	return transform(o, argc, argv, 0);
 }
 
-static const int stats_opts[] = { OPT_JSON, OPT_FORMAT, OPT_FIELD, OPT_SKIP_BAD, 0 };
-static const int synth_opts[] = { 'o', OPT_JSON, OPT_TO, OPT_FORMAT, OPT_FIELD,
-	'n', OPT_SEED, OPT_MIN, OPT_MAX, 0 };
-static const int sample_opts[] = { 'o', OPT_JSON, OPT_TO, OPT_FORMAT, OPT_FIELD,
-	OPT_SKIP_BAD, 'n', OPT_SEED, OPT_REPLACE, OPT_SHUFFLE, 0 };
-static const int convert_opts[] = { 'o', OPT_JSON, OPT_TO, OPT_FORMAT, OPT_FIELD,
+static const int stats_opts[] = { OPT_JSON, OPT_FORMAT, OPT_FIELD, OPT_CPT,
 	OPT_SKIP_BAD, 0 };
+static const int synth_opts[] = { 'o', OPT_JSON, OPT_TO, OPT_FORMAT, OPT_FIELD,
+	OPT_CPT, 'n', OPT_SEED, OPT_MIN, OPT_MAX, 0 };
+static const int sample_opts[] = { 'o', OPT_JSON, OPT_TO, OPT_FORMAT, OPT_FIELD,
+	OPT_CPT, OPT_SKIP_BAD, 'n', OPT_SEED, OPT_REPLACE, OPT_SHUFFLE, 0 };
+static const int convert_opts[] = { 'o', OPT_JSON, OPT_TO, OPT_FORMAT, OPT_FIELD,
+	OPT_CPT, OPT_SKIP_BAD, 0 };
 
 static const struct sub subs[] = {
 	{ "stats", stats_opts, stats },

@@ -81,7 +81,8 @@ help(void)
 	    "  --global-batch N     samples per iteration (default: the job's dp x batch)\n"
 	    "  --policies LIST      comma-separated policies (default deepspeed,skrull)\n"
 	    "  --policy NAME        the same as --policies NAME\n"
-	    "  --format, --field, --skip-bad   read the trace as skrull-trace(1)\n"
+	    "  --format, --field, --chars-per-token, --skip-bad\n"
+	    "                       read the trace as skrull-trace(1)\n"
 	    "  --search-zero        also search ZeRO stages 0-3\n"
 	    "  --search-recompute   also search recompute none/selective/full\n"
 	    "  --bucket-min N       smallest BucketSize tried, tokens (default 1024)\n"
@@ -512,7 +513,7 @@ search(struct planopts *po, const struct tune_space *space,
 {
 	size_t i, nfit = 0;
 
-	if (trace_read(po->trace, &po->ro, t, NULL) != SK_OK ||
+	if (cli_trace_read(po->trace, &po->ro, t, NULL) != SK_OK ||
 	    tune_enumerate(&po->job.job, &po->sp, space, cand, n) != SK_OK)
 		return cli_fail();
 	for (i = 0; i < *n; i++)

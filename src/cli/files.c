@@ -1,10 +1,14 @@
 /* files: a command's input and output files, checked before any work; see
  * cli.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "afile.h"
 #include "cli.h"
 #include "err.h"
+#include "trace.h"
 
 /* The first of out[from..nout) that is the same file as id: its index,
  * or -1. */
@@ -67,5 +71,41 @@ cli_check_files(const struct cli_file *in, size_t nin,
 		if (afile_check(out[k].path) != SK_OK)
 			return err_code();
 	}
+	return SK_OK;
+}
+
+int
+cli_parse_cpt(const struct cli_cmd *cmd, const char *text, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (text[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v) ||
+	    !(v > 0))
+		return cli_usage(cmd, "--chars-per-token: '%s' is not a number "
+		    "> 0", text);
+	*out = v;
+	return CLI_OK;
+}
+
+int
+cli_trace_read(const char *path, const struct trace_read_opts *ro,
+               struct trace *t, struct trace_read_info *info)
+{
+	char esc[ERR_MSG_MAX];
+	struct trace_read_info mine;
+	int e;
+
+	if (info == NULL)
+		info = &mine;
+	if ((e = trace_read(path, ro, t, info)) != SK_OK ||
+	    info->estimated == 0)
+		return e;
+	err_escape(esc, sizeof esc, path);
+	fprintf(stderr, "skrull: %s: lengths estimated at %g chars/token (%zu "
+	    "of %zu samples)\n", esc, ro->chars_per_token, info->estimated,
+	    t->n);
 	return SK_OK;
 }

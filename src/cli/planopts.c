@@ -14,6 +14,7 @@ static const struct option opts[] = {
 	{ "format", required_argument, NULL, PLANOPT_FORMAT },
 	{ "field", required_argument, NULL, PLANOPT_FIELD },
 	{ "skip-bad", no_argument, NULL, PLANOPT_SKIP_BAD },
+	{ "chars-per-token", required_argument, NULL, PLANOPT_CPT },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -80,6 +81,8 @@ planopts_take(struct planopts *o, const struct cli_cmd *cmd, int code,
 		return CLI_OK;
 	case PLANOPT_FIELD: o->ro.field = arg; return CLI_OK;
 	case PLANOPT_SKIP_BAD: o->ro.skip_bad = 1; return CLI_OK;
+	case PLANOPT_CPT:
+		return cli_parse_cpt(cmd, arg, &o->ro.chars_per_token);
 	case PLANOPT_FORMAT:
 		if (trace_format_parse(arg, &o->ro.format) != SK_OK)
 			return cli_usage(cmd, "--format: %s", err_msg());
@@ -177,7 +180,7 @@ planopts_plan(struct planopts *o, struct trace *t, struct plan *p, double *secs)
 	double t0;
 	int e;
 
-	if (trace_read(o->trace, &o->ro, t, NULL) != SK_OK)
+	if (cli_trace_read(o->trace, &o->ro, t, NULL) != SK_OK)
 		return cli_fail();
 	progress_init(&pg, progress_wanted(o->quiet, 2) ? stderr : NULL, "plan");
 	t0 = planopts_now();
@@ -213,7 +216,8 @@ planopts_help(int one_policy)
 	for (i = 0; i < sched_npolicies; i++)
 		printf("                      %-10s %s\n", sched_policies[i]->name,
 		    sched_policies[i]->summary);
-	printf("  --format, --field, --skip-bad   read the trace as skrull-trace(1)\n"
+	printf("  --format, --field, --chars-per-token, --skip-bad\n"
+	    "                    read the trace as skrull-trace(1)\n"
 	    "\njob options:\n%s\npolicy options (skrull-plan(1)):\n", jobopts_help);
 	planopts_help_knobs();
 }

@@ -1,7 +1,7 @@
 /*
  * planopts: the options of every command that plans a trace (`skrull
  * plan`, `skrull sim --trace`, `skrull compare`): --trace, --policy,
- * --format, --field, --skip-bad, the job options (jobopts) and the policy
+ * --format, --field, --chars-per-token, --skip-bad, the job options (jobopts) and the policy
  * knobs (one --NAME per entry of sched_knobs, and --no-NAME for booleans).
  *
  * Use: planopts_init; planopts_table(own) gives the getopt_long table of
@@ -27,7 +27,7 @@
 
 enum {
 	PLANOPT_TRACE = 1900, PLANOPT_POLICY, PLANOPT_FORMAT, PLANOPT_FIELD,
-	PLANOPT_SKIP_BAD,
+	PLANOPT_SKIP_BAD, PLANOPT_CPT,
 	PLANOPT_KNOB = 2000,     /* + knob index */
 	PLANOPT_NO_KNOB = 3000   /* + knob index (booleans) */
 };

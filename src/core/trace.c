@@ -1,4 +1,5 @@
 /* trace: see trace.h; the parts of the module are listed in trace_int.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,7 +11,7 @@
 #define STDIN_NAME "<stdin>"
 
 static const char *const format_names[] = {
-	"auto", "plain", "csv", "jsonl", "npy", "idx"
+	"auto", "plain", "csv", "jsonl", "npy", "idx", "tsv", "json"
 };
 #define NFORMAT (sizeof format_names / sizeof format_names[0])
 
@@ -81,7 +82,8 @@ trace_format_parse(const char *name, enum trace_format *f)
 		}
 	}
 	return err_set(SK_ERR_ARG,
-	    "unknown format '%s' (plain, csv, jsonl, npy, idx)", name);
+	    "unknown format '%s' (plain, csv, tsv, jsonl, json, npy, idx)",
+	    name);
 }
 
 
@@ -145,21 +147,49 @@ next_line(const char **p, const char *e, const char **s, size_t *n)
 }
 
 /*
- * The format of a file that starts with b[0..n) (the whole file if eof;
- * else what the first block holds).  A CSV header is never guessed from
- * its first line alone, since a plain trace's first line would then
+ * Whether the first two lines s1, s2 (s2 NULL: there is one) are a header
+ * over records, fields separated by sep: a CSV header is never guessed
+ * from its first line alone, since a plain trace's first line would then
  * vanish: the first line must hold a column name (name_like) over a
  * column whose value on the next line is number-like, or be the only line
- * (a header and no records, which the CSV reader refuses).  Anything else
- * is plain text, whose reader then judges line 1 as it would line 2.
+ * (a header and no records, which the CSV reader refuses).
+ */
+static int
+header(const char *s1, size_t n1, const char *s2, size_t n2, char sep)
+{
+	struct span h[DETECT_COLS], d[DETECT_COLS];
+	size_t nf1, nf2, i;
+	int name = 0;
+
+	ttext_split_csv(s1, n1, sep, h, DETECT_COLS, &nf1);
+	nf1 = nf1 < DETECT_COLS ? nf1 : DETECT_COLS;
+	for (i = 0; i < nf1 && !name; i++)
+		name = name_like(h[i].p, h[i].n);
+	if (!name)
+		return 0;
+	if (s2 == NULL)
+		return 1;
+	ttext_split_csv(s2, n2, sep, d, DETECT_COLS, &nf2);
+	nf2 = nf2 < DETECT_COLS ? nf2 : DETECT_COLS;
+	for (i = 0; i < nf1 && i < nf2; i++)
+		if (name_like(h[i].p, h[i].n) && number_like(d[i].p, d[i].n))
+			return 1;
+	return 0;
+}
+
+/*
+ * The format of a file that starts with b[0..n) (the whole file if eof;
+ * else what the first block holds): a binary format by its magic, then
+ * after a byte order mark and blanks a JSON array ('['), JSONL ('{'), TSV
+ * (a header, see header(), whose line holds a tab), CSV (a header), and
+ * anything else is plain text, whose reader then judges line 1 as it
+ * would line 2.
  */
 static enum trace_format
 detect(const char *b, size_t n)
 {
-	struct span h[DETECT_COLS], d[DETECT_COLS];
-	const char *p = b, *e = b + n, *s1, *s2;
-	size_t n1, n2, nf1, nf2, i;
-	int name = 0;
+	const char *p = b, *e = b + n, *s1, *s2 = NULL;
+	size_t n1, n2 = 0;
 
 	if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0)
 		return TRACE_FORMAT_NPY;
@@ -173,22 +203,82 @@ detect(const char *b, size_t n)
 		return TRACE_FORMAT_PLAIN;
 	if (*p == '{')
 		return TRACE_FORMAT_JSONL;
+	if (*p == '[')
+		return TRACE_FORMAT_JSON;
 	next_line(&p, e, &s1, &n1);
-	ttext_split_csv(s1, n1, h, DETECT_COLS, &nf1);
-	nf1 = nf1 < DETECT_COLS ? nf1 : DETECT_COLS;
-	for (i = 0; i < nf1 && !name; i++)
-		name = name_like(h[i].p, h[i].n);
-	if (!name)
-		return TRACE_FORMAT_PLAIN;
-	if (p == e)
+	if (p < e)
+		next_line(&p, e, &s2, &n2);
+	if (memchr(s1, '\t', n1) != NULL && header(s1, n1, s2, n2, '\t'))
+		return TRACE_FORMAT_TSV;
+	if (header(s1, n1, s2, n2, ','))
 		return TRACE_FORMAT_CSV;
-	next_line(&p, e, &s2, &n2);
-	ttext_split_csv(s2, n2, d, DETECT_COLS, &nf2);
-	nf2 = nf2 < DETECT_COLS ? nf2 : DETECT_COLS;
-	for (i = 0; i < nf1 && i < nf2; i++)
-		if (name_like(h[i].p, h[i].n) && number_like(d[i].p, d[i].n))
-			return TRACE_FORMAT_CSV;
 	return TRACE_FORMAT_PLAIN;
+}
+
+/* Whether path ends in suffix, before an optional ".gz". */
+static int
+named(const char *path, const char *suffix)
+{
+	size_t n = strlen(path), k = strlen(suffix);
+
+	if (n > 3 && strcmp(path + n - 3, ".gz") == 0)
+		n -= 3;
+	return n > k && strncasecmp(path + n - k, suffix, k) == 0;
+}
+
+/* The pyarrow one-liner that writes a list column's lengths to
+ * lengths.npy (a null list as 0, which the reader then refuses); %s: more
+ * modules, the expression that reads the table from sys.argv[1], the
+ * file. */
+#define PYARROW_LINER "python3 -c 'import sys,numpy as np,pyarrow as pa," \
+	"pyarrow.compute as pc%s; t=%s; np.save(\"lengths.npy\"," \
+	"pc.list_value_length(t.column(sys.argv[2])).fill_null(0)" \
+	".to_numpy().astype(np.uint32))' %s input_ids"
+
+/*
+ * Refuse, with what to do instead, a file that skrull cannot read but a
+ * user may well hand it: Parquet and Arrow by their magic, whatever
+ * --format says, and a Megatron-LM .bin (token data; its lengths are in
+ * the .idx beside it) by its name unless --format is given.
+ */
+static int
+foreign(const struct rd *r, const char *path, enum trace_format fmt)
+{
+	static const struct {
+		const char *magic, *what, *mods, *reader;
+		size_t n;
+	} kinds[] = {
+		{ "PAR1", "a Parquet file", ",pyarrow.parquet as pq",
+		    "pq.read_table(sys.argv[1])", 4 },
+		{ "ARROW1", "an Arrow IPC file", "",
+		    "pa.ipc.open_file(pa.memory_map(sys.argv[1])).read_all()",
+		    6 },
+		{ "\xff\xff\xff\xff", "an Arrow IPC stream", "",
+		    "pa.ipc.open_stream(pa.memory_map(sys.argv[1]))"
+		    ".read_all()", 4 },
+	};
+	char liner[ERR_MSG_MAX / 2];
+	size_t i, n = strlen(path);
+
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (r->end < kinds[i].n ||
+		    memcmp(r->buf, kinds[i].magic, kinds[i].n) != 0)
+			continue;
+		snprintf(liner, sizeof liner, PYARROW_LINER, kinds[i].mods,
+		    kinds[i].reader, r->name);
+		return err_set_at(SK_ERR_FORMAT, r->name, 0, "%s; skrull cannot "
+		    "read Parquet/Arrow directly; convert it: write a length "
+		    "column to CSV/JSONL, or the lengths of input_ids to .npy "
+		    "with pyarrow: %s (the skrull Python package, python/, is "
+		    "to do this as python3 -m skrull.convert %s -o lengths.npy "
+		    "--column input_ids)", kinds[i].what, liner, r->name);
+	}
+	if (fmt == TRACE_FORMAT_AUTO && n > 4 &&
+	    strcmp(path + n - 4, ".bin") == 0)
+		return err_set_at(SK_ERR_FORMAT, r->name, 0, "a Megatron-LM .bin "
+		    "holds the tokens, not their lengths; read the index "
+		    "instead: %.*s.idx", (int)(n - 4), path);
+	return SK_OK;
 }
 
 int
@@ -208,8 +298,19 @@ trace_read(const char *path, const struct trace_read_opts *opts,
 	r.t = t;
 	t->n = 0;
 	fmt = opts->format;
-	if ((e = trd_open(&r, path)) != SK_OK || (e = trd_refill(&r)) != SK_OK)
+	if (opts->chars_per_token < 0 || opts->chars_per_token != 
+	    opts->chars_per_token) {
+		e = err_set(SK_ERR_ARG, "chars per token must be > 0");
 		goto out;
+	}
+	r.cpt = opts->chars_per_token;
+	if ((e = trd_open(&r, path)) != SK_OK || (e = trd_refill(&r)) != SK_OK ||
+	    (e = foreign(&r, path, fmt)) != SK_OK)
+		goto out;
+	if (fmt == TRACE_FORMAT_AUTO && named(path, ".tsv") &&
+	    detect(r.buf, r.end) != TRACE_FORMAT_NPY &&
+	    detect(r.buf, r.end) != TRACE_FORMAT_IDX)
+		fmt = TRACE_FORMAT_TSV;
 	if (fmt == TRACE_FORMAT_AUTO)
 		fmt = detect(r.buf, r.end);
 	if (fmt != TRACE_FORMAT_NPY && fmt != TRACE_FORMAT_IDX &&
@@ -220,7 +321,13 @@ trace_read(const char *path, const struct trace_read_opts *opts,
 		e = ttext_plain(&r);
 		break;
 	case TRACE_FORMAT_CSV:
-		e = ttext_csv(&r, opts->field);
+		e = ttext_csv(&r, opts->field, ',');
+		break;
+	case TRACE_FORMAT_TSV:
+		e = ttext_csv(&r, opts->field, '\t');
+		break;
+	case TRACE_FORMAT_JSON:
+		e = ttext_json(&r, opts->field);
 		break;
 	case TRACE_FORMAT_JSONL:
 		e = ttext_jsonl(&r, opts->field);
@@ -250,6 +357,7 @@ out:
 		info->format = fmt;
 		info->skipped = r.skipped;
 		info->first_skipped = r.first_skipped;
+		info->estimated = r.estimated;
 	}
 	return e;
 }

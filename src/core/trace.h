@@ -2,9 +2,10 @@
  * trace: an ordered list of sample lengths in tokens, and its readers and
  * writers.
  *
- * Formats read: plain text (one integer per line), CSV, JSONL, NumPy .npy
- * and Megatron-LM indexed-dataset .idx (its per-sequence length array); any
- * of them may be gzip-compressed (members one after another; anything else
+ * Formats read: plain text (one integer per line), CSV, TSV, JSONL, a JSON
+ * array (of lengths or of objects), NumPy .npy and Megatron-LM
+ * indexed-dataset .idx (its per-sequence length array); any of them may be
+ * gzip-compressed (members one after another; anything else
  * after them is an error).  Binary files must be exactly as long as their
  * header says.  skrull-trace(5) documents every format and every rule
  * stated here.
@@ -38,7 +39,9 @@ enum trace_format {
 	TRACE_FORMAT_CSV,
 	TRACE_FORMAT_JSONL,
 	TRACE_FORMAT_NPY,
-	TRACE_FORMAT_IDX
+	TRACE_FORMAT_IDX,
+	TRACE_FORMAT_TSV,   /* CSV separated by tabs */
+	TRACE_FORMAT_JSON   /* one JSON array of lengths or of objects */
 };
 
 struct trace_read_opts {
@@ -46,11 +49,21 @@ struct trace_read_opts {
 	/*
 	 * Which value is the length (CSV and JSONL; NULL for the default rule
 	 * of skrull-trace(5)).  A term is a CSV column name, a 1-based CSV
-	 * column index written "#3", or a JSONL field (dotted path "a.b"); a
-	 * numeric value is used as is, an array's length is used for an array
-	 * field.  Terms joined with '+' are summed: "input_length+output_length".
+	 * column index written "#3", or a JSON field (dotted path "a.b"); a
+	 * numeric value is used as is, an array of numbers (a token list)
+	 * counts as its length; an array of objects or strings is refused
+	 * unless the path says how to count it: "a[].b" sums member b over the
+	 * array's elements ("a[]" the elements themselves).  Terms joined with
+	 * '+' are summed: "input_length+output_length".
 	 */
 	const char *field;
+	/*
+	 * Characters (Unicode code points) per token, > 0, for a JSON string
+	 * value: its length is estimated as ceil(chars / chars_per_token),
+	 * the chars of a term summed over its strings.  0: strings are
+	 * refused.
+	 */
+	double chars_per_token;
 	int skip_bad;  /* nonzero: skip a bad record and count it, not fail */
 };
 
@@ -59,6 +72,8 @@ struct trace_read_info {
 	size_t skipped;            /* records skipped under skip_bad */
 	unsigned long long first_skipped;  /* line (text) or record number of
 	                                      the first skipped record, 0 if none */
+	size_t estimated;  /* records whose length holds an estimate from
+	                      chars_per_token */
 };
 
 void trace_init(struct trace *t);
@@ -89,7 +104,7 @@ int trace_read(const char *path, const struct trace_read_opts *opts,
 int trace_write(const char *path, enum trace_format fmt,
                 const struct trace *t);
 
-/* "plain", "csv", "jsonl", "npy", "idx", "auto" <-> enum. */
+/* "plain", "csv", "jsonl", "npy", "idx", "tsv", "json", "auto" <-> enum. */
 const char *trace_format_name(enum trace_format f);
 int trace_format_parse(const char *name, enum trace_format *f);
 

@@ -7,7 +7,8 @@
  *   trace_rd.c     trd_: the block reader (read(2), gzip members inflated
  *                  here), its lines, and the value checks and bad-record
  *                  rule of every format
- *   trace_text.c   ttext_: plain, CSV and JSONL, with field specifications
+ *   trace_text.c   ttext_: plain, CSV, TSV, JSONL and JSON arrays, with
+ *                  field specifications and the chars-per-token estimate
  *   trace_bin.c    tbin_: NumPy .npy (its Python-literal header) and
  *                  Megatron-LM .idx, each checked against the file's size
  *   trace_write.c  trace_write: plain, CSV and .npy, gzip or not, atomic
@@ -58,6 +59,10 @@ struct rd {
 	unsigned long long lineno;
 	unsigned long long blank;  /* first of the pending blank lines, 0 if none */
 	unsigned long long nblank;
+	const char *where;         /* prefixed to trd_bad's messages ("element
+	                              [3]: "), NULL for none */
+	double cpt;                /* chars per token, 0: no estimate */
+	size_t estimated;          /* records whose length was estimated */
 	int skip_bad;
 	size_t skipped;
 	unsigned long long first_skipped;
@@ -131,16 +136,18 @@ struct span {
  * on past the end of the line, one with text after a closing quote. */
 enum { SPLIT_OK, SPLIT_OPEN, SPLIT_BAD };
 
-/* Split the CSV record s[0..n) (RFC 4180) into its fields, storing the
- * first max in sp; *nf is how many there are. */
-int ttext_split_csv(const char *s, size_t n, struct span *sp, size_t max,
-                    size_t *nf);
+/* Split the CSV record s[0..n) (RFC 4180, fields separated by sep: ',' or
+ * '\t') into its fields, storing the first max in sp; *nf is how many
+ * there are. */
+int ttext_split_csv(const char *s, size_t n, char sep, struct span *sp,
+                    size_t max, size_t *nf);
 
 /* The reader of each format, from the current position to the end of the
  * input, pushing onto r->t; spec is --field (NULL: the default rule). */
 int ttext_plain(struct rd *r);
-int ttext_csv(struct rd *r, const char *spec);
+int ttext_csv(struct rd *r, const char *spec, char sep);
 int ttext_jsonl(struct rd *r, const char *spec);
+int ttext_json(struct rd *r, const char *spec);
 int tbin_npy(struct rd *r);
 int tbin_idx(struct rd *r);
 

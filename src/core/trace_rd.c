@@ -403,7 +403,8 @@ trd_bad(struct rd *r, unsigned long long at, int code, const char *fmt, ...)
 	va_end(ap);
 	if (r->binary)
 		return err_set_at(code, r->name, 0, "record %llu: %s", at, msg);
-	return err_set_at(code, r->name, at, "%s", msg);
+	return err_set_at(code, r->name, at, "%s%s",
+	    r->where != NULL ? r->where : "", msg);
 }
 
 int

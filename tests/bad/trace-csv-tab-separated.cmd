@@ -1,1 +1,1 @@
-skrull trace stats tests/bad/files/tabs.tsv
+skrull trace stats --format csv tests/bad/files/tabs.tsv

@@ -18,7 +18,7 @@ flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 -Werror ${CFLAGS:-}"
 deps=$(pkg-config --cflags gsl libcjson zlib)
 libs=$(pkg-config --libs gsl libcjson zlib)
-all="trace_plain trace_csv trace_jsonl trace_npy trace_idx trace_gzip plan \
+all="trace_plain trace_csv trace_jsonl trace_json trace_npy trace_idx trace_gzip plan \
 job profile synth_spec"
 
 [ $# -gt 0 ] || set -- $all

@@ -9,7 +9,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${FUZZ_SECONDS:-30}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/skrull-fuzz-ci.XXXXXX") || exit 1
-all="trace_plain trace_csv trace_jsonl trace_npy trace_idx trace_gzip plan \
+all="trace_plain trace_csv trace_jsonl trace_json trace_npy trace_idx trace_gzip plan \
 job profile synth_spec"
 
 if ! FUZZ_BIN=$tmp/bin "$top/tests/fuzz/build.sh" >"$tmp/build.log" 2>&1; then

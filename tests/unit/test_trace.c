@@ -432,8 +432,8 @@ test_jsonl_bad(void **state)
 	    "{\"len\": 347}\n{\"len\": 10919.5}\n"), NULL, SK_ERR_FORMAT,
 	    ":2: field 'len': 10919.5 is not an integer");
 	read_fails(tutil_put("str.jsonl", "{\"len\": \"347\"}\n"), NULL,
-	    SK_ERR_FORMAT, ":1: field 'len' is a string, not a number or an "
-	    "array");
+	    SK_ERR_FORMAT, ":1: field 'len' is a string; estimate its tokens "
+	    "with --chars-per-token X (e.g. 4)");
 	read_fails(tutil_put("big.jsonl", "{\"len\": 3e9}\n"), NULL,
 	    SK_ERR_RANGE,
 	    ":1: field 'len': length 3000000000 exceeds 2147483647");
@@ -1159,6 +1159,358 @@ test_write_bad(void **state)
 	trace_free(&t);
 }
 
+
+/* ---- Hugging Face shapes: arrays in fields, text, JSON arrays ---- */
+
+static const struct trace_read_opts *
+field_cpt(const char *spec, double cpt)
+{
+	static struct trace_read_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.field = spec;
+	o.chars_per_token = cpt;
+	return &o;
+}
+
+static void
+test_field_arrays(void **state)
+{
+	struct trace_read_info info;
+	const char *chat, *p;
+	struct trace t;
+
+	trace_init(&t);
+	chat = tutil_put("chat.jsonl",
+	    "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, "
+	    "{\"role\": \"assistant\", \"content\": \"hello\"}]}\n");
+	/* turns are not tokens: refused with how to count them */
+	read_fails(chat, field("messages"), SK_ERR_FORMAT,
+	    ":1: field 'messages' is an array of 2 objects; say how to count "
+	    "it, e.g. --field messages[].content --chars-per-token 4");
+	/* without --field: the path to count a chat's text with */
+	read_fails(chat, NULL, SK_ERR_ARG, ":1: no length field; choose one "
+	    "with --field (fields: messages), e.g. --field messages[].content "
+	    "--chars-per-token 4");
+	read_fails(chat, field("messages[].content"), SK_ERR_FORMAT,
+	    ":1: field 'messages[].content' (element 0) is a string; estimate "
+	    "its tokens with --chars-per-token X (e.g. 4)");
+	read_fails(tutil_put("strs.jsonl", "{\"texts\": [\"ab\", \"c\"]}\n"),
+	    field("texts"), SK_ERR_FORMAT, ":1: field 'texts' is an array of 2 "
+	    "strings; say how to count it, e.g. --field texts[] "
+	    "--chars-per-token 4");
+	/* the member hint: the first string member when there is no content */
+	read_fails(tutil_put("conv.jsonl", "{\"conv\": [{\"n\": 1, \"value\": "
+	    "\"x\"}]}\n"), field("conv"), SK_ERR_FORMAT, ":1: field 'conv' is "
+	    "an array of 1 objects; say how to count it, e.g. --field "
+	    "conv[].value --chars-per-token 4");
+	/* an array of integers is a token list, as before: its length */
+	read_ok(tutil_put("ids.jsonl", "{\"input_ids\": [101, 7592, 102]}\n"
+	    "{\"input_ids\": [101, 102]}\n"), field("input_ids"), &t,
+	    TRACE_FORMAT_JSONL);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.len[0], 3);
+	assert_int_equal(t.len[1], 2);
+	/* numbers summed over the elements: 347 + 10919 + 0 = 11266, then
+	 * 5 + x 2 = 7 */
+	p = tutil_put("turns.jsonl",
+	    "{\"turns\": [{\"n\": 347}, {\"n\": 10919}, {\"n\": 0}], \"x\": 0}\n"
+	    "{\"turns\": [{\"n\": 5}], \"x\": 2}\n");
+	assert_int_equal(trace_read(p, field("turns[].n+x"), &t, &info), SK_OK);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.len[0], 11266);
+	assert_int_equal(t.len[1], 7);
+	assert_int_equal(info.estimated, 0);
+	/* arrays of token lists: 3 + 2 */
+	read_ok(tutil_put("ll.jsonl", "{\"c\": [{\"ids\": [1, 2, 3]}, {\"ids\": "
+	    "[4, 5]}]}\n"), field("c[].ids"), &t, TRACE_FORMAT_JSONL);
+	assert_int_equal(t.len[0], 5);
+	read_fails(p, field("turns[].m"), SK_ERR_FORMAT,
+	    ":1: element 0 of 'turns' has no 'm' (did you mean n?)");
+	read_fails(p, field("x[].n"), SK_ERR_FORMAT,
+	    ":1: field 'x' is a number, not an array");
+	read_fails(tutil_put("neg.jsonl", "{\"a\": [{\"n\": 3}, {\"n\": -1}]}\n"),
+	    field("a[].n"), SK_ERR_RANGE,
+	    ":1: field 'a[].n' (element 1): -1 is negative");
+	read_fails(tutil_put("mix.jsonl", "{\"a\": [1, 2, 3]}\n"), field("a[].n"),
+	    SK_ERR_FORMAT, ":1: element 0 of 'a' is a number, not an object");
+	/* a[] over numbers: their sum, 1 + 2 + 3 */
+	read_ok(tutil_put("mix.jsonl", "{\"a\": [1, 2, 3]}\n"), field("a[]"), &t,
+	    TRACE_FORMAT_JSONL);
+	assert_int_equal(t.len[0], 6);
+	/* an empty array sums to 0, which is no length */
+	read_fails(tutil_put("e.jsonl", "{\"a\": []}\n"), field("a[].n"),
+	    SK_ERR_RANGE, ":1: field 'a[].n': length 0 (summed over the array) "
+	    "is not positive");
+	p = tutil_path("turns.jsonl");
+	assert_int_equal(trace_read(p, field("turns[]n"), &t, NULL),
+	    SK_ERR_ARG);
+	assert_string_equal(err_msg(), "bad field 'turns[]n': '[]' only once "
+	    "in a term, at its end or before '.'");
+	assert_int_equal(trace_read(p, field("a[].b[].c"), &t, NULL),
+	    SK_ERR_ARG);
+	assert_int_equal(trace_read(p, field("a[]."), &t, NULL), SK_ERR_ARG);
+	assert_string_equal(err_msg(), "bad field 'a[].': empty key");
+	trace_free(&t);
+}
+
+static void
+test_chars_per_token(void **state)
+{
+	struct trace_read_info info;
+	const char *p;
+	struct trace t;
+
+	trace_init(&t);
+	/* code points, not bytes: "日本語のテキスト" is 8 code points in 24
+	 * bytes: ceil(8 / 3) = 3 (bytes would give 8).  The second record's
+	 * two contents are "héllo wörld", 11 code points in 13 bytes, and
+	 * "😀 ok", 4 in 7: together 15, ceil(15 / 3) = 5 (each rounded up on
+	 * its own would give 4 + 2 = 6, bytes ceil(20 / 3) = 7). */
+	p = tutil_put("text.jsonl",
+	    "{\"text\": \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83"
+	    "\x86\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88\", \"m\": [{\"content\": "
+	    "\"x\"}]}\n"
+	    "{\"text\": \"h\xc3\xa9llo w\xc3\xb6rld\", \"m\": [{\"content\": "
+	    "\"h\xc3\xa9llo w\xc3\xb6rld\"}, {\"content\": \"\xf0\x9f\x98\x80 "
+	    "ok\"}]}\n");
+	assert_int_equal(trace_read(p, field_cpt("text", 3), &t, &info), SK_OK);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.len[0], 3);
+	assert_int_equal(t.len[1], 4);  /* ceil(11 / 3) */
+	assert_int_equal(info.estimated, 2);
+	assert_int_equal(trace_read(p, field_cpt("m[].content", 3), &t, &info),
+	    SK_OK);
+	assert_int_equal(t.len[0], 1);  /* ceil(1 / 3) */
+	assert_int_equal(t.len[1], 5);
+	/* 7 chars at 0.7 per token are 10 tokens, though 7 / 0.7 is a hair
+	 * above 10 in binary floating point */
+	read_ok(tutil_put("seven.jsonl", "{\"t\": \"abcdefg\", \"n\": 5}\n"),
+	    field_cpt("t", 0.7), &t, TRACE_FORMAT_JSONL);
+	assert_int_equal(t.len[0], 10);
+	/* estimates and numbers mix in a sum: ceil(7 / 2) + 5 = 9; without
+	 * any string, nothing was estimated */
+	assert_int_equal(trace_read(tutil_path("seven.jsonl"),
+	    field_cpt("t+n", 2), &t, &info), SK_OK);
+	assert_int_equal(t.len[0], 9);
+	assert_int_equal(info.estimated, 1);
+	assert_int_equal(trace_read(tutil_path("seven.jsonl"),
+	    field_cpt("n", 2), &t, &info), SK_OK);
+	assert_int_equal(info.estimated, 0);
+	read_fails(tutil_put("empty.jsonl", "{\"t\": \"\"}\n"), field_cpt("t", 4),
+	    SK_ERR_RANGE, ":1: field 't': length 0 (estimated from 0 chars) is "
+	    "not positive");
+	/* an escaped NUL would cut the string, and the estimate, short */
+	read_fails(tutil_put("nul.jsonl", "{\"t\": \"ab\\u0000cd\"}\n"),
+	    field_cpt("t", 4), SK_ERR_FORMAT, ":1: the string at column 7 "
+	    "holds a NUL (\\u0000), which would cut it short");
+	assert_int_equal(trace_read(p, field_cpt("text", -1), &t, NULL),
+	    SK_ERR_ARG);
+	trace_free(&t);
+}
+
+static void
+test_json_array(void **state)
+{
+	static const uint32_t want[] = { 347, 10919, 1823777 };
+	struct trace_read_opts skip = { .skip_bad = 1 };
+	struct trace_read_info info;
+	struct trace t;
+
+	trace_init(&t);
+	read_ok(tutil_put("n.json", "[347, 10919,\n 1823777]\n"), NULL, &t,
+	    TRACE_FORMAT_JSON);
+	expect_lens(&t, want, 3);
+	read_ok(tutil_put("bom.json", "\xef\xbb\xbf \n[347,10919,1823777]"),
+	    NULL, &t, TRACE_FORMAT_JSON);
+	expect_lens(&t, want, 3);
+	read_ok(put_gz("n.json.gz", "[347, 10919, 1823777]", 21), NULL, &t,
+	    TRACE_FORMAT_JSON);
+	expect_lens(&t, want, 3);
+	/* objects, as JSONL's: the default field, or --field; commas and
+	 * brackets inside strings do not end an element: "a,]b" is 4 chars,
+	 * ceil(4 / 2) = 2, + x 345 = 347 */
+	read_ok(tutil_put("o.json", "[\n  {\"len\": 347},\n  {\"len\": 10919},\n"
+	    "  {\"len\": 1823777}\n]\n"), NULL, &t, TRACE_FORMAT_JSON);
+	expect_lens(&t, want, 3);
+	read_ok(tutil_put("s.json", "[{\"m\": [{\"c\": \"a,]b\"}], \"x\": 345}]"),
+	    field_cpt("m[].c+x", 2), &t, TRACE_FORMAT_JSON);
+	assert_int_equal(t.len[0], 347);
+	/* errors name the element (from 0) and the line it starts on */
+	read_fails(tutil_put("neg.json", "[347,\n 10919,\n -5]"), NULL,
+	    SK_ERR_RANGE, ":3: element [2]: length -5 is not positive");
+	read_fails(tutil_put("str.json", "[{\"len\": 1},\n{\"len\": \"x\"}]"),
+	    NULL, SK_ERR_FORMAT, ":2: element [1]: field 'len' is a string; "
+	    "estimate its tokens with --chars-per-token X (e.g. 4)");
+	read_fails(tutil_put("mal.json", "[1,\n{\"a\":\n }]"), NULL,
+	    SK_ERR_FORMAT, ":3: element [1]: malformed JSON");
+	read_fails(tutil_put("kind.json", "[1, {\"len\": 2}]"), NULL,
+	    SK_ERR_FORMAT, ":1: element [1]: an object, not a length (element "
+	    "[0] is a number)");
+	read_fails(tutil_put("trunc.json", "[{\"len\": 347},\n {\"len\": 5"),
+	    NULL, SK_ERR_FORMAT, ":2: element [1]: truncated JSON array (no "
+	    "closing ']')");
+	read_fails(tutil_put("trunc2.json", "[347,\n"), NULL, SK_ERR_FORMAT,
+	    ":2: element [1]: truncated JSON array (no closing ']')");
+	read_fails(tutil_put("close.json", "[1,\n 2}, 3]"), NULL, SK_ERR_FORMAT,
+	    ":2: element [1]: malformed JSON (a '}' closes nothing)");
+	read_fails(tutil_put("comma.json", "[1, 2,]"), NULL, SK_ERR_FORMAT,
+	    ":1: element [2]: missing (a ']' where a value should be)");
+	read_fails(tutil_put("after.json", "[1]\n2\n"), NULL, SK_ERR_FORMAT,
+	    ":2: text after the JSON array's closing ']'");
+	read_fails(tutil_put("empty.json", " [ ] "), NULL, SK_ERR_FORMAT,
+	    ": empty trace");
+	read_fails(tutil_put("strs.json", "[\"a\"]"), NULL, SK_ERR_FORMAT,
+	    ":1: element [0] is a string; a JSON trace is an array of lengths "
+	    "or of objects");
+	read_fails(tutil_path("n.json"), field("len"), SK_ERR_ARG,
+	    ":1: element [0] is a number, so the array holds lengths: --field "
+	    "does not apply");
+	/* elements across the reader's 64 KiB blocks, gzip or not: 20000
+	 * objects of about 16 bytes, lengths 1..20000, which sum to
+	 * 20000 * 20001 / 2 */
+	{
+		size_t n = 20000, i, off = 0, cap = 24 * 20000 + 8;
+		unsigned long long sum = 0;
+		char *big = malloc(cap);
+
+		assert_non_null(big);
+		big[off++] = '[';
+		for (i = 1; i <= n; i++)
+			off += (size_t)snprintf(big + off, cap - off,
+			    "{\"len\": %zu}%s", i, i < n ? ",\n" : "]\n");
+		read_ok(tutil_put_bytes("big.json", big, off), NULL, &t,
+		    TRACE_FORMAT_JSON);
+		for (i = 0; i < t.n; i++)
+			sum += t.len[i];
+		assert_int_equal(t.n, n);
+		assert_int_equal(sum, 200010000ULL);
+		read_ok(put_gz("big.json.gz", big, off), NULL, &t,
+		    TRACE_FORMAT_JSON);
+		assert_int_equal(t.n, n);
+		assert_int_equal(t.len[n - 1], n);
+		free(big);
+	}
+	/* --skip-bad drops the bad element only */
+	assert_int_equal(trace_read(tutil_path("neg.json"), &skip, &t, &info),
+	    SK_OK);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(info.skipped, 1);
+	assert_int_equal(info.first_skipped, 3);
+	trace_free(&t);
+}
+
+static void
+test_tsv(void **state)
+{
+	static const uint32_t want[] = { 347, 10919 };
+	struct trace t;
+
+	trace_init(&t);
+	/* tabs in the header line; a comma inside a field is text */
+	read_ok(tutil_put("t.txt", "id\tlength\na,b\t347\nc\t10919\n"), NULL, &t,
+	    TRACE_FORMAT_TSV);
+	expect_lens(&t, want, 2);
+	read_ok(tutil_path("t.txt"), field("#2"), &t, TRACE_FORMAT_TSV);
+	expect_lens(&t, want, 2);
+	/* by name: one column has no tab to show it */
+	read_ok(tutil_put("one.tsv", "length\n347\n10919\n"), NULL, &t,
+	    TRACE_FORMAT_TSV);
+	expect_lens(&t, want, 2);
+	read_ok(put_gz("one.tsv.gz", "length\n347\n10919\n", 17), NULL, &t,
+	    TRACE_FORMAT_TSV);
+	expect_lens(&t, want, 2);
+	read_fails(tutil_put("short.tsv", "id\tlength\nx\t347\ny\n"), NULL,
+	    SK_ERR_FORMAT, ":3: 1 fields, the header has 2");
+	read_fails(tutil_put("text.tsv", "id\tlength\nx\tmany\n"), NULL,
+	    SK_ERR_FORMAT, ":2: column 'length': 'many' is not an integer");
+	trace_free(&t);
+}
+
+/* trace_read refuses path with a message starting path + head and holding
+ * each of the NULL-terminated parts. */
+static void
+foreign_fails(const char *path, const struct trace_read_opts *o,
+              const char *head, ...)
+{
+	char want[2048];
+	const char *part;
+	struct trace t;
+	va_list ap;
+
+	trace_init(&t);
+	assert_int_equal(trace_read(path, o, &t, NULL), SK_ERR_FORMAT);
+	assert_int_equal(t.n, 0);
+	snprintf(want, sizeof want, "%s%s", path, head);
+	if (strncmp(err_msg(), want, strlen(want)) != 0)
+		fail_msg("%s: does not start %s", err_msg(), want);
+	va_start(ap, head);
+	while ((part = va_arg(ap, const char *)) != NULL)
+		if (strstr(err_msg(), part) == NULL)
+			fail_msg("%s: no '%s'", err_msg(), part);
+	va_end(ap);
+}
+
+static void
+test_foreign(void **state)
+{
+	struct trace_read_opts plain = { .format = TRACE_FORMAT_PLAIN };
+	char want[1024];
+	const char *p;
+	struct trace t;
+
+	trace_init(&t);
+	p = tutil_put_bytes("d.parquet", "PAR1\x15\x04\0\0PAR1", 12);
+	foreign_fails(p, NULL, ": a Parquet file; skrull cannot read "
+	    "Parquet/Arrow directly; convert it:", "pq.read_table(sys.argv[1])",
+	    "pc.list_value_length(t.column(sys.argv[2]))", "python3 -m "
+	    "skrull.convert", NULL);
+	/* the magic wins over --format */
+	foreign_fails(p, &plain, ": a Parquet file", NULL);
+	foreign_fails(tutil_put_bytes("d.arrow", "ARROW1\0\0\xff\xff", 10), NULL,
+	    ": an Arrow IPC file;",
+	    "pa.ipc.open_file(pa.memory_map(sys.argv[1]))", NULL);
+	foreign_fails(tutil_put_bytes("cache-0.arrow",
+	    "\xff\xff\xff\xff\x78\0\0\0", 8), NULL, ": an Arrow IPC stream;",
+	    "pa.ipc.open_stream(pa.memory_map(sys.argv[1]))", NULL);
+	/* a Megatron-LM .bin by its name, whatever it holds */
+	p = tutil_put("text_document.bin", "347\n");
+	snprintf(want, sizeof want, ": a Megatron-LM .bin holds the tokens, "
+	    "not their lengths; read the index instead: %.*s.idx",
+	    (int)(strlen(p) - 4), p);
+	read_fails(p, NULL, SK_ERR_FORMAT, want);
+	/* unless a format is given */
+	read_ok(p, &plain, &t, TRACE_FORMAT_PLAIN);
+	assert_int_equal(t.len[0], 347);
+	trace_free(&t);
+}
+
+static void
+test_did_you_mean(void **state)
+{
+	const char *p;
+
+	p = tutil_put("io.jsonl", "{\"input_length\": 347, \"output_length\": "
+	    "5, \"meta\": {\"tokens\": 3}}\n");
+	read_fails(p, field("input_lenght"), SK_ERR_FORMAT,
+	    ":1: no field 'input_lenght' (did you mean input_length?)");
+	read_fails(p, field("input_length+outptu_length"), SK_ERR_FORMAT,
+	    ":1: no field 'outptu_length' (did you mean output_length?)");
+	read_fails(p, field("meta.tokns"), SK_ERR_FORMAT,
+	    ":1: no field 'meta.tokns' (did you mean meta.tokens?)");
+	/* nothing near: no guess */
+	read_fails(p, field("labels"), SK_ERR_FORMAT, ":1: no field 'labels'");
+	read_fails(tutil_put("m.jsonl", "{\"mesages\": []}\n"),
+	    field("messages[].content"), SK_ERR_FORMAT, ":1: no field "
+	    "'messages' (did you mean mesages[].content?)");
+	read_fails(tutil_put("c.jsonl", "{\"m\": [{\"content\": \"x\"}]}\n"),
+	    field_cpt("m[].contnet", 4), SK_ERR_FORMAT, ":1: element 0 of 'm' "
+	    "has no 'contnet' (did you mean content?)");
+	read_fails(tutil_put("l.csv", "id,length\nx,347\n"), field("lenght"),
+	    SK_ERR_ARG, ": no column 'lenght' (did you mean length? columns: "
+	    "id, length)");
+}
+
 /* ---- names ---- */
 
 static void
@@ -1175,7 +1527,11 @@ test_format_names(void **state)
 	assert_int_equal(f, TRACE_FORMAT_CSV);
 	assert_int_equal(trace_format_parse("parquet", &f), SK_ERR_ARG);
 	assert_string_equal(err_msg(),
-	    "unknown format 'parquet' (plain, csv, jsonl, npy, idx)");
+	    "unknown format 'parquet' (plain, csv, tsv, jsonl, json, npy, idx)");
+	assert_int_equal(trace_format_parse("tsv", &f), SK_OK);
+	assert_int_equal(f, TRACE_FORMAT_TSV);
+	assert_int_equal(trace_format_parse("json", &f), SK_OK);
+	assert_int_equal(f, TRACE_FORMAT_JSON);
 }
 
 int
@@ -1204,6 +1560,12 @@ main(void)
 		cmocka_unit_test(test_write_npy_bytes),
 		cmocka_unit_test(test_write_bad),
 		cmocka_unit_test(test_format_names),
+		cmocka_unit_test(test_field_arrays),
+		cmocka_unit_test(test_chars_per_token),
+		cmocka_unit_test(test_json_array),
+		cmocka_unit_test(test_tsv),
+		cmocka_unit_test(test_foreign),
+		cmocka_unit_test(test_did_you_mean),
 	};
 
 	return cmocka_run_group_tests(tests, tutil_setup_tmp,

@@ -1,0 +1,1 @@
+skrull trace stats --field input_lenght tests/data/trace/lengths.json

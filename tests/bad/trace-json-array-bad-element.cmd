@@ -1,0 +1,1 @@
+skrull trace stats tests/bad/files/bad-element.json

@@ -1,0 +1,1 @@
+skrull trace stats --field messages tests/data/trace/chat.jsonl

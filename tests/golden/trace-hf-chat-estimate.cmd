@@ -1,0 +1,1 @@
+skrull trace stats --field 'messages[].content' --chars-per-token 4 tests/data/trace/chat.jsonl

@@ -1,0 +1,1 @@
+skrull trace convert --field input_length+output_length tests/data/trace/lengths.tsv
