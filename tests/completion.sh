@@ -8,6 +8,9 @@
 . "${top_srcdir:-.}/tests/tap.sh"
 
 comp="$top_srcdir/completion"
+# the expected lists below are in the C locale's order
+LC_ALL=C
+export LC_ALL
 
 # bash_complete WORD...: the candidates for the last word, sorted, on one line.
 bash_complete() {
@@ -31,7 +34,7 @@ else
 	    "bash: the commands starting with c"
 	expect "sample stats synth " "$(bash_complete "$SKRULL" trace s)" \
 	    "bash: trace's subcommands"
-	expect "--timeline --timeline-iters " \
+	expect "--timeline --timeline-iters --timeline-max-events " \
 	    "$(bash_complete "$SKRULL" sim --timel)" "bash: sim's options"
 	expect "--no-rollback " "$(bash_complete "$SKRULL" plan --no-rol)" \
 	    "bash: a knob's --no- form"
