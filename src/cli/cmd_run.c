@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -82,6 +83,7 @@ struct runopts {
 	int json;
 	const struct backend_ops *b;
 	int ndev;               /* devices of b the ranks are spread over */
+	long host_ranks;        /* ranks on this host: threads, or mpirun's */
 };
 
 static void
@@ -199,6 +201,26 @@ nomem:
 	return NULL;
 }
 
+/*
+ * The CPU backend's ranks share this host's CPUs: a profile measures one
+ * rank on a CPU of its own, and the simulator gives every rank a device
+ * of its own, so with more ranks than CPUs (four rank threads on two
+ * cores) each runs at CPUs / ranks of the profiled speed.  The cluster's
+ * device is scaled to that share (predict): peak FLOP/s and memory
+ * bandwidth by it, a launch's time by its inverse.  A GPU backend's ranks
+ * have a device each: 1.
+ */
+static double
+cpu_share(const struct runopts *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (strcmp(o->b->name, "cpu") != 0 || cpus <= 0 ||
+	    o->host_ranks <= cpus)
+		return 1;
+	return (double)cpus / (double)o->host_ranks;
+}
+
 /* The simulated seconds of each iteration run (sec[r->niter]): the plan
  * with the model as run (its overrides), fp32 (the executor's storage on
  * either backend), on the plan's cluster with the profile applied; and
@@ -210,6 +232,7 @@ predict(const struct runopts *o, const struct plan *p, struct report *r,
 	struct profile pf;
 	struct cluster c = p->job.cluster;
 	struct model m;
+	double share;
 	int e;
 
 	profile_init(&pf);
@@ -217,6 +240,10 @@ predict(const struct runopts *o, const struct plan *p, struct report *r,
 	    (e = profile_read(o->profile_path, &pf)) == SK_OK) {
 		jobopts_profile_warn(o->profile_path, &pf, &m);
 		profile_apply(&pf, &c);
+		share = cpu_share(o);
+		c.gpu.peak_flops *= share;
+		c.gpu.hbm_bw *= share;
+		c.eff.launch /= share;
 		e = sim_predict(p, &m, PRECISION_FP32, &c, r->first, r->niter, 0,
 		    sec, r->bounds);
 	}
@@ -244,6 +271,10 @@ print_prediction(const struct runopts *o, const struct report *r,
 
 	printf("%-14s profile %s: the simulator beside the run\n", "prediction",
 	    o->profile_path);
+	if (cpu_share(o) < 1)
+		printf("  %ld ranks on %ld CPUs: each rank simulated at %.3g of "
+		    "the profiled CPU\n", o->host_ranks,
+		    sysconf(_SC_NPROCESSORS_ONLN), cpu_share(o));
 	printf("  %-12s %13s %13s %9s\n", "iteration", "measured ms",
 	    "simulated ms", "error");
 	for (i = 0; i < r->niter; i++) {
@@ -271,6 +302,7 @@ prediction_json(const struct runopts *o, const struct report *r,
 
 	if ((pred = cJSON_AddObjectToObject(root, "prediction")) == NULL ||
 	    cJSON_AddStringToObject(pred, "profile", o->profile_path) == NULL ||
+	    cJSON_AddNumberToObject(pred, "cpu_share", cpu_share(o)) == NULL ||
 	    (arr = cJSON_AddArrayToObject(pred, "iterations")) == NULL)
 		return err_set(SK_ERR_NOMEM, "out of memory");
 	for (i = 0; i < r->niter; i++) {
@@ -420,6 +452,7 @@ static int
 thread_ranks(struct runopts *o, const struct plan *p, int *n)
 {
 	*n = p->job.dp * p->job.cp;
+	o->host_ranks = *n;
 	if (o->ranks > 0 && o->ranks != *n)
 		return err_set(SK_ERR_ARG, "run: --ranks %d, but the plan's grid "
 		    "is DP %d x CP %d: it needs %d ranks", o->ranks, p->job.dp,
@@ -540,6 +573,7 @@ run_procs(struct runopts *o, enum world_comm kind, int *argc, char ***argv)
 	world_init(&w, cli_rank_fail);
 	plan_init(&p);
 	report_init(&r);
+	o->host_ranks = world_local_size();
 	if (!o->memory)
 		o->eo.mem_limit = strcmp(o->b->name, "cpu") == 0 ?
 		    default_memory(world_local_size()) : 0;
