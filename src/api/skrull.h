@@ -197,7 +197,8 @@ int skrull_report_summary(const skrull_report *report,
 /* Iteration i's time and bound, s. */
 int skrull_report_iteration(const skrull_report *report, size_t i,
                             double *time, double *bound);
-/* The report as the JSON text of `skrull sim --json` (skrull-sim(1)) (per GPU rows when per_gpu);
+/* The report as the JSON object `skrull sim --json` prints (less its
+ * "dropped") (per GPU rows when per_gpu);
  * release it with skrull_free. */
 int skrull_report_json(const skrull_report *report, int per_gpu,
                        char **text);

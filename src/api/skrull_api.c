@@ -131,19 +131,33 @@ skrull_job_free(skrull_job *job)
 int
 skrull_job_set_model(skrull_job *job, const char *name_or_path)
 {
+	struct model m;
+	int e;
+
 	NONNULL(job, "job");
 	NONNULL(name_or_path, "model");
 	err_clear();
-	return model_resolve(name_or_path, &job->job.model);
+	/* into a copy (a file may change only some fields): a failed setter
+	 * leaves the job as it was */
+	m = job->job.model;
+	if ((e = model_resolve(name_or_path, &m)) == SK_OK)
+		job->job.model = m;
+	return e;
 }
 
 int
 skrull_job_set_cluster(skrull_job *job, const char *name_or_path)
 {
+	struct cluster c;
+	int e;
+
 	NONNULL(job, "job");
 	NONNULL(name_or_path, "cluster");
 	err_clear();
-	return cluster_resolve(name_or_path, &job->job.cluster);
+	c = job->job.cluster;
+	if ((e = cluster_resolve(name_or_path, &c)) == SK_OK)
+		job->job.cluster = c;
+	return e;
 }
 
 int
@@ -209,19 +223,29 @@ skrull_job_set_zero(skrull_job *job, int stage)
 int
 skrull_job_set_recompute(skrull_job *job, const char *name)
 {
+	enum recompute r;
+	int e;
+
 	NONNULL(job, "job");
 	NONNULL(name, "name");
 	err_clear();
-	return job_recompute_parse(name, &job->job.recompute);
+	if ((e = job_recompute_parse(name, &r)) == SK_OK)
+		job->job.recompute = r;
+	return e;
 }
 
 int
 skrull_job_set_precision(skrull_job *job, const char *name)
 {
+	enum precision pr;
+	int e;
+
 	NONNULL(job, "job");
 	NONNULL(name, "name");
 	err_clear();
-	return job_precision_parse(name, &job->job.precision);
+	if ((e = job_precision_parse(name, &pr)) == SK_OK)
+		job->job.precision = pr;
+	return e;
 }
 
 int
