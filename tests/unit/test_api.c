@@ -402,7 +402,7 @@ test_same_as_cli(void **state)
 static void
 test_plan_files(void **state)
 {
-	skrull_job *j = job_7b();
+	skrull_job *j = (skrull_job *)&j;
 	skrull_plan *p = (skrull_plan *)&p;
 	char *text, *at;
 	size_t n;
