@@ -14,7 +14,8 @@ allowed() {
 	sim) echo "core sched sim" ;;
 	exec) echo "core sched exec kernels" ;;
 	tune) echo "core sched sim tune" ;;
-	cli) echo "core sched sim exec kernels tune cli" ;;
+	api) echo "core sched sim tune api" ;;
+	cli) echo "core sched sim exec kernels tune api cli" ;;
 	esac
 }
 

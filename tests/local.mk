@@ -37,7 +37,8 @@ SK_UNIT_TESTS = \
 	tests/unit/test_calib \
 	tests/unit/test_comm_loop \
 	tests/unit/test_exec_loop \
-	tests/unit/test_world
+	tests/unit/test_world \
+	tests/unit/test_api
 if HAVE_CUDA
 SK_UNIT_TESTS += tests/unit/test_kern_cuda tests/unit/test_backend_cuda
 endif
@@ -81,7 +82,8 @@ SK_SCRIPT_TESTS = \
 	tests/calibrate.sh \
 	tests/shape.sh \
 	tests/timeline.sh \
-	tests/fuzz-regress.sh
+	tests/fuzz-regress.sh \
+	tests/api.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/bad tests/data tests/gpu/check.sh
@@ -117,3 +119,4 @@ tests_unit_test_exec_loop_SOURCES = tests/unit/test_exec_loop.c \
 tests_unit_test_exec_loop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/exec
 tests_unit_test_exec_loop_LDADD = $(SK_EXEC_LIBS) $(LDADD)
 tests_unit_test_world_LDADD = $(SK_WORLD_LIBS) $(LDADD)
+tests_unit_test_api_LDADD = $(SK_API_LIBS) $(LDADD)

@@ -1,6 +1,7 @@
 # core: errors, JSON helpers, traces, job description, cost model, plans.
 noinst_LIBRARIES += libskrull_core.a
 libskrull_core_a_CPPFLAGS = $(SK_INC_CORE)
+libskrull_core_a_CFLAGS = $(AM_CFLAGS) $(SK_PIC)
 libskrull_core_a_SOURCES = \
 	src/core/err.c src/core/err.h \
 	src/core/afile.c src/core/afile.h \

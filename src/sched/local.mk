@@ -19,4 +19,5 @@ libskrull_sched_a_SOURCES = \
 	src/sched/flexsp.c \
 	src/sched/hdp.c
 libskrull_sched_a_CPPFLAGS = $(SK_INC_SCHED)
+libskrull_sched_a_CFLAGS = $(AM_CFLAGS) $(SK_PIC)
 SK_SCHED_LIBS = libskrull_sched.a $(GLPK_LIBS) $(SK_CORE_LIBS)

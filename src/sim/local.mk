@@ -8,4 +8,5 @@ libskrull_sim_a_SOURCES = \
 	src/sim/sim.c src/sim/sim.h src/sim/sim_int.h \
 	src/sim/prog.c src/sim/engine.c src/sim/row.c
 libskrull_sim_a_CPPFLAGS = $(SK_INC_SIM)
+libskrull_sim_a_CFLAGS = $(AM_CFLAGS) $(SK_PIC)
 SK_SIM_LIBS = libskrull_sim.a $(SK_SCHED_LIBS)
