@@ -30,13 +30,17 @@ all-local: $(SK_SO)
 CLEANFILES += $(SK_SO)
 
 # The library file and its two links: the soname, which programs load,
-# and libskrull.so, which -lskrull finds.
+# and libskrull.so, which -lskrull finds.  Installed into the system
+# itself (no DESTDIR), the dynamic linker's cache is refreshed, so that a
+# program linked with -lskrull runs at once (as libtool's install does);
+# without the rights to, ldconfig fails and that is no error.
 install-exec-local: $(SK_SO)
 	$(MKDIR_P) '$(DESTDIR)$(libdir)'
 	$(INSTALL) -m 755 $(SK_SO) '$(DESTDIR)$(libdir)/$(SK_SO)'
 	cd '$(DESTDIR)$(libdir)' && rm -f libskrull.so.$(SK_SO_MAJOR) \
 	    libskrull.so && ln -s $(SK_SO) libskrull.so.$(SK_SO_MAJOR) && \
 	    ln -s libskrull.so.$(SK_SO_MAJOR) libskrull.so
+	if test -z '$(DESTDIR)'; then ldconfig >/dev/null 2>&1 || :; fi
 uninstall-local:
 	rm -f '$(DESTDIR)$(libdir)/$(SK_SO)' \
 	    '$(DESTDIR)$(libdir)/libskrull.so.$(SK_SO_MAJOR)' \
