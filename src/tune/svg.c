@@ -575,19 +575,25 @@ head(struct svgw *w, const char *title, int width, int height)
 		text(w, width / 2.0, 24, "middle", 16, title);
 }
 
-int
-svg_write(const char *path, const char *title, const struct svg_panel *p,
-          size_t npanels)
+/*
+ * Write a document of n panels (1 .. SVG_MAX_PANELS), each checked by
+ * check(items, k), then drawn by draw(w, items, k), width x height px,
+ * with its title, through an afile: whole or not at all.
+ */
+static int
+write_doc(const char *path, const char *title, int width, int height,
+    size_t n, int (*check)(const void *, size_t),
+    int (*draw)(struct svgw *, const void *, size_t), const void *items)
 {
 	struct svgw *w;
 	size_t k;
-	int width, height, rc;
+	int rc;
 
-	if (npanels == 0 || npanels > SVG_MAX_PANELS)
+	if (n == 0 || n > SVG_MAX_PANELS)
 		return err_set_at(SK_ERR_ARG, path, 0, "svg: %zu panels, need 1 "
-		    "to %d", npanels, SVG_MAX_PANELS);
-	for (k = 0; k < npanels; k++)
-		if ((rc = check_panel(&p[k], k)) != SK_OK)
+		    "to %d", n, SVG_MAX_PANELS);
+	for (k = 0; k < n; k++)
+		if ((rc = check(items, k)) != SK_OK)
 			return rc;
 	/* The buffer is too big for the stack of a worker thread. */
 	if ((w = malloc(sizeof *w)) == NULL)
@@ -597,11 +603,9 @@ svg_write(const char *path, const char *title, const struct svg_panel *p,
 		return rc;
 	}
 	afile_buf_init(&w->out, w->af.fd, path, w->buf, SVG_BUF);
-	width = (int)npanels * SVG_PANEL_W;
-	height = SVG_TITLE_H + SVG_PANEL_H;
 	head(w, title, width, height);
-	for (k = 0; k < npanels; k++)
-		if ((rc = panel(w, &p[k], k)) != SK_OK)
+	for (k = 0; k < n; k++)
+		if ((rc = draw(w, items, k)) != SK_OK)
 			goto fail;
 	puts_(w, "</svg>\n");
 	if ((rc = afile_buf_flush(&w->out)) != SK_OK)
@@ -614,6 +618,26 @@ fail:
 	afile_abort(&w->af, 0);
 	free(w);
 	return rc;
+}
+
+static int
+check_one_panel(const void *items, size_t k)
+{
+	return check_panel((const struct svg_panel *)items + k, k);
+}
+
+static int
+draw_panel(struct svgw *w, const void *items, size_t k)
+{
+	return panel(w, (const struct svg_panel *)items + k, k);
+}
+
+int
+svg_write(const char *path, const char *title, const struct svg_panel *p,
+          size_t npanels)
+{
+	return write_doc(path, title, (int)npanels * SVG_PANEL_W,
+	    SVG_TITLE_H + SVG_PANEL_H, npanels, check_one_panel, draw_panel, p);
 }
 
 /* ---- Bar charts ---- */
@@ -815,42 +839,22 @@ bar_panel(struct svgw *w, const struct svg_bars *b, size_t k)
 	return SK_OK;
 }
 
+static int
+check_one_bars(const void *items, size_t k)
+{
+	return check_bars((const struct svg_bars *)items + k, k);
+}
+
+static int
+draw_bars(struct svgw *w, const void *items, size_t k)
+{
+	return bar_panel(w, (const struct svg_bars *)items + k, k);
+}
+
 int
 svg_write_bars(const char *path, const char *title, const struct svg_bars *b,
                size_t npanels)
 {
-	struct svgw *w;
-	size_t k;
-	int width, height, rc;
-
-	if (npanels == 0 || npanels > SVG_MAX_PANELS)
-		return err_set_at(SK_ERR_ARG, path, 0, "svg: %zu panels, need 1 "
-		    "to %d", npanels, SVG_MAX_PANELS);
-	for (k = 0; k < npanels; k++)
-		if ((rc = check_bars(&b[k], k)) != SK_OK)
-			return rc;
-	if ((w = malloc(sizeof *w)) == NULL)
-		return err_set_at(SK_ERR_NOMEM, path, 0, "out of memory");
-	if ((rc = afile_open(path, &w->af)) != SK_OK) {
-		free(w);
-		return rc;
-	}
-	afile_buf_init(&w->out, w->af.fd, path, w->buf, SVG_BUF);
-	width = (int)npanels * SVG_BARS_W;
-	height = SVG_TITLE_H + SVG_BARS_H;
-	head(w, title, width, height);
-	for (k = 0; k < npanels; k++)
-		if ((rc = bar_panel(w, &b[k], k)) != SK_OK)
-			goto fail;
-	puts_(w, "</svg>\n");
-	if ((rc = afile_buf_flush(&w->out)) != SK_OK)
-		goto fail;
-	rc = afile_commit(&w->af, 0);
-	free(w);
-	return rc;
-
-fail:
-	afile_abort(&w->af, 0);
-	free(w);
-	return rc;
+	return write_doc(path, title, (int)npanels * SVG_BARS_W,
+	    SVG_TITLE_H + SVG_BARS_H, npanels, check_one_bars, draw_bars, b);
 }

@@ -184,24 +184,6 @@ test_finish(void **state)
  * points, a profile that validates, and a GEMM asymptote within a factor
  * of 3 of the best measured GEMM rate. */
 
-/* The progress calls of calib_measure: their count, the last done, the
- * total, and calls out of order (done not one more than before, or a
- * total that changed). */
-struct calls {
-	size_t n, last, total, bad;
-};
-
-static void
-count_progress(void *ctx, size_t done, size_t total)
-{
-	struct calls *c = ctx;
-
-	if (done != c->last + 1 || (c->n > 0 && total != c->total))
-		c->bad++;
-	c->n++;
-	c->last = done;
-	c->total = total;
-}
 
 static void
 test_measure_cpu(void **state)
@@ -211,7 +193,7 @@ test_measure_cpu(void **state)
 	    .vocab = 100 };
 	struct calib_opts o;
 	struct profile p;
-	struct calls calls = { 0, 0, 0, 0 };
+	struct tutil_calls calls = { 0, 0, 0, 0 };
 	size_t i, n[PROF_NKINDS] = { 0 };
 	double best = 0;
 
@@ -220,7 +202,7 @@ test_measure_cpu(void **state)
 	o.model = &m;
 	o.quick = 1;
 	o.max_len = 256;
-	o.progress = count_progress;
+	o.progress = tutil_count_progress;
 	o.progress_ctx = &calls;
 	profile_init(&p);
 	assert_int_equal(calib_measure(&backend_cpu_ops, NULL, &o, &p), SK_OK);

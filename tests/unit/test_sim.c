@@ -505,29 +505,11 @@ report_text(const struct report *r)
  * GPU) order; a sub-range gives the same rows as the whole run.
  */
 
-/* The progress calls of sim_run: their count, the last done, the total,
- * and calls out of order (done not one more than before, or a total
- * that changed). */
-struct calls {
-	size_t n, last, total, bad;
-};
-
-static void
-count_progress(void *ctx, size_t done, size_t total)
-{
-	struct calls *c = ctx;
-
-	if (done != c->last + 1 || (c->n > 0 && total != c->total))
-		c->bad++;
-	c->n++;
-	c->last = done;
-	c->total = total;
-}
 
 static void
 test_determinism(void **state)
 {
-	struct calls calls;
+	struct tutil_calls calls;
 	static const char *const pols[] = { "deepspeed", "skrull" };
 	static const int threads[] = { 2, 3, 1, 0 };
 	struct report r, q;
@@ -589,7 +571,7 @@ test_determinism(void **state)
 		o.count = 3;
 		o.threads = 3;
 		memset(&calls, 0, sizeof calls);
-		o.progress = count_progress;
+		o.progress = tutil_count_progress;
 		o.progress_ctx = &calls;
 		assert_int_equal(sim_run(&p, &o, &q), SK_OK);
 		assert_int_equal(calls.n, 3);

@@ -286,3 +286,15 @@ tutil_hand_job(struct job *j, int dp, int cp, int layers, int zero)
 	j->recompute = RECOMPUTE_NONE;
 	j->precision = PRECISION_BF16;
 }
+
+void
+tutil_count_progress(void *ctx, size_t done, size_t total)
+{
+	struct tutil_calls *c = ctx;
+
+	if (done != c->last + 1 || (c->n > 0 && total != c->total))
+		c->bad++;
+	c->n++;
+	c->last = done;
+	c->total = total;
+}

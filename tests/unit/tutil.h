@@ -134,4 +134,14 @@ void tutil_hand_job(struct job *j, int dp, int cp, int layers, int zero);
  * where every planned batch costs fifty times as much. */
 size_t tutil_scale(size_t n);
 
+/* A progress callback's calls (the library's progress hooks: sim_run,
+ * calib_measure, sched_plan_progress): their count, the last done, the
+ * total, and calls out of order (done not one more than before, or a
+ * total that changed).  tutil_count_progress records one; ctx is a
+ * struct tutil_calls, zeroed before. */
+struct tutil_calls {
+	size_t n, last, total, bad;
+};
+void tutil_count_progress(void *ctx, size_t done, size_t total);
+
 #endif
