@@ -21,8 +21,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 work=${FUZZ_WORK:-$top/tests/fuzz/work}
 bin=${FUZZ_BIN:-$top/tests/fuzz/bin}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
-all="trace_plain trace_csv trace_jsonl trace_npy trace_idx trace_gzip plan \
-job profile synth_spec"
+# the targets: one list, tests/fuzz/targets, for build, run and CI
+all=$(cat "$top/tests/fuzz/targets")
 
 usage() {
 	echo "usage: bench/fuzz.sh SECONDS [TARGET...] | -m [TARGET...]" >&2

@@ -91,7 +91,7 @@ EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/
 tests_unit_test_afile_LDFLAGS = -Wl,--wrap=write,--wrap=close,--wrap=rename,--wrap=fsync
 # The fuzz targets (tests/fuzz/README.md): built by tests/fuzz/build.sh with
 # clang, not by make; their regressions run in make check (fuzz-regress.sh).
-EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh \
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build.sh tests/fuzz/ci.sh tests/fuzz/targets \
 	tests/fuzz/fuzz.h tests/fuzz/fuzz_trace.h tests/fuzz/fuzz_trace_plain.c \
 	tests/fuzz/fuzz_trace_csv.c tests/fuzz/fuzz_trace_jsonl.c \
 	tests/fuzz/fuzz_trace_json.c \

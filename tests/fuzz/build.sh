@@ -18,8 +18,8 @@ flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 -Werror ${CFLAGS:-}"
 deps=$(pkg-config --cflags gsl libcjson zlib)
 libs=$(pkg-config --libs gsl libcjson zlib)
-all="trace_plain trace_csv trace_jsonl trace_json trace_npy trace_idx trace_gzip plan \
-job profile synth_spec"
+# the targets: one list, tests/fuzz/targets, for build, run and CI
+all=$(cat "$top/tests/fuzz/targets")
 
 [ $# -gt 0 ] || set -- $all
 mkdir -p "$bin/obj"

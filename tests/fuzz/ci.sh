@@ -9,8 +9,8 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${FUZZ_SECONDS:-30}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/skrull-fuzz-ci.XXXXXX") || exit 1
-all="trace_plain trace_csv trace_jsonl trace_json trace_npy trace_idx trace_gzip plan \
-job profile synth_spec"
+# the targets: one list, tests/fuzz/targets, for build, run and CI
+all=$(cat "$top/tests/fuzz/targets")
 
 if ! FUZZ_BIN=$tmp/bin "$top/tests/fuzz/build.sh" >"$tmp/build.log" 2>&1; then
 	cat "$tmp/build.log"
