@@ -1,0 +1,38 @@
+"""Shared by the package's tests: where the tree and the skrull command
+are.  tests/python.sh runs them from make check with $SKRULL (the built
+command) and $SKRULL_LIBRARY (the built library) set."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+TOP = os.environ.get("top_srcdir") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..")
+TOP = os.path.abspath(TOP)
+
+
+def require(module, flag):
+    """The module, or a skip, or a failure when the environment variable
+    flag is 1 (a machine meant to test it must have it)."""
+    if os.environ.get(flag) == "1":
+        return __import__(module)
+    return pytest.importorskip(module)
+
+
+@pytest.fixture(scope="session")
+def skrull_cmd():
+    """The skrull command: $SKRULL, else the one on PATH."""
+    cmd = os.environ.get("SKRULL") or shutil.which("skrull")
+    if not cmd:
+        pytest.fail("no skrull command: set SKRULL")
+    return cmd
+
+
+@pytest.fixture(scope="session")
+def run_skrull(skrull_cmd):
+    def run(args, cwd):
+        return subprocess.run([skrull_cmd] + args, cwd=cwd,
+                              capture_output=True, text=True)
+    return run
