@@ -83,7 +83,8 @@ SK_SCRIPT_TESTS = \
 	tests/shape.sh \
 	tests/timeline.sh \
 	tests/fuzz-regress.sh \
-	tests/api.sh
+	tests/api.sh \
+	tests/python.sh
 
 TESTS += $(SK_UNIT_TESTS) $(SK_SCRIPT_TESTS)
 EXTRA_DIST += $(SK_SCRIPT_TESTS) tests/tap.sh tests/bless.sh tests/golden tests/bad tests/data tests/gpu/check.sh

@@ -146,7 +146,7 @@ def test_layout():
     ([3071, 517, 24000, 845, 2260, 19001, float("inf"), 6400],
      "lengths[6]: inf"),
     ([], "lengths: no samples"),
-])
+], ids=["zero", "negative", "over", "fraction", "nan", "inf", "empty"])
 def test_bad_lengths(lengths, message):
     with pytest.raises(skrull.LengthError, match=message.replace("[", r"\[")
                        .replace("]", r"\]")):
