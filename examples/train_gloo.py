@@ -330,7 +330,7 @@ def main(argv=None):
                     help="tokens a GPU holds (BucketSize)")
     ap.add_argument("--policy", default="skrull")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--lr", type=float, default=1.0)
     ap.add_argument("--tolerance", type=float, default=1e-5)
     ap.add_argument("--json", metavar="FILE",
                     help="write the figures as JSON")
