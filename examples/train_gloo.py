@@ -324,12 +324,12 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--dp", type=int, default=2)
     ap.add_argument("--cp", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=6,
+    ap.add_argument("--batch", type=int, default=4,
                     help="samples per DP rank per global batch")
     ap.add_argument("--bucket", type=int, default=2048,
                     help="tokens a GPU holds (BucketSize)")
     ap.add_argument("--policy", default="skrull")
-    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--seed", type=int, default=10)
     ap.add_argument("--lr", type=float, default=1.0)
     ap.add_argument("--tolerance", type=float, default=1e-5)
     ap.add_argument("--json", metavar="FILE",
