@@ -141,8 +141,8 @@ pq.write_table(pa.table({"input_ids": ids}), "d.parquet")'
 	"$SKRULL" trace stats d.npy >stats 2>err
 	tap_diag <err
 	[ $st -eq 0 ] && grep -q '^samples *8$' stats &&
-	    grep -q '^tokens *11666$' stats
-	tap_check $? "skrull-lengths d.parquet -o d.npy: skrull trace reads 8 samples, 11666 tokens"
+	    grep -q '^tokens *11766$' stats
+	tap_check $? "skrull-lengths d.parquet -o d.npy: skrull trace reads 8 samples, 11766 tokens"
 elif [ "${SKRULL_REQUIRE_PYARROW:-0}" = 1 ]; then
 	tap_check 1 "pyarrow in the installed environment"
 else
