@@ -133,7 +133,8 @@ def test_chunked_table_batch_and_arrays():
 
 
 @pytest.mark.parametrize("type_", [pa.int8(), pa.uint16(), pa.int32(),
-                                   pa.uint32(), pa.int64(), pa.uint64()])
+                                   pa.uint32(), pa.int64(), pa.uint64()],
+                         ids=str)
 def test_integer_columns(type_):
     v = [n % 120 + 1 for n in LENGTHS]
     same(read_lengths(pa.table({"n": pa.array(v, type_)}), column="n"), v)
@@ -231,7 +232,8 @@ def test_bad_rows_in_files(tmp_path, kind):
     (0, 9, "length 0: must be 1..2147483647 tokens"),
     (-3, 12, "length -3: must be 1..2147483647 tokens"),
     (2**31, 4, "length 2147483648: must be 1..2147483647 tokens"),
-    (None, 15, "null (a missing value)")])
+    (None, 15, "null (a missing value)")],
+    ids=["zero", "negative", "over", "null"])
 def test_bad_lengths(tmp_path, value, row, what):
     v = list(LENGTHS)
     v[row] = value
@@ -256,7 +258,8 @@ def test_bad_floats():
 
 @pytest.mark.parametrize("column,kind", [
     ("text", "string"), ("flag", "bool"), ("messages", "list<element: struct"),
-    ("nested", "list<element: list")])
+    ("nested", "list<element: list")],
+    ids=["text", "flag", "messages", "nested"])
 def test_bad_types(tmp_path, column, kind):
     """A chat's messages and a list of lists are no token lists either."""
     t = pa.table({"text": ["a", "b"], "flag": [True, False],
@@ -405,12 +408,17 @@ def test_cli_round_trip(tmp_path, c_skrull):
                                             "train.parquet"]
 
 
-def test_cli_errors(tmp_path):
+def test_cli_errors(tmp_path, monkeypatch, capsys):
+    """Each error: exit 1, one line on stderr, nothing else; an existing
+    output untouched and no temporary file.  main() in this process, but
+    one run as a command, for its exit status."""
     lens = list(LENGTHS)
     lens[7] = 0
     write(tmp_path / "bad.arrow", table(lens), "stream")
+    write(tmp_path / "good.arrow", table(), "stream")
     (tmp_path / "out.npy").write_bytes(b"keep")
     before = sorted(os.listdir(tmp_path))
+    monkeypatch.chdir(tmp_path)
     for args, want in [
             (("bad.arrow", "-o", "out.npy"),
              "bad.arrow: column input_ids, row 7: empty list (0 tokens)"),
@@ -421,18 +429,23 @@ def test_cli_errors(tmp_path):
              "nope.parquet: cannot open: No such file or directory"),
             (("bad.arrow", "-o", "bad.arrow"),
              "-o bad.arrow is the same file as input bad.arrow: an input is "
-             "never overwritten")]:
-        r = cli(*args, cwd=tmp_path)
-        assert r.returncode == 1, r
-        assert r.stdout == b""
-        assert r.stderr.decode() == "skrull-lengths: %s\n" % want
+             "never overwritten"),
+            (("good.arrow", "-o", "no/dir.npy"),
+             "no/dir.npy: cannot write: No such file or directory")]:
+        assert arrow.main(list(args)) == 1, args
+        assert capsys.readouterr() == ("", "skrull-lengths: %s\n" % want)
+    for args, want in [(["bad.arrow"], "required: -o"),
+                       (["bad.arrow", "-o", "x.jsonl"],
+                        "writes plain, csv or npy")]:
+        with pytest.raises(SystemExit) as e:
+            arrow.main(args)
+        assert e.value.code == 2
+        assert want in capsys.readouterr().err
+    r = cli("bad.arrow", "-o", "out.npy", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr.startswith(b"skrull-lengths: bad.arrow: ")
     assert sorted(os.listdir(tmp_path)) == before
     assert (tmp_path / "out.npy").read_bytes() == b"keep"
-    r = cli("bad.arrow", cwd=tmp_path)
-    assert r.returncode == 2 and b"-o" in r.stderr
-    r = cli("bad.arrow", "-o", "x.jsonl", cwd=tmp_path)
-    assert r.returncode == 2 and b"writes plain, csv or npy" in r.stderr
-    assert sorted(os.listdir(tmp_path)) == before
 
 
 def test_cli_pyarrow_missing(tmp_path):
