@@ -3,29 +3,22 @@ streams, pyarrow objects and datasets Datasets, its refusals, and the
 skrull-lengths command, whose traces the C tool ($SKRULL) reads back.
 
 Skipped without pyarrow unless SKRULL_REQUIRE_PYARROW=1 (then it fails);
-the datasets tests likewise with SKRULL_REQUIRE_DATASETS=1.
+the datasets tests likewise with SKRULL_REQUIRE_DATASETS=1 (conftest.require);
+the round trip runs $SKRULL (conftest.skrull_cmd).
 """
 
 import gzip
-import importlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
+from conftest import require
 
-def _need(module, env):
-    """module imported; without it the test skips, unless $env is 1."""
-    if os.environ.get(env) == "1":
-        return importlib.import_module(module)
-    return pytest.importorskip(module)
-
-
-pa = _need("pyarrow", "SKRULL_REQUIRE_PYARROW")
-np = _need("numpy", "SKRULL_REQUIRE_PYARROW")
+pa = require("pyarrow", "SKRULL_REQUIRE_PYARROW")
+np = require("numpy", "SKRULL_REQUIRE_PYARROW")
 import pyarrow.parquet as pq  # noqa: E402  (after the skip above)
 
 import skrull  # noqa: E402
@@ -103,7 +96,7 @@ def test_files_are_chunked(tmp_path):
 
 def test_hf_cache_file(tmp_path):
     """What datasets saves (save_to_disk, its cache) is an Arrow stream."""
-    datasets = _need("datasets", "SKRULL_REQUIRE_DATASETS")
+    datasets = require("datasets", "SKRULL_REQUIRE_DATASETS")
     d = tmp_path / "saved"
     datasets.Dataset.from_dict({"input_ids": ids(LENGTHS)}).save_to_disk(
         str(d))
@@ -156,7 +149,7 @@ def test_result_is_writable():
 
 @pytest.fixture(scope="module")
 def ds():
-    datasets = _need("datasets", "SKRULL_REQUIRE_DATASETS")
+    datasets = require("datasets", "SKRULL_REQUIRE_DATASETS")
     return datasets.Dataset.from_dict({
         "row": list(range(len(LENGTHS))), "input_ids": ids(LENGTHS),
         "num_tokens": LENGTHS})
@@ -179,7 +172,7 @@ def test_dataset_shuffled_selected(ds):
 
 
 def test_dataset_dict_and_iterable_refused(ds):
-    datasets = _need("datasets", "SKRULL_REQUIRE_DATASETS")
+    datasets = require("datasets", "SKRULL_REQUIRE_DATASETS")
     dd = datasets.DatasetDict({"train": ds, "test": ds.select(range(2))})
     with pytest.raises(LengthTypeError) as e:
         read_lengths(dd)
@@ -369,32 +362,22 @@ def cli(*args, cwd, pre=""):
                           capture_output=True, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def c_skrull():
-    """The C tool: $SKRULL, else skrull on PATH (skipped if neither)."""
-    path = os.environ.get("SKRULL")
-    if not path:
-        path = shutil.which("skrull")
-        if path is None:
-            pytest.skip("no skrull binary: set SKRULL to the built one")
-    return path
-
-
-def c_stats(skrull_bin, path):
-    out = subprocess.run([skrull_bin, "trace", "stats", "--json", path],
+def c_stats(skrull_cmd, path):
+    """(samples, tokens) of the trace path as skrull trace stats reads it."""
+    out = subprocess.run([skrull_cmd, "trace", "stats", "--json", path],
                          capture_output=True, timeout=60, check=True)
     (t,) = json.loads(out.stdout)["traces"]
     return t["samples"], t["tokens"]
 
 
-def test_cli_round_trip(tmp_path, c_skrull):
+def test_cli_round_trip(tmp_path, skrull_cmd):
     write(tmp_path / "train.parquet", table(), "parquet")
     text = "".join("%d\n" % n for n in LENGTHS).encode()
     for out in ("lengths.npy", "lengths.txt.gz", "lengths"):
         r = cli("train.parquet", "--column", "input_ids", "-o", out,
                 cwd=tmp_path)
         assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), r
-        assert c_stats(c_skrull, str(tmp_path / out)) == (len(LENGTHS),
+        assert c_stats(skrull_cmd, str(tmp_path / out)) == (len(LENGTHS),
                                                           TOKENS)
     same(np.load(tmp_path / "lengths.npy"), LENGTHS)
     assert np.load(tmp_path / "lengths.npy").dtype.str == "<u4"
