@@ -444,8 +444,10 @@ def _same_file(a, b):
 
 def main(argv=None):
     """skrull-lengths IN [--column C] -o OUT: the lengths of a column of a
-    Parquet or Arrow IPC file as a skrull trace; returns the exit status:
-    0, 1 on an error (told on stderr), 2 on a usage error."""
+    Parquet or Arrow IPC file as a skrull trace.  argv: the arguments
+    (None: sys.argv[1:]).  Returns the exit status, 0 or 1 (an error, told
+    on stderr in one line, or a reader of standard output gone); a usage
+    error exits 2 (SystemExit, from argparse)."""
     p = argparse.ArgumentParser(
         prog="skrull-lengths",
         description="Write the per-row token counts of a column of a "
