@@ -269,9 +269,10 @@ foreign(const struct rd *r, const char *path, enum trace_format fmt)
 		return err_set_at(SK_ERR_FORMAT, r->name, 0, "%s; skrull cannot "
 		    "read Parquet/Arrow directly; convert it: write a length "
 		    "column to CSV/JSONL, or the lengths of input_ids to .npy "
-		    "with pyarrow: %s (the skrull Python package, python/, is "
-		    "to do this as python3 -m skrull.convert %s -o lengths.npy "
-		    "--column input_ids)", kinds[i].what, liner, r->name);
+		    "with pyarrow: %s; or run skrull-lengths %s --column "
+		    "input_ids -o lengths.npy from the skrull Python package "
+		    "(python/; pip install './python[arrow]')", kinds[i].what,
+		    liner, r->name);
 	}
 	if (fmt == TRACE_FORMAT_AUTO && n > 4 &&
 	    strcmp(path + n - 4, ".bin") == 0)

@@ -1463,8 +1463,9 @@ test_foreign(void **state)
 	p = tutil_put_bytes("d.parquet", "PAR1\x15\x04\0\0PAR1", 12);
 	foreign_fails(p, NULL, ": a Parquet file; skrull cannot read "
 	    "Parquet/Arrow directly; convert it:", "pq.read_table(sys.argv[1])",
-	    "pc.list_value_length(t.column(sys.argv[2]))", "python3 -m "
-	    "skrull.convert", NULL);
+	    "pc.list_value_length(t.column(sys.argv[2]))", "; or run "
+	    "skrull-lengths ", "d.parquet --column input_ids -o lengths.npy "
+	    "from the skrull Python package", NULL);
 	/* the magic wins over --format */
 	foreign_fails(p, &plain, ": a Parquet file", NULL);
 	foreign_fails(tutil_put_bytes("d.arrow", "ARROW1\0\0\xff\xff", 10), NULL,
