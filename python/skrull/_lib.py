@@ -3,7 +3,8 @@
 The library is found, in this order, at the path in $SKRULL_LIBRARY, by
 the dynamic linker's search (ctypes.util.find_library: the ldconfig cache
 `make install` refreshes), as libskrull.so.MAJOR on the loader's path, and
-in the libdir `pkg-config --variable=libdir skrull` names.
+in the libdir `pkg-config --variable=libdir skrull` names; on the first
+call into it, so that importing the package needs no library.
 """
 
 import ctypes
@@ -150,11 +151,39 @@ _PROTOS = {
     "skrull_report_json": (_I, [_P, _I, ctypes.POINTER(_P)]),
 }
 
-lib = _load()
-for _name, (_res, _args) in _PROTOS.items():
-    _f = getattr(lib, _name)
-    _f.restype = _res
-    _f.argtypes = _args
+class _Library:
+    """libskrull with its prototypes, loaded and its version checked on
+    the first call, so that what needs no library (skrull.arrow,
+    skrull-lengths) runs where none is installed."""
+
+    def __getattr__(self, name):
+        # Called only for a name not yet set: the first call loads.
+        if name not in _PROTOS:
+            raise AttributeError(name)
+        h = _load()
+        for n, (res, args) in _PROTOS.items():
+            f = getattr(h, n)
+            f.restype = res
+            f.argtypes = args
+        v = _version(h)
+        if v[0] != API_MAJOR or v[1] < API_MINOR:
+            raise SkrullError("libskrull %d.%d.%d is loaded, but this "
+                              "package needs %d.%d or a later %d.x"
+                              % (v + (API_MAJOR, API_MINOR, API_MAJOR)),
+                              "unsupported")
+        for n in _PROTOS:
+            setattr(self, n, getattr(h, n))
+        return getattr(self, name)
+
+
+def _version(h):
+    major, minor, patch = _I(), _I(), _I()
+    h.skrull_version(ctypes.byref(major), ctypes.byref(minor),
+                     ctypes.byref(patch))
+    return major.value, minor.value, patch.value
+
+
+lib = _Library()
 
 
 def check(code):
@@ -179,14 +208,4 @@ def encode(text, what):
 
 def version():
     """The loaded library's version as (major, minor, patch)."""
-    major, minor, patch = _I(), _I(), _I()
-    lib.skrull_version(ctypes.byref(major), ctypes.byref(minor),
-                       ctypes.byref(patch))
-    return major.value, minor.value, patch.value
-
-
-_v = version()
-if _v[0] != API_MAJOR or _v[1] < API_MINOR:
-    raise SkrullError("libskrull %d.%d.%d is loaded, but this package needs "
-                      "%d.%d or a later %d.x" % (_v + (API_MAJOR, API_MINOR,
-                                                       API_MAJOR)), "unsupported")
+    return _version(lib)

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -204,3 +206,21 @@ def test_library_errors(tmp_path):
         skrull.read_plan(str(bad))
     assert e.value.code == "format"
     assert not os.path.exists(missing)
+
+
+def test_no_library(tmp_path):
+    # The package imports without libskrull (skrull.arrow needs none); the
+    # first call names what it tried.
+    pkg = os.path.dirname(os.path.dirname(skrull.__file__))
+    env = dict(os.environ, SKRULL_LIBRARY=str(tmp_path / "libnone.so"),
+               PYTHONPATH=pkg)
+    r = subprocess.run([sys.executable, "-c", """
+import skrull, skrull.arrow
+try:
+    skrull.Job()
+except skrull.SkrullError as e:
+    print(e.code, e)
+"""], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("io libskrull not found: tried ")
+    assert "libnone.so" in r.stdout and "SKRULL_LIBRARY" in r.stdout
