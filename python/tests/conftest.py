@@ -2,6 +2,7 @@
 are.  tests/python.sh runs them from make check with $SKRULL (the built
 command) and $SKRULL_LIBRARY (the built library) set."""
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -36,3 +37,19 @@ def run_skrull(skrull_cmd):
         return subprocess.run([skrull_cmd] + args, cwd=cwd,
                               capture_output=True, text=True)
     return run
+
+
+def wikipedia(count, max_len):
+    """The first count lengths of at most max_len tokens of the bundled
+    Wikipedia trace (one length per line), in trace order."""
+    out = []
+    with gzip.open(os.path.join(TOP, "traces", "wikipedia.txt.gz"),
+                   "rt") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line and int(line) <= max_len:
+                out.append(int(line))
+                if len(out) == count:
+                    return out
+    raise AssertionError("the Wikipedia trace has %d such lengths"
+                         % len(out))

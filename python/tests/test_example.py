@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import TOP, require
+from conftest import TOP, require, wikipedia
 
 require("torch", "SKRULL_REQUIRE_TORCH")
 
@@ -33,15 +33,6 @@ def test_train_gloo(tmp_path):
     assert fig["tokens"] == fig["planned"]
     # Every predicted token is counted once: the tokens the ranks computed
     # add up to the global batches' lengths.
-    lengths = []
-    import gzip
-    with gzip.open(os.path.join(TOP, "traces", "wikipedia.txt.gz"),
-                   "rt") as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line and int(line) <= 4096:
-                lengths.append(int(line))
-            if len(lengths) == 256:
-                break
+    lengths = wikipedia(256, 4096)
     for step, idx in enumerate(fig["batches"]):
         assert sum(fig["tokens"][step]) == sum(lengths[i] for i in idx)

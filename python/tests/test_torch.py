@@ -1,12 +1,11 @@
 """skrull.torch: the online batch sampler and the plan replay."""
 
 import json
-import os
 from collections import Counter
 
 import pytest
 
-from conftest import TOP, require
+from conftest import require, wikipedia
 
 torch = require("torch", "SKRULL_REQUIRE_TORCH")
 
@@ -17,22 +16,7 @@ import skrull.torch as st  # noqa: E402
 # tokens; dp 2 x batch 6 = 12 per global batch, so 6 batches, the last
 # padded by wrapping around.
 N = 61
-
-
-def lengths():
-    import gzip
-    out = []
-    with gzip.open(os.path.join(TOP, "traces", "wikipedia.txt.gz"),
-                   "rt") as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line and int(line) <= 4096:
-                out.append(int(line))
-                if len(out) == N:
-                    return out
-
-
-LEN = lengths()
+LEN = wikipedia(N, 4096)
 
 
 def job(policy="skrull"):
