@@ -91,6 +91,24 @@ def _from_numpy(a, what):
                           "or float dtype is needed)" % (what, a.dtype))
 
 
+def _ints_fast(items, what):
+    """A list of Python ints checked by NumPy at C speed (a data loader's
+    usual input; checking each in Python costs ~0.5 us a sample), or None
+    for anything else (numpy missing, other types, ints beyond int64),
+    which the per-item checks then name."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    if not items or set(map(type, items)) != {int}:
+        return None
+    try:
+        a = numpy.array(items, dtype=numpy.int64)
+    except OverflowError:
+        return None
+    return _from_numpy(a, what)
+
+
 def pack(lengths, what="lengths"):
     """lengths as a ctypes uint32 array and its count."""
     if isinstance(lengths, (str, bytes, bytearray)):
@@ -105,7 +123,9 @@ def pack(lengths, what="lengths"):
         except TypeError:
             raise LengthTypeError("%s: a %s is not a sequence of lengths"
                                   % (what, type(lengths).__name__)) from None
-        vals = [_check_item(what, i, v) for i, v in enumerate(items)]
+        vals = _ints_fast(items, what)
+        if vals is None:
+            vals = [_check_item(what, i, v) for i, v in enumerate(items)]
     n = len(vals)
     if n == 0:
         raise LengthError("%s: no samples" % what)
