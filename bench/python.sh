@@ -84,12 +84,16 @@ synth-lmsyschat1m.txt.gz -
 synth-chatqa2-long-sft.txt.gz -
 TRACES
 
-# Round after round over all rows, so that a slow spell of the machine
-# (seconds: several runs in a row) falls on one round of a row, not on
-# all of them; in a round, a row's three runs one after the other.  Each
-# run writes its per-batch latencies, us, in batch order: $r.TOOL.ROUND.
+# Round after round over all rows, each round in its own order (a
+# shuffle seeded by the round), so that a slow spell of the machine
+# (seconds: several runs in a row, sometimes recurring) falls on some
+# rounds of a row, not on all of them; in a round, a row's three runs one
+# after the other.  Each run writes its per-batch latencies, us, in batch
+# order: $r.TOOL.ROUND.
 i=0
 while [ $i -lt "$rounds" ]; do
+	awk -v seed="$i" 'BEGIN { srand(seed) } { print rand(), $0 }' \
+	    "$tmp/todo" | sort -g | cut -d' ' -f2- >"$tmp/order"
 	while read -r name policy; do
 		r=$tmp/$name.$policy
 		# shellcheck disable=SC2086
@@ -101,7 +105,7 @@ while [ $i -lt "$rounds" ]; do
 			    --input "$input" --batches "$r.$input.$i" \
 			    "$tmp/$name.len" "$policy" $job >/dev/null
 		done
-	done <"$tmp/todo"
+	done <"$tmp/order"
 	i=$((i + 1))
 done
 
