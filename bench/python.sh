@@ -2,12 +2,12 @@
 # python.sh: planning one global batch from Python against the C planner
 # (issue 17's target: Python's time per batch <= 2x the C planner's plus a
 # fixed per-call overhead, measured here).  For each bundled trace (as
-# plain lengths, `skrull trace convert`, its first 256,000 samples) and
-# for the policies skrull (the default job's) and deepspeed (packed
-# DeepSpeed, the cheapest policy through the library, about 40 us a
-# call), at the default job (Qwen2.5-0.5B, 4 x 8 H100, DP 4 x CP 8, batch
-# 64: 256 samples a call, BucketSize auto), times every global batch
-# three ways, one after the other on one core: bench/plan_api (C,
+# plain lengths, `skrull trace convert`, at most its first 256,000
+# samples) and for the policies skrull (the default job's) and deepspeed
+# (packed DeepSpeed, the cheapest policy through the library, about 40 us
+# a call), at the default job (Qwen2.5-0.5B, 4 x 8 H100, DP 4 x CP 8,
+# batch 64: 256 samples a call, BucketSize auto), times every global
+# batch three ways, one after the other on one core: bench/plan_api (C,
 # skrull_plan_batch), bench/plan_python.py with a list of Python ints
 # (the call a data loader makes) and with a NumPy uint32 array.  The same
 # batches (samples over BucketSize x CP dropped first, a trailing partial
@@ -16,13 +16,15 @@
 #
 # The fixed per-call overhead, per input type: the median over the global
 # batches b of (Python_b - C_b), the latencies of the same batch b, for
-# deepspeed on the trace whose global batches hold the fewest tokens on
-# average: the least planning per call, so that what is left is the
-# binding's own cost (checking and packing the 256 lengths, the ctypes
-# call, the Plan object), at this batch size.  The target, per row:
-# Python p50 <= 2 x C p50 + that overhead, p50 over the batches; PASS or
-# FAIL per row, exit 1 if any row fails.  Every figure comes from this
-# one run: the machine is shared and noisy, compare within a run.
+# deepspeed at the default job with batch 1, the smallest global batch
+# the layout allows (DP = 4 samples a call), on the first 4,000 samples
+# of Wikipedia (1,000 batches): the least planning and the fewest samples
+# per call, so that what is left is what the binding costs whatever the
+# batch (the ctypes call, its argument checks, the Plan object), not
+# what it costs per sample.  The target, per row: Python p50 <= 2 x C p50
+# + that overhead, p50 over the batches; PASS or FAIL per row, exit 1 if
+# any row fails.  Every figure comes from this one run: the machine is
+# shared and noisy, compare within a run.
 #
 # Usage: sh bench/python.sh [ROUNDS]   (from a built tree, after
 #        make bench/plan_api; PYTHON: an interpreter with numpy, default
@@ -47,8 +49,6 @@ for f in "$skrull" "$top/bench/plan_api" "$SKRULL_LIBRARY"; do
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# NODES GPUS DP CP BATCH BUCKET of the default job, split into arguments
-job="4 8 4 8 64 auto"
 
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -65,15 +65,16 @@ echo "# default job (DP 4 x CP 8, batch 64: 256 samples a call), one core (tasks
 
 # The traces and the field holding a sample's length (- : plain text),
 # each cut to 1,000 global batches at most (Wikipedia's million samples
-# would take most of the time and add nothing to the quantiles); the
-# rows, trace and policy.
+# would take most of the time and add nothing to the quantiles).  The
+# runs, one a line: lengths, policy, batch per DP rank; "small" is the
+# overhead's.
 while read -r name fld; do
 	set -- --to plain
 	[ "$fld" != - ] && set -- "$@" --field "$fld"
 	"$skrull" trace convert "$@" "$top/traces/$name" | head -n 256000 \
 	    >"$tmp/$name.len"
-	echo "$name skrull" >>"$tmp/todo"
-	echo "$name deepspeed" >>"$tmp/todo"
+	echo "$name skrull 64" >>"$tmp/todo"
+	echo "$name deepspeed 64" >>"$tmp/todo"
 done <<'TRACES'
 wikipedia.txt.gz -
 mooncake_conversation.jsonl.gz input_length+output_length
@@ -83,8 +84,10 @@ synth-wikipedia-zh.txt.gz -
 synth-lmsyschat1m.txt.gz -
 synth-chatqa2-long-sft.txt.gz -
 TRACES
+head -n 4000 "$tmp/wikipedia.txt.gz.len" >"$tmp/small.len"
+echo "small deepspeed 1" >>"$tmp/todo"
 
-# Round after round over all rows, each round in its own order (a
+# Round after round over all runs, each round in its own order (a
 # shuffle seeded by the round), so that a slow spell of the machine
 # (seconds: several runs in a row, sometimes recurring) falls on some
 # rounds of a row, not on all of them; in a round, a row's three runs one
@@ -94,16 +97,15 @@ i=0
 while [ $i -lt "$rounds" ]; do
 	awk -v seed="$i" 'BEGIN { srand(seed) } { print rand(), $0 }' \
 	    "$tmp/todo" | sort -g | cut -d' ' -f2- >"$tmp/order"
-	while read -r name policy; do
+	while read -r name policy batch; do
 		r=$tmp/$name.$policy
-		# shellcheck disable=SC2086
+		set -- "$tmp/$name.len" "$policy" 4 8 4 8 "$batch" auto
 		taskset -c 0 "$top/bench/plan_api" --json --batches "$r.c.$i" \
-		    "$tmp/$name.len" "$policy" $job >"$r.j"
+		    "$@" >"$r.j"
 		for input in list numpy; do
-			# shellcheck disable=SC2086
 			taskset -c 0 "$python" "$top/bench/plan_python.py" --json \
-			    --input "$input" --batches "$r.$input.$i" \
-			    "$tmp/$name.len" "$policy" $job >/dev/null
+			    --input "$input" --batches "$r.$input.$i" "$@" \
+			    >/dev/null
 		done
 	done <"$tmp/order"
 	i=$((i + 1))
@@ -111,9 +113,9 @@ done
 
 # A batch's latency: its fastest of the rounds.  The machine's slow
 # spells only add time, and they are long: a whole run comes out up to
-# 2x slower, C or Python, so a median over runs still takes a slow one
-# when half the rounds are; the fastest round of each batch is the
-# planner's own time, for C and Python alike.
+# 2x slower, so a median over runs still takes a slow one when half the
+# rounds are; the fastest round of each batch is the planner's own time,
+# for C and Python alike.
 for f in "$tmp"/*.j; do
 	r=${f%.j}
 	for tool in c list numpy; do
@@ -126,35 +128,33 @@ for f in "$tmp"/*.j; do
 		}' >"$r.$tool"
 	done
 done
-while read -r name policy; do
-	echo "$name $policy $(field "$tmp/$name.$policy.j" batches)" \
-	    "$(field "$tmp/$name.$policy.j" tokens_per_batch)"
-done <"$tmp/todo" >"$tmp/rows"
 
-# dmed R TOOL: the median over batches of (TOOL - C) of row R.
+# dmed R TOOL: the median over batches of (TOOL - C) of run R.
 dmed() {
 	paste "$1.$2" "$1.c" | awk '{ print $1 - $2 }' | median
 }
-small=$(awk '$2 == "deepspeed"' "$tmp/rows" | sort -k4,4g | sed -n '1s/ .*//p')
+r=$tmp/small.deepspeed
 for input in list numpy; do
-	dmed "$tmp/$small.deepspeed" "$input" >"$tmp/ovh.$input"
+	dmed "$r" "$input" >"$tmp/ovh.$input"
 done
-echo "# overhead: median over batches of (Python - C), deepspeed on $small" \
-    "($(sed -n "s/^$small deepspeed [0-9]* //p" "$tmp/rows") tokens per global batch, the fewest):" \
+echo "# fixed overhead: median over batches of (Python - C), deepspeed," \
+    "$(field "$r.j" batches) global batches of $(field "$r.j" global_batch)" \
+    "(Wikipedia's first 4,000 samples; C p50 $(median <"$r.c") us):" \
     "list $(cat "$tmp/ovh.list") us, numpy $(cat "$tmp/ovh.numpy") us per call"
 printf '%-30s %-9s %-5s %7s %7s %7s %5s %7s %7s %7s %s\n' trace policy input \
     batches C_p50 Py_p50 Py/C Py-C med_d 2C+ovh verdict
-while read -r name policy batches _; do
+grep -v '^small ' "$tmp/todo" | while read -r name policy _; do
 	r=$tmp/$name.$policy
 	for input in list numpy; do
-		awk -v n="$name" -v pol="$policy" -v inp="$input" -v b="$batches" \
-		    -v c="$(median <"$r.c")" -v p="$(median <"$r.$input")" \
-		    -v d="$(dmed "$r" "$input")" -v o="$(cat "$tmp/ovh.$input")" \
+		awk -v n="$name" -v pol="$policy" -v inp="$input" \
+		    -v b="$(field "$r.j" batches)" -v c="$(median <"$r.c")" \
+		    -v p="$(median <"$r.$input")" -v d="$(dmed "$r" "$input")" \
+		    -v o="$(cat "$tmp/ovh.$input")" \
 		    'BEGIN { printf "%-30s %-9s %-5s %7d %7.1f %7.1f %5.2f %7.1f %7.1f %7.1f %s\n",
 		        n, pol, inp, b, c, p, p / c, p - c, d, 2 * c + o,
 		        p <= 2 * c + o ? "PASS" : "FAIL" }'
 	done
-done <"$tmp/rows" | tee "$tmp/table"
+done | tee "$tmp/table"
 echo "# per-batch latency (us; a batch's fastest of $rounds rounds): C_p50, Py_p50:" \
     "p50 over the batches; Py-C: their difference; med_d: median over the" \
     "batches of (Python - C); 2C+ovh: the target's bound"
