@@ -1,7 +1,8 @@
 # bench: benchmarks, run by hand (not by make check); see README.md.
 EXTRA_DIST += bench/trace-stats.sh bench/plan.sh bench/sim.sh bench/tune.sh bench/run.sh \
 	bench/predict.sh bench/limits.sh bench/fuzz.sh bench/quality.sh \
-	bench/groups.sh bench/optgap.sh bench/python.sh bench/plan_python.py
+	bench/groups.sh bench/optgap.sh bench/python.sh bench/plan_python.py \
+	bench/traces.list
 EXTRA_PROGRAMS = bench/plan_latency bench/optgap bench/plan_api
 bench_plan_latency_SOURCES = bench/plan_latency.c
 bench_plan_latency_LDADD = $(SK_SCHED_LIBS)

@@ -75,15 +75,7 @@ while read -r name fld; do
 	    >"$tmp/$name.len"
 	echo "$name skrull 64" >>"$tmp/todo"
 	echo "$name deepspeed 64" >>"$tmp/todo"
-done <<'TRACES'
-wikipedia.txt.gz -
-mooncake_conversation.jsonl.gz input_length+output_length
-azure2023_conv.csv.gz ContextTokens+GeneratedTokens
-etalon_sharegpt_8k.csv.gz num_total_tokens
-synth-wikipedia-zh.txt.gz -
-synth-lmsyschat1m.txt.gz -
-synth-chatqa2-long-sft.txt.gz -
-TRACES
+done <"$top/bench/traces.list"
 head -n 4000 "$tmp/wikipedia.txt.gz.len" >"$tmp/small.len"
 echo "small deepspeed 1" >>"$tmp/todo"
 

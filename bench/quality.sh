@@ -31,12 +31,4 @@ while read -r trace field; do
 		printf '%-28s %-14s %9.2f %9.2f %8.3f %7.2fx %5d\n' "$t" "$p" \
 		    "$m" "$b" "$x" "$s" "$o"
 	done
-done <<'TRACES'
-wikipedia.txt.gz -
-mooncake_conversation.jsonl.gz input_length+output_length
-azure2023_conv.csv.gz ContextTokens+GeneratedTokens
-etalon_sharegpt_8k.csv.gz num_total_tokens
-synth-wikipedia-zh.txt.gz -
-synth-lmsyschat1m.txt.gz -
-synth-chatqa2-long-sft.txt.gz -
-TRACES
+done <"$(dirname "$0")/traces.list"
