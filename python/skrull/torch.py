@@ -72,6 +72,11 @@ class RankMicroBatch(list):
     holds nothing in an iteration gets one empty RankMicroBatch with last
     True, so that it still takes part in the gradient reduction; one that
     holds nothing in a single micro-batch does not get that micro-batch.
+
+    As a DataLoader's batch_sampler with worker processes, the loader
+    yields the collated samples only; iterate the sampler beside it,
+    zip(sampler, loader), to have each batch's RankMicroBatch (the
+    sampler is deterministic: both passes give the same micro-batches).
     """
 
     def __init__(self, placements, iteration, micro_batch, ranks, last):

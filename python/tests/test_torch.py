@@ -179,6 +179,23 @@ def test_dataloader():
     assert got == [list(mb) for mb in s]
 
 
+def test_dataloader_workers_zip():
+    # With worker processes the loader yields collated samples only; the
+    # sampler is deterministic, so iterating it beside the loader pairs
+    # each batch with its RankMicroBatch, placements and all.
+    s = samplers(seed=4)[3]
+    data = [torch.full((n,), k) for k, n in enumerate(LEN)]
+    loader = torch.utils.data.DataLoader(data, batch_sampler=s,
+                                         collate_fn=list, num_workers=2)
+    pairs = list(zip(s, loader))
+    assert len(pairs) == len(s)
+    for mb, batch in pairs:
+        assert [int(t[0]) for t in batch] == list(mb)
+        held = sum(int(t[lo:hi].numel()) for p, t in zip(mb.placements, batch)
+                   for lo, hi in p.ranges)
+        assert held == mb.tokens
+
+
 def test_bad_input(tmp_path):
     with pytest.raises(skrull.LengthError, match=r"lengths\[3\]: length 0"):
         st.SkrullBatchSampler([410, 77, 2001, 0, 93], job(), rank=0)
