@@ -8,6 +8,7 @@ lengths over 2^31 - 1, NaN, infinities, fractions; naming the index or the
 dtype: booleans, strings, complex numbers, objects.
 """
 
+import collections.abc
 import ctypes
 import math
 import numbers
@@ -113,6 +114,12 @@ def pack(lengths, what="lengths"):
     """lengths as a ctypes uint32 array and its count."""
     if isinstance(lengths, (str, bytes, bytearray)):
         raise LengthTypeError("%s: a %s is not a sequence of lengths"
+                              % (what, type(lengths).__name__))
+    # A set has no order and holds each length once, a mapping iterates
+    # its keys: either would plan other samples than the caller's.
+    if isinstance(lengths, (collections.abc.Set, collections.abc.Mapping)):
+        raise LengthTypeError("%s: a %s is not a sequence of lengths (no "
+                              "order, or not one length per sample)"
                               % (what, type(lengths).__name__))
     a = _numpy_array(lengths)
     if a is not None:

@@ -167,6 +167,11 @@ def test_bad_length_types():
         skrull.plan_batch(example_job(), np.full((2, 4), 900))
     with pytest.raises(skrull.LengthTypeError, match="str is not"):
         skrull.plan_batch(example_job(), "3071 517")
+    # a set of these 8 lengths would hold 7 (3071 twice) in no order
+    with pytest.raises(skrull.LengthTypeError, match="a set is not"):
+        skrull.plan_batch(example_job(), set(LENGTHS[:7] + [3071]))
+    with pytest.raises(skrull.LengthTypeError, match="a dict is not"):
+        skrull.plan_batch(example_job(), dict.fromkeys(LENGTHS, 1))
     a = np.array(LENGTHS, dtype=np.float64)
     a[5] = np.nan
     with pytest.raises(skrull.LengthError, match=r"lengths\[5\]: NaN"):
