@@ -10,16 +10,23 @@ from conftest import TOP, require, wikipedia
 
 require("torch", "SKRULL_REQUIRE_TORCH")
 
+import skrull  # noqa: E402
+
 
 def test_train_gloo(tmp_path):
     out = tmp_path / "figures.json"
+    # the example imports the skrull package this test imported
+    env = dict(os.environ)
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(skrull.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [pkg] + [p for p in [env.get("PYTHONPATH")] if p])
     r = subprocess.run([sys.executable,
                         os.path.join(TOP, "examples", "train_gloo.py"),
                         "--trace", os.path.join(TOP, "traces",
                                                 "wikipedia.txt.gz"),
                         "--steps", "3", "--json", str(out)],
                        capture_output=True, text=True, cwd=tmp_path,
-                       timeout=600)
+                       env=env, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     fig = json.loads(out.read_text())
     assert len(fig["losses"]) == len(fig["reference"]) == 3
