@@ -403,22 +403,29 @@ ops_part_cost(const struct job *j, const struct ops_part *p,
  * the K/V all-gather issued after RoPE overlapping the local attention
  * (the sharded attention waits for it), and in backward the dK/dV
  * reduce-scatter after the sharded attention's backward overlapping the
- * local attention's backward (RoPE's backward waits for it).  Alone on its
- * CP group, with the collectives starting at once, a rank spends per layer
- * its ops' seconds plus the part of each collective its local attention
- * does not hide.
+ * local attention's backward (RoPE's backward waits for it) and, under
+ * selective recompute, the next layer's recompute, issued there (the
+ * last layer's after the head; layer 0's reduce-scatter has none to
+ * hide behind).  Alone on its CP group, with the collectives starting at
+ * once, a rank spends per layer its ops' seconds plus the part of each
+ * collective the work beside it does not hide.
  */
 double
 ops_mb_time(const struct job *j, const struct ops_cost *c)
 {
-	double layer = c->recompute_sec;
+	double L = j->model.layers, layer = c->recompute_sec, rs;
 	int op;
 
 	for (op = OP_NORM_ATTN; op <= OP_NORM_ATTN_B; op++)
 		layer += c->sec[op];
-	layer += fmax(0, c->ag_sec - c->sec[OP_ATTN_LOCAL]) +
-	    fmax(0, c->rs_sec - c->sec[OP_ATTN_LOCAL_B]);
-	return j->model.layers * layer + c->sec[OP_HEAD] + c->sec[OP_HEAD_B];
+	layer += fmax(0, c->ag_sec - c->sec[OP_ATTN_LOCAL]);
+	rs = fmax(0, c->rs_sec - c->sec[OP_ATTN_LOCAL_B]);
+	if (j->recompute == RECOMPUTE_SELECTIVE)
+		rs += (L - 1) * fmax(0, c->rs_sec - c->sec[OP_ATTN_LOCAL_B] -
+		    c->recompute_sec);
+	else
+		rs *= L;
+	return L * layer + rs + c->sec[OP_HEAD] + c->sec[OP_HEAD_B];
 }
 
 /*

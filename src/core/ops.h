@@ -59,7 +59,8 @@ struct ops_cost {
 	double bytes[OP_NCOMPUTE];  /* HBM bytes moved */
 	double sec[OP_NCOMPUTE];    /* seconds, 0 for an op with no work (it
 	                               is then not launched) */
-	double recompute_sec;       /* per layer, before its backward */
+	double recompute_sec;       /* per layer, in backward (ops_mb_time
+	                               says where) */
 	double recompute_flops;
 	double ag_bytes;            /* K/V all-gather per layer (nccl-tests
 	                               size), 0 without sharded sequences */

@@ -37,7 +37,10 @@
  *   attn_local + max(0, ag - attn_local), is max(attn_local, ag): one
  *   more epigraph column (x1, and x2 for the backward's reduce-scatter).
  *   Recompute adds the forward's attention (selective) or whole forward
- *   (full); the head runs once.  z >= every rank's time; minimise z.
+ *   (full).  Selective recompute runs beside the reduce-scatter of the
+ *   layer above: layers 1 .. L-1 take x3 = max(attn_local_b + attn_local
+ *   + attn_shard, rs), layer 0 x2, and the top layer's rerun is alone.
+ *   The head runs once.  z >= every rank's time; minimise z.
  *
  * Every maximum appears with a positive coefficient in a minimisation,
  * so at any integer point the least z is the largest rank's time: the
@@ -91,7 +94,9 @@ struct rcols {
 	int g[4], hg;           /* GEMM epigraphs: qkv, oproj, gate_up, down;
 	                           the head's logits */
 	int alf, alb, asf, asb; /* attention, forward and backward */
-	int x1, x2;             /* attention with the exposed collective */
+	int x1, x2, x3;         /* attention with the exposed collective;
+	                           x3: under selective recompute, a layer's
+	                           with the next layer's rerun */
 };
 
 /* A block's columns and its collective curve. */
@@ -518,6 +523,7 @@ build_time(struct milp *m)
 	double qw = e * 2 * hq + LSE_BYTES * md->heads, kw = e * 2 * hkv;
 	int rec = j->recompute != RECOMPUTE_NONE;
 	int full = j->recompute == RECOMPUTE_FULL;
+	int sel = j->recompute == RECOMPUTE_SELECTIVE;
 	double cT, ch;
 	int q, k;
 
@@ -570,6 +576,15 @@ build_time(struct milp *m)
 		above(m, r->x1, r->ag);
 		above(m, r->x2, r->alb);
 		above(m, r->x2, r->rs);
+		if (sel) {
+			r->x3 = pos(m);
+			above(m, r->x3, r->rs);
+			term(m, r->x3, 1);
+			term(m, r->alb, -1);
+			term(m, r->asf, -1);
+			term(m, r->alf, -1);
+			row(m, GLP_LO, 0, 0);
+		}
 
 		/*
 		 * z >= layers x (element-wise: 3 x bytes / bw + 2 launches
@@ -590,10 +605,19 @@ build_time(struct milp *m)
 			term(m, r->g[k], -L * (3 + full));
 		term(m, r->hg, -3);
 		term(m, r->x1, -L);
-		term(m, r->x2, -L);
-		term(m, r->asf, -L * (1 + rec));
+		if (sel) {
+			/* layers 1 .. L-1: x3; layer 0: x2; the top layer's
+			 * recompute alone */
+			term(m, r->x2, -1);
+			term(m, r->x3, -(L - 1));
+			term(m, r->asf, -(L + 1));
+			term(m, r->alf, -1);
+		} else {
+			term(m, r->x2, -L);
+			term(m, r->asf, -L * (1 + rec));
+			term(m, r->alf, -L * rec);
+		}
 		term(m, r->asb, -L);
-		term(m, r->alf, -L * rec);
 		row(m, GLP_LO, 0, 0);
 	}
 }

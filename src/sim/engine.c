@@ -156,6 +156,12 @@ cur_settle(const struct ws *w, const struct gstate *g, struct cursor *c, int s)
 	const struct ctx *x = w->x;
 
 	for (;;) {
+		/* layer 0's backward has no layer below to recompute */
+		if (c->e < c->end && c->e->slot == B_RECOMP_NEXT &&
+		    c->e->kind == K_RECOMP && c->rep + 1 == x->L) {
+			c->e++;
+			continue;
+		}
 		if (c->e < c->end) {
 			c->key = c->base + c->e->slot;
 			return;
@@ -246,18 +252,22 @@ tl_phase(int phase)
 }
 
 /* The layer of entry e at cursor c: the repetition forward, counted down
- * backward; in the tail a gradient's (issued from the last layer down)
- * or a parameter all-gather's (from layer 0 up, after the head gradient
- * and the optimizer's slots: prog.c, ctx_tails); -1 for the head's and
- * the optimizer's. */
+ * backward, where a selective recompute is the next layer's (the head's
+ * the last layer's); in the tail a gradient's (issued from the last
+ * layer down) or a parameter all-gather's (from layer 0 up, after the
+ * head gradient and the optimizer's slots: prog.c, ctx_tails); -1 for
+ * the head's and the optimizer's. */
 static int
 tl_layer(const struct ctx *x, const struct gstate *g, const struct cursor *c,
     const struct ent *e)
 {
 	if (c->phase == PH_FWD)
 		return c->rep;
+	if (c->phase == PH_HEAD && e->kind == K_RECOMP)
+		return (int)x->L - 1;
 	if (c->phase == PH_BWD)
-		return (int)x->L - 1 - c->rep;
+		return (int)x->L - 1 - c->rep -
+		    (e->kind == K_RECOMP && e->slot == B_RECOMP_NEXT);
 	if (c->phase == PH_TAIL && e->kind == K_GRAD)
 		return (int)x->L - 1 - e->slot;
 	if (c->phase == PH_TAIL && e->kind == K_PARAM)

@@ -14,19 +14,34 @@
  * communication, the shard groups' collectives; DP, the data-parallel
  * collectives) walks one program, laid out on a common axis of program
  * positions (keys) so that a dependency between two streams is one
- * integer comparison.  A micro-batch spans T = (FW + BW) L + 2 keys:
+ * integer comparison.  A micro-batch spans T = (FW + BW) L + 3 keys:
  *
  *   forward, layer l = 0..L-1, keys FW l + slot:
  *     0 norm_attn  1 qkv  2 rope  3 [all-gathers]  4 attn_local
  *     5 attn_shard (waits for 3)  6 oproj  7 norm_mlp  8 gate_up
  *     9 swiglu  10 down  11 (memory: one layer's activations allocated)
- *   head, keys FW L + 0, 1: head, head_b
- *   backward, i = 0..L-1 for layer L-1-i, keys FW L + 2 + BW i + slot:
- *     0 recompute  1 down_b  2 swiglu_b  3 gate_up_b  4 norm_mlp_b
+ *   head, keys FW L + 0, 1, 2: head, head_b, recompute of layer L-1
+ *     (selective)
+ *   backward, i = 0..L-1 for layer L-1-i, keys FW L + 3 + BW i + slot:
+ *     0 recompute (full)  1 down_b  2 swiglu_b  3 gate_up_b  4 norm_mlp_b
  *     5 oproj_b  6 attn_shard_b  7 [reduce-scatters]  8 attn_local_b
- *     9 rope_b (waits for 7)  10 qkv_b  11 norm_attn_b
- *     12 (memory: one layer's activations freed)
- *     13 {DP gradient collective of the layer}, last micro-batch only
+ *     9 recompute of layer L-2-i (selective; none after layer 0)
+ *     10 rope_b (waits for 7)  11 qkv_b  12 norm_attn_b
+ *     13 (memory: one layer's activations freed)
+ *     14 {DP gradient collective of the layer}, last micro-batch only
+ *
+ * Where the recompute goes: selective recompute re-runs a layer's core
+ * attention from its saved Q, K and V (cost.c), which nothing in the
+ * backward of the layers above changes, so each layer's rerun is issued
+ * as soon as the layer above has finished its attention backward: it
+ * runs while that layer's dK/dV reduce-scatter is in flight, which
+ * otherwise only the local attention's backward hides (a sample sharded
+ * across nodes pays its reduce-scatter over the network).  The rerun
+ * holds its layer's log-sum-exp (4 heads bytes per token) one layer
+ * early, far below the vocabulary buffers freed by then, so the peak
+ * (the loss backward, cost.c) stays.  A full recompute re-runs the whole
+ * block, whose working set the memory model holds for one block at a
+ * time, so it stays at the start of its layer's backward.
  *
  * Slots 3 and 7 hold one collective per shard group holding q, K/V
  * all-gather and dK/dV reduce-scatter of the group's samples over its
@@ -556,7 +571,7 @@ part_build(const struct ctx *x, struct part *pt, const struct ops_cost *c,
 	struct ent *e = pt->e;
 	double fl = 0;
 	size_t i;
-	int k, e2;
+	int k, e2, ahead = x->j->recompute == RECOMPUTE_SELECTIVE;
 
 	for (k = 0; k < OP_NCOMPUTE; k++)
 		if ((e2 = ns_of(c->sec[k], ops_name((enum op_id)k),
@@ -582,19 +597,25 @@ part_build(const struct ctx *x, struct part *pt, const struct ops_cost *c,
 	/* compute, head */
 	pt->off[S_COMP][PH_HEAD] = (uint8_t)(e - pt->e);
 	if (ns[OP_HEAD] > 0)
-		put_ent(e++, K_OP, OP_HEAD, 0, NEED_NONE, S_COMM, ns[OP_HEAD]);
+		put_ent(e++, K_OP, OP_HEAD, H_HEAD, NEED_NONE, S_COMM,
+		    ns[OP_HEAD]);
 	if (ns[OP_HEAD_B] > 0)
-		put_ent(e++, K_OP, OP_HEAD_B, 1, NEED_NONE, S_COMM,
+		put_ent(e++, K_OP, OP_HEAD_B, H_HEAD_B, NEED_NONE, S_COMM,
 		    ns[OP_HEAD_B]);
+	if (rc > 0 && ahead)
+		put_ent(e++, K_RECOMP, 0, H_RECOMP, NEED_NONE, S_COMM, rc);
 	pt->n[S_COMP][PH_HEAD] = (uint8_t)(e - pt->e -
 	    pt->off[S_COMP][PH_HEAD]);
 	/* compute, backward */
 	pt->off[S_COMP][PH_BWD] = (uint8_t)(e - pt->e);
-	if (rc > 0)
+	if (rc > 0 && !ahead)
 		put_ent(e++, K_RECOMP, 0, B_RECOMP, NEED_NONE, S_COMM, rc);
 	for (i = 0; i < NBWD; i++) {
 		k = bwd_ops[i].op;
 		fl += c->flops[k];
+		if (rc > 0 && ahead && bwd_ops[i].slot == B_ROPE)
+			put_ent(e++, K_RECOMP, 0, B_RECOMP_NEXT, NEED_NONE,
+			    S_COMM, rc);
 		if (ns[k] > 0)
 			put_ent(e++, K_OP, k, bwd_ops[i].slot,
 			    k == OP_ROPE_B && rs ? B_RS + 1 : NEED_NONE,

@@ -30,10 +30,11 @@ enum {
 };
 enum {
 	B_RECOMP, B_DOWN, B_SWIGLU, B_GATE_UP, B_NORM_MLP, B_OPROJ,
-	B_ATTN_SHARD, B_RS, B_ATTN_LOCAL, B_ROPE, B_QKV, B_NORM_ATTN, B_MEM,
-	B_GRAD, BW
+	B_ATTN_SHARD, B_RS, B_ATTN_LOCAL, B_RECOMP_NEXT, B_ROPE, B_QKV,
+	B_NORM_ATTN, B_MEM, B_GRAD, BW
 };
-#define HW 2  /* head: head, head_b */
+enum { H_HEAD, H_HEAD_B, H_RECOMP, HW };  /* head: head, head_b, the top
+                                              layer's selective recompute */
 
 enum phase { PH_FWD, PH_HEAD, PH_BWD, PH_TAIL };
 #define NPH_MB 3  /* phases of a micro-batch */
@@ -62,8 +63,8 @@ struct ent {
 	uint8_t dep;     /* enum stream that need refers to */
 };
 
-/* Compute entries of a part: forward 11, head 2, backward 12. */
-#define PART_ENTS 25
+/* Compute entries of a part: forward 11, head 3, backward 12. */
+#define PART_ENTS 26
 /* Shard groups holding one rank: aligned blocks of distinct sizes >= 2
  * dividing its micro-batch's width W <= UINT16_MAX, so fewer than the
  * 120 divisors of any such W.  A part's communication lists (an

@@ -235,6 +235,89 @@ test_hand_cp(void **state)
 }
 
 /*
+ * Selective recompute beside the reduce-scatter: CP 2, DP 1, 2 layers,
+ * ZeRO 0, one micro-batch of sample 0 (8 tokens) sharded over both GPUs,
+ * which then run alike.  Times in us.  A part costs forward 9 per layer
+ * (no local attention), head 7 (3 + 4), backward 15 per layer, and the
+ * selective recompute reruns the sharded attention: 1 per layer.
+ *
+ * Forward layer 0: norm_attn, qkv, rope 0-3, all-gather 3-6, attn_shard
+ * 6-7, oproj .. down 7-12; layer 1: 12-15, all-gather 15-18, 18-19,
+ * 19-24.  Head 24-27, head_b 27-31, then layer 1's recompute 31-32.
+ * Backward layer 1: down_b .. oproj_b 32-40, attn_shard_b 40-43; its
+ * reduce-scatter 43-46 with layer 0's recompute 43-44 beside it; rope_b
+ * 46-47, qkv_b 47-49, norm_attn_b 49-50; layer 1's gradient 50-53 beside
+ * layer 0's backward: down_b .. oproj_b 50-58, attn_shard_b 58-61,
+ * reduce-scatter 61-64 (nothing beside it: no layer below), rope_b
+ * 64-65, qkv_b 65-67, norm_attn_b 67-68; gradient 68-71, head gradient
+ * 71-74, optimizer 74-75.
+ *
+ * Iteration 75; each recompute at the start of its layer's backward
+ * (where it used to be, and where a full recompute stays) would make it
+ * 76: layer 0's would no longer hide.  Each GPU: busy 18 + 7 + 2 + 30 +
+ * 1 = 58; communication alone 3-6, 15-18, 44-46, 61-64, 68-74: 17;
+ * waiting 0.  Events: per GPU 18 forward, 2 head, 2 recompute, 18
+ * backward and the optimizer, 41; collectives 2 all-gathers, 2
+ * reduce-scatters, 2 gradients, 1 head gradient: 89 in all.
+ */
+static void
+test_hand_recompute(void **state)
+{
+	static const struct hs s[] = { { 0, 0, 0, 8, PLAN_SHARDED } };
+	struct plan p;
+	struct report r;
+	struct job j;
+	uint64_t events = 0;
+	cJSON *tl, *ev, *args, *layer;
+	char *text;
+	size_t n;
+	int found = 0;
+
+	(void)state;
+	tutil_hand_job(&j, 1, 2, 2, 0);
+	j.recompute = RECOMPUTE_SELECTIVE;
+	hand_plan(&p, &j, s, 1);
+	assert_int_equal(simulate(&p, 1, tutil_path("rc.json"), 0, 0, &r,
+	    &events), SK_OK);
+	assert_int_equal(tutil_ns(r.time[0]), 75000);
+	assert_cell(&r, 0, 58000, 17000, 0);
+	assert_cell(&r, 1, 58000, 17000, 0);
+	assert_int_equal(events, 89);
+
+	/* GPU 0's recomputes (tid 1): layer 1's at 31, layer 0's at 43. */
+	assert_non_null(text = tutil_slurp(tutil_path("rc.json"), &n));
+	assert_non_null(tl = cJSON_Parse(text));
+	free(text);
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(tl, "traceEvents")) {
+		const char *name = cJSON_GetObjectItem(ev, "name")->valuestring;
+		cJSON *tid = cJSON_GetObjectItem(ev, "tid");
+
+		if (strcmp(name, "recompute") != 0 || tid == NULL ||
+		    tid->valueint != 1)
+			continue;
+		assert_non_null(args = cJSON_GetObjectItem(ev, "args"));
+		assert_non_null(layer = cJSON_GetObjectItem(args, "layer"));
+		assert_true(cJSON_GetObjectItem(ev, "dur")->valuedouble == 1);
+		assert_true(cJSON_GetObjectItem(ev, "ts")->valuedouble ==
+		    (layer->valueint == 1 ? 31 : 43));
+		found++;
+	}
+	assert_int_equal(found, 2);
+	cJSON_Delete(tl);
+	report_free(&r);
+	plan_free(&p);
+
+	/* A full recompute reruns the layer's whole forward (9, not 1) at
+	 * the start of its backward, where it stays: 76 + 2 x 8 = 92. */
+	j.recompute = RECOMPUTE_FULL;
+	hand_plan(&p, &j, s, 1);
+	assert_int_equal(simulate(&p, 1, NULL, 0, 0, &r, NULL), SK_OK);
+	assert_int_equal(tutil_ns(r.time[0]), 92000);
+	report_free(&r);
+	plan_free(&p);
+}
+
+/*
  * DP 2, CP 1 (GPU 0 = DP rank 0, GPU 1 = DP rank 1), 1 layer, ZeRO 1:
  * gradients reduce-scattered, parameters all-gathered after the step, 3 us
  * each over the 2 GPUs.  Rank 0: one micro-batch (sample 0, 30 tokens);
@@ -761,6 +844,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hand_costs),
 		cmocka_unit_test(test_hand_cp),
+		cmocka_unit_test(test_hand_recompute),
 		cmocka_unit_test(test_hand_dp),
 		cmocka_unit_test(test_invariants),
 		cmocka_unit_test(test_bound),
