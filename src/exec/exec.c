@@ -15,7 +15,7 @@
 #include "xformer.h"
 
 /* Per rank and iteration, the floats gathered for the report. */
-enum { C_BUSY, C_COMM, C_WALL, C_FLOPS, C_PEAK, C_N };
+enum { C_BUSY, C_COMM, C_WALL, C_FLOPS, C_RFLOPS, C_PEAK, C_N };
 
 /* The setup agreement: counts of failed ranks per error code
  * (1 .. AGREE_CODES - 1), then the sum of (world rank + 1) over failed
@@ -654,6 +654,9 @@ setup(struct exec *x, const struct exec_model *m)
 		return e;
 	if ((e = shape(&p->job.model, m, &x->s)) != SK_OK)
 		return e;
+	/* The plan's selective recompute is run (xformer.h); a full one is
+	 * not: every activation stays saved, as without recompute. */
+	x->s.selective = p->job.recompute == RECOMPUTE_SELECTIVE;
 	if ((e = backend_check(x->b)) != SK_OK)
 		return e;
 	if ((e = x->b->open(x->o.device)) != SK_OK)
@@ -989,7 +992,7 @@ iteration(struct exec *x, size_t it, float *cell, double *loss)
 	const struct plan *p = x->p;
 	const size_t n = plan_rank_mbs(p, it, x->d, x->mbi, x->mbo, x->mbcap);
 	const struct plan_mb *mb;
-	struct xf_stats st = { 0, 0 };
+	struct xf_stats st = { 0, 0, 0 };
 	struct xf_part pt;
 	uint64_t targets, tokens;
 	double t0, wait = 0, sum = 0, l, peak = 0, ab;
@@ -1042,6 +1045,7 @@ iteration(struct exec *x, size_t it, float *cell, double *loss)
 	cell[C_COMM] = (float)st.comm;
 	cell[C_BUSY] = (float)fmax(0, cell[C_WALL] - st.comm - wait);
 	cell[C_FLOPS] = (float)st.flops;
+	cell[C_RFLOPS] = (float)st.rflops;
 	cell[C_PEAK] = (float)peak;
 	*loss = targets > 0 ? ((double)x->pair[0] + (double)x->pair[1]) /
 	    (double)targets : 0;
@@ -1069,7 +1073,8 @@ fill_report(struct exec *x, struct report *r)
 		for (k = 0; k < ng; k++) {
 			a = x->hall + ((size_t)k * x->count + it) * C_N;
 			time = fmax(time, a[C_WALL]);
-			f += a[C_FLOPS];
+			/* model FLOPs leave the recompute out (skrull(7)) */
+			f += a[C_FLOPS] - a[C_RFLOPS];
 		}
 		for (k = 0; k < ng; k++) {
 			a = x->hall + ((size_t)k * x->count + it) * C_N;

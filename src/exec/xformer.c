@@ -11,7 +11,8 @@ struct lay {
 	float *r1, *n1;        /* attention norm: 1 / rms [T], output [T x H] */
 	float *q, *k, *v;      /* after the rotary embedding: [T x hq], [T x hkv] */
 	float *kg, *vg;        /* gathered K, V of the sharded samples [G x hkv] */
-	float *o, *lse;        /* attention output [T x hq], log-sum-exp [T x nh] */
+	float *o, *lse;        /* attention output [T x hq], log-sum-exp [T x nh]
+	                          (selective: one of xf.lsebuf) */
 	float *x1;             /* residual after attention [T x H] */
 	float *r2, *n2;        /* MLP norm */
 	float *gt, *u, *a;     /* gate, up, SwiGLU output [T x ffn] */
@@ -34,6 +35,8 @@ struct xf {
 	float *dout, *dq;      /* [T x hq] */
 	float *dk, *dv;        /* [T x hkv] */
 	float *dkg, *dvg;      /* [G x hkv] */
+	float *lsebuf[2];      /* selective: the log-sum-exp of the layers
+	                          l with l mod 2 = 0, 1 [T x nh] */
 	size_t *counts, *displs;  /* gsize: a gather's blocks, elements
 	                             (copied by each start) */
 	struct comm_req *rq;   /* 2 ng: each group's K and V requests */
@@ -195,7 +198,7 @@ carve(const struct xf_shape *s, const struct xf_dims *d, struct xf *x,
 		y->kg = take(base, &off, G * hkv);
 		y->vg = take(base, &off, G * hkv);
 		y->o = take(base, &off, T * hq);
-		y->lse = take(base, &off, T * nh);
+		y->lse = s->selective ? NULL : take(base, &off, T * nh);
 		y->x1 = take(base, &off, T * H);
 		y->r2 = take(base, &off, T);
 		y->n2 = take(base, &off, T * H);
@@ -224,6 +227,14 @@ carve(const struct xf_shape *s, const struct xf_dims *d, struct xf *x,
 	x->dv = take(base, &off, T * hkv);
 	x->dkg = take(base, &off, G * hkv);
 	x->dvg = take(base, &off, G * hkv);
+	x->lsebuf[0] = x->lsebuf[1] = NULL;
+	if (s->selective) {
+		x->lsebuf[0] = take(base, &off, T * nh);
+		x->lsebuf[1] = take(base, &off, T * nh);
+		if (x != &scratch)
+			for (i = 0; i < s->layers; i++)
+				x->lay[i].lse = x->lsebuf[i % 2];
+	}
 	return off;
 }
 
@@ -412,10 +423,47 @@ attn_fwd(struct xf *x, const struct xf_part *p, struct lay *y,
 	return SK_OK;
 }
 
-/* dQ, dK, dV of every row from x->dout. */
+/*
+ * Selective recompute: layer y's attention forward again, from its saved
+ * Q, K, V and gathered K/V, for its log-sum-exp; it writes y->o again,
+ * the same values (the same kernel on the same inputs: neither backend's
+ * attention forward has atomics or another order).  One local sample at
+ * a time, moving the n pending collectives of x->rq forward between
+ * them.
+ */
+static int
+rerun(struct xf *x, const struct xf_part *p, struct lay *y, size_t n,
+    struct xf_stats *st)
+{
+	const struct xf_shape *s = &x->s;
+	const size_t nh = s->heads, nkv = s->kv_heads, hd = s->head_dim,
+	    hq = nh * hd;
+	double f;
+	size_t i;
+	int e;
+
+	for (i = 0; i < p->nloc; i++) {
+		x->b->attn_fwd(1, p->cu_loc + i, p->cu_loc + i, p->pos, nh, nkv,
+		    hd, y->q, y->k, y->v, y->o, y->lse);
+		if ((e = poke(x->rq, n)) != SK_OK)
+			return e;
+	}
+	if (p->d.ng > 0)
+		x->b->attn_fwd(p->nsh, p->cu_sh, p->cu_g, p->pos + p->tl, nh,
+		    nkv, hd, y->q + p->tl * hq, y->kg, y->vg, y->o + p->tl * hq,
+		    y->lse + p->tl * nh);
+	f = 4.0 * pairs(p->pos, 0, p->d.T) * (double)(nh * hd);
+	st->flops += f;
+	st->rflops += f;
+	return SK_OK;
+}
+
+/* dQ, dK, dV of every row from x->dout; then, unless next is NULL, the
+ * rerun of the layer below (next) while the reduce-scatters are in
+ * flight. */
 static int
 attn_bwd(struct xf *x, const struct xf_part *p, struct lay *y,
-    double timeout, struct xf_stats *st)
+    struct lay *next, double timeout, struct xf_stats *st)
 {
 	const struct xf_shape *s = &x->s;
 	const size_t nh = s->heads, nkv = s->kv_heads, hd = s->head_dim,
@@ -450,6 +498,8 @@ attn_bwd(struct xf *x, const struct xf_part *p, struct lay *y,
 	x->b->zero(x->dk, p->tl * hkv);
 	x->b->zero(x->dv, p->tl * hkv);
 	if ((e = local_attn(x, p, y, 1, 2 * ng, st)) != SK_OK)
+		return e;
+	if (next != NULL && (e = rerun(x, p, next, 2 * ng, st)) != SK_OK)
 		return e;
 	if (ng == 0)
 		return SK_OK;
@@ -546,6 +596,8 @@ xf_step(struct xf *x, const struct xf_part *p, const float *w, float *g,
 		mm(x, st, 1, 0, H, V, T, x->hf, x->lg, 1.0f, gout);
 	b->rmsnorm_bwd(T, H, x->xs[L], w + l->fnorm, x->rf, x->dh, x->dx,
 	    g + l->fnorm);
+	if (s->selective && (e = rerun(x, p, &x->lay[L - 1], 0, st)) != SK_OK)
+		return e;
 	for (i = L; i-- > 0;) {
 		wl = w + l->layer0 + i * l->stride;
 		gl = g + l->layer0 + i * l->stride;
@@ -564,7 +616,8 @@ xf_step(struct xf *x, const struct xf_part *p, const float *w, float *g,
 		/* Attention: dx1 is the gradient of x1. */
 		mm(x, st, 0, 1, T, hq, H, x->dx1, wl + l->wo, 0.0f, x->dout);
 		mm(x, st, 1, 0, hq, H, T, y->o, x->dx1, 1.0f, gl + l->wo);
-		if ((e = attn_bwd(x, p, y, timeout, st)) != SK_OK)
+		if ((e = attn_bwd(x, p, y, s->selective && i > 0 ?
+		    &x->lay[i - 1] : NULL, timeout, st)) != SK_OK)
 			return e;
 		b->rope_bwd(T, s->heads, s->head_dim, p->pos, s->theta, x->dq);
 		b->rope_bwd(T, s->kv_heads, s->head_dim, p->pos, s->theta,

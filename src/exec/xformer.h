@@ -36,6 +36,18 @@
  * returns to each rank the sum for its own rows, overlapped with the local
  * samples' attention backward.
  *
+ * Selective recompute (xf_shape.selective): the attention's log-sum-exp
+ * is not kept per layer; backward reruns each layer's attention forward
+ * (local samples, then the shards against the gathered K/V it kept) to
+ * get it back, as the simulator places the rerun (sim/prog.c): the top
+ * layer's after the model head's backward, every other layer's while the
+ * layer above's reduce-scatters are in flight, after its local attention
+ * backward.  Two log-sum-exp buffers take turns (layer l's in l mod 2),
+ * so the workspace holds (layers - 2) x T x heads floats less.  The rerun
+ * computes what the forward did, with the same kernels on the same
+ * inputs, so O (saved, and written again) and the gradients are those
+ * without it, bit for bit.
+ *
  * All activations live in one workspace sized once (xf_new) for the
  * largest part; a forward and backward allocate nothing.
  */
@@ -59,6 +71,7 @@ struct xf_shape {
 	int tied;         /* 1: logits from the embedding table */
 	double theta;     /* rotary base */
 	float norm_eps;   /* RMSNorm epsilon */
+	int selective;    /* 1: selective recompute (above) */
 };
 
 /* Offsets (floats) into the flat parameter vector, which gradients and
@@ -131,6 +144,7 @@ struct xf_stats {
 	                  attention: 4 per query-key pair and head dimension
 	                  forward, 10 backward as the kernel recomputes the
 	                  scores) */
+	double rflops; /* of them, the selective recompute's reruns */
 };
 
 struct xf;

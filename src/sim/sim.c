@@ -233,7 +233,9 @@ sim_predict(const struct plan *p, const struct model *m, enum precision prec,
 	q.job.model = *m;
 	q.job.precision = prec;
 	q.job.zero = 0;
-	q.job.recompute = RECOMPUTE_NONE;
+	/* the executor reruns the attention under selective recompute only */
+	q.job.recompute = p->job.recompute == RECOMPUTE_SELECTIVE ?
+	    RECOMPUTE_SELECTIVE : RECOMPUTE_NONE;
 	q.job.cluster = *c;
 	sim_opts_default(&o);
 	o.first = first;

@@ -89,7 +89,8 @@ int sim_run(const struct plan *p, const struct sim_opts *o, struct report *r);
  * The simulated time of a run of plan p as the executor runs it, for
  * `skrull run` to set beside the measured time: the plan's layout and
  * micro-batches with model m (the run's, with its overrides), precision
- * prec, no ZeRO and no recompute (what the CPU executor does), on
+ * prec, no ZeRO, and the plan's recompute if selective, else none (what
+ * the executor does), on
  * cluster c (a profile applied, profile_apply; its GPU count is not
  * checked against the plan's DP x CP).  sec[i] receives the seconds of
  * iteration first + i, for i < count; count 0 is an error, as is a range

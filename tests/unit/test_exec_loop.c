@@ -518,6 +518,69 @@ test_seed_matters(void **state)
 	plan_free(&p);
 }
 
+/*
+ * Selective recompute (xformer.h) against none, the plan's job alike but
+ * for it, 3 layers: every rank's loss, gradient and weights after 3 steps
+ * the same bits (the rerun is the forward's kernel on the forward's
+ * inputs); the FLOPs all ranks executed more by exactly the attention
+ * forward of every sample in every layer, sum_i 3 x 4 x heads x head_dim
+ * x S_i (S_i + 1) / 2 (causal pairs: the shards of a sample hold its
+ * pairs between them), the model FLOPs unchanged; each rank's workspace
+ * smaller by one layer's log-sum-exp (layers - 2 = 1 of them: 4 heads x
+ * 4 bytes per row of its largest part), so the peak drops by a positive
+ * multiple of 16 bytes.  On skrull's plan at 2 x 2 (shards and whole
+ * samples) and on span4, a micro-batch over 2 DP ranks' 8 GPUs.
+ */
+static void
+check_recompute(const char *name, const struct plan *p0)
+{
+	struct plan p;
+	struct run a, b;
+	double pairs = 0, extra = 0, dpk;
+	size_t i;
+	int k;
+
+	for (i = 0; i < NSAMPLES; i++)
+		pairs += (double)lens[i] * ((double)lens[i] + 1) / 2;
+	p = *p0;
+	p.job.model.layers = 3;
+	p.job.recompute = RECOMPUTE_NONE;
+	run_plan(&a, &p, 20250525);
+	p.job.recompute = RECOMPUTE_SELECTIVE;
+	run_plan(&b, &p, 20250525);
+	for (k = 0; k < a.n; k++) {
+		assert_true(a.loss[k] == b.loss[k]);
+		assert_memory_equal(a.grad[k], b.grad[k], a.np * sizeof (float));
+		assert_memory_equal(a.param[k], b.param[k],
+		    a.np * sizeof (float));
+		extra += b.r.cell[k].flops - a.r.cell[k].flops;
+		dpk = a.r.cell[k].peak - b.r.cell[k].peak;
+		if (!(dpk > 0 && fmod(dpk, 16) == 0))
+			fail_msg("%s rank %d: peak %.0f without recompute, %.0f "
+			    "with", name, k, a.r.cell[k].peak, b.r.cell[k].peak);
+	}
+	assert_true(fabs(extra - 3 * 4 * 4 * 8 * pairs) <= 1e-6 * extra);
+	assert_true(a.r.model_flops[0] == b.r.model_flops[0]);
+	run_free(&a);
+	run_free(&b);
+}
+
+static void
+test_recompute(void **state)
+{
+	struct plan p;
+	int sh, loc;
+
+	(void)state;
+	plan_of("skrull", &p, &sh, &loc);
+	assert_true(sh > 0 && loc > 0);
+	check_recompute("skrull", &p);
+	plan_free(&p);
+	xplan_of("span4", &p);
+	check_recompute("span4", &p);
+	plan_free(&p);
+}
+
 /* Every rank of u returned code from exec_new, within a few seconds (the
  * group's timeout is 60), with a message holding want. */
 static void
@@ -604,6 +667,7 @@ main(void)
 		cmocka_unit_test(test_deepspeed),
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_seed_matters),
+		cmocka_unit_test(test_recompute),
 		cmocka_unit_test(test_group_too_large),
 		cmocka_unit_test(test_split_fails),
 	};

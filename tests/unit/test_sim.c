@@ -798,8 +798,10 @@ test_errors(void **state)
  * backward (GEMMs 2 each: down, gate_up, oproj, qkv; swiglu, the two
  * norms, rope 1 each; attention 3), the head 3 + 4, the optimizer 1.  One
  * layer: 32 launches; the plan's selective recompute adds the attention
- * forward again, 33.  Predicted with a model of 2 layers, no recompute
- * (the executor's) and launches of 2 us: 2 (2 x 24 + 8) = 112 us.
+ * forward again, 33.  Predicted with a model of 2 layers, the selective
+ * recompute the executor runs too, and launches of 2 us: 2 (2 x 25 + 8) =
+ * 116 us; for a plan of full recompute, which the executor does not run,
+ * as without: 2 (2 x 24 + 8) = 112 us.
  */
 static void
 test_predict(void **state)
@@ -826,10 +828,14 @@ test_predict(void **state)
 	c.eff.launch = 2e-6;
 	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 1, 1, sec, NULL),
 	    SK_OK);
-	assert_int_equal(tutil_ns(sec[0]), 112000);
+	assert_int_equal(tutil_ns(sec[0]), 116000);
 	/* the plan itself is left as it was */
 	assert_int_equal(p.job.model.layers, 1);
 	assert_int_equal(p.job.recompute, RECOMPUTE_SELECTIVE);
+	p.job.recompute = RECOMPUTE_FULL;
+	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 1, 1, sec, NULL),
+	    SK_OK);
+	assert_int_equal(tutil_ns(sec[0]), 112000);
 
 	assert_int_equal(sim_predict(&p, &m, PRECISION_FP32, &c, 0, 0, 1, sec, NULL),
 	    SK_ERR_RANGE);
