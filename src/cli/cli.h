@@ -78,13 +78,10 @@ struct cJSON;
 int cli_print_json(struct cJSON *root);
 
 /* A file a command reads or writes: the option that names it (messages
- * name both), its path (NULL: not given) and, for an output, whether it
- * is JSON (no check reads it since afile compresses a .gz output of any
- * kind; the callers' tables still set it). */
+ * name both) and its path (NULL: not given). */
 struct cli_file {
 	const char *opt;
 	const char *path;
-	int json;
 };
 
 /* The most outputs cli_check_files takes. */

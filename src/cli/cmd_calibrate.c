@@ -258,9 +258,9 @@ meet(const struct backend_ops *b, struct world *w, struct calib_opts *o,
 static int
 check_files(const struct calopts *c)
 {
-	struct cli_file in[2] = { { "--model", NULL, 0 },
-	    { "--cluster", NULL, 0 } };
-	const struct cli_file out = { "-o", c->out, 1 };
+	struct cli_file in[2] = { { "--model", NULL },
+	    { "--cluster", NULL } };
+	const struct cli_file out = { "-o", c->out };
 	struct model m;
 	struct cluster cl;
 

@@ -603,7 +603,7 @@ run(int argc, char **argv)
 	struct entry e[MAX_POLICIES];
 	struct trace t;
 	const char *list = DEFAULT_POLICIES;
-	struct cli_file in[PLANOPTS_FILES], of = { "--svg", NULL, 0 };
+	struct cli_file in[PLANOPTS_FILES], of = { "--svg", NULL };
 	struct progress pg;
 	cJSON *root, *arr;
 	size_t n = 0;

@@ -190,7 +190,7 @@ run(int argc, char **argv)
 	struct plan p;
 	struct cli_drops drops;
 	struct pstats st;
-	struct cli_file in[PLANOPTS_FILES], of = { "-o", NULL, 1 };
+	struct cli_file in[PLANOPTS_FILES], of = { "-o", NULL };
 	const char *out = NULL, *check = NULL;
 	int json = 0, allow_invalid = 0, c, rc = CLI_FAIL, invalid;
 	double secs;

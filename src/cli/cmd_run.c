@@ -394,9 +394,9 @@ load_plan(const struct runopts *o, struct plan *p)
 static int
 check_files(const struct runopts *o)
 {
-	const struct cli_file in[3] = { { "--plan", o->plan_path, 0 },
-	    { "--trace", o->trace_path, 0 }, { "--profile", o->profile_path, 0 } };
-	const struct cli_file out = { "-o", o->out, 1 };
+	const struct cli_file in[3] = { { "--plan", o->plan_path },
+	    { "--trace", o->trace_path }, { "--profile", o->profile_path } };
+	const struct cli_file out = { "-o", o->out };
 
 	return cli_check_files(in, 3, &out, 1);
 }

@@ -90,7 +90,7 @@ run(int argc, char **argv)
 	struct cli_drops drops;
 	struct report r;
 	struct cli_file in[1 + PLANOPTS_FILES];
-	struct cli_file of[2] = { { "--timeline", NULL, 1 }, { "--svg", NULL, 0 } };
+	struct cli_file of[2] = { { "--timeline", NULL }, { "--svg", NULL } };
 	const char *plan_path = NULL;
 	double secs = 0;
 	int c, rc = CLI_FAIL;
@@ -145,7 +145,6 @@ run(int argc, char **argv)
 	}
 	in[0].opt = "--plan";
 	in[0].path = plan_path;
-	in[0].json = 0;
 	planopts_files(&po, in + 1);
 	of[0].path = sc.opts.timeline;
 	of[1].path = sc.svg;

@@ -382,7 +382,7 @@ check_out(const struct opts *o, const struct cli_file *in, size_t nin)
 {
 	static const char *const unwritten[][2] = { { ".jsonl", "jsonl" },
 	    { ".jsonl.gz", "jsonl" }, { ".idx", "idx" }, { ".idx.gz", "idx" } };
-	const struct cli_file out = { "-o", o->out, 0 };
+	const struct cli_file out = { "-o", o->out };
 	size_t i, n = strlen(o->out), k;
 
 	for (i = 0; o->to == TRACE_FORMAT_AUTO &&
@@ -452,7 +452,6 @@ synth(const struct opts *o, int argc, char **argv)
 		}
 		in[i].opt = "input";
 		in[i].path = comp[i].kind == SYNTH_TRACE ? comp[i].path : NULL;
-		in[i].json = 0;
 	}
 	if ((rc = check_out(o, in, (size_t)argc)) != CLI_OK)
 		goto out;
@@ -490,7 +489,7 @@ transform(const struct opts *o, int argc, char **argv, int sampling)
 {
 	struct trace in, out;
 	struct trace_read_info info;
-	struct cli_file file = { "input", NULL, 0 };
+	struct cli_file file = { "input", NULL };
 	int rc = CLI_FAIL;
 
 	if (argc != 1)

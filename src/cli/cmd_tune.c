@@ -270,7 +270,7 @@ sens_path(const char *prefix, int i, char *buf, size_t n)
 static int
 check_files(const struct planopts *po, const struct tuneargs *ta)
 {
-	struct cli_file in[PLANOPTS_FILES], out[4] = { { "-o", ta->out, 1 } };
+	struct cli_file in[PLANOPTS_FILES], out[4] = { { "-o", ta->out } };
 	char path[3][1024];
 	int i;
 

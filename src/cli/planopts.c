@@ -198,7 +198,6 @@ planopts_files(const struct planopts *o, struct cli_file *in)
 {
 	in[0].opt = "--trace";
 	in[0].path = o->trace;
-	in[0].json = 0;
 	jobopts_files(&o->job, in + 1);
 }
 
