@@ -316,7 +316,7 @@ test_fd(struct comm *world)
 {
 	static const char *const names[] = { "emb", "attn norm", "Wq", "Wk",
 	    "Wv", "Wo", "mlp norm", "Wg", "Wu", "Wd", "final norm", "out" };
-	struct xf_shape s = { 32, 2, 4, 2, 8, 64, 97, 0, 1e6, 1e-6f };
+	struct xf_shape s = { 32, 2, 4, 2, 8, 64, 97, 0, 1e6, 1e-6f, 0 };
 	struct xf_layout l;
 	struct exec_model m;
 	struct exec_opts o;
