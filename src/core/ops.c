@@ -413,19 +413,19 @@ ops_part_cost(const struct job *j, const struct ops_part *p,
 double
 ops_mb_time(const struct job *j, const struct ops_cost *c)
 {
-	double L = j->model.layers, layer = c->recompute_sec, rs;
+	double L = j->model.layers, layer = c->recompute_sec, rs, shown;
 	int op;
 
 	for (op = OP_NORM_ATTN; op <= OP_NORM_ATTN_B; op++)
 		layer += c->sec[op];
 	layer += fmax(0, c->ag_sec - c->sec[OP_ATTN_LOCAL]);
-	rs = fmax(0, c->rs_sec - c->sec[OP_ATTN_LOCAL_B]);
+	/* the reduce-scatter beyond the local attention's backward */
+	rs = c->rs_sec - c->sec[OP_ATTN_LOCAL_B];
 	if (j->recompute == RECOMPUTE_SELECTIVE)
-		rs += (L - 1) * fmax(0, c->rs_sec - c->sec[OP_ATTN_LOCAL_B] -
-		    c->recompute_sec);
+		shown = fmax(0, rs) + (L - 1) * fmax(0, rs - c->recompute_sec);
 	else
-		rs *= L;
-	return L * layer + rs + c->sec[OP_HEAD] + c->sec[OP_HEAD_B];
+		shown = L * fmax(0, rs);
+	return L * layer + shown + c->sec[OP_HEAD] + c->sec[OP_HEAD_B];
 }
 
 /*

@@ -388,13 +388,26 @@ gather_start(struct xf *x, const struct xf_part *p, const struct xf_group *g,
 	    g->rows * hkv, dst + g->by0 * hkv, x->counts, x->displs, rq);
 }
 
+/* The sharded samples' attention: this rank's shard rows' queries
+ * against the gathered keys and values. */
+static void
+shard_attn(struct xf *x, const struct xf_part *p, struct lay *y,
+    struct xf_stats *st)
+{
+	const struct xf_shape *s = &x->s;
+	const size_t nh = s->heads, hd = s->head_dim, hq = nh * hd;
+
+	x->b->attn_fwd(p->nsh, p->cu_sh, p->cu_g, p->pos + p->tl, nh,
+	    s->kv_heads, hd, y->q + p->tl * hq, y->kg, y->vg,
+	    y->o + p->tl * hq, y->lse + p->tl * nh);
+	st->flops += 4.0 * pairs(p->pos, p->tl, p->d.T) * (double)(nh * hd);
+}
+
 static int
 attn_fwd(struct xf *x, const struct xf_part *p, struct lay *y,
     double timeout, struct xf_stats *st)
 {
-	const struct xf_shape *s = &x->s;
-	const size_t nh = s->heads, nkv = s->kv_heads, hd = s->head_dim,
-	    hq = nh * hd, hkv = nkv * hd, ng = p->d.ng;
+	const size_t hkv = x->s.kv_heads * x->s.head_dim, ng = p->d.ng;
 	const struct xf_group *g;
 	size_t i;
 	int e;
@@ -416,10 +429,7 @@ attn_fwd(struct xf *x, const struct xf_part *p, struct lay *y,
 		return e;
 	x->b->gather_rows(p->d.G, hkv, p->gmap, x->kr, y->kg);
 	x->b->gather_rows(p->d.G, hkv, p->gmap, x->vr, y->vg);
-	x->b->attn_fwd(p->nsh, p->cu_sh, p->cu_g, p->pos + p->tl, nh, nkv, hd,
-	    y->q + p->tl * hq, y->kg, y->vg, y->o + p->tl * hq,
-	    y->lse + p->tl * nh);
-	st->flops += 4.0 * pairs(p->pos, p->tl, p->d.T) * (double)(nh * hd);
+	shard_attn(x, p, y, st);
 	return SK_OK;
 }
 
@@ -427,34 +437,22 @@ attn_fwd(struct xf *x, const struct xf_part *p, struct lay *y,
  * Selective recompute: layer y's attention forward again, from its saved
  * Q, K, V and gathered K/V, for its log-sum-exp; it writes y->o again,
  * the same values (the same kernel on the same inputs: neither backend's
- * attention forward has atomics or another order).  One local sample at
- * a time, moving the n pending collectives of x->rq forward between
- * them.
+ * attention forward has atomics or another order).  The local samples
+ * one at a time, moving the n pending collectives of x->rq forward
+ * between them, as the forward does.
  */
 static int
 rerun(struct xf *x, const struct xf_part *p, struct lay *y, size_t n,
     struct xf_stats *st)
 {
-	const struct xf_shape *s = &x->s;
-	const size_t nh = s->heads, nkv = s->kv_heads, hd = s->head_dim,
-	    hq = nh * hd;
-	double f;
-	size_t i;
+	double f0 = st->flops;
 	int e;
 
-	for (i = 0; i < p->nloc; i++) {
-		x->b->attn_fwd(1, p->cu_loc + i, p->cu_loc + i, p->pos, nh, nkv,
-		    hd, y->q, y->k, y->v, y->o, y->lse);
-		if ((e = poke(x->rq, n)) != SK_OK)
-			return e;
-	}
+	if ((e = local_attn(x, p, y, 0, n, st)) != SK_OK)
+		return e;
 	if (p->d.ng > 0)
-		x->b->attn_fwd(p->nsh, p->cu_sh, p->cu_g, p->pos + p->tl, nh,
-		    nkv, hd, y->q + p->tl * hq, y->kg, y->vg, y->o + p->tl * hq,
-		    y->lse + p->tl * nh);
-	f = 4.0 * pairs(p->pos, 0, p->d.T) * (double)(nh * hd);
-	st->flops += f;
-	st->rflops += f;
+		shard_attn(x, p, y, st);
+	st->rflops += st->flops - f0;
 	return SK_OK;
 }
 
